@@ -1,0 +1,91 @@
+# Faultline build. `make` builds everything into $(BUILD); `make test` installs
+# what is missing, builds with ASan/UBSan into build/test and runs every test.
+# V=1 shows the full commands.
+
+BUILD     ?= build
+OUT       := $(abspath $(BUILD))
+BIN       := $(OUT)/bin
+OBJ       := $(OUT)/obj
+GEN       := $(OUT)/include
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -dumpmachine)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+             -D_GNU_SOURCE -I$(GEN) -Ibpf -Iagent -Iloadgen -MMD -MP
+LDLIBS    := -lbpf -lelf -lz -ljansson -lcurl -lmnl -lseccomp -lm -lpthread
+ifeq ($(SAN),1)
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+endif
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(GEN) -Ibpf \
+              -I/usr/include/$(MULTIARCH) -Wall -Werror -Wno-unused-function
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps test unit fuzz bench demo clean format install
+
+# Fragments add their binaries to ALL_BINS and their tests to TEST_BINS.
+ALL_BINS  :=
+TEST_BINS :=
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(GEN)/%.skel.h,$(BPF_SRCS))
+
+all: $(SKELS) binaries
+
+include $(wildcard agent/agent.mk loadgen/loadgen.mk tests/tests.mk)
+
+binaries: $(ALL_BINS)
+
+$(GEN)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h $(wildcard bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(GEN)/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# Every user-space object waits for the skeletons: any file may include one.
+$(OBJ)/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+deps:
+	@bash tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory BUILD=build/test SAN=1 all tests
+	@FL_BIN=$(abspath build/test/bin) FL_FUZZ=$(abspath build/fuzz) bash tests/run.sh
+
+bench: deps all
+	@FL_BIN=$(BIN) bash tools/bench.sh
+
+demo: deps all
+	@FL_BIN=$(BIN) bash tools/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Shared between drop.bpf.c and agent/drop.c: the packet match and counters. */
+#ifndef FL_DROP_H
+#define FL_DROP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define FL_DROP_MAX_RULES     32 /* active drop faults per device and direction */
+#define FL_MAX_PROTECTED      8
+#define FL_HEARTBEAT_STALE_NS 2000000000ULL /* stop injecting 2 s after the last beat */
+
+/*
+ * A packet match, used by every packet fault kind. Zero fields match
+ * anything. Addresses are in network byte order, IPv4 in word 0; the agent
+ * turns a CIDR into address & mask so that the program does four ANDs.
+ */
+struct fl_match {
+	__u8 family;    /* 0 any, AF_INET, AF_INET6 */
+	__u8 proto;     /* 0 any, IPPROTO_TCP/UDP/ICMP/ICMPV6 */
+	__u16 sport_lo; /* host byte order; lo = hi = 0 matches any */
+	__u16 sport_hi;
+	__u16 dport_lo;
+	__u16 dport_hi;
+	__u16 pad;
+	__u32 src[4];
+	__u32 src_mask[4];
+	__u32 dst[4];
+	__u32 dst_mask[4];
+};
+
+struct fl_drop_rule {
+	__u32 active;   /* written last by the agent; the program skips inactive slots */
+	__u32 fault_id;
+	__u32 prob;     /* drop when bpf_get_prandom_u32() < prob; 0xffffffff = always */
+	__u32 force;    /* 1: may touch protected ports */
+	struct fl_match match;
+};
+
+struct fl_drop_counters {
+	__u64 matched;
+	__u64 dropped;
+};
+
+#endif

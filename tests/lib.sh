@@ -1,0 +1,111 @@
+# Helpers for integration tests. Source it, then call pass/fail/skip once per
+# check. Everything made with the helpers below is removed by the EXIT trap,
+# even when the test fails.
+#   FL_BIN: folder of the built binaries (set by tests/run.sh or make test)
+set -u
+FL_BIN=${FL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin}
+FL_TEST_ID=fl$$
+_cleanups=()
+_failed=0
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+ $2}"; _failed=1; }
+skip() { echo "SKIP $1${2:+ $2}"; }
+# check NAME COMMAND...: PASS when the command succeeds.
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "($*)"; fi; }
+
+# at_exit CMD: run CMD (a string) on exit, last registered first.
+at_exit() { _cleanups+=("$1"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then skip "${1:-root}" "(needs root)"; exit 0; fi
+}
+
+# make_netns NAME: a network namespace removed on exit, with lo up.
+make_netns() {
+	ip netns add "$1" || return 1
+	at_exit "ip netns del $1"
+	ip -n "$1" link set lo up
+}
+
+# veth_pair NS_A IF_A ADDR_A NS_B IF_B ADDR_B: addresses are CIDRs (v4 or v6);
+# NS "" means the root namespace. Pass extra address pairs with veth_addr.
+veth_pair() {
+	local na=$1 ia=$2 aa=$3 nb=$4 ib=$5 ab=$6
+	ip link add "$ia" type veth peer name "$ib" || return 1
+	at_exit "ip link del $ia"
+	[ -n "$na" ] && ip link set "$ia" netns "$na"
+	[ -n "$nb" ] && ip link set "$ib" netns "$nb"
+	_nsip "$na" addr add "$aa" dev "$ia" nodad 2>/dev/null || _nsip "$na" addr add "$aa" dev "$ia"
+	_nsip "$nb" addr add "$ab" dev "$ib" nodad 2>/dev/null || _nsip "$nb" addr add "$ab" dev "$ib"
+	_nsip "$na" link set "$ia" up
+	_nsip "$nb" link set "$ib" up
+}
+_nsip() { local ns=$1; shift; if [ -n "$ns" ]; then ip -n "$ns" "$@"; else ip "$@"; fi; }
+
+# start_agentd ARGS...: agentd in the background on a private socket; sets
+# AGENT_PID and FL_SOCK; stopped on exit.
+start_agentd() {
+	FL_RUN=$(mktemp -d /tmp/fl-run.XXXXXX)
+	at_exit "rm -rf $FL_RUN"
+	export FL_SOCK=$FL_RUN/agent.sock
+	"$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0 "$@" \
+		>"$FL_RUN/agentd.log" 2>&1 &
+	AGENT_PID=$!
+	at_exit "stop_agentd"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$FL_SOCK" ] && "$FL_BIN/agentctl" --socket "$FL_SOCK" status >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "agentd did not start:" >&2
+	cat "$FL_RUN/agentd.log" >&2
+	return 1
+}
+stop_agentd() {
+	[ -n "${AGENT_PID:-}" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	local i
+	for ((i = 0; i < 50; i++)); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+ctl() { "$FL_BIN/agentctl" --socket "$FL_SOCK" "$@"; }
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; fail after SECONDS.
+wait_until() {
+	local t=$1 i; shift
+	for ((i = 0; i < t * 10; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+# A fresh nginx serving `return 200` on PORT inside NETNS; stopped on exit.
+start_nginx() {
+	local ns=$1 port=$2 dir
+	dir=$(mktemp -d /tmp/fl-nginx.XXXXXX)
+	at_exit "rm -rf $dir"
+	cat >"$dir/nginx.conf" <<NGX
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+daemon on;
+events { worker_connections 4096; }
+http {
+	access_log ${NGINX_ACCESS_LOG:-off};
+	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
+	uwsgi_temp_path $dir; scgi_temp_path $dir;
+	server { listen $port reuseport; listen [::]:$port; location / { return 200 "ok\n"; } }
+}
+NGX
+	if [ -n "$ns" ]; then ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir"; else nginx -c "$dir/nginx.conf" -p "$dir"; fi || return 1
+	at_exit "kill \$(cat $dir/nginx.pid)"
+	NGINX_DIR=$dir
+}
