@@ -15,7 +15,7 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-             -D_GNU_SOURCE -I$(GEN) -Ibpf -Iagent -Iloadgen -MMD -MP
+             -D_GNU_SOURCE -I$(GEN) -iquote bpf -iquote agent -iquote loadgen -MMD -MP
 LDLIBS    := -lbpf -lelf -lz -ljansson -lcurl -lmnl -lseccomp -lm -lpthread
 ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -33,7 +33,6 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.SECONDARY:
 .PHONY: all deps test unit fuzz bench demo clean format install
 
 # Fragments add their binaries to ALL_BINS and their tests to TEST_BINS.
@@ -43,7 +42,7 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(GEN)/%.skel.h,$(BPF_SRCS))
 
-all: $(SKELS) binaries
+all: $(BPF_OBJS) $(SKELS) binaries
 
 include $(wildcard agent/agent.mk loadgen/loadgen.mk tests/tests.mk)
 
@@ -54,12 +53,12 @@ $(GEN)/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h $(wildcard bpf/*.h)
+$(BPF_OBJS): $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h $(wildcard bpf/*.h)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(GEN)/%.skel.h: $(OUT)/bpf/%.bpf.o
+$(SKELS): $(GEN)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 

@@ -8,6 +8,7 @@
 #define FL_PROBE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <jansson.h>
 
 enum fl_fact {
@@ -53,7 +54,10 @@ struct fl_facts {
 };
 
 /* Fill *f by trying each facility. Returns 0, or a negative errno when the
- * probe could not run at all (not root, no bpf syscall). */
+ * probe could not run at all (not root, no bpf syscall). Forks helper
+ * processes (one in a throwaway network namespace): call it before starting
+ * threads. libbpf's own messages go wherever the caller's libbpf_set_print
+ * sends them. */
 int probe_run(struct fl_facts *f);
 
 const char *fact_name(enum fl_fact fact); /* "tcx", "qdisc_fq", ... */
@@ -66,5 +70,23 @@ bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *ba
 
 /* {"kernel":..,"elapsed_ms":..,"facts":{name:{ok,detail}},"backends":{kind:{backend|null,why,order:[..]}}} */
 json_t *probe_to_json(const struct fl_facts *f);
+/* The inverse for the facts (what agentctl receives); backends are derived
+ * from them again. Facts missing from the object read as "no". Returns 0 or
+ * -EINVAL. */
+int probe_from_json(json_t *obj, struct fl_facts *f);
+/* The table `agentctl doctor` prints: every fact with its reason, then the
+ * backend each fault kind will use here. */
+void probe_print(const struct fl_facts *f, FILE *out);
+
+/* The fault kinds probe_backend_for knows, NULL-terminated. */
+extern const char *const probe_kinds[];
+/* The backends of a kind in order of preference, NULL-terminated; NULL for
+ * an unknown kind. */
+const char *const *probe_backends(const char *kind);
+
+/* For agentctl: the JSON the agent sends, back into facts, and the table
+ * `agentctl doctor` prints. */
+int probe_from_json(json_t *j, struct fl_facts *f);
+void probe_print(const struct fl_facts *f, FILE *out);
 
 #endif

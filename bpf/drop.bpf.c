@@ -56,13 +56,12 @@ struct pkt {
 	__u8 has_ports;
 };
 
-static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
+/* l3proto is the EtherType in network byte order. */
+static __always_inline int parse(void *data, void *end, __u16 l3proto, struct pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
 	void *l4;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+	if (l3proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + l3_off;
 
 		if ((void *)(ip + 1) > end)
@@ -74,7 +73,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		if (ip->frag_off & bpf_htons(IP_OFFSET))
 			return 0; /* a later fragment carries no ports */
 		l4 = (void *)ip + ip->ihl * 4;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+	} else if (l3proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + l3_off;
 
 		if ((void *)(ip6 + 1) > end)
@@ -163,8 +162,8 @@ static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt 
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("tc")
-int fl_drop(struct __sk_buff *skb)
+/* True when the packet is to be dropped. */
+static __always_inline bool decide(void *data, void *end, __u16 l3proto)
 {
 	struct pkt p = {};
 	__u32 n = nr_slots;
@@ -172,13 +171,13 @@ int fl_drop(struct __sk_buff *skb)
 	bool protected;
 
 	if (!n)
-		return TC_ACT_OK;
+		return false;
 	now = bpf_ktime_get_ns();
 	/* Dead-man switch: a stalled or killed agent stops every drop. */
 	if (now - heartbeat_ns > FL_HEARTBEAT_STALE_NS)
-		return TC_ACT_OK;
-	if (parse(skb, &p) < 0)
-		return TC_ACT_OK;
+		return false;
+	if (parse(data, end, l3proto, &p) < 0)
+		return false;
 	protected = is_protected(&p);
 
 	for (__u32 i = 0; i < FL_DROP_MAX_RULES && i < n; i++) {
@@ -196,9 +195,30 @@ int fl_drop(struct __sk_buff *skb)
 			continue;
 		c->dropped++;
 		emit(r, &p, now);
-		return TC_ACT_SHOT;
+		return true;
 	}
-	return TC_ACT_OK;
+	return false;
+}
+
+SEC("tc")
+int fl_drop(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	return decide(data, end, skb->protocol) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("xdp")
+int fl_drop_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if (l3_off != sizeof(*eth) || (void *)(eth + 1) > end)
+		return XDP_PASS;
+	return decide(data, end, eth->h_proto) ? XDP_DROP : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

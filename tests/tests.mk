@@ -13,7 +13,7 @@ $(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(LOADGEN_LIB) $(AGENT_LIB)
 
 FUZZ_OUT    := $(abspath build/fuzz)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
-               -I$(GEN) -Ibpf -Iagent -Iloadgen
+               -I$(GEN) -iquote bpf -iquote agent -iquote loadgen
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 # Each fuzz target lists the project sources it needs on a line

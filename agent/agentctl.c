@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* agentctl: drives agentd over its control socket. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "log.h"
+#include "parse.h"
+#include "probe.h"
+#include "proto.h"
+
+/* Exit codes (agentctl(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* the agent answered with an error */
+	EXIT_USAGE = 2,   /* bad command line */
+	EXIT_NOAGENT = 3, /* no agent to talk to */
+};
+
+static const char usage[] =
+	"Usage: agentctl [--socket PATH] COMMAND [OPTIONS]\n"
+	"Drive the Faultline agent (agentd).\n"
+	"\n"
+	"Commands:\n"
+	"  status [--json]                 is the agent up; faults, events\n"
+	"  doctor [--json]                 what this kernel allows, and the backend\n"
+	"                                  each fault kind will use here\n"
+	"  inject drop --dev IF [MATCH] [OPTIONS]\n"
+	"                                  drop packets; prints the fault id\n"
+	"  list [--json]                   active faults with their counters\n"
+	"  clear ID|--all                  remove faults\n"
+	"\n"
+	"inject drop options:\n"
+	"  --dev IF                  device (required)\n"
+	"  --netns NAME|PATH|pid:PID device in another network namespace\n"
+	"  --ingress | --egress      direction (default ingress)\n"
+	"  --proto tcp|udp|icmp|icmp6\n"
+	"  --src CIDR  --dst CIDR    IPv4 or IPv6 address or prefix\n"
+	"  --sport P[-P]  --dport P[-P]\n"
+	"  --prob P                  0..1 or N% (default 1)\n"
+	"  --for DURATION            time to live, e.g. 250ms, 30s, 5m (default: the agent's, 5m)\n"
+	"  --name NAME               a label for list and metrics\n"
+	"  --backend tcx|tc|xdp      force a backend (default: the best this kernel allows)\n"
+	"  --force                   allow protected ports (SSH, the agent's own)\n"
+	"  --dry-run                 say what would be attached where; change nothing\n"
+	"  --json                    print the agent's answer as JSON\n"
+	"\n"
+	"Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
+	"Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
+	"See agentctl(8).\n";
+
+static const char *sock_path;
+static int json_out;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "agentctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see agentctl --help)\n");
+	return EXIT_USAGE;
+}
+
+/* Send one request and read one reply line. */
+static int call(json_t *req, json_t **reply)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char *line = proto_reply_line(req), *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_error_t jerr;
+	int fd, ret = EXIT_NOAGENT;
+
+	*reply = NULL;
+	if (!line)
+		return EXIT_USAGE;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fl_err("cannot reach agentd at %s: %s (is it running? start it with: agentd)",
+		       sock_path, strerror(errno));
+		goto out;
+	}
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
+		fl_err("cannot send to agentd: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			buf = realloc(buf, cap);
+			if (!buf)
+				goto out;
+		}
+		if (poll(&p, 1, 30000) <= 0) {
+			fl_err("agentd did not answer within 30 s");
+			goto out;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0) {
+			fl_err("agentd closed the connection without an answer");
+			goto out;
+		}
+		len += n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	*reply = json_loadb(buf, strcspn(buf, "\n"), 0, &jerr);
+	if (!*reply) {
+		fl_err("agentd sent something that is not JSON: %s", jerr.text);
+		goto out;
+	}
+	if (!json_is_true(json_object_get(*reply, "ok"))) {
+		fl_err("%s", json_string_value(json_object_get(*reply, "error")) ?: "request refused");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(buf);
+	return ret;
+}
+
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+}
+
+static void describe_target(json_t *f, char *buf, size_t len)
+{
+	json_t *t = json_object_get(f, "target");
+	const char *keys[] = {"proto", "src", "dst", "sport", "dport"};
+	size_t n;
+
+	n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
+		     json_string_value(json_object_get(t, "direction")) ?: "?");
+	if (json_object_get(t, "netns") && n < len)
+		n += snprintf(buf + n, len - n, "@%s", json_string_value(json_object_get(t, "netns")));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && n < len; i++) {
+		json_t *v = json_object_get(t, keys[i]);
+
+		if (json_is_string(v))
+			n += snprintf(buf + n, len - n, " %s=%s", keys[i], json_string_value(v));
+		else if (json_is_integer(v))
+			n += snprintf(buf + n, len - n, " %s=%lld", keys[i],
+				      (long long)json_integer_value(v));
+	}
+}
+
+static void print_faults(json_t *faults)
+{
+	size_t i;
+	json_t *f;
+
+	if (!json_array_size(faults)) {
+		printf("no active faults\n");
+		return;
+	}
+	printf("%-4s %-5s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", "KIND", "NAME", "TARGET",
+	       "PROB", "VIA", "LEFT", "MATCHED", "DROPPED");
+	json_array_foreach(faults, i, f)
+	{
+		char target[256], left[32];
+		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
+
+		describe_target(f, target, sizeof(target));
+		format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
+		printf("%-4lld %-5s %-12s %-44s %-6g %-4s %-8s %10lld %10lld\n",
+		       (long long)json_integer_value(json_object_get(f, "id")),
+		       json_string_value(json_object_get(f, "kind")),
+		       json_string_value(json_object_get(f, "name")) ?: "-", target,
+		       json_number_value(json_object_get(json_object_get(f, "params"), "prob")),
+		       json_string_value(json_object_get(f, "backend")), left,
+		       (long long)json_integer_value(json_object_get(f, "matched")),
+		       (long long)json_integer_value(json_object_get(f, "dropped")));
+	}
+}
+
+/* Commands without options but --json. */
+static int simple(int argc, char **argv, const char *cmd, json_t **reply)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json_out = 1;
+		else
+			return usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+	}
+	return call(json_pack("{s:s}", "cmd", cmd), reply);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	json_t *r;
+	int ret = simple(argc, argv, "status", &r);
+
+	if (ret)
+		goto out;
+	if (json_out) {
+		print_json(r);
+		goto out;
+	}
+	printf("agentd running (pid %lld): %lld faults, %lld hooks, %lld events written, %lld lost\n",
+	       (long long)json_integer_value(json_object_get(r, "pid")),
+	       (long long)json_integer_value(json_object_get(r, "faults")),
+	       (long long)json_integer_value(json_object_get(r, "hooks")),
+	       (long long)json_integer_value(json_object_get(r, "events_written")),
+	       (long long)json_integer_value(json_object_get(r, "events_lost")));
+out:
+	json_decref(r);
+	return ret;
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+	struct fl_facts f;
+	json_t *r;
+	int ret = simple(argc, argv, "doctor", &r);
+
+	if (ret)
+		goto out;
+	if (json_out) {
+		print_json(json_object_get(r, "doctor"));
+	} else if (probe_from_json(json_object_get(r, "doctor"), &f)) {
+		fl_err("the agent's fact table is not in a form this agentctl reads");
+		ret = EXIT_REFUSED;
+	} else {
+		probe_print(&f, stdout);
+	}
+out:
+	json_decref(r);
+	return ret;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	json_t *r;
+	int ret = simple(argc, argv, "list", &r);
+
+	if (!ret) {
+		if (json_out)
+			print_json(json_object_get(r, "faults"));
+		else
+			print_faults(json_object_get(r, "faults"));
+	}
+	json_decref(r);
+	return ret;
+}
+
+static int cmd_clear(int argc, char **argv)
+{
+	json_t *req, *r;
+	uint64_t id;
+	int ret;
+
+	if (argc != 2)
+		return usage_error("clear needs one fault id or --all");
+	if (!strcmp(argv[1], "--all"))
+		req = json_pack("{s:s,s:b}", "cmd", "clear", "all", 1);
+	else if (!parse_u64(argv[1], &id, false) && id >= 1 && id <= UINT32_MAX)
+		req = json_pack("{s:s,s:I}", "cmd", "clear", "id", (json_int_t)id);
+	else
+		return usage_error("clear: '%s' is not a fault id (see agentctl list)", argv[1]);
+	ret = call(req, &r);
+	if (!ret) {
+		size_t n = json_array_size(json_object_get(r, "cleared"));
+
+		printf("cleared %zu fault%s\n", n, n == 1 ? "" : "s");
+	}
+	json_decref(r);
+	return ret;
+}
+
+static int cmd_inject(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"dev", required_argument, NULL, 'd'},   {"netns", required_argument, NULL, 'n'},
+		{"ingress", no_argument, NULL, 'I'},     {"egress", no_argument, NULL, 'E'},
+		{"proto", required_argument, NULL, 'p'}, {"src", required_argument, NULL, 's'},
+		{"dst", required_argument, NULL, 'D'},   {"sport", required_argument, NULL, 'S'},
+		{"dport", required_argument, NULL, 'P'}, {"prob", required_argument, NULL, 'r'},
+		{"for", required_argument, NULL, 'f'},   {"name", required_argument, NULL, 'N'},
+		{"backend", required_argument, NULL, 'b'}, {"force", no_argument, NULL, 'F'},
+		{"dry-run", no_argument, NULL, 'y'},     {"json", no_argument, NULL, 'j'},
+		{},
+	};
+	json_t *fault, *target, *params, *req, *r = NULL;
+	struct fl_fault_spec spec;
+	char err[512];
+	int c, ret, dry_run = 0;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error("inject needs a fault kind: drop");
+	fault = json_pack("{s:s}", "kind", argv[1]);
+	target = json_object();
+	params = json_object();
+	json_object_set_new(fault, "target", target);
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		const char *key = NULL;
+		json_t *obj = target;
+
+		switch (c) {
+		case 'd': key = "dev"; break;
+		case 'n': key = "netns"; break;
+		case 'I':
+		case 'E':
+			if (json_object_get(target, "direction")) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: give --ingress or --egress, once");
+			}
+			json_object_set_new(target, "direction",
+					    json_string(c == 'I' ? "ingress" : "egress"));
+			break;
+		case 'p': key = "proto"; break;
+		case 's': key = "src"; break;
+		case 'D': key = "dst"; break;
+		case 'S': key = "sport"; break;
+		case 'P': key = "dport"; break;
+		case 'r': key = "prob"; obj = params; break;
+		case 'f': key = "duration"; obj = fault; break;
+		case 'N': key = "name"; obj = fault; break;
+		case 'b': key = "backend"; obj = fault; break;
+		case 'F': json_object_set_new(fault, "force", json_true()); break;
+		case 'y': dry_run = 1; break;
+		case 'j': json_out = 1; break;
+		default:
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject: unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+		if (key)
+			json_object_set_new(obj, key, json_string(optarg));
+	}
+	if (optind < argc) {
+		json_decref(fault);
+		json_decref(params);
+		return usage_error("inject: unexpected argument '%s'", argv[optind]);
+	}
+	if (json_object_size(params))
+		json_object_set(fault, "params", params);
+	json_decref(params);
+	/* The agent checks again; checking here gives the same words sooner. */
+	if (fault_spec_from_json(fault, &spec, err, sizeof(err))) {
+		json_decref(fault);
+		fl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	req = json_pack("{s:s,s:o}", "cmd", "inject", "fault", fault);
+	if (dry_run)
+		json_object_set_new(req, "dry_run", json_true());
+	ret = call(req, &r);
+	if (ret)
+		goto out;
+	if (json_out)
+		print_json(r);
+	else if (dry_run)
+		printf("dry run: would %s; via %s for %s\n",
+		       json_string_value(json_object_get(r, "plan")),
+		       json_string_value(json_object_get(r, "backend")),
+		       json_string_value(json_object_get(r, "duration")));
+	else
+		printf("%lld\n", (long long)json_integer_value(
+					 json_object_get(json_object_get(r, "fault"), "id")));
+out:
+	json_decref(r);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
+		{"list", cmd_list},     {"clear", cmd_clear},
+	};
+	int i = 1;
+
+	fl_prog = "agentctl";
+	sock_path = getenv("FAULTLINE_SOCKET") ?: FL_DEFAULT_SOCKET;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return EXIT_OK;
+		} else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) && i + 1 < argc) {
+			sock_path = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			sock_path = argv[i] + 9;
+			i++;
+		} else {
+			return usage_error("unknown option '%s'", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return usage_error("no command given");
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
+		if (!strcmp(cmds[c].name, argv[i]))
+			return cmds[c].fn(argc - i, argv + i);
+	return usage_error("unknown command '%s'", argv[i]);
+}

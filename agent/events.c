@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <zlib.h>
+#include "events.h"
+#include "log.h"
+#include "proto.h"
+
+#define RINGBUF_BYTES (8 << 20) /* must match drop.bpf.c's events map */
+
+static struct ring_buffer *rb;
+static int rb_fd = -1;
+static gzFile gz;
+static uint64_t written;
+static char host[256];
+static void (*user_cb)(const struct fl_event *e, void *arg);
+static void *user_arg;
+
+static const char *kind_str(uint16_t k)
+{
+	return fl_kind_name(k);
+}
+
+static const char *proto_str(uint8_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmp6";
+	default:
+		return NULL;
+	}
+}
+
+json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns)
+{
+	json_t *j = json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "type", "inject", "wall_ns",
+			      (json_int_t)wall_ns, "mono_ns", (json_int_t)e->ts_ns, "host", host,
+			      "fault_id", (json_int_t)e->fault_id, "kind", kind_str(e->kind));
+	char a[INET6_ADDRSTRLEN];
+
+	if (e->family) {
+		const char *p = proto_str(e->proto);
+
+		json_object_set_new(j, "dir", json_string(e->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
+		if (p)
+			json_object_set_new(j, "proto", json_string(p));
+		else
+			json_object_set_new(j, "proto", json_integer(e->proto));
+		inet_ntop(e->family, e->saddr, a, sizeof(a));
+		json_object_set_new(j, "src", json_string(a));
+		inet_ntop(e->family, e->daddr, a, sizeof(a));
+		json_object_set_new(j, "dst", json_string(a));
+		if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP) {
+			json_object_set_new(j, "sport", json_integer(e->sport));
+			json_object_set_new(j, "dport", json_integer(e->dport));
+		}
+	}
+	if (e->pid) {
+		char comm[FL_COMM_LEN + 1] = {};
+
+		memcpy(comm, e->comm, FL_COMM_LEN);
+		json_object_set_new(j, "pid", json_integer(e->pid));
+		json_object_set_new(j, "comm", json_string(comm));
+	}
+	if (e->cookie)
+		json_object_set_new(j, "cookie", json_integer((json_int_t)e->cookie));
+	if (e->kind == FL_KIND_LATENCY)
+		json_object_set_new(j, "delay_ns", json_integer((json_int_t)e->value));
+	else if (e->kind == FL_KIND_ERRNO)
+		json_object_set_new(j, "errno", json_integer((json_int_t)e->value));
+	return j;
+}
+
+static void write_record(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (!s)
+		return;
+	if (gz && gzputs(gz, s) >= 0 && gzputc(gz, '\n') >= 0)
+		written++;
+	free(s);
+}
+
+static int wall_offset_ns(int64_t *off)
+{
+	*off = (int64_t)(now_wall_ns() - now_mono_ns());
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct fl_event *e = data;
+	int64_t off = *(int64_t *)ctx;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (user_cb)
+		user_cb(e, user_arg);
+	write_record(event_to_json(e, e->ts_ns + off));
+	return 0;
+}
+
+static int64_t cur_off;
+
+int events_open(const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	gethostname(host, sizeof(host) - 1);
+	rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_events", 0, 0, RINGBUF_BYTES, NULL);
+	if (rb_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create the events ring buffer: %s", strerror(errno));
+		return ret;
+	}
+	rb = ring_buffer__new(rb_fd, on_event, &cur_off, NULL);
+	if (!rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map the events ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	/* A log of an earlier agent (perhaps cut short by a crash) is kept
+	 * beside ours, not appended to: a torn gzip member would hide ours. */
+	{
+		char old[600];
+
+		snprintf(old, sizeof(old), "%s.1", path);
+		if (!access(path, F_OK) && rename(path, old))
+			fl_log("cannot move the old event log %s aside: %s", path, strerror(errno));
+	}
+	gz = gzopen(path, "wb");
+	if (!gz) {
+		ret = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "cannot open the event log %s: %s", path, strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	ring_buffer__free(rb);
+	rb = NULL;
+	close(rb_fd);
+	rb_fd = -1;
+	return ret;
+}
+
+int events_ringbuf_fd(void)
+{
+	return rb_fd;
+}
+
+int events_epoll_fd(void)
+{
+	return rb ? ring_buffer__epoll_fd(rb) : -1;
+}
+
+int events_poll(void)
+{
+	if (!rb)
+		return 0;
+	wall_offset_ns(&cur_off);
+	return ring_buffer__consume(rb);
+}
+
+void events_flush(void)
+{
+	if (gz)
+		gzflush(gz, Z_SYNC_FLUSH);
+}
+
+uint64_t events_written(void)
+{
+	return written;
+}
+
+void events_set_callback(void (*cb)(const struct fl_event *e, void *arg), void *arg)
+{
+	user_cb = cb;
+	user_arg = arg;
+}
+
+void events_fault_start(uint32_t id, const char *backend, const struct fl_fault_spec *s)
+{
+	write_record(json_pack("{s:s,s:I,s:I,s:s,s:I,s:s,s:o}", "type", "start", "wall_ns",
+			       (json_int_t)now_wall_ns(), "mono_ns", (json_int_t)now_mono_ns(),
+			       "host", host, "fault_id", (json_int_t)id, "backend", backend,
+			       "fault", fault_spec_to_json(s)));
+}
+
+void events_fault_end(uint32_t id, const char *why)
+{
+	write_record(json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "type", "end", "wall_ns",
+			       (json_int_t)now_wall_ns(), "mono_ns", (json_int_t)now_mono_ns(),
+			       "host", host, "fault_id", (json_int_t)id, "reason", why));
+}
+
+void events_lost(uint64_t n)
+{
+	write_record(json_pack("{s:s,s:I,s:I,s:s,s:I}", "type", "lost", "wall_ns",
+			       (json_int_t)now_wall_ns(), "mono_ns", (json_int_t)now_mono_ns(),
+			       "host", host, "count", (json_int_t)n));
+}
+
+void events_close(void)
+{
+	if (rb) {
+		events_poll();
+		ring_buffer__free(rb);
+		rb = NULL;
+	}
+	if (rb_fd >= 0)
+		close(rb_fd);
+	rb_fd = -1;
+	if (gz)
+		gzclose(gz);
+	gz = NULL;
+}

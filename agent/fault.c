@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "event.h"
+#include "events.h"
+#include "fault.h"
+#include "log.h"
+#include "parse.h"
+
+struct fault {
+	bool used;
+	uint32_t id;
+	struct fl_fault_spec spec;
+	char backend[16];
+	uint64_t start_mono, expires_mono, start_wall;
+	uint64_t events;
+	struct drop_handle drop;
+};
+
+static struct fault table[FL_MAX_FAULTS];
+static struct fault_config cfg;
+static uint32_t next_id = 1;
+
+void faults_init(const struct fault_config *c)
+{
+	cfg = *c;
+}
+
+static struct fault *find(uint32_t id)
+{
+	for (int i = 0; i < FL_MAX_FAULTS; i++)
+		if (table[i].used && table[i].id == id)
+			return &table[i];
+	return NULL;
+}
+
+int faults_active(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < FL_MAX_FAULTS; i++)
+		n += table[i].used;
+	return n;
+}
+
+static json_t *fault_json(struct fault *f, uint64_t now)
+{
+	struct fl_drop_counters c;
+	json_t *j = fault_spec_to_json(&f->spec);
+
+	drop_counters(&f->drop, &c);
+	json_object_set_new(j, "id", json_integer(f->id));
+	json_object_set_new(j, "backend", json_string(f->backend));
+	json_object_set_new(j, "started_wall_ns", json_integer((json_int_t)f->start_wall));
+	json_object_set_new(j, "expires_in_ms",
+			    json_integer(f->expires_mono > now ? (f->expires_mono - now) / 1000000 : 0));
+	json_object_set_new(j, "matched", json_integer((json_int_t)c.matched));
+	json_object_set_new(j, "dropped", json_integer((json_int_t)c.dropped));
+	json_object_set_new(j, "events", json_integer((json_int_t)f->events));
+	return j;
+}
+
+/* The port range lo..hi includes a protected port. */
+static int protected_in(uint16_t lo, uint16_t hi)
+{
+	for (int i = 0; i < cfg.nr_protected; i++)
+		if (lo && cfg.protected_ports[i] >= lo && cfg.protected_ports[i] <= hi)
+			return cfg.protected_ports[i];
+	return 0;
+}
+
+static void remove_fault(struct fault *f, const char *why)
+{
+	struct fl_drop_counters c;
+
+	drop_counters(&f->drop, &c);
+	drop_remove(&f->drop);
+	events_fault_end(f->id, why);
+	fl_log("fault %u (%s%s%s) ended: %s; matched %llu, dropped %llu", f->id,
+	       fl_kind_name(f->spec.kind), *f->spec.name ? " " : "", f->spec.name, why,
+	       (unsigned long long)c.matched, (unsigned long long)c.dropped);
+	memset(f, 0, sizeof(*f));
+}
+
+static json_t *inject(const struct fl_request *req)
+{
+	const struct fl_fault_spec *s = &req->fault;
+	const struct fl_match *m = &s->target.match;
+	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32];
+	const char *backend = s->backend;
+	struct fault *f = NULL;
+	uint64_t ttl = s->duration_ns ? s->duration_ns : cfg.default_ttl_ns;
+	uint64_t now = now_mono_ns();
+	int port, ret;
+
+	if (ttl > cfg.max_ttl_ns) {
+		format_duration(ttl, dur, sizeof(dur));
+		format_duration(cfg.max_ttl_ns, max, sizeof(max));
+		return proto_error("duration %s is over the agent's maximum of %s (agentd --max-ttl)",
+				   dur, max);
+	}
+	if (!s->force && ((port = protected_in(m->sport_lo, m->sport_hi)) ||
+			  (port = protected_in(m->dport_lo, m->dport_hi))))
+		return proto_error("port %d is protected (SSH or the agent's own); add --force to fault it anyway",
+				   port);
+	if (*backend) {
+		if (!probe_backend_ok(cfg.facts, fl_kind_name(s->kind), backend, why, sizeof(why)))
+			return proto_error("backend %s cannot serve a %s fault here: %s", backend,
+					   fl_kind_name(s->kind), why);
+	} else {
+		backend = probe_backend_for(cfg.facts, fl_kind_name(s->kind), why, sizeof(why));
+		if (!backend)
+			return proto_error("no backend can serve a %s fault on this kernel: %s",
+					   fl_kind_name(s->kind), why);
+	}
+	if (!req->dry_run) {
+		for (int i = 0; i < FL_MAX_FAULTS && !f; i++)
+			if (!table[i].used)
+				f = &table[i];
+		if (!f)
+			return proto_error("the agent holds %d faults already, its maximum; clear some first",
+					   FL_MAX_FAULTS);
+	}
+	ret = drop_add(s, backend, next_id, req->dry_run, f ? &f->drop : NULL, plan, sizeof(plan),
+		       err, sizeof(err));
+	if (ret)
+		return proto_error("%s", err);
+	if (req->dry_run) {
+		format_duration(ttl, dur, sizeof(dur));
+		return json_pack("{s:b,s:b,s:s,s:s,s:s}", "ok", 1, "dry_run", 1, "backend", backend,
+				 "plan", plan, "duration", dur);
+	}
+	f->used = true;
+	f->id = next_id++;
+	f->spec = *s;
+	f->spec.duration_ns = ttl;
+	snprintf(f->backend, sizeof(f->backend), "%s", backend);
+	f->start_mono = now;
+	f->start_wall = now_wall_ns();
+	f->expires_mono = now + ttl;
+	events_fault_start(f->id, f->backend, &f->spec);
+	format_duration(ttl, dur, sizeof(dur));
+	fl_log("fault %u: %s on %s %s%s%s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
+	       s->target.dev, s->target.dir == FL_DIR_EGRESS ? "egress" : "ingress",
+	       *s->target.netns ? " in netns " : "", s->target.netns, backend, s->prob, dur);
+	return json_pack("{s:b,s:o}", "ok", 1, "fault", fault_json(f, now));
+}
+
+static json_t *list(void)
+{
+	uint64_t now = now_mono_ns();
+	json_t *arr = json_array();
+
+	for (int i = 0; i < FL_MAX_FAULTS; i++)
+		if (table[i].used)
+			json_array_append_new(arr, fault_json(&table[i], now));
+	return json_pack("{s:b,s:o}", "ok", 1, "faults", arr);
+}
+
+static json_t *clear(const struct fl_request *req)
+{
+	json_t *ids = json_array();
+	struct fault *f;
+
+	if (req->all) {
+		for (int i = 0; i < FL_MAX_FAULTS; i++)
+			if (table[i].used) {
+				json_array_append_new(ids, json_integer(table[i].id));
+				remove_fault(&table[i], "cleared");
+			}
+	} else {
+		f = find(req->id);
+		if (!f) {
+			json_decref(ids);
+			return proto_error("no fault with id %u (see: agentctl list)", req->id);
+		}
+		json_array_append_new(ids, json_integer(f->id));
+		remove_fault(f, "cleared");
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "cleared", ids);
+}
+
+static json_t *status(void)
+{
+	return json_pack("{s:b,s:i,s:i,s:i,s:I,s:I}", "ok", 1, "pid", (int)getpid(), "faults",
+			 faults_active(), "hooks", drop_hook_count(), "events_written",
+			 (json_int_t)events_written(), "events_lost",
+			 (json_int_t)drop_events_lost());
+}
+
+json_t *faults_handle(const struct fl_request *req)
+{
+	switch (req->cmd) {
+	case FL_CMD_STATUS:
+		return status();
+	case FL_CMD_DOCTOR:
+		return json_pack("{s:b,s:o}", "ok", 1, "doctor", probe_to_json(cfg.facts));
+	case FL_CMD_INJECT:
+		return inject(req);
+	case FL_CMD_LIST:
+		return list();
+	case FL_CMD_CLEAR:
+		return clear(req);
+	default:
+		return proto_error("command not handled");
+	}
+}
+
+int faults_reap(uint64_t now)
+{
+	int n = 0;
+
+	for (int i = 0; i < FL_MAX_FAULTS; i++)
+		if (table[i].used && now >= table[i].expires_mono) {
+			remove_fault(&table[i], "expired");
+			n++;
+		}
+	return n;
+}
+
+void faults_clear_all(const char *why)
+{
+	for (int i = 0; i < FL_MAX_FAULTS; i++)
+		if (table[i].used)
+			remove_fault(&table[i], why);
+}
+
+void faults_count_event(const struct fl_event *e, void *arg)
+{
+	struct fault *f = find(e->fault_id);
+
+	if (f)
+		f->events++;
+}
+
+void faults_metrics(FILE *out)
+{
+	fprintf(out, "# HELP faultline_faults_active Faults the agent holds now.\n"
+		     "# TYPE faultline_faults_active gauge\n"
+		     "faultline_faults_active %d\n",
+		faults_active());
+	fprintf(out, "# HELP faultline_packets_matched_total Packets that matched a fault.\n"
+		     "# TYPE faultline_packets_matched_total counter\n");
+	for (int i = 0; i < FL_MAX_FAULTS; i++) {
+		struct fl_drop_counters c;
+
+		if (!table[i].used)
+			continue;
+		drop_counters(&table[i].drop, &c);
+		fprintf(out,
+			"faultline_packets_matched_total{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n",
+			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
+			table[i].spec.name, (unsigned long long)c.matched);
+	}
+	fprintf(out, "# HELP faultline_packets_dropped_total Packets a fault dropped.\n"
+		     "# TYPE faultline_packets_dropped_total counter\n");
+	for (int i = 0; i < FL_MAX_FAULTS; i++) {
+		struct fl_drop_counters c;
+
+		if (!table[i].used)
+			continue;
+		drop_counters(&table[i].drop, &c);
+		fprintf(out,
+			"faultline_packets_dropped_total{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n",
+			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
+			table[i].spec.name, (unsigned long long)c.dropped);
+	}
+	fprintf(out,
+		"# HELP faultline_events_written_total Fault events written to the event log.\n"
+		"# TYPE faultline_events_written_total counter\n"
+		"faultline_events_written_total %llu\n"
+		"# HELP faultline_events_lost_total Fault events lost because the ring buffer was full.\n"
+		"# TYPE faultline_events_lost_total counter\n"
+		"faultline_events_lost_total %llu\n",
+		(unsigned long long)events_written(), (unsigned long long)drop_events_lost());
+}

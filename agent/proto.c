@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "event.h"
+#include "parse.h"
+#include "proto.h"
+
+static const char *const cmd_names[FL_CMD_MAX] = {
+	[FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
+	[FL_CMD_LIST] = "list",     [FL_CMD_CLEAR] = "clear",
+};
+
+static const char *const kind_names[FL_KIND_MAX] = {
+	[FL_KIND_DROP] = "drop",
+	[FL_KIND_LATENCY] = "latency",
+	[FL_KIND_ERRNO] = "errno",
+};
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} protos[] = {
+	{"any", 0},          {"tcp", IPPROTO_TCP},     {"udp", IPPROTO_UDP},
+	{"icmp", IPPROTO_ICMP}, {"icmp6", IPPROTO_ICMPV6}, {"icmpv6", IPPROTO_ICMPV6},
+};
+
+const char *fl_cmd_name(enum fl_cmd cmd)
+{
+	return cmd < FL_CMD_MAX ? cmd_names[cmd] : "?";
+}
+
+const char *fl_kind_name(uint16_t kind)
+{
+	return kind < FL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return "?";
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+/* Refuse keys a reader would otherwise silently ignore: a typo must not
+ * turn a fault into a different one. */
+static int check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
+		      size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (!*a)
+			FAIL("%s: unknown field '%s'", where, key);
+	}
+	return 0;
+}
+
+static int get_string(json_t *obj, const char *key, const char *where, char *dst, size_t len,
+		      bool required, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (required)
+			FAIL("%s.%s: missing", where, key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		FAIL("%s.%s: must be a string", where, key);
+	if (json_string_length(v) >= len)
+		FAIL("%s.%s: longer than %zu characters", where, key, len - 1);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		FAIL("%s.%s: contains a NUL byte", where, key);
+	strcpy(dst, json_string_value(v));
+	return 0;
+}
+
+/* A port or port range, as "80", "80-90" or the number 80. */
+static int get_ports(json_t *obj, const char *key, const char *where, uint16_t *lo, uint16_t *hi,
+		     char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	char buf[32];
+
+	if (!v)
+		return 0;
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+
+		if (n < 1 || n > 65535)
+			FAIL("%s.%s: port %lld out of range 1-65535", where, key, (long long)n);
+		*lo = *hi = n;
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) >= sizeof(buf))
+		FAIL("%s.%s: must be a port or a range like 8000-8100", where, key);
+	strcpy(buf, json_string_value(v));
+	switch (parse_port_range(buf, lo, hi)) {
+	case 0:
+		return 0;
+	case -ERANGE:
+		FAIL("%s.%s: port '%s' out of range 1-65535", where, key, buf);
+	default:
+		FAIL("%s.%s: '%s' is not a port or a range like 8000-8100", where, key, buf);
+	}
+}
+
+static int get_cidr(json_t *obj, const char *key, const char *where, char *text, size_t len,
+		    uint8_t *family, uint32_t addr[4], uint32_t mask[4], char *err, size_t errlen)
+{
+	uint8_t fam;
+
+	if (get_string(obj, key, where, text, len, false, err, errlen))
+		return -EINVAL;
+	if (!*text)
+		return 0;
+	if (parse_cidr(text, &fam, addr, mask))
+		FAIL("%s.%s: '%s' is not an address or CIDR (like 10.0.0.0/8 or fd00::/64)",
+		     where, key, text);
+	if (*family && *family != fam)
+		FAIL("%s.%s: '%s' mixes IPv4 and IPv6 with the other address", where, key, text);
+	*family = fam;
+	return 0;
+}
+
+static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char *err,
+			    size_t errlen)
+{
+	static const char *const keys[] = {"dev",   "netns", "direction", "proto", "src",
+					   "dst",   "sport", "dport",     NULL};
+	const char *w = "fault.target";
+	struct fl_match *m = &tg->match;
+	char buf[16] = "";
+
+	if (!json_is_object(t))
+		FAIL("%s: must be an object", w);
+	if (check_keys(t, w, keys, err, errlen) ||
+	    get_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
+	    get_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
+	    get_string(t, "direction", w, buf, sizeof(buf), false, err, errlen))
+		return -EINVAL;
+	if (!*buf || !strcmp(buf, "ingress"))
+		tg->dir = FL_DIR_INGRESS;
+	else if (!strcmp(buf, "egress"))
+		tg->dir = FL_DIR_EGRESS;
+	else
+		FAIL("%s.direction: '%s' is not ingress or egress", w, buf);
+
+	*buf = '\0';
+	if (get_string(t, "proto", w, buf, sizeof(buf), false, err, errlen))
+		return -EINVAL;
+	if (*buf) {
+		size_t i;
+
+		for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+			if (!strcmp(protos[i].name, buf))
+				break;
+		if (i == sizeof(protos) / sizeof(protos[0]))
+			FAIL("%s.proto: '%s' is not tcp, udp, icmp, icmp6 or any", w, buf);
+		m->proto = protos[i].proto;
+	}
+	if (get_cidr(t, "src", w, tg->src, sizeof(tg->src), &m->family, m->src, m->src_mask, err,
+		     errlen) ||
+	    get_cidr(t, "dst", w, tg->dst, sizeof(tg->dst), &m->family, m->dst, m->dst_mask, err,
+		     errlen) ||
+	    get_ports(t, "sport", w, &m->sport_lo, &m->sport_hi, err, errlen) ||
+	    get_ports(t, "dport", w, &m->dport_lo, &m->dport_hi, err, errlen))
+		return -EINVAL;
+	if ((m->sport_lo || m->dport_lo) && m->proto && m->proto != IPPROTO_TCP &&
+	    m->proto != IPPROTO_UDP)
+		FAIL("%s: ports need proto tcp or udp, not %s", w, proto_name(m->proto));
+	if (m->proto == IPPROTO_ICMP && m->family == AF_INET6)
+		FAIL("%s.proto: icmp is IPv4; use icmp6 for IPv6 addresses", w);
+	if (m->proto == IPPROTO_ICMPV6 && m->family == AF_INET)
+		FAIL("%s.proto: icmp6 is IPv6; use icmp for IPv4 addresses", w);
+	if (m->proto == IPPROTO_ICMP)
+		m->family = AF_INET;
+	else if (m->proto == IPPROTO_ICMPV6)
+		m->family = AF_INET6;
+	return 0;
+}
+
+static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"prob", NULL};
+	json_t *v;
+
+	s->prob = 1.0;
+	if (!p)
+		return 0;
+	if (!json_is_object(p))
+		FAIL("fault.params: must be an object");
+	if (check_keys(p, "fault.params", keys, err, errlen))
+		return -EINVAL;
+	v = json_object_get(p, "prob");
+	if (!v)
+		return 0;
+	if (json_is_number(v)) {
+		s->prob = json_number_value(v);
+		if (!(s->prob >= 0 && s->prob <= 1))
+			FAIL("fault.params.prob: %g is outside 0..1", s->prob);
+	} else if (json_is_string(v)) {
+		int e = parse_prob(json_string_value(v), &s->prob);
+
+		if (e == -ERANGE)
+			FAIL("fault.params.prob: '%s' is outside 0..1", json_string_value(v));
+		if (e)
+			FAIL("fault.params.prob: '%s' is not a probability (0.3 or 30%%)",
+			     json_string_value(v));
+	} else {
+		FAIL("fault.params.prob: must be a number 0..1 or a string like \"30%%\"");
+	}
+	return 0;
+}
+
+int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"kind",  "name",   "backend", "duration",
+					   "force", "target", "params",  NULL};
+	char kind[16] = "";
+	json_t *v;
+	size_t k;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(j))
+		FAIL("fault: must be an object");
+	if (check_keys(j, "fault", keys, err, errlen) ||
+	    get_string(j, "kind", "fault", kind, sizeof(kind), true, err, errlen) ||
+	    get_string(j, "name", "fault", s->name, sizeof(s->name), false, err, errlen) ||
+	    get_string(j, "backend", "fault", s->backend, sizeof(s->backend), false, err, errlen))
+		return -EINVAL;
+	for (k = 1; k < FL_KIND_MAX; k++)
+		if (kind_names[k] && !strcmp(kind_names[k], kind))
+			break;
+	if (k == FL_KIND_MAX)
+		FAIL("fault.kind: '%s' is not a fault kind (known: drop)", kind);
+	if (k != FL_KIND_DROP)
+		FAIL("fault.kind: '%s' is not supported by this agent yet (known: drop)", kind);
+	s->kind = k;
+
+	v = json_object_get(j, "duration");
+	if (json_is_string(v)) {
+		if (parse_duration_ns(json_string_value(v), &s->duration_ns) || !s->duration_ns)
+			FAIL("fault.duration: '%s' is not a duration (like 250ms, 30s, 5m)",
+			     json_string_value(v));
+	} else if (json_is_number(v)) {
+		double sec = json_number_value(v);
+
+		if (!(sec > 0 && sec < 1e9))
+			FAIL("fault.duration: %g is not a positive number of seconds", sec);
+		s->duration_ns = (uint64_t)(sec * 1e9);
+	} else if (v) {
+		FAIL("fault.duration: must be a string like \"30s\" or a number of seconds");
+	}
+	v = json_object_get(j, "force");
+	if (v && !json_is_boolean(v))
+		FAIL("fault.force: must be true or false");
+	s->force = json_is_true(v);
+	v = json_object_get(j, "target");
+	if (!v)
+		FAIL("fault.target: missing");
+	if (target_from_json(v, s->kind, &s->target, err, errlen))
+		return -EINVAL;
+	return params_from_json(json_object_get(j, "params"), s, err, errlen);
+}
+
+static json_t *ports_json(uint16_t lo, uint16_t hi)
+{
+	char buf[16];
+
+	if (!lo && !hi)
+		return NULL;
+	if (lo == hi)
+		return json_integer(lo);
+	snprintf(buf, sizeof(buf), "%u-%u", lo, hi);
+	return json_string(buf);
+}
+
+json_t *fault_spec_to_json(const struct fl_fault_spec *s)
+{
+	const struct fl_target *t = &s->target;
+	json_t *target = json_object(), *j = json_object();
+	char dur[32];
+
+	json_object_set_new(target, "dev", json_string(t->dev));
+	if (*t->netns)
+		json_object_set_new(target, "netns", json_string(t->netns));
+	json_object_set_new(target, "direction",
+			    json_string(t->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+	if (t->match.proto)
+		json_object_set_new(target, "proto", json_string(proto_name(t->match.proto)));
+	if (*t->src)
+		json_object_set_new(target, "src", json_string(t->src));
+	if (*t->dst)
+		json_object_set_new(target, "dst", json_string(t->dst));
+	if (t->match.sport_lo)
+		json_object_set_new(target, "sport", ports_json(t->match.sport_lo, t->match.sport_hi));
+	if (t->match.dport_lo)
+		json_object_set_new(target, "dport", ports_json(t->match.dport_lo, t->match.dport_hi));
+
+	json_object_set_new(j, "kind", json_string(fl_kind_name(s->kind)));
+	if (*s->name)
+		json_object_set_new(j, "name", json_string(s->name));
+	if (*s->backend)
+		json_object_set_new(j, "backend", json_string(s->backend));
+	if (s->duration_ns) {
+		format_duration(s->duration_ns, dur, sizeof(dur));
+		json_object_set_new(j, "duration", json_string(dur));
+	}
+	if (s->force)
+		json_object_set_new(j, "force", json_true());
+	json_object_set_new(j, "target", target);
+	json_object_set_new(j, "params", json_pack("{s:f}", "prob", s->prob));
+	return j;
+}
+
+json_t *proto_request_to_json(const struct fl_request *req)
+{
+	json_t *j = json_pack("{s:s}", "cmd", fl_cmd_name(req->cmd));
+
+	switch (req->cmd) {
+	case FL_CMD_INJECT:
+		json_object_set_new(j, "fault", fault_spec_to_json(&req->fault));
+		if (req->dry_run)
+			json_object_set_new(j, "dry_run", json_true());
+		break;
+	case FL_CMD_CLEAR:
+		if (req->all)
+			json_object_set_new(j, "all", json_true());
+		else
+			json_object_set_new(j, "id", json_integer(req->id));
+		break;
+	default:
+		break;
+	}
+	return j;
+}
+
+int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = {"cmd", "fault", "dry_run", "id", "all", NULL};
+	json_error_t jerr;
+	const char *cmd;
+	json_t *j, *v;
+	int ret = -EINVAL;
+	int c;
+
+	memset(req, 0, sizeof(*req));
+	if (len > FL_PROTO_MAX_LINE) {
+		snprintf(err, errlen, "request longer than %d bytes", FL_PROTO_MAX_LINE);
+		return -E2BIG;
+	}
+	j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "malformed JSON at column %d: %s", jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "request: must be a JSON object");
+		goto out;
+	}
+	if (check_keys(j, "request", keys, err, errlen))
+		goto out;
+	v = json_object_get(j, "cmd");
+	cmd = json_string_value(v);
+	if (!cmd) {
+		snprintf(err, errlen, "request.cmd: missing or not a string");
+		goto out;
+	}
+	for (c = 0; c < FL_CMD_MAX; c++)
+		if (!strcmp(cmd_names[c], cmd))
+			break;
+	if (c == FL_CMD_MAX) {
+		snprintf(err, errlen, "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
+			 cmd);
+		goto out;
+	}
+	req->cmd = c;
+
+	v = json_object_get(j, "dry_run");
+	if (v && !json_is_boolean(v)) {
+		snprintf(err, errlen, "request.dry_run: must be true or false");
+		goto out;
+	}
+	req->dry_run = json_is_true(v);
+	if (req->cmd == FL_CMD_INJECT &&
+	    fault_spec_from_json(json_object_get(j, "fault"), &req->fault, err, errlen))
+		goto out;
+	if (req->cmd == FL_CMD_CLEAR) {
+		json_t *id = json_object_get(j, "id");
+
+		req->all = json_is_true(json_object_get(j, "all"));
+		if (!req->all) {
+			if (!json_is_integer(id) || json_integer_value(id) < 1 ||
+			    json_integer_value(id) > UINT32_MAX) {
+				snprintf(err, errlen, "request.id: a fault id (positive integer) or \"all\":true is needed");
+				goto out;
+			}
+			req->id = json_integer_value(id);
+		}
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	return ret;
+}
+
+json_t *proto_ok(void)
+{
+	return json_pack("{s:b}", "ok", 1);
+}
+
+json_t *proto_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+char *proto_reply_line(json_t *reply)
+{
+	char *s = json_dumps(reply, JSON_COMPACT);
+	char *line = NULL;
+
+	json_decref(reply);
+	if (!s)
+		return NULL;
+	if (asprintf(&line, "%s\n", s) < 0)
+		line = NULL;
+	free(s);
+	return line;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The control protocol: one JSON object per line in each direction, on the
+ * agent's Unix socket (and later on an authenticated TCP endpoint). The
+ * fault object is also what scenario files carry. docs/protocol.md
+ * describes the wire format; this file is its one definition in C.
+ *
+ *   -> {"cmd":"inject","fault":{...},"dry_run":false}
+ *   <- {"ok":true,"fault":{...,"id":7,"backend":"tcx"}}
+ *   <- {"ok":false,"error":"unknown device 'eth9' (see: ip link)"}
+ */
+#ifndef FL_PROTO_H
+#define FL_PROTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <jansson.h>
+#include "drop.h"
+
+#define FL_PROTO_MAX_LINE  65536 /* longer requests are refused */
+#define FL_DEFAULT_SOCKET  "/run/faultline/agent.sock"
+#define FL_DEFAULT_STATE   "/run/faultline"
+#define FL_DEFAULT_METRICS 9464
+#define FL_NAME_LEN        64
+#define FL_NETNS_LEN       256
+
+enum fl_cmd {
+	FL_CMD_STATUS,
+	FL_CMD_DOCTOR,
+	FL_CMD_INJECT,
+	FL_CMD_LIST,
+	FL_CMD_CLEAR,
+	FL_CMD_MAX,
+};
+
+/* Where a fault applies. Network faults use dev/netns/dir/match. */
+struct fl_target {
+	char dev[IF_NAMESIZE];
+	char netns[FL_NETNS_LEN]; /* "" = the agent's; a name, a path or "pid:N" */
+	uint8_t dir;              /* enum fl_dir */
+	struct fl_match match;
+	char src[64]; /* as given, for display; the match holds the parsed form */
+	char dst[64];
+};
+
+struct fl_fault_spec {
+	uint16_t kind; /* enum fl_kind */
+	char name[FL_NAME_LEN];
+	char backend[16]; /* "" = the best this kernel allows */
+	double prob;      /* 0..1 */
+	uint64_t duration_ns; /* time to live; 0 = the agent's default */
+	bool force;           /* may touch protected ports */
+	struct fl_target target;
+};
+
+struct fl_request {
+	enum fl_cmd cmd;
+	bool dry_run;           /* inject: say what would happen, change nothing */
+	bool all;               /* clear: every fault */
+	uint32_t id;            /* clear: the fault id */
+	struct fl_fault_spec fault;
+};
+
+const char *fl_cmd_name(enum fl_cmd cmd);
+const char *fl_kind_name(uint16_t kind);
+
+/* Parse one request line (not NUL-terminated necessarily). On error returns
+ * -EINVAL and writes a one-line reason to err. */
+int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
+			size_t errlen);
+/* The fault object <-> struct. from_json names the offending field in err. */
+int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen);
+json_t *fault_spec_to_json(const struct fl_fault_spec *s);
+json_t *proto_request_to_json(const struct fl_request *req);
+
+/* Replies. proto_reply_line returns a malloc'd "...\n" string. */
+json_t *proto_ok(void);
+json_t *proto_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *proto_reply_line(json_t *reply); /* steals the reference */
+
+#endif

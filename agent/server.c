@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "fault.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+
+enum client_kind { CLIENT_CTL, CLIENT_METRICS };
+
+struct client {
+	int fd; /* -1 when the slot is free */
+	enum client_kind kind;
+	uint64_t last_active;
+	size_t len;
+	bool overflow; /* discarding the rest of an oversized line */
+	char *buf;     /* FL_PROTO_MAX_LINE + 1 */
+};
+
+static struct client clients[FL_MAX_CLIENTS];
+static int ctl_fd = -1, metrics_fd = -1;
+static char ctl_path[108];
+
+static int listen_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* The lock is ours, so a socket file left here is stale. */
+	unlink(path);
+	old = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret || chmod(path, 0600) || listen(fd, 64)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int listen_tcp(uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd, one = 1, ret;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot serve metrics on 127.0.0.1:%u: %s (agentd --metrics-port N, 0 turns it off)",
+			 port, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int watch(int epfd, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *err, size_t errlen)
+{
+	int ret;
+
+	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	snprintf(ctl_path, sizeof(ctl_path), "%s", sock_path);
+	ctl_fd = listen_unix(sock_path, err, errlen);
+	if (ctl_fd < 0)
+		return ctl_fd;
+	ret = watch(epfd, ctl_fd);
+	if (ret)
+		return ret;
+	if (metrics_port) {
+		metrics_fd = listen_tcp(metrics_port, err, errlen);
+		if (metrics_fd < 0)
+			return metrics_fd;
+		ret = watch(epfd, metrics_fd);
+	}
+	return ret;
+}
+
+static void client_close(int epfd, struct client *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Replies are small; one that does not fit the socket buffer now goes to a
+ * client that does not read, and that client is let go. */
+static int send_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		s += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int reply(struct client *c, json_t *r)
+{
+	char *line = proto_reply_line(r);
+	int ret;
+
+	if (!line)
+		return -1;
+	ret = send_all(c->fd, line, strlen(line));
+	free(line);
+	return ret;
+}
+
+static void accept_client(int epfd, int lfd, enum client_kind kind)
+{
+	struct client *c = NULL;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < FL_MAX_CLIENTS && !c; i++)
+		if (clients[i].fd < 0)
+			c = &clients[i];
+	if (!c) {
+		if (kind == CLIENT_CTL) {
+			char *line = proto_reply_line(proto_error("agent busy: %d clients connected",
+								  FL_MAX_CLIENTS));
+
+			if (line)
+				send_all(fd, line, strlen(line));
+			free(line);
+		}
+		close(fd);
+		return;
+	}
+	if (kind == CLIENT_CTL) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
+		    (cr.uid != 0 && cr.uid != geteuid())) {
+			char *line = proto_reply_line(proto_error("permission denied: only root may drive the agent"));
+
+			if (line)
+				send_all(fd, line, strlen(line));
+			free(line);
+			fl_log("refused a client with uid %d", (int)cr.uid);
+			close(fd);
+			return;
+		}
+	}
+	c->buf = malloc(FL_PROTO_MAX_LINE + 1);
+	if (!c->buf) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->kind = kind;
+	c->len = 0;
+	c->overflow = false;
+	c->last_active = now_mono_ns();
+	if (watch(epfd, fd))
+		client_close(epfd, c);
+}
+
+static void serve_metrics(int epfd, struct client *c)
+{
+	char *body = NULL, *head = NULL;
+	size_t blen = 0;
+	FILE *f;
+
+	/* Wait for the end of the request headers. */
+	c->buf[c->len] = '\0';
+	if (!strstr(c->buf, "\r\n\r\n") && !strstr(c->buf, "\n\n"))
+		return;
+	f = open_memstream(&body, &blen);
+	if (f) {
+		if (!strncmp(c->buf, "GET /metrics", 12) || !strncmp(c->buf, "GET / ", 6))
+			faults_metrics(f);
+		fclose(f);
+	}
+	if (body && asprintf(&head,
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			     blen) > 0) {
+		send_all(c->fd, head, strlen(head));
+		send_all(c->fd, body, blen);
+	}
+	free(head);
+	free(body);
+	client_close(epfd, c);
+}
+
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	struct fl_request req;
+	char err[512];
+
+	if (proto_parse_request(line, len, &req, err, sizeof(err))) {
+		reply(c, proto_error("%s", err));
+		return;
+	}
+	reply(c, faults_handle(&req));
+}
+
+static void read_client(int epfd, struct client *c)
+{
+	for (;;) {
+		size_t room = FL_PROTO_MAX_LINE - c->len;
+		ssize_t n = read(c->fd, c->buf + c->len, room ? room : 1);
+		char *start, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			client_close(epfd, c);
+			return;
+		}
+		c->last_active = now_mono_ns();
+		if (!room) /* room was 0: the byte read went past the limit */
+			n = 0;
+		c->len += n;
+		if (c->kind == CLIENT_METRICS) {
+			if (c->len >= 8192)
+				client_close(epfd, c);
+			else
+				serve_metrics(epfd, c);
+			return;
+		}
+		start = c->buf;
+		while ((nl = memchr(start, '\n', c->buf + c->len - start))) {
+			if (c->overflow)
+				c->overflow = false; /* the end of the oversized line */
+			else if (nl > start)
+				handle_line(c, start, nl - start);
+			start = nl + 1;
+		}
+		c->len -= start - c->buf;
+		memmove(c->buf, start, c->len);
+		if (c->len >= FL_PROTO_MAX_LINE) {
+			if (!c->overflow)
+				reply(c, proto_error("request longer than %d bytes; refused",
+						     FL_PROTO_MAX_LINE));
+			c->overflow = true;
+			c->len = 0;
+		}
+	}
+}
+
+int server_handle(int epfd, int fd, uint32_t events)
+{
+	if (fd == ctl_fd) {
+		accept_client(epfd, fd, CLIENT_CTL);
+		return 1;
+	}
+	if (metrics_fd >= 0 && fd == metrics_fd) {
+		accept_client(epfd, fd, CLIENT_METRICS);
+		return 1;
+	}
+	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+		if (clients[i].fd == fd) {
+			read_client(epfd, &clients[i]);
+			return 1;
+		}
+	return 0;
+}
+
+void server_reap(uint64_t now)
+{
+	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0 && now - clients[i].last_active > FL_CLIENT_IDLE_NS)
+			client_close(-1, &clients[i]);
+}
+
+void server_close(void)
+{
+	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			client_close(-1, &clients[i]);
+	if (ctl_fd >= 0) {
+		close(ctl_fd);
+		unlink(ctl_path);
+	}
+	if (metrics_fd >= 0)
+		close(metrics_fd);
+	ctl_fd = metrics_fd = -1;
+}

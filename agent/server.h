@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The agent's listening sockets: the control socket (JSON lines) and the
+ * metrics endpoint (Prometheus text over HTTP), served from one epoll loop. */
+#ifndef FL_SERVER_H
+#define FL_SERVER_H
+
+#include <stdint.h>
+
+#define FL_MAX_CLIENTS      64
+#define FL_CLIENT_IDLE_NS   (30ULL * 1000000000ULL) /* a silent client is dropped */
+
+/* Bind the control socket (mode 0600) and, when port != 0, the metrics
+ * endpoint on 127.0.0.1:port. Both are added to epfd. */
+int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *err, size_t errlen);
+/* Handle readiness on fd; returns 1 if fd was the server's, else 0. */
+int server_handle(int epfd, int fd, uint32_t events);
+/* Drop clients idle for too long. */
+void server_reap(uint64_t now_mono);
+void server_close(void);
+
+#endif
