@@ -49,16 +49,19 @@ veth_pair() {
 }
 _nsip() { local ns=$1; shift; if [ -n "$ns" ]; then ip -n "$ns" "$@"; else ip "$@"; fi; }
 
-# start_agentd ARGS...: agentd in the background on a private socket; sets
-# AGENT_PID and FL_SOCK; stopped on exit.
+# start_agentd ARGS...: agentd in the background on a private socket and
+# state folder ($FL_RUN, kept across restarts within one test); sets
+# AGENT_PID and FL_SOCK; stopped on exit. Its log is $FL_RUN/agentd.log.
 start_agentd() {
-	FL_RUN=$(mktemp -d /tmp/fl-run.XXXXXX)
-	at_exit "rm -rf $FL_RUN"
+	if [ -z "${FL_RUN:-}" ]; then
+		FL_RUN=$(mktemp -d /tmp/fl-run.XXXXXX)
+		at_exit "rm -rf $FL_RUN"
+		at_exit "stop_agentd"
+	fi
 	export FL_SOCK=$FL_RUN/agent.sock
 	"$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0 "$@" \
-		>"$FL_RUN/agentd.log" 2>&1 &
+		>>"$FL_RUN/agentd.log" 2>&1 &
 	AGENT_PID=$!
-	at_exit "stop_agentd"
 	local i
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$FL_SOCK" ] && "$FL_BIN/agentctl" --socket "$FL_SOCK" status >/dev/null 2>&1 && return 0
@@ -108,4 +111,13 @@ NGX
 	if [ -n "$ns" ]; then ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir"; else nginx -c "$dir/nginx.conf" -p "$dir"; fi || return 1
 	at_exit "kill \$(cat $dir/nginx.pid)"
 	NGINX_DIR=$dir
+}
+
+# kernel_has FACT: ask the running agent's fact table (agentctl doctor).
+# Exit 0 yes, 1 no, 2 the table has no such fact.
+kernel_has() {
+	ctl doctor --json | python3 -c "
+import json, sys
+f = json.load(sys.stdin).get('facts', {}).get(sys.argv[1])
+sys.exit(2 if f is None else 0 if f['ok'] else 1)" "$1"
 }
