@@ -184,11 +184,49 @@ static int attach_cgroup(struct bpf_program *prog, void *arg, struct attached *a
 	return link_or_errno(bpf_program__attach_cgroup(prog, cgfd), a);
 }
 
+/* The file and offset of our own uprobe target, from /proc/self/maps: no
+ * symbol table needed (agentd may be stripped), no ELF parsing. */
+static int self_func_offset(const void *addr, char *path, size_t len, size_t *offset)
+{
+	uintptr_t want = (uintptr_t)addr;
+	char line[PATH_MAX + 128];
+	int err = -ENOENT;
+	FILE *fp = fopen("/proc/self/maps", "re");
+
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long start, end, off;
+		char perms[8];
+		int pos = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &pos) < 4 || !pos)
+			continue;
+		if (want < start || want >= end || perms[2] != 'x')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[pos] != '/' || strstr(line + pos, " (deleted)"))
+			snprintf(path, len, "/proc/self/exe"); /* replaced on disk */
+		else
+			snprintf(path, len, "%s", line + pos);
+		*offset = want - start + off;
+		err = 0;
+		break;
+	}
+	fclose(fp);
+	return err;
+}
+
 static int attach_uprobe(struct bpf_program *prog, void *arg, struct attached *a)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "fl_probe_uprobe_target");
+	char path[PATH_MAX];
+	size_t off = 0;
+	int err;
 
-	return link_or_errno(bpf_program__attach_uprobe_opts(prog, 0, "/proc/self/exe", 0, &opts), a);
+	err = self_func_offset((const void *)fl_probe_uprobe_target, path, sizeof(path), &off);
+	if (err)
+		return err;
+	return link_or_errno(bpf_program__attach_uprobe(prog, false, 0, path, off), a);
 }
 
 static int attach_kprobe(struct bpf_program *prog, void *arg, struct attached *a)
@@ -301,8 +339,8 @@ out:
 static pid_t spawn(const char *path, char *const argv[], int *rfd)
 {
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	pid_t parent = getpid(), pid;
 	int p[2];
-	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
@@ -315,12 +353,20 @@ static pid_t spawn(const char *path, char *const argv[], int *rfd)
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
 
+		sigset_t none;
+
 		/* Dies with the child whose netns it works in. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
+		/* iptables gets none of the agent's fds (its lock, its socket) */
+		syscall(SYS_close_range, 3, ~0U, 0);
 		execve(path, argv, envp);
 		_exit(127);
 	}
@@ -615,41 +661,88 @@ report:
 
 /* ---- seccomp user notification, in a forked child ---- */
 
-static pid_t seccomp_child(void)
+/* The child installs an allow-all filter with a listener (the filter binds
+ * it alone) and writes the errno, 0 for success, on *rfd's pipe. The answer
+ * comes over a pipe, not the exit status, in case the caller reaps children
+ * or ignores SIGCHLD. */
+static pid_t seccomp_child(int *rfd)
 {
 	struct sock_filter insns[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
 	struct sock_fprog prog = { .len = 1, .filter = insns };
-	pid_t pid = fork();
-	long fd;
+	pid_t parent = getpid(), pid;
+	int p[2], res = 0;
 
-	if (pid)
-		return pid < 0 ? -errno : pid;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid) {
+		int err = errno;
+
+		close(p[1]);
+		if (pid < 0) {
+			close(p[0]);
+			return -err;
+		}
+		*rfd = p[0];
+		return pid;
+	}
+	close(p[0]);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		_exit(errno);
-	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-	_exit(fd < 0 ? (errno ?: EINVAL) : 0);
+		res = errno;
+	else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog) < 0)
+		res = errno ?: EINVAL;
+	if (write(p[1], &res, sizeof(res)) != sizeof(res))
+		_exit(1);
+	_exit(0);
 }
 
-/* Wait for pid until deadline (CLOCK_MONOTONIC ns); kill it then. Returns
- * the wait status, or -ETIMEDOUT. */
-static int wait_until(pid_t pid, uint64_t deadline)
+/* Read exactly len bytes from fd until EOF or deadline; returns the count. */
+static size_t read_until(int fd, void *buf, size_t len, uint64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = ((int64_t)deadline - (int64_t)now_mono_ns()) / 1000000;
+		ssize_t k;
+
+		if (left <= 0)
+			break;
+		k = poll(&p, 1, (int)left);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		k = read(fd, (char *)buf + got, len - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += k;
+	}
+	return got;
+}
+
+/* Reap pid, killing it if it is still there at deadline (CLOCK_MONOTONIC
+ * ns). Its answer came over a pipe already; this only leaves no zombie. */
+static void reap_until(pid_t pid, uint64_t deadline)
 {
 	int status;
 
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
-		if (r == pid)
-			return status & 0x7fffffff;
-		if (r < 0 && errno != EINTR)
-			return -errno;
+		if (r == pid || (r < 0 && errno != EINTR))
+			return; /* reaped, or reaped by someone else */
 		if (now_mono_ns() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return -ETIMEDOUT;
+			return;
 		}
-		usleep(500);
+		usleep(200);
 	}
 }
 
@@ -735,7 +828,7 @@ int probe_run(struct fl_facts *f)
 	char bpffs[256] = "", tracefs[256] = "", cgpath[PATH_MAX] = "";
 	static struct fl_fact_result netres[FACT_MAX];
 	uint64_t t0 = now_mono_ns(), deadline = t0 + FLP_DEADLINE_MS * 1000000ull;
-	int pfd[2] = { -1, -1 }, cgfd = -1, status, err;
+	int pfd[2] = { -1, -1 }, cgfd = -1, secfd = -1, err;
 	pid_t netpid = -1, secpid;
 	struct utsname u;
 	struct statfs sfs;
@@ -770,7 +863,7 @@ int probe_run(struct fl_facts *f)
 		if (netpid < 0)
 			fl_debug("probe: fork: %s", strerror(-err));
 	}
-	secpid = seccomp_child();
+	secpid = seccomp_child(&secfd);
 
 	if (bpffs[0])
 		set_ok(&f->r[FACT_BPFFS], "%s", bpffs);
@@ -804,14 +897,20 @@ int probe_run(struct fl_facts *f)
 	} else {
 		set_ok(&f->r[FACT_CGROUP2], "%s", f->cgroup2_path);
 		/* A cgroup of our own, empty, so that the test programs touch
-		 * no one's traffic; removed below. */
+		 * no one's traffic; removed below. Where it cannot be made (a
+		 * read-only cgroup2), the root: the programs pass everything
+		 * and their links go with us. */
 		remove_stale_cgroups(f->cgroup2_path);
 		snprintf(cgpath, sizeof(cgpath), "%s/" FLP_CGROUP_PREFIX "%d", f->cgroup2_path, getpid());
-		if (mkdir(cgpath, 0700) && errno != EEXIST)
-			set_no(&f->r[FACT_CGROUP2], "%s found, but mkdir %s: %s", f->cgroup2_path, cgpath,
-			       strerror(errno));
-		else
+		if (mkdir(cgpath, 0700) && errno != EEXIST) {
+			fl_debug("probe: mkdir %s: %s; testing on the root cgroup", cgpath, strerror(errno));
+			cgpath[0] = '\0';
+			cgfd = open(f->cgroup2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		} else {
 			cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (cgfd < 0)
+			fl_debug("probe: open cgroup: %s", strerror(errno));
 	}
 	if (cgfd >= 0) {
 		try_prog(&f->r[FACT_CGROUP_SKB], "flp_cg_skb", attach_cgroup, &cgfd, "cgroup_skb/egress link");
@@ -822,20 +921,20 @@ int probe_run(struct fl_facts *f)
 		try_prog(&f->r[FACT_SOCKOPS], "flp_sockops", attach_cgroup, &cgfd, "sockops link");
 		close(cgfd);
 	} else {
-		const char *why = f->cgroup2_path[0] ? "cannot make a test cgroup" : "no cgroup v2 mount";
+		const char *why = f->cgroup2_path[0] ? "cannot open a cgroup to test on" : "no cgroup v2 mount";
 
 		set_no(&f->r[FACT_CGROUP_SKB], "%s", why);
 		set_no(&f->r[FACT_CGROUP_SOCK_ADDR], "%s", why);
 		set_no(&f->r[FACT_SET_RETVAL], "%s", why);
 		set_no(&f->r[FACT_SOCKOPS], "%s", why);
 	}
-	if (cgpath[0])
-		rmdir(cgpath);
+	if (cgpath[0] && rmdir(cgpath))
+		fl_err("probe: cannot remove test cgroup %s: %s", cgpath, strerror(errno));
 
 	try_prog(&f->r[FACT_TRACEPOINT], "flp_tp", attach_auto, NULL, "syscalls:sys_enter_getpid");
 	try_prog(&f->r[FACT_RAW_TP], "flp_raw_tp", attach_auto, NULL, "raw_tp sys_enter");
 	try_prog(&f->r[FACT_TP_BTF], "flp_tp_btf", attach_auto, NULL, "tp_btf sys_enter");
-	try_prog(&f->r[FACT_UPROBE], "flp_uprobe", attach_uprobe, NULL, "uprobe on /proc/self/exe");
+	try_prog(&f->r[FACT_UPROBE], "flp_uprobe", attach_uprobe, NULL, "uprobe on a function of our own binary");
 	try_prog(&f->r[FACT_KPROBE], "flp_kprobe", attach_kprobe, NULL, "kprobe " FLP_SYSCALL);
 	if (!f->r[FACT_KPROBE].ok && access("/sys/bus/event_source/devices/kprobe/type", F_OK))
 		append(f->r[FACT_KPROBE].detail, sizeof(f->r[FACT_KPROBE].detail),
@@ -856,36 +955,24 @@ int probe_run(struct fl_facts *f)
 	if (secpid < 0) {
 		set_no(&f->r[FACT_SECCOMP_NOTIFY], "fork: %s", strerror(-secpid));
 	} else {
-		status = wait_until(secpid, deadline);
-		if (status == 0)
+		int res = -1;
+
+		if (read_until(secfd, &res, sizeof(res), deadline) != sizeof(res))
+			set_no(&f->r[FACT_SECCOMP_NOTIFY], "test child gave no answer");
+		else if (res == 0)
 			set_ok(&f->r[FACT_SECCOMP_NOTIFY], "SECCOMP_FILTER_FLAG_NEW_LISTENER");
-		else if (status < 0)
-			set_no(&f->r[FACT_SECCOMP_NOTIFY], "test child: %s", strerror(-status));
-		else if (WIFEXITED(status))
-			set_no(&f->r[FACT_SECCOMP_NOTIFY], "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s",
-			       strerror(WEXITSTATUS(status)));
 		else
-			set_no(&f->r[FACT_SECCOMP_NOTIFY], "test child died (signal %d)", WTERMSIG(status));
+			set_no(&f->r[FACT_SECCOMP_NOTIFY], "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s",
+			       strerror(res));
+		close(secfd);
+		/* with its answer in, the child is exiting */
+		reap_until(secpid, res >= 0 ? deadline : 0);
 	}
 
 	if (netpid > 0) {
-		/* Read the child's report until EOF or the deadline. */
-		while (got < sizeof(netres)) {
-			struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-			int64_t left = (int64_t)(deadline - now_mono_ns()) / 1000000;
-			ssize_t k;
-
-			if (left <= 0 || poll(&p, 1, (int)left) == 0)
-				break;
-			k = read(pfd[0], (char *)netres + got, sizeof(netres) - got);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;
-			got += k;
-		}
+		got = read_until(pfd[0], netres, sizeof(netres), deadline);
 		/* with its report in, the child is exiting; without, it hangs */
-		wait_until(netpid, got == sizeof(netres) ? deadline : 0);
+		reap_until(netpid, got == sizeof(netres) ? deadline : 0);
 	}
 	if (pfd[0] >= 0)
 		close(pfd[0]);
