@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,38 +236,34 @@ void faults_count_event(const struct fl_event *e, void *arg)
 		f->events++;
 }
 
+/* One counter of struct fl_drop_counters, by fault. Names are checked at
+ * parse time, so they need no escaping in label values. */
+static void metric_per_fault(FILE *out, const char *metric, const char *help, size_t field)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
+	for (int i = 0; i < FL_MAX_FAULTS; i++) {
+		struct fl_drop_counters c;
+
+		if (!table[i].used)
+			continue;
+		drop_counters(&table[i].drop, &c);
+		fprintf(out, "%s{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n", metric,
+			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
+			table[i].spec.name,
+			(unsigned long long)*(uint64_t *)((char *)&c + field));
+	}
+}
+
 void faults_metrics(FILE *out)
 {
 	fprintf(out, "# HELP faultline_faults_active Faults the agent holds now.\n"
 		     "# TYPE faultline_faults_active gauge\n"
 		     "faultline_faults_active %d\n",
 		faults_active());
-	fprintf(out, "# HELP faultline_packets_matched_total Packets that matched a fault.\n"
-		     "# TYPE faultline_packets_matched_total counter\n");
-	for (int i = 0; i < FL_MAX_FAULTS; i++) {
-		struct fl_drop_counters c;
-
-		if (!table[i].used)
-			continue;
-		drop_counters(&table[i].drop, &c);
-		fprintf(out,
-			"faultline_packets_matched_total{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n",
-			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
-			table[i].spec.name, (unsigned long long)c.matched);
-	}
-	fprintf(out, "# HELP faultline_packets_dropped_total Packets a fault dropped.\n"
-		     "# TYPE faultline_packets_dropped_total counter\n");
-	for (int i = 0; i < FL_MAX_FAULTS; i++) {
-		struct fl_drop_counters c;
-
-		if (!table[i].used)
-			continue;
-		drop_counters(&table[i].drop, &c);
-		fprintf(out,
-			"faultline_packets_dropped_total{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n",
-			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
-			table[i].spec.name, (unsigned long long)c.dropped);
-	}
+	metric_per_fault(out, "faultline_packets_matched_total", "Packets that matched a fault.",
+			 offsetof(struct fl_drop_counters, matched));
+	metric_per_fault(out, "faultline_packets_dropped_total", "Packets a fault dropped.",
+			 offsetof(struct fl_drop_counters, dropped));
 	fprintf(out,
 		"# HELP faultline_events_written_total Fault events written to the event log.\n"
 		"# TYPE faultline_events_written_total counter\n"

@@ -165,17 +165,24 @@ int parse_cidr(const char *s, uint8_t *family, uint32_t addr[4], uint32_t mask[4
 	return 0;
 }
 
+/* The leading decimal digits of s; *end points past them. */
+static int leading_u64(const char *s, unsigned long long *x, char **end)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*x = strtoull(s, end, 10);
+	return errno ? -ERANGE : 0;
+}
+
 int parse_u64(const char *s, uint64_t *v, bool allow_suffix)
 {
 	unsigned long long x, mult = 1;
 	char *end;
+	int ret = leading_u64(s, &x, &end);
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
+	if (ret)
+		return ret;
 	if (*end && allow_suffix && !end[1]) {
 		switch (*end) {
 		case 'k':
@@ -204,13 +211,10 @@ int parse_size(const char *s, uint64_t *bytes)
 {
 	unsigned long long x, mult = 1;
 	char *end;
+	int ret = leading_u64(s, &x, &end);
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
+	if (ret)
+		return ret;
 	if (*end) {
 		const char *units = "kMG";
 		const char *u = strchr(units, *end == 'K' ? 'k' : *end);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -248,6 +249,9 @@ int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t e
 	    get_string(j, "name", "fault", s->name, sizeof(s->name), false, err, errlen) ||
 	    get_string(j, "backend", "fault", s->backend, sizeof(s->backend), false, err, errlen))
 		return -EINVAL;
+	for (const char *c = s->name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._:-", *c))
+			FAIL("fault.name: '%s' may hold only letters, digits and . _ : -", s->name);
 	for (k = 1; k < FL_KIND_MAX; k++)
 		if (kind_names[k] && !strcmp(kind_names[k], kind))
 			break;
