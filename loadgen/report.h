@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The end of a run: the summary on stdout, the JSON summary, the SLO verdict. */
+#ifndef LG_REPORT_H
+#define LG_REPORT_H
+
+#include <stdbool.h>
+#include "run.h"
+
+struct lg_summary {
+	double elapsed_s;
+	uint64_t scheduled, sent, completed, ok, failed, unsent, inflight;
+	double rps;        /* completed (answered or failed after sending) per second */
+	double target_rps; /* open model: scheduled per second */
+	bool slo_pass;
+	bool conserved;
+};
+
+void summary_compute(const struct lg_run *run, struct lg_summary *s);
+void report_text(const struct lg_run *run, const struct lg_summary *s);
+int report_json(const struct lg_run *run, const struct lg_summary *s, const char *path);
+
+#endif

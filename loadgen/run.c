@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "log.h"
+#include "probes.h"
+#include "run.h"
+
+#define NS_PER_SEC     1000000000ULL
+#define TIMEOUT_SCAN   (10 * 1000000ULL)
+#define MAX_WAIT       (10 * 1000000ULL)
+
+static void ledger_flush(struct lg_thread *t)
+{
+	int err;
+
+	if (!t->nl)
+		return;
+	err = fl_ledger_write(t->run->ledger, t->lbuf, t->nl);
+	if (err && !t->err) {
+		t->err = err;
+		fl_err("cannot write ledger %s: %s", t->run->cfg->ledger_path, strerror(-err));
+	}
+	t->nl = 0;
+}
+
+static void ledger_add(struct lg_thread *t, const struct lg_slot *s, unsigned outcome,
+		       unsigned status, int err, uint64_t done, uint64_t latency)
+{
+	const struct lg_config *c = t->run->cfg;
+	struct fl_ledger_rec *r;
+
+	if (!t->lbuf)
+		return;
+	r = &t->lbuf[t->nl++];
+	memset(r, 0, sizeof(*r));
+	r->run_id = c->run_id;
+	r->instance = c->instance;
+	r->seq = s->seq;
+	r->sched_ns = s->sched_ns;
+	r->sent_ns = s->sent_ns;
+	r->done_ns = done;
+	r->sched_wall_ns = t->run->start_wall + (s->sched_ns - t->run->start_mono);
+	r->latency_ns = latency;
+	r->bytes_out = s->bytes_out;
+	r->bytes_in = s->bytes_in;
+	r->conn = t->slot_base + (uint32_t)(s - t->slots);
+	r->err = err;
+	r->status = (uint16_t)status;
+	r->local_port = s->lport;
+	r->mix = s->mix;
+	r->outcome = (uint8_t)outcome;
+	r->phase = s->phase;
+	r->flags = s->flags;
+	if (t->nl == LEDGER_BATCH)
+		ledger_flush(t);
+}
+
+static void queue_push(struct lg_thread *t, unsigned i)
+{
+	t->queue[(t->qhead + t->qlen) % t->nslots] = i;
+	t->qlen++;
+}
+
+void lg_complete(struct lg_thread *t, unsigned i, unsigned outcome, unsigned status, int err,
+		 uint64_t now)
+{
+	const struct lg_config *c = t->run->cfg;
+	struct lg_slot *s = &t->slots[i];
+	uint64_t lat;
+
+	if (!s->busy)
+		return;
+	s->busy = false;
+	t->busy--;
+	lat = now - (c->open ? s->sched_ns : s->sent_ns);
+	if (outcome == FL_OUT_OK || outcome == FL_OUT_STATUS) {
+		hist_record(t->lat, lat);
+		hist_record(t->svc, now - s->sent_ns);
+		hist_record(t->ival, lat);
+	}
+	t->cnt.out[outcome]++;
+	t->cnt.bytes_in += s->bytes_in;
+	t->cnt.bytes_out += s->bytes_out;
+	t->ival_cnt.out[outcome]++;
+	LG_PROBE_END(c->run_id, c->instance, s->seq, s->lport, s->cookie, status, outcome, err);
+	ledger_add(t, s, outcome, status, err, now, lat);
+	s->ready_ns = now + (c->open ? 0 : c->think_ns);
+	queue_push(t, i);
+}
+
+size_t lg_req_var(struct lg_thread *t, unsigned i, char *var)
+{
+	const struct lg_reqs *rs = &t->run->cfg->reqs;
+	struct lg_slot *s = &t->slots[i];
+	const struct lg_req *r = &rs->r[s->mix];
+	const char *key = NULL;
+
+	if (r->idem_header)
+		key = (s->flags & FL_REC_DUP) ? t->twin_key : s->id;
+	return req_var(rs, r, var, s->id, key);
+}
+
+static bool take_seq(struct lg_thread *t, uint64_t *seq)
+{
+	uint64_t lim = t->run->cfg->requests, s;
+
+	if (t->exhausted)
+		return false;
+	s = atomic_fetch_add_explicit(&t->run->seq, 1, memory_order_relaxed);
+	if (lim && s >= lim) {
+		t->exhausted = true;
+		return false;
+	}
+	*seq = s;
+	return true;
+}
+
+static void dispatch(struct lg_thread *t, uint64_t now)
+{
+	const struct lg_config *c = t->run->cfg;
+	unsigned rounds = t->nslots + 64;
+
+	while (t->qlen && rounds--) {
+		unsigned i = t->queue[t->qhead];
+		struct lg_slot *s = &t->slots[i];
+		uint64_t sched, seq;
+		uint8_t phase = 0, flags = 0;
+		uint16_t mix;
+
+		if (s->ready_ns > now)
+			break;
+		if (t->twin) {
+			sched = t->twin_sched;
+			phase = t->twin_phase;
+		} else if (c->open) {
+			sched = sched_peek(&t->sched);
+			if (sched > now || (t->run->deadline && sched >= t->run->deadline))
+				break;
+			phase = (uint8_t)t->sched.phase;
+		} else {
+			sched = c->think_ns ? s->ready_ns : now;
+		}
+		if (!take_seq(t, &seq))
+			break;
+		t->qhead = (t->qhead + 1) % t->nslots;
+		t->qlen--;
+		if (t->twin) {
+			mix = t->twin_mix;
+			flags = FL_REC_DUP;
+			t->twin = false;
+		} else {
+			mix = (uint16_t)reqs_pick(&c->reqs, rng_next(&t->rng));
+			if (c->open)
+				sched_advance(&t->sched);
+		}
+		s->seq = seq;
+		s->sched_ns = sched;
+		s->sent_ns = now;
+		s->mix = mix;
+		s->phase = phase;
+		s->flags = flags;
+		s->bytes_in = s->bytes_out = 0;
+		s->busy = true;
+		fl_req_id_format(s->id, sizeof(s->id), c->run_id, c->instance, seq);
+		if (c->reqs.r[mix].idem_header && !flags) {
+			/* the duplicate race: the same key again, at the same time */
+			t->twin = true;
+			t->twin_mix = mix;
+			t->twin_sched = sched;
+			t->twin_phase = phase;
+			memcpy(t->twin_key, s->id, sizeof(t->twin_key));
+		}
+		t->busy++;
+		LG_PROBE_BEGIN(c->run_id, c->instance, seq, s->lport, s->cookie);
+		t->run->eng->send(t, i, now);
+	}
+}
+
+/* ---- interval log: per-second histograms merged across threads ---- */
+
+static void ival_emit(struct lg_run *run, struct lg_ival *iv)
+{
+	const struct lg_config *c = run->cfg;
+	uint64_t n = 0, failed = 0;
+	double p50, p90, p99, p999, max;
+	unsigned k;
+
+	for (k = FL_OUT_OK; k < FL_OUT_MAX; k++)
+		n += iv->c.out[k];
+	failed = n - iv->c.out[FL_OUT_OK];
+	p50 = hist_percentile(iv->h, 50) / 1e6;
+	p90 = hist_percentile(iv->h, 90) / 1e6;
+	p99 = hist_percentile(iv->h, 99) / 1e6;
+	p999 = hist_percentile(iv->h, 99.9) / 1e6;
+	max = (iv->h->total ? iv->h->max : 0) / 1e6;
+	if (c->progress != PROGRESS_NONE) {
+		printf("%s[%4us] %8llu req/s  p50 %7.2fms  p99 %8.2fms  errors %llu%s",
+		       c->progress == PROGRESS_TTY ? "\r\033[K" : "", iv->sec + 1,
+		       (unsigned long long)n, p50, p99, (unsigned long long)failed,
+		       c->progress == PROGRESS_TTY ? "" : "\n");
+		fflush(stdout);
+	}
+	if (run->ival_log) {
+		json_t *o = json_object(), *b = json_array();
+		uint32_t i;
+		char *line;
+
+		for (i = iv->h->lo; iv->h->total && i <= iv->h->hi; i++)
+			if (iv->h->counts[i])
+				json_array_append_new(b, json_pack("[II]", (json_int_t)hist_lowest(i),
+								   (json_int_t)iv->h->counts[i]));
+		json_object_set_new(o, "sec", json_integer(iv->sec));
+		json_object_set_new(o, "wall_ns", json_integer((json_int_t)(run->start_wall +
+									    iv->sec * NS_PER_SEC)));
+		json_object_set_new(o, "run_id", json_sprintf("%016llx", (unsigned long long)c->run_id));
+		json_object_set_new(o, "instance", json_integer(c->instance));
+		json_object_set_new(o, "requests", json_integer((json_int_t)n));
+		json_object_set_new(o, "ok", json_integer((json_int_t)iv->c.out[FL_OUT_OK]));
+		json_object_set_new(o, "errors", json_integer((json_int_t)failed));
+		json_object_set_new(o, "p50_ms", json_real(p50));
+		json_object_set_new(o, "p90_ms", json_real(p90));
+		json_object_set_new(o, "p99_ms", json_real(p99));
+		json_object_set_new(o, "p99.9_ms", json_real(p999));
+		json_object_set_new(o, "max_ms", json_real(max));
+		json_object_set_new(o, "buckets", b);
+		line = json_dumps(o, JSON_COMPACT);
+		if (line)
+			fprintf(run->ival_log, "%s\n", line);
+		free(line);
+		json_decref(o);
+	}
+	if (c->prof.kind == PROF_STRESS && c->have_slo && !run->broke && n) {
+		struct slo_input in = {.lat = iv->h, .ok = iv->c.out[FL_OUT_OK], .failed = failed,
+				       .rps = (double)n};
+		uint32_t phase;
+
+		if (!slo_eval_all(&c->slo, &in)) {
+			run->broke = true;
+			run->break_sec = iv->sec;
+			run->break_rate = profile_rate(&c->prof, iv->sec * NS_PER_SEC, &phase);
+			atomic_store(&run->stop, 1);
+		}
+	}
+	hist_reset(iv->h);
+	memset(&iv->c, 0, sizeof(iv->c));
+	iv->used = false;
+	iv->contrib = 0;
+}
+
+/* Emit every finished interval, oldest first. Called with ival_lock held. */
+static void ival_drain(struct lg_run *run, bool all)
+{
+	for (;;) {
+		struct lg_ival *best = NULL;
+		unsigned k;
+
+		for (k = 0; k < IVAL_RING; k++) {
+			struct lg_ival *iv = &run->ring[k];
+
+			if (iv->used && (all || iv->contrib >= run->active) &&
+			    (!best || iv->sec < best->sec))
+				best = iv;
+		}
+		if (!best)
+			return;
+		ival_emit(run, best);
+	}
+}
+
+static void ival_publish(struct lg_thread *t, uint64_t now)
+{
+	struct lg_run *run = t->run;
+	struct lg_ival *iv = &run->ring[t->ival_sec % IVAL_RING];
+
+	pthread_mutex_lock(&run->ival_lock);
+	if (iv->used && iv->sec != t->ival_sec)
+		ival_emit(run, iv); /* a straggler, eight seconds late: out it goes */
+	iv->used = true;
+	iv->sec = t->ival_sec;
+	iv->contrib++;
+	hist_merge(iv->h, t->ival);
+	for (unsigned k = 0; k < FL_OUT_MAX; k++)
+		iv->c.out[k] += t->ival_cnt.out[k];
+	ival_drain(run, false);
+	pthread_mutex_unlock(&run->ival_lock);
+	hist_reset(t->ival);
+	memset(&t->ival_cnt, 0, sizeof(t->ival_cnt));
+	t->ival_sec = (uint32_t)((now - run->start_mono) / NS_PER_SEC);
+	t->ival_end = run->start_mono + (t->ival_sec + 1ULL) * NS_PER_SEC;
+}
+
+static void ival_leave(struct lg_thread *t)
+{
+	struct lg_run *run = t->run;
+
+	pthread_mutex_lock(&run->ival_lock);
+	run->active--;
+	ival_drain(run, run->active == 0);
+	pthread_mutex_unlock(&run->ival_lock);
+}
+
+/* ---- the load thread ---- */
+
+static void finish(struct lg_thread *t, uint64_t end)
+{
+	const struct lg_config *c = t->run->cfg;
+	struct lg_slot tmp;
+	unsigned i;
+
+	for (i = 0; i < t->nslots; i++) {
+		struct lg_slot *s = &t->slots[i];
+
+		if (!s->busy)
+			continue;
+		s->busy = false;
+		t->busy--;
+		t->cnt.out[FL_OUT_INFLIGHT]++;
+		LG_PROBE_END(c->run_id, c->instance, s->seq, s->lport, s->cookie, 0,
+			     FL_OUT_INFLIGHT, 0);
+		ledger_add(t, s, FL_OUT_INFLIGHT, 0, 0, 0, 0);
+	}
+	/* the open model's schedule up to the end: what was never sent */
+	memset(&tmp, 0, sizeof(tmp));
+	while (c->open && !t->exhausted) {
+		uint64_t seq;
+
+		if (t->twin) {
+			tmp.sched_ns = t->twin_sched;
+			tmp.mix = t->twin_mix;
+			tmp.phase = t->twin_phase;
+			tmp.flags = FL_REC_DUP;
+			t->twin = false;
+		} else {
+			tmp.sched_ns = sched_peek(&t->sched);
+			if (tmp.sched_ns >= end)
+				break;
+			tmp.phase = (uint8_t)t->sched.phase;
+			tmp.mix = (uint16_t)reqs_pick(&c->reqs, rng_next(&t->rng));
+			tmp.flags = 0;
+			sched_advance(&t->sched);
+		}
+		if (!take_seq(t, &seq))
+			break;
+		tmp.seq = seq;
+		t->cnt.out[FL_OUT_UNSENT]++;
+		ledger_add(t, &tmp, FL_OUT_UNSENT, 0, 0, 0, 0);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	struct lg_thread *t = arg;
+	struct lg_run *run = t->run;
+	const struct lg_config *c = run->cfg;
+	uint64_t now, end, last_scan = 0;
+	int err;
+
+	err = run->eng->init(t);
+	if (err) {
+		fl_err("cannot start the %s engine: %s", run->eng->name, strerror(-err));
+		t->err = err;
+		run->eng->fini(t);
+		atomic_store(&run->stop, 1);
+		ival_leave(t);
+		return NULL;
+	}
+	t->ival_end = run->start_mono + NS_PER_SEC;
+	for (;;) {
+		uint64_t until;
+
+		now = now_mono_ns();
+		if (atomic_load_explicit(&run->stop, memory_order_relaxed)) {
+			end = now;
+			break;
+		}
+		if (run->deadline && now >= run->deadline) {
+			end = run->deadline;
+			break;
+		}
+		if (now >= t->ival_end)
+			ival_publish(t, now);
+		if (now - last_scan >= TIMEOUT_SCAN) {
+			run->eng->timeouts(t, now);
+			last_scan = now;
+		}
+		dispatch(t, now);
+		if (t->exhausted && !t->busy) {
+			end = now;
+			break;
+		}
+		until = now + MAX_WAIT;
+		if (t->qlen && !t->exhausted) {
+			uint64_t next = t->slots[t->queue[t->qhead]].ready_ns;
+
+			if (c->open && !t->twin && sched_peek(&t->sched) > next)
+				next = sched_peek(&t->sched);
+			if (next < until)
+				until = next;
+		}
+		if (run->deadline && run->deadline < until)
+			until = run->deadline;
+		err = run->eng->wait(t, until);
+		if (err) {
+			t->err = err;
+			end = now_mono_ns();
+			atomic_store(&run->stop, 1);
+			break;
+		}
+	}
+	finish(t, end);
+	run->eng->fini(t);
+	ival_publish(t, now_mono_ns());
+	ledger_flush(t);
+	ival_leave(t);
+	return NULL;
+}
+
+int run_init(struct lg_run *run, const struct lg_config *cfg)
+{
+	unsigned i, per, extra, base = 0;
+
+	memset(run, 0, sizeof(*run));
+	run->cfg = cfg;
+	run->eng = cfg->engine == ENGINE_CURL ? &lg_engine_curl : &lg_engine_fast;
+	pthread_mutex_init(&run->ival_lock, NULL);
+	run->threads = calloc(cfg->threads, sizeof(*run->threads));
+	run->lat = hist_new();
+	run->svc = hist_new();
+	if (!run->threads || !run->lat || !run->svc)
+		return -ENOMEM;
+	for (i = 0; i < IVAL_RING; i++) {
+		run->ring[i].h = hist_new();
+		if (!run->ring[i].h)
+			return -ENOMEM;
+	}
+	per = cfg->conns / cfg->threads;
+	extra = cfg->conns % cfg->threads;
+	for (i = 0; i < cfg->threads; i++) {
+		struct lg_thread *t = &run->threads[i];
+
+		t->run = run;
+		t->idx = i;
+		t->nslots = per + (i < extra);
+		t->slot_base = base;
+		base += t->nslots;
+		t->slots = calloc(t->nslots, sizeof(*t->slots));
+		t->queue = calloc(t->nslots, sizeof(*t->queue));
+		t->lat = hist_new();
+		t->svc = hist_new();
+		t->ival = hist_new();
+		if (cfg->ledger_path)
+			t->lbuf = malloc(LEDGER_BATCH * sizeof(*t->lbuf));
+		if (!t->slots || !t->queue || !t->lat || !t->svc || !t->ival ||
+		    (cfg->ledger_path && !t->lbuf))
+			return -ENOMEM;
+		t->rng = (cfg->run_id ^ (0x9E3779B97F4A7C15ULL * (i + 1))) | 1;
+	}
+	return 0;
+}
+
+int run_exec(struct lg_run *run)
+{
+	const struct lg_config *c = run->cfg;
+	unsigned i, k, started = 0;
+	int err = 0;
+
+	run->start_mono = now_mono_ns();
+	run->start_wall = now_wall_ns();
+	run->deadline = c->duration_ns ? run->start_mono + c->duration_ns : 0;
+	if (c->ledger_path) {
+		struct fl_ledger_hdr h;
+		char host[64] = "";
+
+		memset(&h, 0, sizeof(h));
+		memcpy(h.magic, FL_LEDGER_MAGIC, 8);
+		h.version = FL_LEDGER_VERSION;
+		h.hdr_size = sizeof(h);
+		h.rec_size = sizeof(struct fl_ledger_rec);
+		h.instance = c->instance;
+		h.run_id = c->run_id;
+		h.start_mono_ns = run->start_mono;
+		h.start_wall_ns = run->start_wall;
+		snprintf(h.url, sizeof(h.url), "%s", c->url_text);
+		gethostname(host, sizeof(host) - 1);
+		memcpy(h.host, host, sizeof(h.host));
+		err = fl_ledger_create(c->ledger_path, &h, &run->ledger);
+		if (err) {
+			fl_err("cannot create ledger %s: %s", c->ledger_path, strerror(-err));
+			return err;
+		}
+	}
+	if (c->interval_path) {
+		run->ival_log = fopen(c->interval_path, "w");
+		if (!run->ival_log) {
+			err = -errno;
+			fl_err("cannot create interval log %s: %s", c->interval_path, strerror(errno));
+			return err;
+		}
+	}
+	run->active = c->threads;
+	for (i = 0; i < c->threads; i++) {
+		struct lg_thread *t = &run->threads[i];
+
+		for (k = 0; k < t->nslots; k++)
+			t->queue[k] = k;
+		t->qlen = t->nslots;
+		if (c->open)
+			sched_init(&t->sched, &c->prof, c->arrival, 1.0 / c->threads,
+				   run->start_mono, t->rng);
+	}
+	for (i = 0; i < c->threads; i++) {
+		err = -pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]);
+		if (err) {
+			fl_err("cannot start thread: %s", strerror(-err));
+			atomic_store(&run->stop, 1);
+			pthread_mutex_lock(&run->ival_lock);
+			run->active -= c->threads - i;
+			pthread_mutex_unlock(&run->ival_lock);
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(run->threads[i].tid, NULL);
+	run->end_mono = now_mono_ns();
+	if (run->deadline && run->end_mono > run->deadline && !run->broke)
+		run->end_mono = run->deadline;
+	for (i = 0; i < started; i++) {
+		struct lg_thread *t = &run->threads[i];
+
+		hist_merge(run->lat, t->lat);
+		hist_merge(run->svc, t->svc);
+		for (k = 0; k < FL_OUT_MAX; k++)
+			run->cnt.out[k] += t->cnt.out[k];
+		run->cnt.bytes_in += t->cnt.bytes_in;
+		run->cnt.bytes_out += t->cnt.bytes_out;
+		if (t->err && !err)
+			err = t->err;
+	}
+	if (c->progress == PROGRESS_TTY)
+		printf("\n");
+	if (run->ival_log && fclose(run->ival_log) && !err)
+		err = -EIO;
+	run->ival_log = NULL;
+	if (run->ledger) {
+		int e = fl_ledger_finish(run->ledger, &run->ledger_bytes);
+
+		run->ledger = NULL;
+		if (e && !err) {
+			fl_err("cannot write ledger %s: %s", c->ledger_path, strerror(-e));
+			err = e;
+		}
+	}
+	return err;
+}
+
+void run_stop(struct lg_run *run)
+{
+	atomic_store(&run->stop, 1);
+}
+
+void run_free(struct lg_run *run)
+{
+	unsigned i;
+
+	for (i = 0; run->threads && i < run->cfg->threads; i++) {
+		struct lg_thread *t = &run->threads[i];
+
+		free(t->slots);
+		free(t->queue);
+		hist_free(t->lat);
+		hist_free(t->svc);
+		hist_free(t->ival);
+		free(t->lbuf);
+	}
+	free(run->threads);
+	for (i = 0; i < IVAL_RING; i++)
+		hist_free(run->ring[i].h);
+	hist_free(run->lat);
+	hist_free(run->svc);
+	pthread_mutex_destroy(&run->ival_lock);
+}
+
+int ledger_verify(const char *path, uint64_t n, uint64_t counts[FL_OUT_MAX], char *msg,
+		  size_t msglen)
+{
+	struct fl_ledger_reader *r = NULL;
+	struct fl_ledger_hdr h;
+	struct fl_ledger_rec rec;
+	uint64_t *seen = NULL, records = 0, dups = 0, strays = 0, missing = 0, i;
+	int err, bad_outcome = 0;
+
+	memset(counts, 0, FL_OUT_MAX * sizeof(counts[0]));
+	err = fl_ledger_open(path, &r, &h);
+	if (err) {
+		snprintf(msg, msglen, "cannot read ledger %s: %s", path, strerror(-err));
+		return err;
+	}
+	seen = calloc(n / 64 + 1, sizeof(*seen));
+	if (!seen) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while ((err = fl_ledger_next(r, &rec)) == 1) {
+		records++;
+		if (rec.outcome == 0 || rec.outcome >= FL_OUT_MAX)
+			bad_outcome++;
+		else
+			counts[rec.outcome]++;
+		if (rec.seq >= n || rec.run_id != h.run_id || rec.instance != h.instance) {
+			strays++;
+			continue;
+		}
+		if (seen[rec.seq / 64] & (1ULL << (rec.seq % 64)))
+			dups++;
+		seen[rec.seq / 64] |= 1ULL << (rec.seq % 64);
+	}
+	if (err < 0) {
+		snprintf(msg, msglen, "ledger %s is truncated or corrupt after %llu records", path,
+			 (unsigned long long)records);
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++)
+		if (!(seen[i / 64] & (1ULL << (i % 64))))
+			missing++;
+	err = (int)((missing + dups + strays + bad_outcome) > 0 ? 1 : 0);
+	if (err)
+		snprintf(msg, msglen,
+			 "conservation BROKEN: %llu records for %llu scheduled ids: %llu missing, "
+			 "%llu duplicated, %llu unknown, %d without outcome",
+			 (unsigned long long)records, (unsigned long long)n,
+			 (unsigned long long)missing, (unsigned long long)dups,
+			 (unsigned long long)strays, bad_outcome);
+	else
+		snprintf(msg, msglen, "conservation ok: %llu scheduled ids, each exactly once",
+			 (unsigned long long)n);
+cleanup:
+	free(seen);
+	fl_ledger_close(r);
+	return err;
+}
