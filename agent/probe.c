@@ -275,15 +275,25 @@ static void release(struct attached *a)
 		close(a->fds[i]);
 }
 
-/* The last non-empty line of a verifier log: usually the reason. */
-static const char *last_line(char *log)
+/* The reason in a verifier log: its last line that is not a statistic
+ * ("processed N insns ...", "verification time ..."). */
+static const char *log_reason(char *log)
 {
-	char *end = log + strlen(log), *p;
+	char *end = log + strlen(log), *line;
 
-	while (end > log && (end[-1] == '\n' || end[-1] == ' '))
-		*--end = '\0';
-	p = strrchr(log, '\n');
-	return p ? p + 1 : log;
+	for (;;) {
+		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = '\0';
+		if (end == log)
+			return log;
+		line = strrchr(log, '\n');
+		line = line ? line + 1 : log;
+		if (strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
+		    strncmp(line, "stack depth", 11))
+			return line;
+		end = line;
+		*end = '\0';
+	}
 }
 
 static void try_prog(struct fl_fact_result *r, const char *name, attach_fn attach, void *arg,
@@ -316,7 +326,7 @@ static void try_prog(struct fl_fact_result *r, const char *name, attach_fn attac
 	}
 	err = probe_bpf__load(skel);
 	if (err) {
-		const char *line = last_line(log);
+		const char *line = log_reason(log);
 
 		set_no(r, "load: %s%s%s", strerror(-err), *line ? "; verifier: " : "", line);
 		goto out;

@@ -267,6 +267,51 @@ static void test_tcx_cross_check(void **state)
 	assert_int_equal(facts.r[FACT_TCX].ok, WEXITSTATUS(status) == 0);
 }
 
+/* Qdiscs by another tool: iproute2's tc in a fresh netns of its own. */
+static void test_qdisc_cross_check(void **state)
+{
+	static const struct {
+		enum fl_fact fact;
+		const char *cmd;
+	} q[] = {
+		{ FACT_QDISC_FQ, "unshare -n tc qdisc add dev lo root fq" },
+		{ FACT_QDISC_NETEM, "unshare -n tc qdisc add dev lo root netem delay 1ms" },
+		{ FACT_QDISC_HTB, "unshare -n tc qdisc add dev lo root handle 1: htb" },
+	};
+
+	if (system("command -v tc >/dev/null && command -v unshare >/dev/null") != 0)
+		skip();
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		char cmd[256];
+		int rc;
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", q[i].cmd);
+		rc = system(cmd);
+		if (facts.r[q[i].fact].ok != (rc == 0))
+			fail_msg("%s: probe says %s (%s), \"%s\" exits %d", fact_name(q[i].fact),
+				 facts.r[q[i].fact].ok ? "yes" : "no", facts.r[q[i].fact].detail, q[i].cmd, rc);
+	}
+}
+
+/* Not root: refused at once, with -EPERM. */
+static void test_refuses_non_root(void **state)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fl_facts f;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(100);
+		_exit(probe_run(&f) == -EPERM ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_nothing_left_behind(void **state)
 {
 	char path[1200], line[512];
@@ -328,6 +373,8 @@ int main(void)
 		cmocka_unit_test(test_cgroup2_cross_check),
 		cmocka_unit_test(test_simple_cross_checks),
 		cmocka_unit_test(test_tcx_cross_check),
+		cmocka_unit_test(test_qdisc_cross_check),
+		cmocka_unit_test(test_refuses_non_root),
 		cmocka_unit_test(test_nothing_left_behind),
 		cmocka_unit_test(test_second_run_same),
 	};
