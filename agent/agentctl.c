@@ -2,14 +2,11 @@
 /* agentctl: drives agentd over its control socket. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <jansson.h>
+#include "client.h"
 #include "log.h"
 #include "parse.h"
 #include "probe.h"
@@ -71,69 +68,16 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Send one request and read one reply line. */
+/* One request, one reply; the exit code that goes with the outcome. */
 static int call(json_t *req, json_t **reply)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char *line = proto_reply_line(req), *buf = NULL;
-	size_t len = 0, cap = 0;
-	json_error_t jerr;
-	int fd, ret = EXIT_NOAGENT;
+	char err[512];
+	int ret = client_call(sock_path, req, reply, err, sizeof(err));
 
-	*reply = NULL;
-	if (!line)
-		return EXIT_USAGE;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fl_err("cannot reach agentd at %s: %s (is it running? start it with: agentd)",
-		       sock_path, strerror(errno));
-		goto out;
-	}
-	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
-		fl_err("cannot send to agentd: %s", strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 16384;
-			buf = realloc(buf, cap);
-			if (!buf)
-				goto out;
-		}
-		if (poll(&p, 1, 30000) <= 0) {
-			fl_err("agentd did not answer within 30 s");
-			goto out;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0) {
-			fl_err("agentd closed the connection without an answer");
-			goto out;
-		}
-		len += n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	*reply = json_loadb(buf, strcspn(buf, "\n"), 0, &jerr);
-	if (!*reply) {
-		fl_err("agentd sent something that is not JSON: %s", jerr.text);
-		goto out;
-	}
-	if (!json_is_true(json_object_get(*reply, "ok"))) {
-		fl_err("%s", json_string_value(json_object_get(*reply, "error")) ?: "request refused");
-		ret = EXIT_REFUSED;
-		goto out;
-	}
-	ret = EXIT_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(line);
-	free(buf);
-	return ret;
+	if (!ret)
+		return EXIT_OK;
+	fl_err("%s", err);
+	return ret == -EREMOTEIO ? EXIT_REFUSED : EXIT_NOAGENT;
 }
 
 static void print_json(json_t *j)

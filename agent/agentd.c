@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
 {
 	struct fl_facts facts = {};
 	struct opts o;
-	char err[512], path[512];
+	char err[512], path[PATH_MAX], event_log[PATH_MAX + 32];
 	int lockfd = -1, epfd = -1, sigfd = -1, timerfd = -1, ret = 1;
 	int mounted_bpffs = 0, mounted_tracefs = 0;
 	sigset_t mask;
@@ -334,8 +335,10 @@ int main(int argc, char **argv)
 	}
 	drop_cleanup_leftovers(o.state_dir);
 
-	snprintf(path, sizeof(path), "%s/events.ndjson.gz", o.state_dir);
-	if (events_open(path, err, sizeof(err))) {
+	if (!realpath(o.state_dir, path))
+		snprintf(path, sizeof(path), "%s", o.state_dir);
+	snprintf(event_log, sizeof(event_log), "%s/events.ndjson.gz", path);
+	if (events_open(event_log, err, sizeof(err))) {
 		fl_err("%s", err);
 		ret = 1;
 		goto out;
@@ -354,6 +357,7 @@ int main(int argc, char **argv)
 			.protected_ports = o.protect,
 			.nr_protected = o.nr_protect,
 			.facts = &facts,
+			.event_log = event_log,
 		};
 
 		if (drop_init(&dc)) {

@@ -185,10 +185,10 @@ static json_t *clear(const struct fl_request *req)
 
 static json_t *status(void)
 {
-	return json_pack("{s:b,s:i,s:i,s:i,s:I,s:I}", "ok", 1, "pid", (int)getpid(), "faults",
+	return json_pack("{s:b,s:i,s:i,s:i,s:I,s:I,s:s}", "ok", 1, "pid", (int)getpid(), "faults",
 			 faults_active(), "hooks", drop_hook_count(), "events_written",
 			 (json_int_t)events_written(), "events_lost",
-			 (json_int_t)drop_events_lost());
+			 (json_int_t)drop_events_lost(), "event_log", cfg.event_log ?: "");
 }
 
 json_t *faults_handle(const struct fl_request *req)

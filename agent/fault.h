@@ -20,6 +20,7 @@ struct fault_config {
 	const uint16_t *protected_ports;
 	int nr_protected;
 	const struct fl_facts *facts;
+	const char *event_log; /* path, told to clients by status */
 };
 
 void faults_init(const struct fault_config *cfg);
