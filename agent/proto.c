@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "event.h"
+#include "jsonfield.h"
 #include "parse.h"
 #include "proto.h"
 
@@ -54,47 +55,6 @@ static const char *proto_name(uint8_t proto)
 		return -EINVAL;                                                                    \
 	} while (0)
 
-/* Refuse keys a reader would otherwise silently ignore: a typo must not
- * turn a fault into a different one. */
-static int check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
-		      size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v)
-	{
-		const char *const *a;
-
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, key))
-				break;
-		if (!*a)
-			FAIL("%s: unknown field '%s'", where, key);
-	}
-	return 0;
-}
-
-static int get_string(json_t *obj, const char *key, const char *where, char *dst, size_t len,
-		      bool required, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v) {
-		if (required)
-			FAIL("%s.%s: missing", where, key);
-		return 0;
-	}
-	if (!json_is_string(v))
-		FAIL("%s.%s: must be a string", where, key);
-	if (json_string_length(v) >= len)
-		FAIL("%s.%s: longer than %zu characters", where, key, len - 1);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		FAIL("%s.%s: contains a NUL byte", where, key);
-	strcpy(dst, json_string_value(v));
-	return 0;
-}
-
 /* A port or port range, as "80", "80-90" or the number 80. */
 static int get_ports(json_t *obj, const char *key, const char *where, uint16_t *lo, uint16_t *hi,
 		     char *err, size_t errlen)
@@ -130,7 +90,7 @@ static int get_cidr(json_t *obj, const char *key, const char *where, char *text,
 {
 	uint8_t fam;
 
-	if (get_string(obj, key, where, text, len, false, err, errlen))
+	if (jf_string(obj, key, where, text, len, false, err, errlen))
 		return -EINVAL;
 	if (!*text)
 		return 0;
@@ -154,10 +114,10 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 
 	if (!json_is_object(t))
 		FAIL("%s: must be an object", w);
-	if (check_keys(t, w, keys, err, errlen) ||
-	    get_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
-	    get_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
-	    get_string(t, "direction", w, buf, sizeof(buf), false, err, errlen))
+	if (jf_check_keys(t, w, keys, err, errlen) ||
+	    jf_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
+	    jf_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
+	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen))
 		return -EINVAL;
 	if (!*buf || !strcmp(buf, "ingress"))
 		tg->dir = FL_DIR_INGRESS;
@@ -167,7 +127,7 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 		FAIL("%s.direction: '%s' is not ingress or egress", w, buf);
 
 	*buf = '\0';
-	if (get_string(t, "proto", w, buf, sizeof(buf), false, err, errlen))
+	if (jf_string(t, "proto", w, buf, sizeof(buf), false, err, errlen))
 		return -EINVAL;
 	if (*buf) {
 		size_t i;
@@ -210,7 +170,7 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 		return 0;
 	if (!json_is_object(p))
 		FAIL("fault.params: must be an object");
-	if (check_keys(p, "fault.params", keys, err, errlen))
+	if (jf_check_keys(p, "fault.params", keys, err, errlen))
 		return -EINVAL;
 	v = json_object_get(p, "prob");
 	if (!v)
@@ -244,10 +204,10 @@ int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t e
 	memset(s, 0, sizeof(*s));
 	if (!json_is_object(j))
 		FAIL("fault: must be an object");
-	if (check_keys(j, "fault", keys, err, errlen) ||
-	    get_string(j, "kind", "fault", kind, sizeof(kind), true, err, errlen) ||
-	    get_string(j, "name", "fault", s->name, sizeof(s->name), false, err, errlen) ||
-	    get_string(j, "backend", "fault", s->backend, sizeof(s->backend), false, err, errlen))
+	if (jf_check_keys(j, "fault", keys, err, errlen) ||
+	    jf_string(j, "kind", "fault", kind, sizeof(kind), true, err, errlen) ||
+	    jf_string(j, "name", "fault", s->name, sizeof(s->name), false, err, errlen) ||
+	    jf_string(j, "backend", "fault", s->backend, sizeof(s->backend), false, err, errlen))
 		return -EINVAL;
 	for (const char *c = s->name; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("._:-", *c))
@@ -261,20 +221,8 @@ int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t e
 		FAIL("fault.kind: '%s' is not supported by this agent yet (known: drop)", kind);
 	s->kind = k;
 
-	v = json_object_get(j, "duration");
-	if (json_is_string(v)) {
-		if (parse_duration_ns(json_string_value(v), &s->duration_ns) || !s->duration_ns)
-			FAIL("fault.duration: '%s' is not a duration (like 250ms, 30s, 5m)",
-			     json_string_value(v));
-	} else if (json_is_number(v)) {
-		double sec = json_number_value(v);
-
-		if (!(sec > 0 && sec < 1e9))
-			FAIL("fault.duration: %g is not a positive number of seconds", sec);
-		s->duration_ns = (uint64_t)(sec * 1e9);
-	} else if (v) {
-		FAIL("fault.duration: must be a string like \"30s\" or a number of seconds");
-	}
+	if (jf_duration(j, "duration", "fault", &s->duration_ns, false, false, err, errlen))
+		return -EINVAL;
 	v = json_object_get(j, "force");
 	if (v && !json_is_boolean(v))
 		FAIL("fault.force: must be true or false");
@@ -383,7 +331,7 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 		snprintf(err, errlen, "request: must be a JSON object");
 		goto out;
 	}
-	if (check_keys(j, "request", keys, err, errlen))
+	if (jf_check_keys(j, "request", keys, err, errlen))
 		goto out;
 	v = json_object_get(j, "cmd");
 	cmd = json_string_value(v);

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "jsonfield.h"
+#include "parse.h"
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
+		  size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (!*a)
+			FAIL("%s: unknown field '%s'", where, key);
+	}
+	return 0;
+}
+
+int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t len,
+	      bool required, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (required)
+			FAIL("%s.%s: missing", where, key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		FAIL("%s.%s: must be a string", where, key);
+	if (json_string_length(v) >= len)
+		FAIL("%s.%s: longer than %zu characters", where, key, len - 1);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		FAIL("%s.%s: contains a NUL byte", where, key);
+	strcpy(dst, json_string_value(v));
+	return 0;
+}
+
+int jf_duration(json_t *obj, const char *key, const char *where, uint64_t *ns, bool required,
+		bool allow_zero, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	uint64_t d;
+
+	if (!v) {
+		if (required)
+			FAIL("%s.%s: missing", where, key);
+		return 0;
+	}
+	if (json_is_string(v)) {
+		if (parse_duration_ns(json_string_value(v), &d))
+			FAIL("%s.%s: '%s' is not a duration (like 250ms, 30s, 5m)", where, key,
+			     json_string_value(v));
+	} else if (json_is_number(v)) {
+		double sec = json_number_value(v);
+
+		if (!(sec >= 0 && sec < 1e9))
+			FAIL("%s.%s: %g is not a number of seconds", where, key, sec);
+		d = (uint64_t)(sec * 1e9);
+	} else {
+		FAIL("%s.%s: must be a string like \"30s\" or a number of seconds", where, key);
+	}
+	if (!d && !allow_zero)
+		FAIL("%s.%s: must be longer than zero", where, key);
+	*ns = d;
+	return 0;
+}
