@@ -51,7 +51,7 @@
 
 /* libbpf 1.1's headers predate tcx (kernel 6.6). */
 #define FLP_TCX_INGRESS 46
-#define FLP_TCX_EGRESS  47
+#define FLP_TCX_EGRESS	47
 
 /* The syscall function kprobe, fentry and fmod_ret hook (as in
  * bpf/probe.bpf.c): a SYSCALL_DEFINEx wrapper, which vmlinux BTF has and
@@ -67,42 +67,42 @@
 #endif
 
 #define FLP_CGROUP_PREFIX "faultline-probe."
-#define FLP_QUEUE_NUM     65531 /* NFQUEUE number used only inside the probe's netns */
-#define FLP_DEADLINE_MS   3000  /* a hung helper is killed and its facts read "no" */
+#define FLP_QUEUE_NUM	  65531 /* NFQUEUE number used only inside the probe's netns */
+#define FLP_DEADLINE_MS	  3000	/* a hung helper is killed and its facts read "no" */
 
 static const char *const fact_names[FACT_MAX] = {
-	[FACT_BTF] = "btf",
-	[FACT_BPFFS] = "bpffs",
-	[FACT_TRACEFS] = "tracefs",
-	[FACT_RINGBUF] = "ringbuf",
-	[FACT_TCX] = "tcx",
-	[FACT_TC] = "tc",
-	[FACT_XDP] = "xdp",
-	[FACT_CGROUP_SKB] = "cgroup_skb",
-	[FACT_CGROUP_SOCK_ADDR] = "cgroup_sock_addr",
-	[FACT_SET_RETVAL] = "set_retval",
-	[FACT_SOCKOPS] = "sockops",
-	[FACT_TRACEPOINT] = "tracepoint",
-	[FACT_RAW_TP] = "raw_tp",
-	[FACT_TP_BTF] = "tp_btf",
-	[FACT_UPROBE] = "uprobe",
-	[FACT_KPROBE] = "kprobe",
-	[FACT_FENTRY] = "fentry",
-	[FACT_FMOD_RET] = "fmod_ret",
-	[FACT_LSM] = "lsm",
-	[FACT_QDISC_FQ] = "qdisc_fq",
-	[FACT_QDISC_NETEM] = "qdisc_netem",
-	[FACT_QDISC_HTB] = "qdisc_htb",
-	[FACT_NFQUEUE] = "nfqueue",
-	[FACT_XT_BPF] = "xt_bpf",
-	[FACT_CGROUP2] = "cgroup2",
-	[FACT_SECCOMP_NOTIFY] = "seccomp_notify",
+    [FACT_BTF] = "btf",
+    [FACT_BPFFS] = "bpffs",
+    [FACT_TRACEFS] = "tracefs",
+    [FACT_RINGBUF] = "ringbuf",
+    [FACT_TCX] = "tcx",
+    [FACT_TC] = "tc",
+    [FACT_XDP] = "xdp",
+    [FACT_CGROUP_SKB] = "cgroup_skb",
+    [FACT_CGROUP_SOCK_ADDR] = "cgroup_sock_addr",
+    [FACT_SET_RETVAL] = "set_retval",
+    [FACT_SOCKOPS] = "sockops",
+    [FACT_TRACEPOINT] = "tracepoint",
+    [FACT_RAW_TP] = "raw_tp",
+    [FACT_TP_BTF] = "tp_btf",
+    [FACT_UPROBE] = "uprobe",
+    [FACT_KPROBE] = "kprobe",
+    [FACT_FENTRY] = "fentry",
+    [FACT_FMOD_RET] = "fmod_ret",
+    [FACT_LSM] = "lsm",
+    [FACT_QDISC_FQ] = "qdisc_fq",
+    [FACT_QDISC_NETEM] = "qdisc_netem",
+    [FACT_QDISC_HTB] = "qdisc_htb",
+    [FACT_NFQUEUE] = "nfqueue",
+    [FACT_XT_BPF] = "xt_bpf",
+    [FACT_CGROUP2] = "cgroup2",
+    [FACT_SECCOMP_NOTIFY] = "seccomp_notify",
 };
 
 /* The facts the network child finds out. */
 static const enum fl_fact net_facts[] = {
-	FACT_TCX,	  FACT_TC,	FACT_XDP,     FACT_QDISC_FQ,
-	FACT_QDISC_NETEM, FACT_QDISC_HTB, FACT_NFQUEUE, FACT_XT_BPF,
+    FACT_TCX,	      FACT_TC,	      FACT_XDP,	    FACT_QDISC_FQ,
+    FACT_QDISC_NETEM, FACT_QDISC_HTB, FACT_NFQUEUE, FACT_XT_BPF,
 };
 #define NR_NET_FACTS (sizeof(net_facts) / sizeof(net_facts[0]))
 
@@ -119,7 +119,8 @@ static void vset(struct fl_fact_result *r, bool ok, const char *fmt, va_list ap)
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 }
 
-static void __attribute__((format(printf, 2, 3))) set_ok(struct fl_fact_result *r, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+set_ok(struct fl_fact_result *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -128,7 +129,8 @@ static void __attribute__((format(printf, 2, 3))) set_ok(struct fl_fact_result *
 	va_end(ap);
 }
 
-static void __attribute__((format(printf, 2, 3))) set_no(struct fl_fact_result *r, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+set_no(struct fl_fact_result *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -139,7 +141,8 @@ static void __attribute__((format(printf, 2, 3))) set_no(struct fl_fact_result *
 		snprintf(r->detail, sizeof(r->detail), "failed");
 }
 
-static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static double ms_since(uint64_t t0)
 {
@@ -201,7 +204,9 @@ static int self_func_offset(const void *addr, char *path, size_t len, size_t *of
 		char perms[8];
 		int pos = 0;
 
-		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &pos) < 4 || !pos)
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &pos) <
+			4 ||
+		    !pos)
 			continue;
 		if (want < start || want >= end || perms[2] != 'x')
 			continue;
@@ -238,7 +243,7 @@ static int attach_kprobe(struct bpf_program *prog, void *arg, struct attached *a
 /* Both directions: a tcx link held by an fd, gone when it is closed. */
 static int attach_tcx(struct bpf_program *prog, void *arg, struct attached *a)
 {
-	int ifindex = *(int *)arg, types[2] = { FLP_TCX_INGRESS, FLP_TCX_EGRESS };
+	int ifindex = *(int *)arg, types[2] = {FLP_TCX_INGRESS, FLP_TCX_EGRESS};
 
 	for (int i = 0; i < 2; i++) {
 		int fd = bpf_link_create(bpf_program__fd(prog), ifindex, types[i], NULL);
@@ -301,9 +306,10 @@ static void try_prog(struct fl_fact_result *r, const char *name, attach_fn attac
 		     const char *what)
 {
 	char log[8192] = "";
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .kernel_log_buf = log, .kernel_log_size = sizeof(log));
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .kernel_log_buf = log,
+		    .kernel_log_size = sizeof(log));
 	struct bpf_program *prog, *target = NULL;
-	struct attached a = { 0 };
+	struct attached a = {0};
 	uint64_t t0 = now_mono_ns(), t1 = 0, t2;
 	struct probe_bpf *skel;
 	int err;
@@ -353,7 +359,7 @@ out:
 /* Run argv with stdout and stderr into a pipe; *rfd reads them. */
 static pid_t spawn(const char *path, char *const argv[], int *rfd)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
 	pid_t parent = getpid(), pid;
 	int p[2];
 
@@ -418,7 +424,8 @@ static int reap(pid_t pid, int rfd, char *out, size_t len)
 
 static const char *find_iptables(char *variant, size_t len)
 {
-	static const char *const paths[] = { "/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables" };
+	static const char *const paths[] = {"/usr/sbin/iptables", "/sbin/iptables",
+					    "/usr/bin/iptables"};
 	char real[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -460,7 +467,8 @@ static int nl_request(struct mnl_socket *nl, struct nlmsghdr *nlh, char *msg, si
 			struct nlmsgerr *e;
 			struct nlattr *attr;
 
-			if (h->nlmsg_seq != seq || h->nlmsg_pid != portid || h->nlmsg_type != NLMSG_ERROR)
+			if (h->nlmsg_seq != seq || h->nlmsg_pid != portid ||
+			    h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			e = mnl_nlmsg_get_payload(h);
 			if (e->error && (h->nlmsg_flags & NLM_F_ACK_TLVS)) {
@@ -494,8 +502,8 @@ static struct nlmsghdr *qdisc_msg(char *buf, int ifindex, const char *kind)
 /* A root qdisc of each kind on lo (each replaces the one before). */
 static void try_qdiscs(struct fl_fact_result *res, int ifindex)
 {
-	static const char *const kinds[] = { "fq", "netem", "htb" };
-	static const enum fl_fact facts[] = { FACT_QDISC_FQ, FACT_QDISC_NETEM, FACT_QDISC_HTB };
+	static const char *const kinds[] = {"fq", "netem", "htb"};
+	static const enum fl_fact facts[] = {FACT_QDISC_FQ, FACT_QDISC_NETEM, FACT_QDISC_HTB};
 	char buf[MNL_SOCKET_BUFFER_SIZE], msg[120];
 	struct mnl_socket *nl;
 	int one = 1;
@@ -515,11 +523,11 @@ static void try_qdiscs(struct fl_fact_result *res, int ifindex)
 		int err;
 
 		if (facts[i] == FACT_QDISC_NETEM) {
-			struct tc_netem_qopt q = { .limit = 1000 };
+			struct tc_netem_qopt q = {.limit = 1000};
 
 			mnl_attr_put(nlh, TCA_OPTIONS, sizeof(q), &q);
 		} else if (facts[i] == FACT_QDISC_HTB) {
-			struct tc_htb_glob g = { .version = 3, .rate2quantum = 10, .defcls = 0x10 };
+			struct tc_htb_glob g = {.version = 3, .rate2quantum = 10, .defcls = 0x10};
 			struct nlattr *nest = mnl_attr_nest_start(nlh, TCA_OPTIONS);
 
 			mnl_attr_put(nlh, TCA_HTB_INIT, sizeof(g), &g);
@@ -527,8 +535,8 @@ static void try_qdiscs(struct fl_fact_result *res, int ifindex)
 		}
 		err = nl_request(nl, nlh, msg, sizeof(msg));
 		if (err)
-			set_no(&res[facts[i]], "RTM_NEWQDISC %s: %s%s%s%s", kinds[i], strerror(-err),
-			       *msg ? " (" : "", msg, *msg ? ")" : "");
+			set_no(&res[facts[i]], "RTM_NEWQDISC %s: %s%s%s%s", kinds[i],
+			       strerror(-err), *msg ? " (" : "", msg, *msg ? ")" : "");
 		else
 			set_ok(&res[facts[i]], "root qdisc %s on lo", kinds[i]);
 	}
@@ -539,7 +547,7 @@ static void try_qdiscs(struct fl_fact_result *res, int ifindex)
 static int nfqueue_bind(uint16_t num, char *msg, size_t len)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_BIND, .pf = htons(AF_INET) };
+	struct nfqnl_msg_config_cmd cmd = {.command = NFQNL_CFG_CMD_BIND, .pf = htons(AF_INET)};
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
@@ -570,7 +578,7 @@ out:
 
 static int lo_up(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
+	struct ifreq ifr = {.ifr_name = "lo"};
 	int fd, err = 0;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -595,8 +603,8 @@ static void __attribute__((noreturn)) net_child(int wfd, pid_t parent)
 	static struct fl_fact_result res[FACT_MAX];
 	char variant[32] = "iptables", out[2][200], qnum[8];
 	const char *ipt;
-	pid_t pids[2] = { -1, -1 };
-	int rfds[2] = { -1, -1 }, ifindex = 1, err;
+	pid_t pids[2] = {-1, -1};
+	int rfds[2] = {-1, -1}, ifindex = 1, err;
 	size_t off = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -618,18 +626,24 @@ static void __attribute__((noreturn)) net_child(int wfd, pid_t parent)
 	ipt = find_iptables(variant, sizeof(variant));
 	snprintf(qnum, sizeof(qnum), "%d", FLP_QUEUE_NUM);
 	if (ipt) {
-		char *nfq[] = { "iptables", "-w", "1", "-A", "OUTPUT", "-o", "lo", "-p", "udp", "--dport", "9",
-				"-j", "NFQUEUE", "--queue-num", qnum, "--queue-bypass", NULL };
+		char *nfq[] = {"iptables", "-w",	  "1",	"-A",
+			       "OUTPUT",   "-o",	  "lo", "-p",
+			       "udp",	   "--dport",	  "9",	"-j",
+			       "NFQUEUE",  "--queue-num", qnum, "--queue-bypass",
+			       NULL};
 		/* classic BPF "ret #0": matches nothing */
-		char *xtb[] = { "iptables", "-w", "1", "-A", "OUTPUT", "-o", "lo", "-m", "bpf",
-				"--bytecode", "1,6 0 0 0", "-j", "ACCEPT", NULL };
+		char *xtb[] = {"iptables",  "-w", "1",	    "-A",  "OUTPUT",
+			       "-o",	    "lo", "-m",	    "bpf", "--bytecode",
+			       "1,6 0 0 0", "-j", "ACCEPT", NULL};
 
 		pids[0] = spawn(ipt, nfq, &rfds[0]);
 		pids[1] = spawn(ipt, xtb, &rfds[1]);
 	}
 
-	try_prog(&res[FACT_TCX], "flp_tcx", attach_tcx, &ifindex, "tcx ingress and egress links on lo");
-	try_prog(&res[FACT_TC], "flp_tc", attach_tc, &ifindex, "cls_bpf direct-action on clsact, lo");
+	try_prog(&res[FACT_TCX], "flp_tcx", attach_tcx, &ifindex,
+		 "tcx ingress and egress links on lo");
+	try_prog(&res[FACT_TC], "flp_tc", attach_tc, &ifindex,
+		 "cls_bpf direct-action on clsact, lo");
 	try_prog(&res[FACT_XDP], "flp_xdp", attach_xdp, &ifindex, "generic (skb) mode on lo");
 	try_qdiscs(res, ifindex);
 
@@ -657,10 +671,11 @@ static void __attribute__((noreturn)) net_child(int wfd, pid_t parent)
 		goto report;
 	err = nfqueue_bind(FLP_QUEUE_NUM, out[0], sizeof(out[0]));
 	if (err)
-		set_no(&res[FACT_NFQUEUE], "%s rule accepted, but nfnetlink_queue bind: %s%s%s%s", variant,
-		       strerror(-err), *out[0] ? " (" : "", out[0], *out[0] ? ")" : "");
+		set_no(&res[FACT_NFQUEUE], "%s rule accepted, but nfnetlink_queue bind: %s%s%s%s",
+		       variant, strerror(-err), *out[0] ? " (" : "", out[0], *out[0] ? ")" : "");
 	else
-		set_ok(&res[FACT_NFQUEUE], "%s -j NFQUEUE --queue-bypass, nfnetlink_queue bind", variant);
+		set_ok(&res[FACT_NFQUEUE], "%s -j NFQUEUE --queue-bypass, nfnetlink_queue bind",
+		       variant);
 report:
 	while (off < sizeof(res)) {
 		ssize_t k = write(wfd, (char *)res + off, sizeof(res) - off);
@@ -682,8 +697,8 @@ report:
  * or ignores SIGCHLD. */
 static pid_t seccomp_child(int *rfd)
 {
-	struct sock_filter insns[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
-	struct sock_fprog prog = { .len = 1, .filter = insns };
+	struct sock_filter insns[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_fprog prog = {.len = 1, .filter = insns};
 	pid_t parent = getpid(), pid;
 	int p[2], res = 0;
 
@@ -707,7 +722,8 @@ static pid_t seccomp_child(int *rfd)
 		_exit(1);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		res = errno;
-	else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog) < 0)
+	else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+			 &prog) < 0)
 		res = errno ?: EINVAL;
 	if (write(p[1], &res, sizeof(res)) != sizeof(res))
 		_exit(1);
@@ -720,7 +736,7 @@ static size_t read_until(int fd, void *buf, size_t len, uint64_t deadline)
 	size_t got = 0;
 
 	while (got < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int64_t left = ((int64_t)deadline - (int64_t)now_mono_ns()) / 1000000;
 		ssize_t k;
 
@@ -780,7 +796,8 @@ static void unescape(char *s)
 }
 
 /* The first mount point of each file system type we care about. */
-static void scan_mounts(char *cg2, size_t cg2len, char *bpffs, size_t bpflen, char *tracefs, size_t trlen)
+static void scan_mounts(char *cg2, size_t cg2len, char *bpffs, size_t bpflen, char *tracefs,
+			size_t trlen)
 {
 	char line[4096];
 	FILE *fp = fopen("/proc/self/mountinfo", "re");
@@ -844,7 +861,8 @@ static void *slow_tests(void *arg)
 {
 	struct fl_facts *f = arg;
 
-	try_prog(&f->r[FACT_UPROBE], "flp_uprobe", attach_uprobe, NULL, "uprobe on a function of our own binary");
+	try_prog(&f->r[FACT_UPROBE], "flp_uprobe", attach_uprobe, NULL,
+		 "uprobe on a function of our own binary");
 	return NULL;
 }
 
@@ -853,7 +871,7 @@ int probe_run(struct fl_facts *f)
 	char bpffs[256] = "", tracefs[256] = "", cgpath[PATH_MAX] = "";
 	static struct fl_fact_result netres[FACT_MAX];
 	uint64_t t0 = now_mono_ns(), deadline = t0 + FLP_DEADLINE_MS * 1000000ull;
-	int pfd[2] = { -1, -1 }, cgfd = -1, secfd = -1, err;
+	int pfd[2] = {-1, -1}, cgfd = -1, secfd = -1, err;
 	pid_t netpid = -1, secpid;
 	pthread_t slow_thread;
 	bool slow;
@@ -873,7 +891,8 @@ int probe_run(struct fl_facts *f)
 	if (bpf_prog_get_next_id(0, &id) && errno != ENOENT)
 		return -errno;
 
-	scan_mounts(f->cgroup2_path, sizeof(f->cgroup2_path), bpffs, sizeof(bpffs), tracefs, sizeof(tracefs));
+	scan_mounts(f->cgroup2_path, sizeof(f->cgroup2_path), bpffs, sizeof(bpffs), tracefs,
+		    sizeof(tracefs));
 
 	/* The slow part first, in parallel with the rest. */
 	fflush(NULL);
@@ -903,13 +922,15 @@ int probe_run(struct fl_facts *f)
 	if (tracefs[0])
 		set_ok(&f->r[FACT_TRACEFS], "%s", tracefs);
 	else
-		set_no(&f->r[FACT_TRACEFS], "not mounted (mount -t tracefs tracefs /sys/kernel/tracing)");
+		set_no(&f->r[FACT_TRACEFS],
+		       "not mounted (mount -t tracefs tracefs /sys/kernel/tracing)");
 
 	btf = btf__load_vmlinux_btf();
 	if (btf) {
 		set_ok(&f->r[FACT_BTF], "/sys/kernel/btf/vmlinux, %u types", btf__type_cnt(btf));
 	} else {
-		set_no(&f->r[FACT_BTF], "cannot load vmlinux BTF: %s (kernel without CONFIG_DEBUG_INFO_BTF?)",
+		set_no(&f->r[FACT_BTF],
+		       "cannot load vmlinux BTF: %s (kernel without CONFIG_DEBUG_INFO_BTF?)",
 		       strerror(errno));
 	}
 
@@ -932,9 +953,11 @@ int probe_run(struct fl_facts *f)
 		 * read-only cgroup2), the root: the programs pass everything
 		 * and their links go with us. */
 		remove_stale_cgroups(f->cgroup2_path);
-		snprintf(cgpath, sizeof(cgpath), "%s/" FLP_CGROUP_PREFIX "%d", f->cgroup2_path, getpid());
+		snprintf(cgpath, sizeof(cgpath), "%s/" FLP_CGROUP_PREFIX "%d", f->cgroup2_path,
+			 getpid());
 		if (mkdir(cgpath, 0700) && errno != EEXIST) {
-			fl_debug("probe: mkdir %s: %s; testing on the root cgroup", cgpath, strerror(errno));
+			fl_debug("probe: mkdir %s: %s; testing on the root cgroup", cgpath,
+				 strerror(errno));
 			cgpath[0] = '\0';
 			cgfd = open(f->cgroup2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		} else {
@@ -944,7 +967,8 @@ int probe_run(struct fl_facts *f)
 			fl_debug("probe: open cgroup: %s", strerror(errno));
 	}
 	if (cgfd >= 0) {
-		try_prog(&f->r[FACT_CGROUP_SKB], "flp_cg_skb", attach_cgroup, &cgfd, "cgroup_skb/egress link");
+		try_prog(&f->r[FACT_CGROUP_SKB], "flp_cg_skb", attach_cgroup, &cgfd,
+			 "cgroup_skb/egress link");
 		try_prog(&f->r[FACT_CGROUP_SOCK_ADDR], "flp_connect4", attach_cgroup, &cgfd,
 			 "cgroup/connect4 link");
 		try_prog(&f->r[FACT_SET_RETVAL], "flp_set_retval", attach_cgroup, &cgfd,
@@ -952,7 +976,8 @@ int probe_run(struct fl_facts *f)
 		try_prog(&f->r[FACT_SOCKOPS], "flp_sockops", attach_cgroup, &cgfd, "sockops link");
 		close(cgfd);
 	} else {
-		const char *why = f->cgroup2_path[0] ? "cannot open a cgroup to test on" : "no cgroup v2 mount";
+		const char *why =
+		    f->cgroup2_path[0] ? "cannot open a cgroup to test on" : "no cgroup v2 mount";
 
 		set_no(&f->r[FACT_CGROUP_SKB], "%s", why);
 		set_no(&f->r[FACT_CGROUP_SOCK_ADDR], "%s", why);
@@ -974,8 +999,11 @@ int probe_run(struct fl_facts *f)
 	try_prog(&f->r[FACT_LSM], "flp_lsm", attach_auto, NULL, "lsm socket_connect");
 	/* Say so when a "no" comes from a missing BTF target, not the kernel. */
 	for (int i = 0; btf && i < 3; i++) {
-		static const char *const fn[] = { FLP_SYSCALL, FLP_SYSCALL, "bpf_lsm_socket_connect" };
-		struct fl_fact_result *r = &f->r[i == 0 ? FACT_FENTRY : i == 1 ? FACT_FMOD_RET : FACT_LSM];
+		static const char *const fn[] = {FLP_SYSCALL, FLP_SYSCALL,
+						 "bpf_lsm_socket_connect"};
+		struct fl_fact_result *r = &f->r[i == 0	  ? FACT_FENTRY
+						 : i == 1 ? FACT_FMOD_RET
+							  : FACT_LSM];
 
 		if (!r->ok && btf__find_by_name_kind(btf, fn[i], BTF_KIND_FUNC) < 0)
 			append(r->detail, sizeof(r->detail), " (no %s in vmlinux BTF)", fn[i]);
@@ -994,8 +1022,8 @@ int probe_run(struct fl_facts *f)
 		else if (res == 0)
 			set_ok(&f->r[FACT_SECCOMP_NOTIFY], "SECCOMP_FILTER_FLAG_NEW_LISTENER");
 		else
-			set_no(&f->r[FACT_SECCOMP_NOTIFY], "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s",
-			       strerror(res));
+			set_no(&f->r[FACT_SECCOMP_NOTIFY],
+			       "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s", strerror(res));
 		close(secfd);
 		/* with its answer in, the child is exiting */
 		reap_until(secpid, res >= 0 ? deadline : 0);
@@ -1016,7 +1044,8 @@ int probe_run(struct fl_facts *f)
 		else if (netpid < 0)
 			set_no(&f->r[fact], "cannot fork the network test child");
 		else
-			set_no(&f->r[fact], "network test child gave no answer within %d ms", FLP_DEADLINE_MS);
+			set_no(&f->r[fact], "network test child gave no answer within %d ms",
+			       FLP_DEADLINE_MS);
 	}
 	f->elapsed_ms = ms_since(t0);
 	fl_debug("probe: done in %.1f ms", f->elapsed_ms);
@@ -1036,31 +1065,36 @@ struct backend {
 #define END FACT_MAX
 /* DESIGN.md, "Choosing a mechanism": in order of preference per kind. */
 static const struct backend backends[] = {
-	{ "drop", "tcx", { FACT_TCX, END }, { END }, NULL },
-	{ "drop", "tc", { FACT_TC, END }, { END }, NULL },
-	{ "drop", "xdp", { FACT_XDP, END }, { END }, NULL },
-	{ "latency", "edt", { FACT_QDISC_FQ, END }, { FACT_TCX, FACT_TC, END }, "a tc hook" },
-	{ "latency", "netem", { FACT_QDISC_NETEM, FACT_TC, END }, { END }, NULL },
-	{ "latency", "nfqueue", { FACT_NFQUEUE, END }, { FACT_XT_BPF, FACT_TCX, FACT_TC }, "xt_bpf or a tc hook to mark packets" },
-	{ "sock_errno", "cgroup", { FACT_CGROUP_SOCK_ADDR, FACT_SET_RETVAL, FACT_CGROUP2 }, { END }, NULL },
-	{ "sock_errno", "lsm", { FACT_LSM, END }, { END }, NULL },
-	{ "sock_errno", "seccomp", { FACT_SECCOMP_NOTIFY, END }, { END }, NULL },
-	{ "sys_errno", "fmod_ret", { FACT_FMOD_RET, END }, { END }, NULL },
-	{ "sys_errno", "lsm", { FACT_LSM, END }, { END }, NULL },
-	{ "sys_errno", "seccomp", { FACT_SECCOMP_NOTIFY, END }, { END }, NULL },
-	{ "sys_latency", "seccomp", { FACT_SECCOMP_NOTIFY, END }, { END }, NULL },
+    {"drop", "tcx", {FACT_TCX, END}, {END}, NULL},
+    {"drop", "tc", {FACT_TC, END}, {END}, NULL},
+    {"drop", "xdp", {FACT_XDP, END}, {END}, NULL},
+    {"latency", "edt", {FACT_QDISC_FQ, END}, {FACT_TCX, FACT_TC, END}, "a tc hook"},
+    {"latency", "netem", {FACT_QDISC_NETEM, FACT_TC, END}, {END}, NULL},
+    {"latency",
+     "nfqueue",
+     {FACT_NFQUEUE, END},
+     {FACT_XT_BPF, FACT_TCX, FACT_TC},
+     "xt_bpf or a tc hook to mark packets"},
+    {"sock_errno", "cgroup", {FACT_CGROUP_SOCK_ADDR, FACT_SET_RETVAL, FACT_CGROUP2}, {END}, NULL},
+    {"sock_errno", "lsm", {FACT_LSM, END}, {END}, NULL},
+    {"sock_errno", "seccomp", {FACT_SECCOMP_NOTIFY, END}, {END}, NULL},
+    {"sys_errno", "fmod_ret", {FACT_FMOD_RET, END}, {END}, NULL},
+    {"sys_errno", "lsm", {FACT_LSM, END}, {END}, NULL},
+    {"sys_errno", "seccomp", {FACT_SECCOMP_NOTIFY, END}, {END}, NULL},
+    {"sys_latency", "seccomp", {FACT_SECCOMP_NOTIFY, END}, {END}, NULL},
 };
 #define NR_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const probe_kinds[] = { "drop", "latency", "sock_errno", "sys_errno", "sys_latency", NULL };
+const char *const probe_kinds[] = {"drop",	"latency",     "sock_errno",
+				   "sys_errno", "sys_latency", NULL};
 
 const char *const *probe_backends(const char *kind)
 {
-	static const char *const drop[] = { "tcx", "tc", "xdp", NULL };
-	static const char *const latency[] = { "edt", "netem", "nfqueue", NULL };
-	static const char *const sock[] = { "cgroup", "lsm", "seccomp", NULL };
-	static const char *const sys[] = { "fmod_ret", "lsm", "seccomp", NULL };
-	static const char *const sys_lat[] = { "seccomp", NULL };
+	static const char *const drop[] = {"tcx", "tc", "xdp", NULL};
+	static const char *const latency[] = {"edt", "netem", "nfqueue", NULL};
+	static const char *const sock[] = {"cgroup", "lsm", "seccomp", NULL};
+	static const char *const sys[] = {"fmod_ret", "lsm", "seccomp", NULL};
+	static const char *const sys_lat[] = {"seccomp", NULL};
 
 	if (!kind)
 		return NULL;
@@ -1098,8 +1132,8 @@ static bool backend_usable(const struct fl_facts *f, const struct backend *b, ch
 		const struct fl_fact_result *r = &f->r[b->all[i]];
 
 		if (!r->ok) {
-			append(why, len, "%s%s needs %s: %s", *why ? "; " : "", b->name, fact_name(b->all[i]),
-			       r->detail);
+			append(why, len, "%s%s needs %s: %s", *why ? "; " : "", b->name,
+			       fact_name(b->all[i]), r->detail);
 			return false;
 		}
 	}
@@ -1128,12 +1162,14 @@ const char *probe_backend_for(const struct fl_facts *f, const char *kind, char *
 	return NULL;
 }
 
-bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend, char *why, size_t len)
+bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend, char *why,
+		      size_t len)
 {
 	if (len)
 		why[0] = '\0';
 	for (size_t i = 0; i < NR_BACKENDS; i++) {
-		if (kind && backend && !strcmp(backends[i].kind, kind) && !strcmp(backends[i].name, backend))
+		if (kind && backend && !strcmp(backends[i].kind, kind) &&
+		    !strcmp(backends[i].name, backend))
 			return backend_usable(f, &backends[i], why, len);
 	}
 	if (len)
@@ -1151,8 +1187,9 @@ json_t *probe_to_json(const struct fl_facts *f)
 	if (!root || !facts || !kinds)
 		goto fail;
 	for (int i = 0; i < FACT_MAX; i++)
-		json_object_set_new(facts, fact_names[i],
-				    json_pack("{s:b,s:s}", "ok", f->r[i].ok, "detail", f->r[i].detail));
+		json_object_set_new(
+		    facts, fact_names[i],
+		    json_pack("{s:b,s:s}", "ok", f->r[i].ok, "detail", f->r[i].detail));
 	for (int k = 0; probe_kinds[k]; k++) {
 		const char *const *order = probe_backends(probe_kinds[k]);
 		json_t *arr = json_array();
@@ -1162,8 +1199,9 @@ json_t *probe_to_json(const struct fl_facts *f)
 		for (int i = 0; order[i]; i++)
 			json_array_append_new(arr, json_string(order[i]));
 		json_object_set_new(kinds, probe_kinds[k],
-				    json_pack("{s:o,s:s,s:o}", "backend", b ? json_string(b) : json_null(),
-					      "why", why, "order", arr));
+				    json_pack("{s:o,s:s,s:o}", "backend",
+					      b ? json_string(b) : json_null(), "why", why, "order",
+					      arr));
 	}
 	json_object_set_new(root, "kernel", json_string(f->kernel));
 	json_object_set_new(root, "elapsed_ms", json_real(f->elapsed_ms));
@@ -1185,7 +1223,8 @@ int probe_from_json(json_t *obj, struct fl_facts *f)
 	memset(f, 0, sizeof(*f));
 	if (!json_is_object(obj) || !json_is_object(facts))
 		return -EINVAL;
-	snprintf(f->kernel, sizeof(f->kernel), "%s", json_string_value(json_object_get(obj, "kernel")) ?: "");
+	snprintf(f->kernel, sizeof(f->kernel), "%s",
+		 json_string_value(json_object_get(obj, "kernel")) ?: "");
 	snprintf(f->cgroup2_path, sizeof(f->cgroup2_path), "%s",
 		 json_string_value(json_object_get(obj, "cgroup2_path")) ?: "");
 	v = json_object_get(obj, "elapsed_ms");
@@ -1211,7 +1250,8 @@ void probe_print(const struct fl_facts *f, FILE *out)
 	fprintf(out, "kernel %s, probed in %.0f ms\n\n", f->kernel, f->elapsed_ms);
 	fprintf(out, "%-17s %-4s %s\n", "FACT", "OK", "DETAIL");
 	for (int i = 0; i < FACT_MAX; i++)
-		fprintf(out, "%-17s %-4s %s\n", fact_names[i], f->r[i].ok ? "yes" : "no", f->r[i].detail);
+		fprintf(out, "%-17s %-4s %s\n", fact_names[i], f->r[i].ok ? "yes" : "no",
+			f->r[i].detail);
 	fprintf(out, "\n%-12s %-9s %s\n", "FAULT KIND", "BACKEND", "WHY NOT THE ONES BEFORE IT");
 	for (int k = 0; probe_kinds[k]; k++) {
 		char why[1024];

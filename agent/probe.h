@@ -12,31 +12,31 @@
 #include <jansson.h>
 
 enum fl_fact {
-	FACT_BTF,          /* /sys/kernel/btf/vmlinux readable */
-	FACT_BPFFS,        /* bpffs mounted (agentd mounts it when missing) */
-	FACT_TRACEFS,      /* tracefs mounted */
-	FACT_RINGBUF,      /* BPF ring buffer map */
-	FACT_TCX,          /* tcx link (BPF_TCX_INGRESS/EGRESS) attaches */
-	FACT_TC,           /* classic cls_bpf direct-action filter on clsact */
-	FACT_XDP,          /* xdp program attaches (generic mode) */
-	FACT_CGROUP_SKB,   /* cgroup_skb ingress/egress */
+	FACT_BTF,	       /* /sys/kernel/btf/vmlinux readable */
+	FACT_BPFFS,	       /* bpffs mounted (agentd mounts it when missing) */
+	FACT_TRACEFS,	       /* tracefs mounted */
+	FACT_RINGBUF,	       /* BPF ring buffer map */
+	FACT_TCX,	       /* tcx link (BPF_TCX_INGRESS/EGRESS) attaches */
+	FACT_TC,	       /* classic cls_bpf direct-action filter on clsact */
+	FACT_XDP,	       /* xdp program attaches (generic mode) */
+	FACT_CGROUP_SKB,       /* cgroup_skb ingress/egress */
 	FACT_CGROUP_SOCK_ADDR, /* cgroup/connect4 etc. */
-	FACT_SET_RETVAL,   /* bpf_set_retval from a cgroup hook */
+	FACT_SET_RETVAL,       /* bpf_set_retval from a cgroup hook */
 	FACT_SOCKOPS,
-	FACT_TRACEPOINT,   /* classic tracepoint via perf_event */
+	FACT_TRACEPOINT, /* classic tracepoint via perf_event */
 	FACT_RAW_TP,
 	FACT_TP_BTF,
-	FACT_UPROBE,       /* uprobe/USDT */
+	FACT_UPROBE, /* uprobe/USDT */
 	FACT_KPROBE,
 	FACT_FENTRY,
-	FACT_FMOD_RET,     /* fmod_ret on a syscall (error injection) */
+	FACT_FMOD_RET, /* fmod_ret on a syscall (error injection) */
 	FACT_LSM,
 	FACT_QDISC_FQ,
 	FACT_QDISC_NETEM,
 	FACT_QDISC_HTB,
-	FACT_NFQUEUE,      /* iptables -j NFQUEUE + nfnetlink_queue */
-	FACT_XT_BPF,       /* iptables -m bpf */
-	FACT_CGROUP2,      /* cgroup v2 mount point */
+	FACT_NFQUEUE,	     /* iptables -j NFQUEUE + nfnetlink_queue */
+	FACT_XT_BPF,	     /* iptables -m bpf */
+	FACT_CGROUP2,	     /* cgroup v2 mount point */
 	FACT_SECCOMP_NOTIFY, /* SECCOMP_FILTER_FLAG_NEW_LISTENER */
 	FACT_MAX,
 };
@@ -65,10 +65,11 @@ const char *fact_name(enum fl_fact fact); /* "tcx", "qdisc_fq", ... */
 /* Backend choice per fault kind, in the order of DESIGN.md; the first one
  * this kernel allows. Returns NULL and sets *why when none can serve. */
 const char *probe_backend_for(const struct fl_facts *f, const char *kind, char *why, size_t len);
-bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend,
-		      char *why, size_t len);
+bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend, char *why,
+		      size_t len);
 
-/* {"kernel":..,"elapsed_ms":..,"facts":{name:{ok,detail}},"backends":{kind:{backend|null,why,order:[..]}}} */
+/* {"kernel":..,"elapsed_ms":..,"facts":{name:{ok,detail}},"backends":{kind:{backend|null,why,order:[..]}}}
+ */
 json_t *probe_to_json(const struct fl_facts *f);
 /* The inverse for the facts (what agentctl receives); backends are derived
  * from them again. Facts missing from the object read as "no". Returns 0 or

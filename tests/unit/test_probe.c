@@ -45,7 +45,7 @@ static int count_probe_progs(void)
 	int n = 0;
 
 	while (!bpf_prog_get_next_id(id, &id)) {
-		struct bpf_prog_info info = { 0 };
+		struct bpf_prog_info info = {0};
 		__u32 len = sizeof(info);
 		int fd = bpf_prog_get_fd_by_id(id);
 
@@ -64,7 +64,7 @@ static int count_probe_maps(void)
 	int n = 0;
 
 	while (!bpf_map_get_next_id(id, &id)) {
-		struct bpf_map_info info = { 0 };
+		struct bpf_map_info info = {0};
 		__u32 len = sizeof(info);
 		int fd = bpf_map_get_fd_by_id(id);
 
@@ -121,7 +121,8 @@ static void test_json_round_trip(void **state)
 	assert_int_equal(probe_from_json(back, &f2), 0);
 	assert_string_equal(f2.kernel, facts.kernel);
 	assert_string_equal(f2.cgroup2_path, facts.cgroup2_path);
-	assert_true(f2.elapsed_ms > facts.elapsed_ms - 0.01 && f2.elapsed_ms < facts.elapsed_ms + 0.01);
+	assert_true(f2.elapsed_ms > facts.elapsed_ms - 0.01 &&
+		    f2.elapsed_ms < facts.elapsed_ms + 0.01);
 	for (int i = 0; i < FACT_MAX; i++) {
 		assert_int_equal(f2.r[i].ok, facts.r[i].ok);
 		assert_string_equal(f2.r[i].detail, facts.r[i].detail);
@@ -208,8 +209,8 @@ static void test_cgroup2_cross_check(void **state)
 
 	assert_non_null(fp);
 	while (fgets(line, sizeof(line), fp))
-		if (sscanf(line, "%255s %1023s %63s", dev, mnt, type) == 3 && !strcmp(type, "cgroup2") &&
-		    !found[0])
+		if (sscanf(line, "%255s %1023s %63s", dev, mnt, type) == 3 &&
+		    !strcmp(type, "cgroup2") && !found[0])
 			snprintf(found, sizeof(found), "%s", mnt);
 	fclose(fp);
 	assert_int_equal(facts.r[FACT_CGROUP2].ok, found[0] != 0);
@@ -234,7 +235,8 @@ static void test_simple_cross_checks(void **state)
 		if (!fgets(avail, sizeof(avail), fp))
 			avail[0] = '\0';
 		fclose(fp);
-		assert_int_equal(facts.r[FACT_SECCOMP_NOTIFY].ok, strstr(avail, "user_notif") != NULL);
+		assert_int_equal(facts.r[FACT_SECCOMP_NOTIFY].ok,
+				 strstr(avail, "user_notif") != NULL);
 	}
 }
 
@@ -248,8 +250,8 @@ static void test_tcx_cross_check(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct bpf_insn insns[] = {
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-			{ .code = BPF_JMP | BPF_EXIT },
+		    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		    {.code = BPF_JMP | BPF_EXIT},
 		};
 		int fd, lfd;
 
@@ -274,9 +276,9 @@ static void test_qdisc_cross_check(void **state)
 		enum fl_fact fact;
 		const char *cmd;
 	} q[] = {
-		{ FACT_QDISC_FQ, "unshare -n tc qdisc add dev lo root fq" },
-		{ FACT_QDISC_NETEM, "unshare -n tc qdisc add dev lo root netem delay 1ms" },
-		{ FACT_QDISC_HTB, "unshare -n tc qdisc add dev lo root handle 1: htb" },
+	    {FACT_QDISC_FQ, "unshare -n tc qdisc add dev lo root fq"},
+	    {FACT_QDISC_NETEM, "unshare -n tc qdisc add dev lo root netem delay 1ms"},
+	    {FACT_QDISC_HTB, "unshare -n tc qdisc add dev lo root handle 1: htb"},
 	};
 
 	if (system("command -v tc >/dev/null && command -v unshare >/dev/null") != 0)
@@ -289,7 +291,8 @@ static void test_qdisc_cross_check(void **state)
 		rc = system(cmd);
 		if (facts.r[q[i].fact].ok != (rc == 0))
 			fail_msg("%s: probe says %s (%s), \"%s\" exits %d", fact_name(q[i].fact),
-				 facts.r[q[i].fact].ok ? "yes" : "no", facts.r[q[i].fact].detail, q[i].cmd, rc);
+				 facts.r[q[i].fact].ok ? "yes" : "no", facts.r[q[i].fact].detail,
+				 q[i].cmd, rc);
 	}
 }
 
@@ -358,25 +361,25 @@ static void test_second_run_same(void **state)
 	assert_true(again.elapsed_ms < 1000);
 	for (int i = 0; i < FACT_MAX; i++)
 		if (again.r[i].ok != facts.r[i].ok)
-			fail_msg("fact %s changed between runs: %s / %s", fact_name(i), facts.r[i].detail,
-				 again.r[i].detail);
+			fail_msg("fact %s changed between runs: %s / %s", fact_name(i),
+				 facts.r[i].detail, again.r[i].detail);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_runs_fast),
-		cmocka_unit_test(test_every_no_has_reason),
-		cmocka_unit_test(test_json_round_trip),
-		cmocka_unit_test(test_backends),
-		cmocka_unit_test(test_print),
-		cmocka_unit_test(test_cgroup2_cross_check),
-		cmocka_unit_test(test_simple_cross_checks),
-		cmocka_unit_test(test_tcx_cross_check),
-		cmocka_unit_test(test_qdisc_cross_check),
-		cmocka_unit_test(test_refuses_non_root),
-		cmocka_unit_test(test_nothing_left_behind),
-		cmocka_unit_test(test_second_run_same),
+	    cmocka_unit_test(test_runs_fast),
+	    cmocka_unit_test(test_every_no_has_reason),
+	    cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_backends),
+	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_cgroup2_cross_check),
+	    cmocka_unit_test(test_simple_cross_checks),
+	    cmocka_unit_test(test_tcx_cross_check),
+	    cmocka_unit_test(test_qdisc_cross_check),
+	    cmocka_unit_test(test_refuses_non_root),
+	    cmocka_unit_test(test_nothing_left_behind),
+	    cmocka_unit_test(test_second_run_same),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
