@@ -626,15 +626,14 @@ static void __attribute__((noreturn)) net_child(int wfd, pid_t parent)
 	ipt = find_iptables(variant, sizeof(variant));
 	snprintf(qnum, sizeof(qnum), "%d", FLP_QUEUE_NUM);
 	if (ipt) {
-		char *nfq[] = {"iptables", "-w",	  "1",	"-A",
-			       "OUTPUT",   "-o",	  "lo", "-p",
-			       "udp",	   "--dport",	  "9",	"-j",
-			       "NFQUEUE",  "--queue-num", qnum, "--queue-bypass",
-			       NULL};
+		/* clang-format off */
+		char *nfq[] = {"iptables", "-w", "1", "-A", "OUTPUT", "-o", "lo",
+			       "-p", "udp", "--dport", "9",
+			       "-j", "NFQUEUE", "--queue-num", qnum, "--queue-bypass", NULL};
 		/* classic BPF "ret #0": matches nothing */
-		char *xtb[] = {"iptables",  "-w", "1",	    "-A",  "OUTPUT",
-			       "-o",	    "lo", "-m",	    "bpf", "--bytecode",
-			       "1,6 0 0 0", "-j", "ACCEPT", NULL};
+		char *xtb[] = {"iptables", "-w", "1", "-A", "OUTPUT", "-o", "lo",
+			       "-m", "bpf", "--bytecode", "1,6 0 0 0", "-j", "ACCEPT", NULL};
+		/* clang-format on */
 
 		pids[0] = spawn(ipt, nfq, &rfds[0]);
 		pids[1] = spawn(ipt, xtb, &rfds[1]);
