@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jsonfield.h"
+#include "parse.h"
+#include "scenario.h"
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+/* Replace ${NAME} in every string of j, in place. */
+static int expand_env(json_t *j, const char *where, char *err, size_t errlen)
+{
+	char path[256];
+	const char *key;
+	size_t i;
+	json_t *v;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+		{
+			snprintf(path, sizeof(path), "%s.%s", where, key);
+			if (expand_env(v, path, err, errlen))
+				return -EINVAL;
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			snprintf(path, sizeof(path), "%s[%zu]", where, i);
+			if (expand_env(v, path, err, errlen))
+				return -EINVAL;
+		}
+	} else if (json_is_string(j) && strstr(json_string_value(j), "${")) {
+		const char *s = json_string_value(j);
+		char out[4096];
+		size_t n = 0;
+
+		while (*s && n < sizeof(out) - 1) {
+			const char *end, *val;
+			char name[128];
+
+			if (s[0] != '$' || s[1] != '{') {
+				out[n++] = *s++;
+				continue;
+			}
+			end = strchr(s, '}');
+			if (!end || end - s - 2 >= (long)sizeof(name) || end == s + 2)
+				FAIL("%s: '${' without a variable name and '}'", where);
+			memcpy(name, s + 2, end - s - 2);
+			name[end - s - 2] = '\0';
+			val = getenv(name);
+			if (!val)
+				FAIL("%s: ${%s} is not set in the environment", where, name);
+			n += snprintf(out + n, sizeof(out) - n, "%s", val);
+			if (n >= sizeof(out))
+				FAIL("%s: too long once ${%s} is filled in", where, name);
+			s = end + 1;
+		}
+		out[n] = '\0';
+		json_string_set(j, out);
+	}
+	return 0;
+}
+
+static int resolve_path(const char *dir, const char *p, char *out, size_t len)
+{
+	int n = p[0] == '/' ? snprintf(out, len, "%s", p) : snprintf(out, len, "%s/%s", dir, p);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int load_part(json_t *l, const char *dir, struct sc_load *ld, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"duration", "rate",    "users",   "think",
+					   "profile",  "arrival", "connections", "threads",
+					   "timeout",  "mix",     NULL};
+	char mix[PATH_MAX] = "";
+	json_t *v;
+
+	if (!json_is_object(l))
+		FAIL("load: must be an object");
+	if (jf_check_keys(l, "load", keys, err, errlen) ||
+	    jf_duration(l, "duration", "load", &ld->duration_ns, true, false, err, errlen) ||
+	    jf_duration(l, "think", "load", &ld->think_ns, false, true, err, errlen) ||
+	    jf_duration(l, "timeout", "load", &ld->timeout_ns, false, false, err, errlen) ||
+	    jf_string(l, "profile", "load", ld->profile, sizeof(ld->profile), false, err, errlen) ||
+	    jf_string(l, "arrival", "load", ld->arrival, sizeof(ld->arrival), false, err, errlen) ||
+	    jf_string(l, "mix", "load", mix, sizeof(mix), false, err, errlen))
+		return -EINVAL;
+	v = json_object_get(l, "rate");
+	if (v && (!json_is_number(v) || json_number_value(v) <= 0))
+		FAIL("load.rate: must be a positive number of requests per second");
+	ld->rate = v ? json_number_value(v) : 0;
+	v = json_object_get(l, "users");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
+		FAIL("load.users: must be a whole number 1-100000");
+	ld->users = v ? json_integer_value(v) : 0;
+	if (ld->users && (ld->rate || *ld->profile))
+		FAIL("load.users: the closed model (users) does not go with rate or profile");
+	if (!ld->users && !ld->rate && !*ld->profile)
+		FAIL("load: give rate (open model), profile, or users (closed model)");
+	v = json_object_get(l, "connections");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
+		FAIL("load.connections: must be a whole number 1-100000");
+	ld->connections = v ? json_integer_value(v) : 0;
+	v = json_object_get(l, "threads");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 256))
+		FAIL("load.threads: must be a whole number 1-256");
+	ld->threads = v ? json_integer_value(v) : 0;
+	if (*mix && resolve_path(dir, mix, ld->mix, sizeof(ld->mix)))
+		FAIL("load.mix: path too long");
+	return 0;
+}
+
+static int phases_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"name", "from", "to", NULL};
+	char where[64];
+	size_t i;
+	json_t *p;
+
+	if (!a) {
+		snprintf(sc->phases[0].name, SC_NAME_LEN, "run");
+		sc->phases[0].to_ns = sc->load.duration_ns;
+		sc->nphases = 1;
+		return 0;
+	}
+	if (!json_is_array(a) || !json_array_size(a) || json_array_size(a) > SC_MAX_PHASES)
+		FAIL("phases: must be a list of 1 to %d phases", SC_MAX_PHASES);
+	json_array_foreach(a, i, p)
+	{
+		struct sc_phase *ph = &sc->phases[i];
+
+		snprintf(where, sizeof(where), "phases[%zu]", i);
+		if (!json_is_object(p))
+			FAIL("%s: must be an object", where);
+		ph->to_ns = sc->load.duration_ns;
+		if (jf_check_keys(p, where, keys, err, errlen) ||
+		    jf_string(p, "name", where, ph->name, sizeof(ph->name), true, err, errlen) ||
+		    jf_duration(p, "from", where, &ph->from_ns, true, true, err, errlen) ||
+		    jf_duration(p, "to", where, &ph->to_ns, false, false, err, errlen))
+			return -EINVAL;
+		if (ph->to_ns <= ph->from_ns)
+			FAIL("%s.to: ends before it starts", where);
+		if (ph->from_ns >= sc->load.duration_ns)
+			FAIL("%s.from: starts after the load ends", where);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(sc->phases[k].name, ph->name))
+				FAIL("%s.name: '%s' is used twice", where, ph->name);
+	}
+	sc->nphases = i;
+	return 0;
+}
+
+static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"at", "until", "fault", NULL};
+	char where[64], ferr[512];
+	size_t i;
+	json_t *f;
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > SC_MAX_FAULTS)
+		FAIL("faults: must be a list of at most %d faults", SC_MAX_FAULTS);
+	json_array_foreach(a, i, f)
+	{
+		struct sc_fault *sf = &sc->faults[i];
+		uint64_t until = 0;
+		json_t *fault, *target;
+
+		snprintf(where, sizeof(where), "faults[%zu]", i);
+		if (!json_is_object(f))
+			FAIL("%s: must be an object", where);
+		if (jf_check_keys(f, where, keys, err, errlen) ||
+		    jf_duration(f, "at", where, &sf->at_ns, true, true, err, errlen) ||
+		    jf_duration(f, "until", where, &until, false, false, err, errlen))
+			return -EINVAL;
+		fault = json_deep_copy(json_object_get(f, "fault"));
+		if (!fault)
+			FAIL("%s.fault: missing (an inject request's fault object)", where);
+		sf->fault = fault;
+		target = json_object_get(fault, "target");
+		if (*sc->netns && json_is_object(target) && !json_object_get(target, "netns"))
+			json_object_set_new(target, "netns", json_string(sc->netns));
+		if (until) {
+			if (until <= sf->at_ns)
+				FAIL("%s.until: the fault ends before it starts", where);
+			if (json_object_get(fault, "duration"))
+				FAIL("%s: give until or fault.duration, not both", where);
+			json_object_set_new(fault, "duration", json_real((until - sf->at_ns) / 1e9));
+		}
+		if (fault_spec_from_json(fault, &sf->spec, ferr, sizeof(ferr)))
+			FAIL("%s.%s", where, ferr);
+		if (!sf->spec.duration_ns)
+			FAIL("%s: give until or fault.duration (how long the fault lasts)", where);
+		if (sf->at_ns >= sc->load.duration_ns)
+			FAIL("%s.at: starts after the load ends", where);
+		sc->nfaults = i + 1;
+	}
+	return 0;
+}
+
+/* Objectives are read in full by the reconciliation; here only what needs
+ * the scenario: that every phase they name exists. */
+static int objectives_part(json_t *o, struct scenario *sc, char *err, size_t errlen)
+{
+	json_t *lat, *e;
+	size_t i;
+
+	if (!o)
+		return 0;
+	if (!json_is_object(o))
+		FAIL("objectives: must be an object");
+	lat = json_object_get(o, "latency");
+	json_array_foreach(lat, i, e)
+	{
+		const char *ph = json_string_value(json_object_get(e, "phase"));
+		int k;
+
+		if (!ph)
+			continue;
+		for (k = 0; k < sc->nphases; k++)
+			if (!strcmp(sc->phases[k].name, ph))
+				break;
+		if (k == sc->nphases)
+			FAIL("objectives.latency[%zu].phase: '%s' is not a phase of this scenario", i,
+			     ph);
+	}
+	sc->objectives = json_incref(o);
+	return 0;
+}
+
+int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"name",   "description", "target",   "load",
+					   "phases", "faults",      "receipts", "objectives",
+					   NULL};
+	static const char *const tkeys[] = {"url", "netns", NULL};
+	char dirbuf[PATH_MAX], receipts[PATH_MAX] = "", *dir;
+	json_error_t jerr;
+	json_t *j, *t;
+	int ret = -EINVAL;
+
+	memset(sc, 0, sizeof(*sc));
+	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "%s: %s (line %d)", path, jerr.text, jerr.line);
+		return -EINVAL;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	dir = dirname(dirbuf);
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "scenario: must be a JSON object");
+		goto out;
+	}
+	if (jf_check_keys(j, "scenario", keys, err, errlen) || expand_env(j, "scenario", err, errlen) ||
+	    jf_string(j, "name", "scenario", sc->name, sizeof(sc->name), false, err, errlen) ||
+	    jf_string(j, "receipts", "scenario", receipts, sizeof(receipts), true, err, errlen))
+		goto out;
+	if (!*sc->name) {
+		char base[PATH_MAX];
+
+		snprintf(base, sizeof(base), "%s", path);
+		snprintf(sc->name, sizeof(sc->name), "%s", basename(base));
+	}
+	t = json_object_get(j, "target");
+	if (!json_is_object(t)) {
+		snprintf(err, errlen, "target: missing, or not an object with url and netns");
+		goto out;
+	}
+	if (jf_check_keys(t, "target", tkeys, err, errlen) ||
+	    jf_string(t, "url", "target", sc->url, sizeof(sc->url), true, err, errlen) ||
+	    jf_string(t, "netns", "target", sc->netns, sizeof(sc->netns), false, err, errlen))
+		goto out;
+	if (strncmp(sc->url, "http://", 7) && strncmp(sc->url, "https://", 8)) {
+		snprintf(err, errlen, "target.url: '%s' is not an http:// or https:// URL", sc->url);
+		goto out;
+	}
+	if (!json_object_get(j, "load")) {
+		snprintf(err, errlen, "load: missing");
+		goto out;
+	}
+	if (load_part(json_object_get(j, "load"), dir, &sc->load, err, errlen) ||
+	    phases_part(json_object_get(j, "phases"), sc, err, errlen) ||
+	    faults_part(json_object_get(j, "faults"), sc, err, errlen) ||
+	    objectives_part(json_object_get(j, "objectives"), sc, err, errlen))
+		goto out;
+	/* "nginx:PATH" and "ndjson:PATH" take paths relative to the file. */
+	{
+		const char *colon = strchr(receipts, ':');
+
+		if (colon && (!strncmp(receipts, "nginx:", 6) || !strncmp(receipts, "ndjson:", 7)) &&
+		    colon[1] != '/')
+			snprintf(sc->receipts, sizeof(sc->receipts), "%.*s%s/%s",
+				 (int)(colon - receipts + 1), receipts, dir, colon + 1);
+		else
+			snprintf(sc->receipts, sizeof(sc->receipts), "%s", receipts);
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	if (ret)
+		scenario_free(sc);
+	return ret;
+}
+
+void scenario_free(struct scenario *sc)
+{
+	for (int i = 0; i < SC_MAX_FAULTS; i++) {
+		json_decref(sc->faults[i].fault);
+		sc->faults[i].fault = NULL;
+	}
+	json_decref(sc->objectives);
+	sc->objectives = NULL;
+}
+
+const struct sc_phase *scenario_phase_at(const struct scenario *sc, uint64_t t)
+{
+	for (int i = 0; i < sc->nphases; i++)
+		if (t >= sc->phases[i].from_ns && t < sc->phases[i].to_ns)
+			return &sc->phases[i];
+	return NULL;
+}
