@@ -37,8 +37,11 @@ static inline uint32_t hist_index(uint64_t v)
 
 static inline void hist_record(struct hist *h, uint64_t v)
 {
-	uint32_t i = hist_index(v);
+	uint32_t i;
 
+	if (v > HIST_MAX)
+		v = HIST_MAX; /* out of range: counted at the top */
+	i = hist_index(v);
 	h->counts[i]++;
 	h->total++;
 	h->sum += v;

@@ -21,7 +21,7 @@
 
 #define FL_LEDGER_MAGIC   "FLLEDGER"
 #define FL_LEDGER_VERSION 1
-#define FL_REQ_ID_LEN     48 /* buffer for a formatted request id */
+#define FL_REQ_ID_LEN     56 /* buffer for a formatted request id (at most 48 + NUL) */
 
 enum fl_outcome {
 	FL_OUT_OK = 1,       /* response with an expected status */

@@ -226,7 +226,7 @@ static void ival_emit(struct lg_run *run, struct lg_ival *iv)
 		json_object_set_new(o, "p99.9_ms", json_real(p999));
 		json_object_set_new(o, "max_ms", json_real(max));
 		json_object_set_new(o, "buckets", b);
-		line = json_dumps(o, JSON_COMPACT);
+		line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
 		if (line)
 			fprintf(run->ival_log, "%s\n", line);
 		free(line);
