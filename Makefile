@@ -44,7 +44,7 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(GEN)/%.skel.h,$(BPF_SRCS))
 
 all: $(BPF_OBJS) $(SKELS) binaries
 
-include $(wildcard agent/agent.mk loadgen/loadgen.mk tests/tests.mk)
+include $(wildcard agent/agent.mk loadgen/loadgen.mk tools/tools.mk tests/tests.mk)
 
 binaries: $(ALL_BINS)
 
