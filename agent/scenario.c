@@ -120,39 +120,25 @@ static int load_part(json_t *l, const char *dir, struct sc_load *ld, char *err, 
 
 static int phases_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name", "from", "to", NULL};
-	char where[64];
 	size_t i;
 	json_t *p;
 
 	if (!a) {
 		snprintf(sc->phases[0].name, SC_NAME_LEN, "run");
-		sc->phases[0].to_ns = sc->load.duration_ns;
 		sc->nphases = 1;
 		return 0;
 	}
 	if (!json_is_array(a) || !json_array_size(a) || json_array_size(a) > SC_MAX_PHASES)
-		FAIL("phases: must be a list of 1 to %d phases", SC_MAX_PHASES);
+		FAIL("phases: must be a list of 1 to %d phase names", SC_MAX_PHASES);
 	json_array_foreach(a, i, p)
 	{
-		struct sc_phase *ph = &sc->phases[i];
-
-		snprintf(where, sizeof(where), "phases[%zu]", i);
-		if (!json_is_object(p))
-			FAIL("%s: must be an object", where);
-		ph->to_ns = sc->load.duration_ns;
-		if (jf_check_keys(p, where, keys, err, errlen) ||
-		    jf_string(p, "name", where, ph->name, sizeof(ph->name), true, err, errlen) ||
-		    jf_duration(p, "from", where, &ph->from_ns, true, true, err, errlen) ||
-		    jf_duration(p, "to", where, &ph->to_ns, false, false, err, errlen))
-			return -EINVAL;
-		if (ph->to_ns <= ph->from_ns)
-			FAIL("%s.to: ends before it starts", where);
-		if (ph->from_ns >= sc->load.duration_ns)
-			FAIL("%s.from: starts after the load ends", where);
+		if (!json_is_string(p) || !json_string_length(p) ||
+		    json_string_length(p) >= SC_NAME_LEN)
+			FAIL("phases[%zu]: must be a name of 1 to %d characters", i, SC_NAME_LEN - 1);
+		snprintf(sc->phases[i].name, SC_NAME_LEN, "%s", json_string_value(p));
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(sc->phases[k].name, ph->name))
-				FAIL("%s.name: '%s' is used twice", where, ph->name);
+			if (!strcmp(sc->phases[k].name, sc->phases[i].name))
+				FAIL("phases[%zu]: '%s' is used twice", i, sc->phases[i].name);
 	}
 	sc->nphases = i;
 	return 0;
@@ -319,12 +305,4 @@ void scenario_free(struct scenario *sc)
 	}
 	json_decref(sc->objectives);
 	sc->objectives = NULL;
-}
-
-const struct sc_phase *scenario_phase_at(const struct scenario *sc, uint64_t t)
-{
-	for (int i = 0; i < sc->nphases; i++)
-		if (t >= sc->phases[i].from_ns && t < sc->phases[i].to_ns)
-			return &sc->phases[i];
-	return NULL;
 }

@@ -17,9 +17,11 @@
 #define SC_MAX_PHASES 16
 #define SC_NAME_LEN   64
 
+/* Names of the load profile's phases, by loadgen's phase number: a
+ * constant load has one, step:... one per step, spike:... three (before,
+ * during, after). */
 struct sc_phase {
 	char name[SC_NAME_LEN];
-	uint64_t from_ns, to_ns; /* since the load started, [from, to) */
 };
 
 struct sc_fault {
@@ -57,7 +59,5 @@ struct scenario {
  * the scenario file. Returns 0 or -errno with a one-line reason. */
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen);
 void scenario_free(struct scenario *sc);
-/* The phase a time since the start falls in, or NULL. */
-const struct sc_phase *scenario_phase_at(const struct scenario *sc, uint64_t t_ns);
 
 #endif
