@@ -68,7 +68,7 @@
 
 #define FLP_CGROUP_PREFIX "faultline-probe."
 #define FLP_QUEUE_NUM	  65531 /* NFQUEUE number used only inside the probe's netns */
-#define FLP_DEADLINE_MS	  3000	/* a hung helper is killed and its facts read "no" */
+#define FLP_DEADLINE_MS	  10000 /* a hung helper is killed and its facts read "no" */
 
 static const char *const fact_names[FACT_MAX] = {
     [FACT_BTF] = "btf",
@@ -739,9 +739,8 @@ static size_t read_until(int fd, void *buf, size_t len, uint64_t deadline)
 		int64_t left = ((int64_t)deadline - (int64_t)now_mono_ns()) / 1000000;
 		ssize_t k;
 
-		if (left <= 0)
-			break;
-		k = poll(&p, 1, (int)left);
+		/* past the deadline, still take what is already there */
+		k = poll(&p, 1, left > 0 ? (int)left : 0);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
