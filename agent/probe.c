@@ -864,10 +864,20 @@ static void *slow_tests(void *arg)
 	return NULL;
 }
 
+/* The kernel functions the BTF-attached tests hook (bpf/probe.bpf.c). */
+static const struct {
+	enum fl_fact fact;
+	const char *func;
+} btf_targets[] = {
+    {FACT_FENTRY, FLP_SYSCALL},
+    {FACT_FMOD_RET, FLP_SYSCALL},
+    {FACT_LSM, "bpf_lsm_socket_connect"},
+};
+
 int probe_run(struct fl_facts *f)
 {
 	char bpffs[256] = "", tracefs[256] = "", cgpath[PATH_MAX] = "";
-	static struct fl_fact_result netres[FACT_MAX];
+	struct fl_fact_result netres[FACT_MAX];
 	uint64_t t0 = now_mono_ns(), deadline = t0 + FLP_DEADLINE_MS * 1000000ull;
 	int pfd[2] = {-1, -1}, cgfd = -1, secfd = -1, err;
 	pid_t netpid = -1, secpid;
@@ -996,15 +1006,12 @@ int probe_run(struct fl_facts *f)
 	try_prog(&f->r[FACT_FMOD_RET], "flp_fmod_ret", attach_auto, NULL, "fmod_ret " FLP_SYSCALL);
 	try_prog(&f->r[FACT_LSM], "flp_lsm", attach_auto, NULL, "lsm socket_connect");
 	/* Say so when a "no" comes from a missing BTF target, not the kernel. */
-	for (int i = 0; btf && i < 3; i++) {
-		static const char *const fn[] = {FLP_SYSCALL, FLP_SYSCALL,
-						 "bpf_lsm_socket_connect"};
-		struct fl_fact_result *r = &f->r[i == 0	  ? FACT_FENTRY
-						 : i == 1 ? FACT_FMOD_RET
-							  : FACT_LSM];
+	for (size_t i = 0; btf && i < sizeof(btf_targets) / sizeof(btf_targets[0]); i++) {
+		struct fl_fact_result *r = &f->r[btf_targets[i].fact];
+		const char *fn = btf_targets[i].func;
 
-		if (!r->ok && btf__find_by_name_kind(btf, fn[i], BTF_KIND_FUNC) < 0)
-			append(r->detail, sizeof(r->detail), " (no %s in vmlinux BTF)", fn[i]);
+		if (!r->ok && btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) < 0)
+			append(r->detail, sizeof(r->detail), " (no %s in vmlinux BTF)", fn);
 	}
 	btf__free(btf);
 	if (slow)
@@ -1039,8 +1046,10 @@ int probe_run(struct fl_facts *f)
 
 		if (got == sizeof(netres) && netres[fact].detail[0])
 			f->r[fact] = netres[fact];
+		else if (got == sizeof(netres))
+			set_no(&f->r[fact], "network test child did not report it");
 		else if (netpid < 0)
-			set_no(&f->r[fact], "cannot fork the network test child");
+			set_no(&f->r[fact], "cannot start the network test child");
 		else
 			set_no(&f->r[fact], "network test child gave no answer within %d ms",
 			       FLP_DEADLINE_MS);
