@@ -297,8 +297,11 @@ static void ival_leave(struct lg_thread *t)
 	struct lg_run *run = t->run;
 
 	pthread_mutex_lock(&run->ival_lock);
+	/* Not drained before the last one leaves: a second this thread has
+	 * published may still be waiting for the others' part of it. */
 	run->active--;
-	ival_drain(run, run->active == 0);
+	if (!run->active)
+		ival_drain(run, true);
 	pthread_mutex_unlock(&run->ival_lock);
 }
 

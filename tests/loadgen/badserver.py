@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""A server that misbehaves in one way, for the loadgen error tests.
+usage: badserver.py PORT MODE   (MODE: reset, silent, garbage, eof, stall-once)"""
+import socket, struct, sys, threading, time
+
+port, mode = int(sys.argv[1]), sys.argv[2]
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(512)
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+
+def serve(c):
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                return
+            if mode == "reset":
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                c.close()
+                return
+            if mode == "silent":
+                continue
+            if mode == "garbage":
+                c.sendall(b"HTTP/1.1 2x0 WHAT\r\n\r\n")
+                continue
+            if mode == "eof":
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+                c.close()
+                return
+            c.sendall(OK)
+    except OSError:
+        pass
+    finally:
+        try:
+            c.close()
+        except OSError:
+            pass
+
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
