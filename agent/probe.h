@@ -68,8 +68,9 @@ const char *probe_backend_for(const struct fl_facts *f, const char *kind, char *
 bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend, char *why,
 		      size_t len);
 
-/* {"kernel":..,"elapsed_ms":..,"facts":{name:{ok,detail}},"backends":{kind:{backend|null,why,order:[..]}}}
- */
+/* {"kernel":..,"elapsed_ms":..,"cgroup2_path":..,"facts":{name:{ok,detail}},
+ *  "backends":{kind:{backend|null,why,order:[..]}}}; "why" says why the
+ * backends before the chosen one (or all, when none) cannot serve. */
 json_t *probe_to_json(const struct fl_facts *f);
 /* The inverse for the facts (what agentctl receives); backends are derived
  * from them again. Facts missing from the object read as "no". Returns 0 or
@@ -84,10 +85,5 @@ extern const char *const probe_kinds[];
 /* The backends of a kind in order of preference, NULL-terminated; NULL for
  * an unknown kind. */
 const char *const *probe_backends(const char *kind);
-
-/* For agentctl: the JSON the agent sends, back into facts, and the table
- * `agentctl doctor` prints. */
-int probe_from_json(json_t *j, struct fl_facts *f);
-void probe_print(const struct fl_facts *f, FILE *out);
 
 #endif
