@@ -21,7 +21,7 @@ error_log $dir/error.log;
 daemon on;
 events { worker_connections 4096; }
 http {
-	log_format rid '\$http_x_request_id \$status \$uri \$http_idempotency_key';
+	log_format rid '\$http_x_request_id \$status \$uri \$http_idempotency_key \$server_protocol';
 	access_log ${LG_ACCESS_LOG:-$dir/access.log rid};
 	keepalive_requests 100000;
 	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;

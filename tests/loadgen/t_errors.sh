@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Connection refused, reset, timeout, malformed and cut-short responses:
+# each counted by kind in the ledger and the summary; loadgen never
+# crashes or hangs.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib_loadgen.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+# kind MODE OUTCOME JSON_KEY [extra loadgen args]
+kind() {
+	local mode=$1 outcome=$2 key=$3 port pid rc; shift 3
+	port=$(lg_port)
+	if [ "$mode" != refused ]; then
+		python3 "$here/badserver.py" "$port" "$mode" &
+		pid=$!
+		at_exit "kill $pid"
+		wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+	fi
+	timeout 30 "$LG" "http://127.0.0.1:$port/" -c 4 -t 1 --duration 1s --timeout 300ms \
+		--ledger "$LG_TMP/$mode.ledger" --json "$LG_TMP/$mode.json" -q "$@" >"$LG_TMP/$mode.out" 2>&1
+	rc=$?
+	check "errors_${mode}_exit_0" [ $rc -eq 0 ]
+	check "errors_${mode}_counted" [ "$(jget "$LG_TMP/$mode.json" "errors/$key")" -gt 0 ]
+	check "errors_${mode}_no_ok" [ "$(jget "$LG_TMP/$mode.json" ok)" -eq 0 ]
+	check "errors_${mode}_ledger_kind" [ "$("$LG" --dump-ledger "$LG_TMP/$mode.ledger" | awk -F'\t' -v o="$outcome" '$8==o' | wc -l)" -eq "$(jget "$LG_TMP/$mode.json" "errors/$key")" ]
+	check "errors_${mode}_conserved" grep -q 'conservation ok' "$LG_TMP/$mode.out"
+	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
+	return 0
+}
+
+kind refused connect connect
+kind reset reset reset
+kind silent timeout timeout
+kind garbage parse parse
+kind eof eof eof
+# the errno of a refused connection is in the ledger
+check errors_refused_errno [ "$("$LG" --dump-ledger "$LG_TMP/refused.ledger" | awk -F'\t' 'NR>1 && $10!=111' | wc -l)" -eq 0 ]
+# a server that never answers, open model: the deadline leaves requests in flight
+port=$(lg_port)
+python3 "$here/badserver.py" "$port" silent &
+at_exit "kill $!"
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+timeout 30 "$LG" "http://127.0.0.1:$port/" -c 4 -t 1 --rate 100 --duration 1s --timeout 10s \
+	--ledger "$LG_TMP/inflight.ledger" --json "$LG_TMP/inflight.json" -q >"$LG_TMP/inflight.out" 2>&1
+check errors_inflight_exit_0 [ $? -eq 0 ]
+check errors_inflight_4 [ "$(jget "$LG_TMP/inflight.json" in_flight)" -eq 4 ]
+unsent=$(jget "$LG_TMP/inflight.json" unsent)
+check errors_unsent_rest fcmp "abs($unsent - 96)" '<=' 2
+check errors_inflight_unsent_conserved grep -q "conservation ok: $((unsent + 4)) scheduled" "$LG_TMP/inflight.out"
+check errors_unsent_in_ledger [ "$("$LG" --dump-ledger "$LG_TMP/inflight.ledger" | awk -F'\t' '$8=="unsent" && $5==0' | wc -l)" -eq "$unsent" ]
