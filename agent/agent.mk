@@ -11,5 +11,6 @@ $(BIN)/agentd $(BIN)/agentctl: $(BIN)/%: $(OBJ)/agent/%.o $(AGENT_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BIN)/agentctl: $(OUT)/libloadgen.a # reconcile reads ledgers (LOADGEN_LIB, defined later)
 
 ALL_BINS += $(BIN)/agentd $(BIN)/agentctl

@@ -11,6 +11,7 @@
 #include "parse.h"
 #include "probe.h"
 #include "proto.h"
+#include "reconcile.h"
 
 /* Exit codes (agentctl(8)). */
 enum {
@@ -32,6 +33,8 @@ static const char usage[] =
 	"                                  drop packets; prints the fault id\n"
 	"  list [--json]                   active faults with their counters\n"
 	"  clear ID|--all                  remove faults\n"
+	"  reconcile --ledger L --receipts R [--events E] [--objectives O] [--out DIR]\n"
+	"                                  verdict from files (agentctl reconcile --help)\n"
 	"\n"
 	"inject drop options:\n"
 	"  --dev IF                  device (required)\n"
@@ -336,6 +339,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
 		{"list", cmd_list},     {"clear", cmd_clear},
+		{"reconcile", cmd_reconcile},
 	};
 	int i = 1;
 

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Receipts: what the service says it received, one request id per record
+ * (docs/reconcile.md). Three sources, all streamed line by line:
+ *   nginx:PATH   an access log with
+ *                log_format faultline '$msec $http_x_request_id $status $request_time';
+ *   ndjson:PATH  one JSON object per line: "id" (string, required), "status"
+ *                (integer), "ts" (wall seconds), "key" (idempotency key)
+ *   http(s)://   the same NDJSON fetched with libcurl
+ * PATH may be gzip-compressed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <zlib.h>
+#include "reconcile.h"
+
+#define LINE_MAX_LEN (64 * 1024)
+
+enum fmt { FMT_NGINX, FMT_NDJSON };
+
+struct lp {
+	enum fmt fmt;
+	const char *what; /* for messages */
+	uint64_t line;
+	rc_receipt_cb cb;
+	void *arg;
+	char *err;
+	size_t errlen;
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance,
+		    uint64_t *seq)
+{
+	uint64_t r = 0, q = 0, in = 0;
+	size_t i, start;
+
+	if (len < 16 + 4 || s[16] != '-')
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		int v = hexval((unsigned char)s[i]);
+
+		if (v < 0)
+			return -EINVAL;
+		r = r << 4 | (uint64_t)v;
+	}
+	start = i = 17;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 10)
+		in = in * 10 + (uint64_t)(s[i++] - '0');
+	if (i == start || i >= len || s[i] != '-' || in > UINT32_MAX)
+		return -EINVAL;
+	start = ++i;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 20) {
+		uint64_t d = (uint64_t)(s[i++] - '0');
+
+		if (q > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		q = q * 10 + d;
+	}
+	if (i == start || i != len)
+		return -EINVAL;
+	*run_id = r;
+	*instance = (uint32_t)in;
+	*seq = q;
+	return 0;
+}
+
+/* "$msec $http_x_request_id $status $request_time" */
+static int nginx_line(struct lp *p, char *s, size_t len)
+{
+	struct rc_receipt r = {0};
+	char *tok[4], *e = s + len;
+	int n = 0;
+
+	while (s < e && n < 4) {
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s >= e)
+			break;
+		tok[n++] = s;
+		while (s < e && *s != ' ' && *s != '\t')
+			s++;
+		if (s < e)
+			*s++ = '\0';
+	}
+	if (n == 0)
+		return 0; /* blank line */
+	if (n < 3) {
+		snprintf(p->err, p->errlen,
+			 "%s line %llu: not the faultline log_format ('$msec $http_x_request_id "
+			 "$status $request_time'; see docs/reconcile.md)",
+			 p->what, (unsigned long long)p->line);
+		return -EINVAL;
+	}
+	{
+		char *end;
+		double ms = strtod(tok[0], &end);
+		long st = strtol(tok[2], &end, 10);
+
+		if (*end || st < 0 || st > 999) {
+			snprintf(p->err, p->errlen,
+				 "%s line %llu: bad status '%s' (expected the faultline log_format, "
+				 "see docs/reconcile.md)",
+				 p->what, (unsigned long long)p->line, tok[2]);
+			return -EINVAL;
+		}
+		r.status = (int)st;
+		r.ts_ns = ms > 0 ? (uint64_t)(ms * 1e9) : 0;
+	}
+	r.id = tok[1];
+	r.id_len = strlen(tok[1]);
+	if (r.id_len == 1 && r.id[0] == '-')
+		r.id_len = 0;
+	return p->cb(&r, p->arg);
+}
+
+static int ndjson_line(struct lp *p, char *s, size_t len)
+{
+	struct rc_receipt r = {0};
+	json_error_t jerr;
+	json_t *j, *v;
+	size_t i;
+	int err;
+
+	for (i = 0; i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'); i++)
+		;
+	if (i == len)
+		return 0;
+	j = json_loadb(s, len, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!j || !json_is_object(j)) {
+		snprintf(p->err, p->errlen, "%s line %llu: not a JSON object (%s)", p->what,
+			 (unsigned long long)p->line, j ? "another JSON value" : jerr.text);
+		json_decref(j);
+		return -EINVAL;
+	}
+	v = json_object_get(j, "id");
+	if (json_is_string(v)) {
+		r.id = json_string_value(v);
+		r.id_len = json_string_length(v);
+	} else if (v && !json_is_null(v)) {
+		snprintf(p->err, p->errlen, "%s line %llu: \"id\" must be a string", p->what,
+			 (unsigned long long)p->line);
+		err = -EINVAL;
+		goto out;
+	}
+	v = json_object_get(j, "status");
+	if (json_is_integer(v))
+		r.status = (int)json_integer_value(v);
+	else if (v && !json_is_null(v)) {
+		snprintf(p->err, p->errlen, "%s line %llu: \"status\" must be an integer", p->what,
+			 (unsigned long long)p->line);
+		err = -EINVAL;
+		goto out;
+	}
+	v = json_object_get(j, "ts");
+	if (json_is_number(v) && json_number_value(v) > 0)
+		r.ts_ns = (uint64_t)(json_number_value(v) * 1e9);
+	v = json_object_get(j, "key");
+	if (json_is_string(v)) {
+		r.key = json_string_value(v);
+		r.key_len = json_string_length(v);
+	} else if (v && !json_is_null(v)) {
+		snprintf(p->err, p->errlen, "%s line %llu: \"key\" must be a string", p->what,
+			 (unsigned long long)p->line);
+		err = -EINVAL;
+		goto out;
+	}
+	err = p->cb(&r, p->arg);
+out:
+	json_decref(j);
+	return err;
+}
+
+static int one_line(struct lp *p, char *s, size_t len)
+{
+	p->line++;
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	s[len] = '\0';
+	return p->fmt == FMT_NGINX ? nginx_line(p, s, len) : ndjson_line(p, s, len);
+}
+
+static int read_file(struct lp *p, const char *path)
+{
+	char *buf = malloc(LINE_MAX_LEN + 1);
+	gzFile gz;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	gz = gzopen(path, "rb");
+	if (!gz) {
+		err = errno ? -errno : -ENOMEM;
+		snprintf(p->err, p->errlen, "cannot open receipts %s: %s", path, strerror(-err));
+		goto out;
+	}
+	gzbuffer(gz, 256 * 1024);
+	while (gzgets(gz, buf, LINE_MAX_LEN + 1)) {
+		size_t len = strlen(buf);
+
+		if (len == LINE_MAX_LEN && buf[len - 1] != '\n') {
+			snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes", p->what,
+				 (unsigned long long)p->line + 1, LINE_MAX_LEN);
+			err = -E2BIG;
+			break;
+		}
+		err = one_line(p, buf, len);
+		if (err)
+			break;
+	}
+	if (!err) {
+		int zerr;
+		const char *m = gzerror(gz, &zerr);
+
+		if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
+			snprintf(p->err, p->errlen, "cannot read receipts %s: %s", path, m);
+			err = -EIO;
+		}
+	}
+	gzclose(gz);
+out:
+	free(buf);
+	return err;
+}
+
+struct fetch {
+	struct lp *p;
+	char *buf;
+	size_t len;
+	int err;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch *f = arg;
+	size_t n = size * nmemb, i;
+
+	for (i = 0; i < n; i++) {
+		if (f->len >= LINE_MAX_LEN) {
+			snprintf(f->p->err, f->p->errlen, "%s line %llu: longer than %d bytes",
+				 f->p->what, (unsigned long long)f->p->line + 1, LINE_MAX_LEN);
+			f->err = -E2BIG;
+			return 0;
+		}
+		f->buf[f->len++] = data[i];
+		if (data[i] == '\n') {
+			f->err = one_line(f->p, f->buf, f->len);
+			f->len = 0;
+			if (f->err)
+				return 0;
+		}
+	}
+	return n;
+}
+
+static int read_url(struct lp *p, const char *url)
+{
+	struct fetch f = {.p = p};
+	CURL *c = NULL;
+	CURLcode cr;
+	int err = 0;
+
+	f.buf = malloc(LINE_MAX_LEN + 1);
+	if (!f.buf)
+		return -ENOMEM;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	if (!c) {
+		err = -ENOMEM;
+		snprintf(p->err, p->errlen, "cannot start libcurl");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	cr = curl_easy_perform(c);
+	if (f.err) {
+		err = f.err;
+		goto out;
+	}
+	if (cr != CURLE_OK) {
+		snprintf(p->err, p->errlen, "cannot fetch receipts %s: %s", url,
+			 curl_easy_strerror(cr));
+		err = -EIO;
+		goto out;
+	}
+	if (f.len)
+		err = one_line(p, f.buf, f.len);
+out:
+	if (c)
+		curl_easy_cleanup(c);
+	free(f.buf);
+	return err;
+}
+
+int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct lp p = {.what = spec, .cb = cb, .arg = arg, .err = err, .errlen = errlen};
+
+	err[0] = '\0';
+	if (!strncmp(spec, "nginx:", 6)) {
+		p.fmt = FMT_NGINX;
+		return read_file(&p, spec + 6);
+	}
+	if (!strncmp(spec, "ndjson:", 7)) {
+		p.fmt = FMT_NDJSON;
+		return read_file(&p, spec + 7);
+	}
+	if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8)) {
+		p.fmt = FMT_NDJSON;
+		return read_url(&p, spec);
+	}
+	snprintf(err, errlen,
+		 "unknown receipts '%s' (use nginx:PATH, ndjson:PATH or an http(s):// URL)", spec);
+	return -EINVAL;
+}

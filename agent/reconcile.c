@@ -1,0 +1,1805 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Reconciliation: ledgers + receipts + event logs -> verdict. See
+ * reconcile.h for the shape and docs/reconcile.md for the definitions.
+ *
+ * Passes, each streaming its input once:
+ *   1. event logs: fault windows (start/end) in memory; inject events to
+ *      NP port partition files (one entry per side of the 5-tuple), and
+ *      those without ports to a time index.
+ *   2. ledgers: per-phase, per-fault-window and per-time-bin statistics;
+ *      each record to one of NB bucket files by hash of its id.
+ *   3. receipts: each to the bucket file of its id (idempotency keys to
+ *      their own NK buckets).
+ *   4. join, bucket by bucket: the cell of each request; failures go to
+ *      port partition files.
+ *   5. explanation, partition by partition: each failure against the
+ *      inject events of its local port, sorted by time.
+ *   6. recovery per fault from the time bins, then the objectives.
+ * Memory: one bucket or partition at a time plus fixed-size histograms.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "hist.h"
+#include "ledger.h"
+#include "reconcile.h"
+
+#define NB       256 /* id buckets */
+#define NK       16  /* idempotency key buckets */
+#define NP       64  /* port partitions; NP itself: failures with no port */
+#define WBUF     (16 * 1024)
+#define MAX_FAULT_HISTS 64
+#define TIDX_MAX (1u << 20) /* time index bins */
+#define EV_LINE_MAX (256 * 1024)
+
+/* On-disk temporary records (native endian: they never leave this host). */
+struct lrec {
+	uint64_t run_id, seq;
+	uint32_t instance;
+	uint16_t port;
+	uint8_t client; /* enum rc_client */
+	uint8_t pad;
+	uint64_t lo, hi; /* wall-clock window for explanation */
+};
+
+struct rrec {
+	uint64_t run_id, seq;
+	uint32_t instance;
+	uint32_t pad;
+};
+
+struct krec {
+	uint64_t h;
+	char key[56];
+};
+
+struct frec {
+	uint64_t run_id, seq;
+	uint32_t instance;
+	uint16_t port;
+	uint8_t client, recv;
+	uint64_t lo, hi;
+};
+
+struct erec {
+	uint64_t wall;
+	uint32_t fault; /* index into the faults */
+	uint16_t port;
+	uint16_t pad;
+};
+
+struct wbuf {
+	int fd;
+	size_t len;
+	char *buf;
+};
+
+/* "Is there an event in [lo, hi]" in O(1): next[i] = first bin >= i holding
+ * an event (or n), fault[i] = the fault of an event in bin i. */
+struct tidx {
+	uint64_t t0, w;
+	uint32_t n;
+	uint32_t *next;
+	uint32_t *fault;
+};
+
+struct lat_obj {
+	int phase; /* -1: every phase */
+	double pct, max_ms;
+};
+
+struct objectives {
+	struct lat_obj *lat;
+	size_t n_lat;
+	double error_rate_max, recovery_max_s;
+	int64_t missing_max, duplicates_max, ghosts_max, unexplained_max, dup_effects_max;
+	bool has_error_rate, has_recovery;
+};
+
+struct ctx {
+	const struct rc_inputs *in;
+	struct rc_result *r;
+	char *err;
+	size_t errlen;
+	char tmp[PATH_MAX];
+	bool tmp_made;
+	struct objectives o;
+	struct wbuf lw[NB], rw[NB], kw[NK], fw[NP + 1], ew[NP];
+	bool any_keys;
+	uint64_t ev_min, ev_max;
+	struct tidx portless, all;
+	bool have_portless;
+	struct hist *all_h;
+	struct hist *phase_h[256];
+	uint64_t phase_req[256], phase_failed[256];
+	FILE *list_fp[4]; /* full lists: missing, ghost, duplicate, unexplained */
+};
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t id_hash(uint64_t run_id, uint32_t instance, uint64_t seq)
+{
+	return mix64(run_id ^ mix64(seq ^ ((uint64_t)instance << 44) ^ 0x9e3779b97f4a7c15ULL));
+}
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return mix64(h);
+}
+
+/* ---- temporary files ---- */
+
+static void tmp_path(struct ctx *c, char *buf, size_t len, char kind, unsigned i)
+{
+	snprintf(buf, len, "%s/%c%03u", c->tmp, kind, i);
+}
+
+static int wb_open(struct ctx *c, struct wbuf *w, char kind, unsigned i)
+{
+	char p[PATH_MAX + 8];
+
+	tmp_path(c, p, sizeof(p), kind, i);
+	w->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0)
+		return -errno;
+	w->len = 0;
+	w->buf = malloc(WBUF);
+	if (!w->buf) {
+		close(w->fd);
+		w->fd = -1;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int wb_flush(struct wbuf *w)
+{
+	size_t off = 0;
+
+	while (off < w->len) {
+		ssize_t k = write(w->fd, w->buf + off, w->len - off);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)k;
+	}
+	w->len = 0;
+	return 0;
+}
+
+static inline int wb_put(struct wbuf *w, const void *rec, size_t n)
+{
+	if (w->len + n > WBUF) {
+		int err = wb_flush(w);
+
+		if (err)
+			return err;
+	}
+	memcpy(w->buf + w->len, rec, n);
+	w->len += n;
+	return 0;
+}
+
+static int wb_close(struct wbuf *w)
+{
+	int err = 0;
+
+	if (w->fd >= 0 && w->buf)
+		err = wb_flush(w);
+	if (w->fd >= 0 && close(w->fd) && !err)
+		err = -errno;
+	w->fd = -1;
+	free(w->buf);
+	w->buf = NULL;
+	return err;
+}
+
+static int wb_open_all(struct ctx *c, struct wbuf *w, unsigned n, char kind)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int err = wb_open(c, &w[i], kind, i);
+
+		if (err) {
+			snprintf(c->err, c->errlen, "cannot create a temporary file in %s: %s", c->tmp,
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int wb_close_all(struct ctx *c, struct wbuf *w, unsigned n)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int e = wb_close(&w[i]);
+
+		if (e && !err)
+			err = e;
+	}
+	if (err)
+		snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s (disk full?)",
+			 c->tmp, strerror(-err));
+	return err;
+}
+
+/* Reads a whole temporary file; *n records of size sz. Missing file = empty. */
+static int slurp(struct ctx *c, char kind, unsigned i, size_t sz, void **out, size_t *n)
+{
+	char p[PATH_MAX + 8];
+	struct stat st;
+	size_t off = 0;
+	char *buf;
+	int fd, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	tmp_path(c, p, sizeof(p), kind, i);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + off, (size_t)st.st_size - off);
+
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			err = k < 0 ? -errno : -EIO;
+			free(buf);
+			goto out;
+		}
+		off += (size_t)k;
+	}
+	*out = buf;
+	*n = off / sz;
+out:
+	close(fd);
+	unlink(p);
+	return err;
+}
+
+static void rm_tmp(struct ctx *c)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!c->tmp_made)
+		return;
+	d = opendir(c->tmp);
+	if (d) {
+		while ((e = readdir(d))) {
+			char p[PATH_MAX + 300];
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", c->tmp, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(c->tmp);
+	c->tmp_made = false;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t i, n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p))
+		return -ENAMETOOLONG;
+	memcpy(p, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (p[i] == '/' || p[i] == '\0') {
+			char ch = p[i];
+
+			p[i] = '\0';
+			if (mkdir(p, 0755) && errno != EEXIST)
+				return -errno;
+			p[i] = ch;
+		}
+	}
+	return 0;
+}
+
+/* ---- id lists ---- */
+
+static void idlist_add(struct rc_idlist *l, const char *id, FILE *fp)
+{
+	l->total++;
+	if (fp) {
+		fputs(id, fp);
+		fputc('\n', fp);
+	}
+	if (l->n >= l->cap)
+		return;
+	snprintf(l->ids[l->n++], RC_ID_LEN, "%s", id);
+}
+
+static int idlist_init(struct rc_idlist *l, unsigned cap)
+{
+	l->ids = calloc(cap ? cap : 1, RC_ID_LEN);
+	l->cap = cap;
+	return l->ids ? 0 : -ENOMEM;
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void fmt_id(char *buf, uint64_t run_id, uint32_t instance, uint64_t seq)
+{
+	fl_req_id_format(buf, RC_ID_LEN, run_id, instance, seq);
+}
+
+/* ---- objectives ---- */
+
+static int phase_by_name(const char *s, const char *const *names, size_t n, int *phase)
+{
+	char *end;
+	long v;
+
+	if (!strcmp(s, "all") || !strcmp(s, "*")) {
+		*phase = -1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && !strcmp(names[i], s)) {
+			*phase = (int)i;
+			return 0;
+		}
+	if (n == 0) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (*s && !*end && !errno && v >= 0 && v < 256) {
+			*phase = (int)v;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int get_max(json_t *o, const char *key, int64_t *v, char *err, size_t errlen)
+{
+	json_t *j = json_object_get(o, key);
+
+	*v = -1;
+	if (!j)
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 0) {
+		snprintf(err, errlen, "objectives.%s: must be an integer >= 0", key);
+		return -EINVAL;
+	}
+	*v = json_integer_value(j);
+	return 0;
+}
+
+static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
+			    struct objectives *o, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"latency",        "error_rate_max",
+					   "missing_max",    "duplicates_max",
+					   "ghosts_max",     "unexplained_max",
+					   "recovery_max_s", "duplicate_effects_max",
+					   NULL};
+	const char *k;
+	json_t *v;
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->missing_max = o->duplicates_max = o->ghosts_max = o->unexplained_max = -1;
+	o->dup_effects_max = -1;
+	if (!j) {
+		/* The defaults: every request accounted for. */
+		o->missing_max = o->duplicates_max = o->ghosts_max = o->unexplained_max = 0;
+		return 0;
+	}
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "objectives: must be a JSON object");
+		return -EINVAL;
+	}
+	json_object_foreach(j, k, v)
+	{
+		size_t i;
+
+		for (i = 0; keys[i] && strcmp(keys[i], k); i++)
+			;
+		if (!keys[i]) {
+			snprintf(err, errlen,
+				 "objectives.%s: unknown field (known: latency, error_rate_max, "
+				 "missing_max, duplicates_max, ghosts_max, unexplained_max, "
+				 "recovery_max_s, duplicate_effects_max)",
+				 k);
+			return -EINVAL;
+		}
+	}
+	if ((ret = get_max(j, "missing_max", &o->missing_max, err, errlen)) ||
+	    (ret = get_max(j, "duplicates_max", &o->duplicates_max, err, errlen)) ||
+	    (ret = get_max(j, "ghosts_max", &o->ghosts_max, err, errlen)) ||
+	    (ret = get_max(j, "unexplained_max", &o->unexplained_max, err, errlen)) ||
+	    (ret = get_max(j, "duplicate_effects_max", &o->dup_effects_max, err, errlen)))
+		return ret;
+	v = json_object_get(j, "error_rate_max");
+	if (v) {
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
+			snprintf(err, errlen, "objectives.error_rate_max: must be a number in [0, 1]");
+			return -EINVAL;
+		}
+		o->error_rate_max = json_number_value(v);
+		o->has_error_rate = true;
+	}
+	v = json_object_get(j, "recovery_max_s");
+	if (v) {
+		if (!json_is_number(v) || json_number_value(v) < 0) {
+			snprintf(err, errlen, "objectives.recovery_max_s: must be a number >= 0");
+			return -EINVAL;
+		}
+		o->recovery_max_s = json_number_value(v);
+		o->has_recovery = true;
+	}
+	v = json_object_get(j, "latency");
+	if (v) {
+		size_t i;
+		json_t *e;
+
+		if (!json_is_array(v)) {
+			snprintf(err, errlen, "objectives.latency: must be an array of objects");
+			return -EINVAL;
+		}
+		o->lat = calloc(json_array_size(v) + 1, sizeof(*o->lat));
+		if (!o->lat)
+			return -ENOMEM;
+		json_array_foreach(v, i, e)
+		{
+			struct lat_obj *l = &o->lat[o->n_lat++];
+			json_t *f;
+			const char *lk;
+
+			if (!json_is_object(e)) {
+				snprintf(err, errlen, "objectives.latency[%zu]: must be an object", i);
+				return -EINVAL;
+			}
+			json_object_foreach(e, lk, f)
+			{
+				if (strcmp(lk, "phase") && strcmp(lk, "percentile") &&
+				    strcmp(lk, "max_ms")) {
+					snprintf(err, errlen,
+						 "objectives.latency[%zu].%s: unknown field (known: "
+						 "phase, percentile, max_ms)",
+						 i, lk);
+					return -EINVAL;
+				}
+			}
+			l->phase = -1;
+			f = json_object_get(e, "phase");
+			if (f) {
+				if (!json_is_string(f)) {
+					snprintf(err, errlen,
+						 "objectives.latency[%zu].phase: must be a string", i);
+					return -EINVAL;
+				}
+				if (phase_by_name(json_string_value(f), names, n_names, &l->phase)) {
+					char known[256] = "";
+					size_t off = 0;
+
+					for (size_t p = 0; p < n_names && off < sizeof(known); p++)
+						off += (size_t)snprintf(known + off, sizeof(known) - off,
+									"%s%s", p ? ", " : "",
+									names[p]);
+					snprintf(err, errlen,
+						 "objectives.latency[%zu].phase: unknown phase '%s' "
+						 "(%s%s)",
+						 i, json_string_value(f),
+						 n_names ? "phases: " : "no phase names given: use a "
+									"phase number, \"all\" or "
+									"--phases",
+						 n_names ? known : "");
+					return -EINVAL;
+				}
+			}
+			f = json_object_get(e, "percentile");
+			if (!json_is_number(f) || json_number_value(f) <= 0 ||
+			    json_number_value(f) > 100) {
+				snprintf(err, errlen,
+					 "objectives.latency[%zu].percentile: must be a number in "
+					 "(0, 100]",
+					 i);
+				return -EINVAL;
+			}
+			l->pct = json_number_value(f);
+			f = json_object_get(e, "max_ms");
+			if (!json_is_number(f) || json_number_value(f) <= 0) {
+				snprintf(err, errlen,
+					 "objectives.latency[%zu].max_ms: must be a number > 0", i);
+				return -EINVAL;
+			}
+			l->max_ms = json_number_value(f);
+		}
+	}
+	return 0;
+}
+
+int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases,
+			char *err, size_t errlen)
+{
+	struct objectives o;
+	int ret = parse_objectives(objectives, phases, n_phases, &o, err, errlen);
+
+	free(o.lat);
+	return ret;
+}
+
+/* ---- event logs ---- */
+
+static struct rc_fault *fault_get(struct ctx *c, const char *host, uint32_t id, int *ret)
+{
+	struct rc_result *r = c->r;
+	struct rc_fault *f;
+
+	*ret = 0;
+	for (size_t i = 0; i < r->n_faults; i++)
+		if (r->faults[i].id == id && !strcmp(r->faults[i].host, host))
+			return &r->faults[i];
+	if ((r->n_faults & (r->n_faults - 1)) == 0) {
+		size_t cap = r->n_faults ? r->n_faults * 2 : 8;
+		void *p = realloc(r->faults, cap * sizeof(*r->faults));
+
+		if (!p) {
+			*ret = -ENOMEM;
+			return NULL;
+		}
+		r->faults = p;
+	}
+	f = &r->faults[r->n_faults++];
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	snprintf(f->host, sizeof(f->host), "%s", host);
+	f->start_ns = UINT64_MAX;
+	f->end_ns = UINT64_MAX;
+	return f;
+}
+
+static int ev_write(struct ctx *c, uint64_t wall, uint32_t fault, int port)
+{
+	struct erec e = {.wall = wall, .fault = fault, .port = (uint16_t)port};
+
+	return wb_put(&c->ew[port % NP], &e, sizeof(e));
+}
+
+static int event_line(struct ctx *c, const char *path, uint64_t line, const char *s, size_t len,
+		      FILE *all_fp)
+{
+	json_error_t jerr;
+	json_t *j, *v;
+	const char *type, *host;
+	struct rc_fault *f;
+	uint64_t wall;
+	int ret = 0;
+
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	if (!len)
+		return 0;
+	j = json_loadb(s, len, 0, &jerr);
+	if (!j || !json_is_object(j)) {
+		snprintf(c->err, c->errlen, "event log %s line %llu: not a JSON object (%s)", path,
+			 (unsigned long long)line, j ? "another value" : jerr.text);
+		json_decref(j);
+		return -EINVAL;
+	}
+	type = json_string_value(json_object_get(j, "type"));
+	host = json_string_value(json_object_get(j, "host"));
+	v = json_object_get(j, "wall_ns");
+	if (!type || !json_is_integer(v)) {
+		snprintf(c->err, c->errlen,
+			 "event log %s line %llu: no \"type\" or \"wall_ns\" (is this an agentd "
+			 "event log?)",
+			 path, (unsigned long long)line);
+		ret = -EINVAL;
+		goto out;
+	}
+	wall = (uint64_t)json_integer_value(v);
+	if (!host)
+		host = "";
+	if (!strcmp(type, "lost")) {
+		c->r->c.events_lost += (uint64_t)json_integer_value(json_object_get(j, "count"));
+		goto out;
+	}
+	if (strcmp(type, "start") && strcmp(type, "end") && strcmp(type, "inject"))
+		goto out; /* a record type of a later version: not ours to judge */
+	v = json_object_get(j, "fault_id");
+	if (!json_is_integer(v)) {
+		snprintf(c->err, c->errlen, "event log %s line %llu: no \"fault_id\"", path,
+			 (unsigned long long)line);
+		ret = -EINVAL;
+		goto out;
+	}
+	f = fault_get(c, host, (uint32_t)json_integer_value(v), &ret);
+	if (!f)
+		goto out;
+	if (!strcmp(type, "start")) {
+		json_t *spec = json_object_get(j, "fault");
+		const char *s2;
+
+		f->start_ns = wall;
+		s2 = json_string_value(json_object_get(j, "backend"));
+		if (s2)
+			snprintf(f->backend, sizeof(f->backend), "%s", s2);
+		if (json_is_object(spec)) {
+			json_decref(f->spec);
+			f->spec = json_incref(spec);
+			s2 = json_string_value(json_object_get(spec, "kind"));
+			if (s2)
+				snprintf(f->kind, sizeof(f->kind), "%s", s2);
+			s2 = json_string_value(json_object_get(spec, "name"));
+			if (s2)
+				snprintf(f->name, sizeof(f->name), "%s", s2);
+		}
+	} else if (!strcmp(type, "end")) {
+		const char *why = json_string_value(json_object_get(j, "reason"));
+
+		f->end_ns = wall;
+		snprintf(f->end_reason, sizeof(f->end_reason), "%s", why ? why : "");
+	} else {
+		uint32_t fi = (uint32_t)(f - c->r->faults);
+		json_t *sp = json_object_get(j, "sport"), *dp = json_object_get(j, "dport");
+		int sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
+		int dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
+		const char *kind = json_string_value(json_object_get(j, "kind"));
+		struct erec e = {.wall = wall, .fault = fi};
+
+		if (!f->kind[0] && kind)
+			snprintf(f->kind, sizeof(f->kind), "%s", kind);
+		f->injections++;
+		c->r->c.events_inject++;
+		if (wall < c->ev_min)
+			c->ev_min = wall;
+		if (wall > c->ev_max)
+			c->ev_max = wall;
+		if (sport > 0 && sport < 65536)
+			ret = ev_write(c, wall, fi, sport);
+		if (!ret && dport > 0 && dport < 65536 && dport != sport)
+			ret = ev_write(c, wall, fi, dport);
+		e.port = (sport > 0 || dport > 0) ? 1 : 0; /* 0: no ports */
+		if (!ret && fwrite(&e, sizeof(e), 1, all_fp) != 1)
+			ret = -EIO;
+		if (ret && !c->err[0])
+			snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
+				 c->tmp, strerror(-ret));
+	}
+out:
+	json_decref(j);
+	return ret;
+}
+
+static int read_events(struct ctx *c, FILE *all_fp)
+{
+	char *buf = malloc(EV_LINE_MAX + 1);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->in->n_events && !ret; i++) {
+		const char *path = c->in->events[i];
+		uint64_t line = 0;
+		gzFile gz = gzopen(path, "rb");
+
+		if (!gz) {
+			ret = errno ? -errno : -ENOMEM;
+			snprintf(c->err, c->errlen, "cannot open event log %s: %s", path,
+				 strerror(-ret));
+			break;
+		}
+		gzbuffer(gz, 256 * 1024);
+		while (!ret && gzgets(gz, buf, EV_LINE_MAX + 1)) {
+			size_t len = strlen(buf);
+
+			line++;
+			if (len == EV_LINE_MAX && buf[len - 1] != '\n') {
+				snprintf(c->err, c->errlen, "event log %s line %llu: too long", path,
+					 (unsigned long long)line);
+				ret = -E2BIG;
+				break;
+			}
+			ret = event_line(c, path, line, buf, len, all_fp);
+		}
+		if (!ret) {
+			int zerr;
+			const char *m = gzerror(gz, &zerr);
+
+			/* A log cut short (agent killed) ends in a torn member:
+			 * keep what was read, as a crashed agent's log is
+			 * still evidence. Only a read error is fatal. */
+			if (zerr == Z_ERRNO) {
+				snprintf(c->err, c->errlen, "cannot read event log %s: %s", path, m);
+				ret = -EIO;
+			}
+		}
+		gzclose(gz);
+	}
+	free(buf);
+	return ret;
+}
+
+static int tidx_build(struct tidx *t, FILE *fp, bool portless_only)
+{
+	struct erec e;
+	uint64_t span;
+
+	rewind(fp);
+	t->n = 0;
+	/* first pass: the span */
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	while (fread(&e, sizeof(e), 1, fp) == 1) {
+		if (portless_only && e.port)
+			continue;
+		if (e.wall < lo)
+			lo = e.wall;
+		if (e.wall > hi)
+			hi = e.wall;
+	}
+	if (lo > hi)
+		return 0;
+	span = hi - lo + 1;
+	t->t0 = lo;
+	t->w = span / TIDX_MAX + 1;
+	if (t->w < 1000000)
+		t->w = 1000000; /* 1 ms */
+	t->n = (uint32_t)(span / t->w + 1);
+	t->next = malloc((t->n + 1) * sizeof(uint32_t));
+	t->fault = malloc(t->n * sizeof(uint32_t));
+	if (!t->next || !t->fault)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->n; i++)
+		t->fault[i] = UINT32_MAX;
+	rewind(fp);
+	while (fread(&e, sizeof(e), 1, fp) == 1) {
+		if (portless_only && e.port)
+			continue;
+		t->fault[(e.wall - t->t0) / t->w] = e.fault;
+	}
+	t->next[t->n] = t->n;
+	for (uint32_t i = t->n; i-- > 0;)
+		t->next[i] = t->fault[i] != UINT32_MAX ? i : t->next[i + 1];
+	return 0;
+}
+
+/* The fault of an event in [lo, hi], or -1. */
+static int64_t tidx_find(const struct tidx *t, uint64_t lo, uint64_t hi)
+{
+	uint64_t a, b;
+	uint32_t j;
+
+	if (!t->n || hi < t->t0)
+		return -1;
+	a = lo < t->t0 ? 0 : (lo - t->t0) / t->w;
+	if (a >= t->n)
+		return -1;
+	b = (hi - t->t0) / t->w;
+	j = t->next[a];
+	if (j >= t->n || j > b)
+		return -1;
+	return t->fault[j];
+}
+
+/* ---- ledgers ---- */
+
+static enum rc_client client_of(unsigned outcome)
+{
+	switch (outcome) {
+	case FL_OUT_OK:
+		return RC_C_OK;
+	case FL_OUT_TIMEOUT:
+	case FL_OUT_INFLIGHT:
+		return RC_C_TIMEOUT;
+	case FL_OUT_UNSENT:
+		return RC_C_UNSENT;
+	default:
+		return RC_C_FAILED;
+	}
+}
+
+static inline void lh_record(uint32_t *lh, uint64_t v)
+{
+	unsigned b, i;
+
+	if (v < RC_LH_SUB) {
+		lh[v]++;
+		return;
+	}
+	b = 63 - (unsigned)__builtin_clzll(v); /* >= 3 */
+	i = (b - 2) * RC_LH_SUB + (unsigned)((v >> (b - 3)) & (RC_LH_SUB - 1));
+	if (i >= RC_LH_LEN)
+		i = RC_LH_LEN - 1;
+	lh[i]++;
+}
+
+static int series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
+{
+	uint64_t idx = wall < s->t0_ns ? 0 : (wall - s->t0_ns) / s->width_ns;
+
+	if (!s->bins) {
+		s->bins = calloc(RC_MAX_BINS, sizeof(*s->bins));
+		if (!s->bins)
+			return -ENOMEM;
+	}
+	while (idx >= RC_MAX_BINS) {
+		/* widen: merge pairs */
+		size_t n = (s->n + 1) / 2;
+
+		for (size_t i = 0; i < n; i++) {
+			struct rc_bin *d = &s->bins[i], *a = &s->bins[2 * i];
+			struct rc_bin m = *a;
+
+			if (2 * i + 1 < s->n) {
+				struct rc_bin *b = &s->bins[2 * i + 1];
+
+				m.sent += b->sent;
+				m.answered += b->answered;
+				m.ok += b->ok;
+				m.failed += b->failed;
+				for (unsigned k = 0; k < RC_LH_LEN; k++)
+					m.lh[k] += b->lh[k];
+			}
+			*d = m;
+		}
+		memset(&s->bins[n], 0, (s->n - n) * sizeof(s->bins[0]));
+		s->n = n;
+		s->width_ns *= 2;
+		idx = wall < s->t0_ns ? 0 : (wall - s->t0_ns) / s->width_ns;
+	}
+	if (idx >= s->n) {
+		size_t n = idx + 1;
+
+		memset(&s->bins[s->n], 0, (n - s->n) * sizeof(s->bins[0]));
+		s->n = n;
+	}
+	*out = &s->bins[idx];
+	return 0;
+}
+
+static int read_ledgers(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	struct fl_ledger_reader *lr = NULL;
+	struct fl_ledger_hdr hdr;
+	struct fl_ledger_rec rec;
+	uint64_t t0 = UINT64_MAX;
+	int ret = 0;
+
+	/* headers first: the run's start fixes the time bins */
+	for (size_t i = 0; i < c->in->n_ledgers; i++) {
+		ret = fl_ledger_open(c->in->ledgers[i], &lr, &hdr);
+		if (ret) {
+			snprintf(c->err, c->errlen, "cannot read ledger %s: %s",
+				 c->in->ledgers[i],
+				 ret == -EPROTO ? "not a loadgen ledger (or another version)"
+						: strerror(-ret));
+			return ret;
+		}
+		fl_ledger_close(lr);
+		lr = NULL;
+		if (hdr.start_wall_ns < t0)
+			t0 = hdr.start_wall_ns;
+	}
+	r->series.width_ns = 1000000000ULL;
+	r->series.t0_ns = t0 == UINT64_MAX ? 0 : t0 - t0 % r->series.width_ns;
+	r->first_wall_ns = UINT64_MAX;
+
+	for (size_t i = 0; i < c->in->n_ledgers; i++) {
+		const char *path = c->in->ledgers[i];
+		uint64_t n = 0;
+
+		ret = fl_ledger_open(path, &lr, &hdr);
+		if (ret)
+			return ret;
+		while ((ret = fl_ledger_next(lr, &rec)) == 1) {
+			enum rc_client cl = client_of(rec.outcome);
+			uint64_t wall = rec.sched_wall_ns, hi;
+			bool answered = rec.outcome == FL_OUT_OK || rec.outcome == FL_OUT_STATUS;
+			struct lrec l;
+			struct rc_bin *bin;
+
+			n++;
+			if (rec.outcome == 0 || rec.outcome >= FL_OUT_MAX) {
+				snprintf(c->err, c->errlen,
+					 "ledger %s record %llu: invalid outcome %u (a corrupt "
+					 "ledger?)",
+					 path, (unsigned long long)n, rec.outcome);
+				ret = -EINVAL;
+				goto out;
+			}
+			r->c.requests++;
+			if (rec.done_ns && rec.done_ns >= rec.sched_ns)
+				hi = wall + (rec.done_ns - rec.sched_ns);
+			else if (cl == RC_C_TIMEOUT)
+				hi = UINT64_MAX / 2; /* still in flight: until the end */
+			else
+				hi = wall + rec.latency_ns;
+			if (wall < r->first_wall_ns)
+				r->first_wall_ns = wall;
+			if (wall > r->last_wall_ns)
+				r->last_wall_ns = wall;
+			l = (struct lrec){.run_id = rec.run_id,
+					  .seq = rec.seq,
+					  .instance = rec.instance,
+					  .port = rec.local_port,
+					  .client = (uint8_t)cl,
+					  .lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
+					  .hi = hi + c->in->slack_ns};
+			ret = wb_put(&c->lw[id_hash(rec.run_id, rec.instance, rec.seq) >> 56], &l,
+				     sizeof(l));
+			if (ret) {
+				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
+					 c->tmp, strerror(-ret));
+				goto out;
+			}
+			if (cl == RC_C_UNSENT) {
+				r->c.unsent++;
+				continue;
+			}
+			r->c.sent++;
+			c->phase_req[rec.phase]++;
+			if (!c->phase_h[rec.phase]) {
+				c->phase_h[rec.phase] = hist_new();
+				if (!c->phase_h[rec.phase]) {
+					ret = -ENOMEM;
+					goto out;
+				}
+			}
+			ret = series_bin(&r->series, wall, &bin);
+			if (ret)
+				goto out;
+			bin->sent++;
+			if (answered) {
+				r->c.answered++;
+				bin->answered++;
+				hist_record(c->all_h, rec.latency_ns);
+				hist_record(c->phase_h[rec.phase], rec.latency_ns);
+				lh_record(bin->lh, rec.latency_ns);
+			}
+			if (cl == RC_C_OK) {
+				r->c.ok++;
+				bin->ok++;
+			} else {
+				r->c.failed++;
+				bin->failed++;
+				c->phase_failed[rec.phase]++;
+				if (cl == RC_C_TIMEOUT)
+					r->c.timed_out++;
+			}
+			for (size_t k = 0; k < r->n_faults; k++) {
+				struct rc_fault *f = &r->faults[k];
+
+				if (wall < f->start_ns || wall >= f->end_ns)
+					continue;
+				f->requests++;
+				if (cl != RC_C_OK)
+					f->failed++;
+				if (answered && f->h)
+					hist_record(f->h, rec.latency_ns);
+			}
+		}
+		if (ret < 0) {
+			snprintf(c->err, c->errlen,
+				 "ledger %s: truncated or corrupt after %llu records (was loadgen "
+				 "killed?)",
+				 path, (unsigned long long)n);
+			goto out;
+		}
+		ret = 0;
+		fl_ledger_close(lr);
+		lr = NULL;
+	}
+out:
+	fl_ledger_close(lr);
+	return ret;
+}
+
+/* ---- receipts ---- */
+
+struct rctx {
+	struct ctx *c;
+	const char *spec;
+};
+
+static int on_receipt(const struct rc_receipt *rc, void *arg)
+{
+	struct rctx *x = arg;
+	struct ctx *c = x->c;
+	struct rrec rr = {0};
+	int ret;
+
+	c->r->c.receipts++;
+	if (rc->key && rc->key_len) {
+		struct krec k = {.h = str_hash(rc->key, rc->key_len)};
+
+		memcpy(k.key, rc->key, rc->key_len < sizeof(k.key) - 1 ? rc->key_len
+								       : sizeof(k.key) - 1);
+		c->any_keys = true;
+		ret = wb_put(&c->kw[k.h % NK], &k, sizeof(k));
+		if (ret)
+			goto werr;
+	}
+	if (!rc->id_len) {
+		c->r->c.receipts_noid++;
+		return 0;
+	}
+	if (rc_parse_req_id(rc->id, rc->id_len, &rr.run_id, &rr.instance, &rr.seq)) {
+		/* not an id loadgen sends: a ghost, once per receipt */
+		char id[RC_ID_LEN];
+		size_t n = rc->id_len < RC_ID_LEN - 1 ? rc->id_len : RC_ID_LEN - 1;
+
+		memcpy(id, rc->id, n);
+		id[n] = '\0';
+		c->r->c.ghosts++;
+		idlist_add(&c->r->ghost_ids, id, c->list_fp[1]);
+		return 0;
+	}
+	ret = wb_put(&c->rw[id_hash(rr.run_id, rr.instance, rr.seq) >> 56], &rr, sizeof(rr));
+	if (ret)
+		goto werr;
+	return 0;
+werr:
+	snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s", c->tmp,
+		 strerror(-ret));
+	return ret;
+}
+
+static int read_receipts(struct ctx *c)
+{
+	for (size_t i = 0; i < c->in->n_receipts; i++) {
+		struct rctx x = {.c = c, .spec = c->in->receipts[i]};
+		int ret = rc_receipts_read(x.spec, on_receipt, &x, c->err, c->errlen);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- join ---- */
+
+static inline bool same_id(const struct lrec *l, uint64_t run_id, uint32_t instance,
+			   uint64_t seq)
+{
+	return l->seq == seq && l->run_id == run_id && l->instance == instance;
+}
+
+struct ghost_set {
+	struct rrec *v;
+	size_t cap, n;
+};
+
+/* Returns 1 when the id was new. */
+static int ghost_add(struct ghost_set *g, const struct rrec *rr)
+{
+	size_t i;
+
+	if (2 * (g->n + 1) > g->cap) {
+		struct ghost_set ng = {.cap = g->cap ? g->cap * 2 : 64};
+
+		ng.v = calloc(ng.cap, sizeof(*ng.v));
+		if (!ng.v)
+			return -ENOMEM;
+		for (size_t k = 0; k < g->cap; k++)
+			if (g->v[k].pad)
+				ghost_add(&ng, &g->v[k]);
+		free(g->v);
+		*g = ng;
+	}
+	i = id_hash(rr->run_id, rr->instance, rr->seq) & (g->cap - 1);
+	while (g->v[i].pad) {
+		if (g->v[i].run_id == rr->run_id && g->v[i].instance == rr->instance &&
+		    g->v[i].seq == rr->seq)
+			return 0;
+		i = (i + 1) & (g->cap - 1);
+	}
+	g->v[i] = *rr;
+	g->v[i].pad = 1; /* used */
+	g->n++;
+	return 1;
+}
+
+static int join_bucket(struct ctx *c, unsigned b)
+{
+	struct rc_result *r = c->r;
+	struct lrec *ls = NULL;
+	struct rrec *rs = NULL;
+	uint32_t *slot = NULL, *cnt = NULL;
+	struct ghost_set gs = {0};
+	size_t nl, nr, cap = 16, i;
+	char id[RC_ID_LEN];
+	int ret;
+
+	ret = slurp(c, 'l', b, sizeof(*ls), (void **)&ls, &nl);
+	if (!ret)
+		ret = slurp(c, 'r', b, sizeof(*rs), (void **)&rs, &nr);
+	if (ret) {
+		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
+			 strerror(-ret));
+		goto out;
+	}
+	while (cap < 2 * nl)
+		cap *= 2;
+	slot = calloc(cap, sizeof(*slot));
+	cnt = calloc(nl + 1, sizeof(*cnt));
+	if (!slot || !cnt) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nl; i++) {
+		const struct lrec *l = &ls[i];
+		size_t h = id_hash(l->run_id, l->instance, l->seq) & (cap - 1);
+
+		while (slot[h]) {
+			if (same_id(&ls[slot[h] - 1], l->run_id, l->instance, l->seq)) {
+				fmt_id(id, l->run_id, l->instance, l->seq);
+				snprintf(c->err, c->errlen,
+					 "request id %s appears twice in the ledgers (two load "
+					 "instances with the same run id and --instance?)",
+					 id);
+				ret = -EINVAL;
+				goto out;
+			}
+			h = (h + 1) & (cap - 1);
+		}
+		slot[h] = (uint32_t)i + 1;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct rrec *rr = &rs[i];
+		size_t h = id_hash(rr->run_id, rr->instance, rr->seq) & (cap - 1);
+
+		while (slot[h] && !same_id(&ls[slot[h] - 1], rr->run_id, rr->instance, rr->seq))
+			h = (h + 1) & (cap - 1);
+		if (slot[h]) {
+			cnt[slot[h] - 1]++;
+			continue;
+		}
+		ret = ghost_add(&gs, rr);
+		if (ret < 0)
+			goto out;
+		if (ret == 1) {
+			r->c.ghosts++;
+			fmt_id(id, rr->run_id, rr->instance, rr->seq);
+			idlist_add(&r->ghost_ids, id, c->list_fp[1]);
+		}
+		ret = 0;
+	}
+	for (i = 0; i < nl; i++) {
+		const struct lrec *l = &ls[i];
+		unsigned recv = cnt[i] == 0 ? RC_R_0 : cnt[i] == 1 ? RC_R_1 : RC_R_MORE;
+
+		r->c.cells[l->client][recv]++;
+		if (l->client == RC_C_UNSENT) {
+			if (cnt[i]) {
+				r->c.ghosts++;
+				fmt_id(id, l->run_id, l->instance, l->seq);
+				idlist_add(&r->ghost_ids, id, c->list_fp[1]);
+			}
+			continue;
+		}
+		if (recv == RC_R_0) {
+			r->c.missing++;
+			fmt_id(id, l->run_id, l->instance, l->seq);
+			idlist_add(&r->missing_ids, id, c->list_fp[0]);
+		} else if (recv == RC_R_MORE) {
+			r->c.duplicates++;
+			fmt_id(id, l->run_id, l->instance, l->seq);
+			idlist_add(&r->duplicate_ids, id, c->list_fp[2]);
+		}
+		if (l->client == RC_C_TIMEOUT && recv != RC_R_0) {
+			r->c.recovered++;
+			fmt_id(id, l->run_id, l->instance, l->seq);
+			idlist_add(&r->recovered_ids, id, NULL);
+		}
+		if (l->client == RC_C_FAILED || l->client == RC_C_TIMEOUT) {
+			struct frec f = {.run_id = l->run_id,
+					 .seq = l->seq,
+					 .instance = l->instance,
+					 .port = l->port,
+					 .client = l->client,
+					 .recv = (uint8_t)recv,
+					 .lo = l->lo,
+					 .hi = l->hi};
+
+			ret = wb_put(&c->fw[l->port ? l->port % NP : NP], &f, sizeof(f));
+			if (ret) {
+				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
+					 c->tmp, strerror(-ret));
+				goto out;
+			}
+		}
+	}
+out:
+	free(ls);
+	free(rs);
+	free(slot);
+	free(cnt);
+	free(gs.v);
+	return ret;
+}
+
+static int join_keys(struct ctx *c, unsigned b)
+{
+	struct krec *ks = NULL;
+	struct {
+		uint64_t h;
+		uint32_t n, i;
+	} *t = NULL;
+	size_t nk, cap = 16;
+	int ret;
+
+	ret = slurp(c, 'k', b, sizeof(*ks), (void **)&ks, &nk);
+	if (ret || !nk)
+		goto out;
+	while (cap < 2 * nk)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nk; i++) {
+		size_t h = ks[i].h & (cap - 1);
+
+		while (t[h].n && (t[h].h != ks[i].h || strcmp(ks[t[h].i].key, ks[i].key)))
+			h = (h + 1) & (cap - 1);
+		if (!t[h].n) {
+			t[h].h = ks[i].h;
+			t[h].i = (uint32_t)i;
+			c->r->c.keys++;
+		}
+		if (++t[h].n == 2) {
+			c->r->c.duplicate_effects++;
+			idlist_add(&c->r->duplicate_keys, ks[i].key, NULL);
+		}
+	}
+out:
+	free(ks);
+	free(t);
+	return ret;
+}
+
+/* ---- explanation ---- */
+
+static int cmp_erec(const void *a, const void *b)
+{
+	const struct erec *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->wall < y->wall ? -1 : x->wall > y->wall;
+}
+
+static int64_t find_port_event(const struct erec *ev, size_t n, uint16_t port, uint64_t lo,
+			       uint64_t hi)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (ev[m].port < port || (ev[m].port == port && ev[m].wall < lo))
+			a = m + 1;
+		else
+			b = m;
+	}
+	if (a < n && ev[a].port == port && ev[a].wall <= hi)
+		return ev[a].fault;
+	return -1;
+}
+
+static int explain_partition(struct ctx *c, unsigned p)
+{
+	struct rc_result *r = c->r;
+	struct frec *fs = NULL;
+	struct erec *ev = NULL;
+	size_t nf, ne = 0;
+	int ret;
+
+	ret = slurp(c, 'f', p, sizeof(*fs), (void **)&fs, &nf);
+	if (!ret && p < NP)
+		ret = slurp(c, 'e', p, sizeof(*ev), (void **)&ev, &ne);
+	if (ret) {
+		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
+			 strerror(-ret));
+		goto out;
+	}
+	if (ne > 1)
+		qsort(ev, ne, sizeof(*ev), cmp_erec);
+	for (size_t i = 0; i < nf; i++) {
+		const struct frec *f = &fs[i];
+		int64_t fi = -1;
+		char id[RC_ID_LEN];
+
+		if (p < NP)
+			fi = find_port_event(ev, ne, f->port, f->lo, f->hi);
+		else
+			fi = tidx_find(&c->all, f->lo, f->hi); /* connection never had a port */
+		if (fi < 0 && c->have_portless)
+			fi = tidx_find(&c->portless, f->lo, f->hi);
+		fmt_id(id, f->run_id, f->instance, f->seq);
+		if (fi >= 0) {
+			r->c.explained++;
+			r->faults[fi].explained++;
+			if (f->recv == RC_R_0)
+				r->c.missing_explained++;
+			idlist_add(&r->explained_ids, id, NULL);
+		} else {
+			r->c.unexplained++;
+			idlist_add(&r->unexplained_ids, id, c->list_fp[3]);
+		}
+	}
+out:
+	free(fs);
+	free(ev);
+	return ret;
+}
+
+/* ---- statistics ---- */
+
+static void latency_of(const struct hist *h, struct rc_latency *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (!h || !h->total)
+		return;
+	l->count = h->total;
+	l->p50_ms = (double)hist_percentile(h, 50) / 1e6;
+	l->p90_ms = (double)hist_percentile(h, 90) / 1e6;
+	l->p99_ms = (double)hist_percentile(h, 99) / 1e6;
+	l->p999_ms = (double)hist_percentile(h, 99.9) / 1e6;
+	l->max_ms = (double)h->max / 1e6;
+	l->mean_ms = hist_mean(h) / 1e6;
+}
+
+static void recovery(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	struct rc_series *s = &r->series;
+	uint64_t bs = 0, bf = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t a = s->t0_ns + i * s->width_ns, b = a + s->width_ns;
+		bool in = false;
+
+		for (size_t k = 0; k < r->n_faults && !in; k++)
+			in = a < r->faults[k].end_ns && b > r->faults[k].start_ns;
+		if (!in) {
+			bs += s->bins[i].sent;
+			bf += s->bins[i].failed;
+		}
+	}
+	r->baseline_error_rate = bs ? (double)bf / (double)bs : 0;
+	r->recovery_threshold =
+		c->o.has_error_rate ? c->o.error_rate_max : r->baseline_error_rate + 0.01;
+	for (size_t k = 0; k < r->n_faults; k++) {
+		struct rc_fault *f = &r->faults[k];
+
+		if (f->end_ns == UINT64_MAX || f->start_ns == UINT64_MAX)
+			continue;
+		f->has_recovery = true;
+		f->recovery_s = -1;
+		for (size_t i = 0; i < s->n; i++) {
+			const struct rc_bin *b = &s->bins[i];
+			uint64_t a = s->t0_ns + i * s->width_ns;
+
+			if (a < f->end_ns || !b->sent)
+				continue;
+			if ((double)b->failed / (double)b->sent <= r->recovery_threshold) {
+				f->recovery_s = (double)(a - f->end_ns) / 1e9;
+				break;
+			}
+		}
+	}
+}
+
+static struct rc_check *add_check(struct rc_result *r, const char *field, const char *unit,
+				  double value, double limit)
+{
+	struct rc_check *k;
+	void *p = realloc(r->checks, (r->n_checks + 1) * sizeof(*r->checks));
+
+	if (!p)
+		return NULL;
+	r->checks = p;
+	k = &r->checks[r->n_checks++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->field, sizeof(k->field), "%s", field);
+	snprintf(k->unit, sizeof(k->unit), "%s", unit);
+	k->value = value;
+	k->limit = limit;
+	k->pass = value <= limit;
+	return k;
+}
+
+static const char *phase_label(struct ctx *c, int p, char *buf, size_t len)
+{
+	if (p < 0)
+		return "all";
+	if ((size_t)p < c->in->n_phases && c->in->phases[p])
+		return c->in->phases[p];
+	snprintf(buf, len, "%d", p);
+	return buf;
+}
+
+static int checks(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	struct objectives *o = &c->o;
+	struct rc_check *k;
+	char f[64], pb[16];
+
+#define CHK(cond, fld, unit, val, lim, ...)                                         \
+	do {                                                                          \
+		if (cond) {                                                           \
+			k = add_check(r, fld, unit, val, lim);                        \
+			if (!k)                                                       \
+				return -ENOMEM;                                       \
+			snprintf(k->name, sizeof(k->name), __VA_ARGS__);              \
+		}                                                                     \
+	} while (0)
+
+	for (size_t i = 0; i < o->n_lat; i++) {
+		const struct lat_obj *l = &o->lat[i];
+		const struct hist *h = l->phase < 0 ? c->all_h : c->phase_h[l->phase];
+		double v = h && h->total ? (double)hist_percentile(h, l->pct) / 1e6 : 0;
+
+		snprintf(f, sizeof(f), "latency[%zu]", i);
+		CHK(1, f, "ms", v, l->max_ms, "latency p%g, phase %s", l->pct,
+		    phase_label(c, l->phase, pb, sizeof(pb)));
+		if (!h || !h->total) {
+			k->no_data = true;
+			k->pass = false;
+		}
+	}
+	CHK(o->has_error_rate, "error_rate_max", "",
+	    r->c.sent ? (double)r->c.failed / (double)r->c.sent : 0, o->error_rate_max,
+	    "error rate");
+	CHK(o->missing_max >= 0, "missing_max", "", (double)(r->c.missing - r->c.missing_explained),
+	    (double)o->missing_max, "missing (not explained by a fault)");
+	CHK(o->duplicates_max >= 0, "duplicates_max", "", (double)r->c.duplicates,
+	    (double)o->duplicates_max, "duplicates");
+	CHK(o->ghosts_max >= 0, "ghosts_max", "", (double)r->c.ghosts, (double)o->ghosts_max,
+	    "ghosts");
+	CHK(o->unexplained_max >= 0, "unexplained_max", "", (double)r->c.unexplained,
+	    (double)o->unexplained_max, "unexplained failures");
+	CHK(o->dup_effects_max >= 0, "duplicate_effects_max", "", (double)r->c.duplicate_effects,
+	    (double)o->dup_effects_max, "idempotency keys with more than one effect");
+	for (size_t i = 0; o->has_recovery && i < r->n_faults; i++) {
+		const struct rc_fault *fl = &r->faults[i];
+
+		if (!fl->has_recovery)
+			continue;
+		CHK(1, "recovery_max_s", "s", fl->recovery_s < 0 ? INFINITY : fl->recovery_s,
+		    o->recovery_max_s, "recovery after fault %u%s%s%s", fl->id,
+		    fl->name[0] ? " (" : "", fl->name, fl->name[0] ? ")" : "");
+		if (fl->recovery_s < 0)
+			k->pass = false;
+	}
+#undef CHK
+	r->pass = true;
+	for (size_t i = 0; i < r->n_checks; i++)
+		if (!r->checks[i].pass)
+			r->pass = false;
+	return 0;
+}
+
+static int make_phases(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	size_t n = 0;
+
+	for (int p = 0; p < 256; p++)
+		if (c->phase_req[p] || (size_t)p < c->in->n_phases)
+			n++;
+	r->phases = calloc(n + 1, sizeof(*r->phases));
+	if (!r->phases)
+		return -ENOMEM;
+	for (int p = 0; p < 256; p++) {
+		struct rc_phase *ph;
+		char pb[16];
+
+		if (!c->phase_req[p] && (size_t)p >= c->in->n_phases)
+			continue;
+		ph = &r->phases[r->n_phases++];
+		ph->phase = p;
+		snprintf(ph->name, sizeof(ph->name), "%s", phase_label(c, p, pb, sizeof(pb)));
+		ph->requests = c->phase_req[p];
+		ph->failed = c->phase_failed[p];
+		latency_of(c->phase_h[p], &ph->lat);
+	}
+	return 0;
+}
+
+static int cmp_fault(const void *a, const void *b)
+{
+	const struct rc_fault *x = a, *y = b;
+
+	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+}
+
+/* ---- driver ---- */
+
+static int open_lists(struct ctx *c)
+{
+	static const char *const names[4] = {"missing_ids.txt", "ghost_ids.txt",
+					     "duplicate_ids.txt", "unexplained_ids.txt"};
+
+	if (!c->in->out_dir)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		char p[PATH_MAX + 32];
+
+		snprintf(p, sizeof(p), "%s/%s", c->in->out_dir, names[i]);
+		c->list_fp[i] = fopen(p, "we");
+		if (!c->list_fp[i]) {
+			int ret = -errno;
+
+			snprintf(c->err, c->errlen, "cannot write %s: %s", p, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_t errlen)
+{
+	struct rc_inputs in = *in0;
+	struct ctx c = {.in = &in, .r = r, .err = err, .errlen = errlen, .ev_min = UINT64_MAX};
+	FILE *all_fp = NULL;
+	unsigned cap;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	err[0] = '\0';
+	if (!in.slack_ns)
+		in.slack_ns = RC_DEFAULT_SLACK_NS;
+	cap = in.max_ids ? in.max_ids : RC_DEFAULT_MAX_IDS;
+	r->slack_ns = in.slack_ns;
+	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
+	for (unsigned i = 0; i < NB; i++)
+		c.lw[i].fd = c.rw[i].fd = -1;
+	for (unsigned i = 0; i < NK; i++)
+		c.kw[i].fd = -1;
+	for (unsigned i = 0; i <= NP; i++)
+		c.fw[i].fd = -1;
+	for (unsigned i = 0; i < NP; i++)
+		c.ew[i].fd = -1;
+
+	if (!in.n_ledgers) {
+		snprintf(err, errlen, "no ledger given (--ledger FILE, written by loadgen --ledger)");
+		return -EINVAL;
+	}
+	if (!in.n_receipts) {
+		snprintf(err, errlen, "no receipts given (--receipts nginx:PATH|ndjson:PATH|URL)");
+		return -EINVAL;
+	}
+	ret = parse_objectives(in.objectives, in.phases, in.n_phases, &c.o, err, errlen);
+	if (ret)
+		goto out;
+	if ((ret = idlist_init(&r->missing_ids, cap)) || (ret = idlist_init(&r->ghost_ids, cap)) ||
+	    (ret = idlist_init(&r->duplicate_ids, cap)) ||
+	    (ret = idlist_init(&r->unexplained_ids, cap)) ||
+	    (ret = idlist_init(&r->explained_ids, cap)) ||
+	    (ret = idlist_init(&r->recovered_ids, cap)) ||
+	    (ret = idlist_init(&r->duplicate_keys, cap)))
+		goto out;
+	c.all_h = hist_new();
+	if (!c.all_h) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (in.out_dir) {
+		ret = mkdir_p(in.out_dir);
+		if (ret) {
+			snprintf(err, errlen, "cannot create %s: %s", in.out_dir, strerror(-ret));
+			goto out;
+		}
+	}
+	snprintf(c.tmp, sizeof(c.tmp), "%s/.reconcile.XXXXXX",
+		 in.tmp_dir ? in.tmp_dir : in.out_dir ? in.out_dir : "/tmp");
+	if (!mkdtemp(c.tmp)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a temporary folder %s: %s", c.tmp,
+			 strerror(errno));
+		goto out;
+	}
+	c.tmp_made = true;
+	ret = open_lists(&c);
+	if (ret)
+		goto out;
+
+	/* 1. event logs */
+	all_fp = tmpfile();
+	if (!all_fp) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+		goto out;
+	}
+	if ((ret = wb_open_all(&c, c.ew, NP, 'e')))
+		goto out;
+	ret = read_events(&c, all_fp);
+	if (!ret)
+		ret = wb_close_all(&c, c.ew, NP);
+	if (ret)
+		goto out;
+	if (fflush(all_fp)) {
+		ret = -EIO;
+		goto out;
+	}
+	if ((ret = tidx_build(&c.portless, all_fp, true)) || (ret = tidx_build(&c.all, all_fp, false)))
+		goto out;
+	c.have_portless = c.portless.n > 0;
+	fclose(all_fp);
+	all_fp = NULL;
+	for (size_t k = 0; k < r->n_faults; k++) {
+		struct rc_fault *f = &r->faults[k];
+
+		/* a log that lost its start record: the first injection */
+		if (f->start_ns == UINT64_MAX && f->injections)
+			f->start_ns = c.ev_min;
+		if (k < MAX_FAULT_HISTS) {
+			f->h = hist_new();
+			if (!f->h) {
+				ret = -ENOMEM;
+				goto out;
+			}
+		}
+	}
+
+	/* 2. ledgers */
+	if ((ret = wb_open_all(&c, c.lw, NB, 'l')))
+		goto out;
+	ret = read_ledgers(&c);
+	if (!ret)
+		ret = wb_close_all(&c, c.lw, NB);
+	if (ret)
+		goto out;
+
+	/* 3. receipts */
+	if ((ret = wb_open_all(&c, c.rw, NB, 'r')) || (ret = wb_open_all(&c, c.kw, NK, 'k')))
+		goto out;
+	ret = read_receipts(&c);
+	if (!ret)
+		ret = wb_close_all(&c, c.rw, NB);
+	if (!ret)
+		ret = wb_close_all(&c, c.kw, NK);
+	if (ret)
+		goto out;
+
+	/* 4. join */
+	if ((ret = wb_open_all(&c, c.fw, NP + 1, 'f')))
+		goto out;
+	for (unsigned b = 0; b < NB && !ret; b++)
+		ret = join_bucket(&c, b);
+	for (unsigned b = 0; b < NK && !ret; b++)
+		ret = join_keys(&c, b);
+	if (!ret)
+		ret = wb_close_all(&c, c.fw, NP + 1);
+	if (ret)
+		goto out;
+
+	/* 5. explanation */
+	for (unsigned p = 0; p <= NP && !ret; p++)
+		ret = explain_partition(&c, p);
+	if (ret)
+		goto out;
+
+	/* 6. statistics, recovery, objectives */
+	latency_of(c.all_h, &r->all);
+	for (size_t k = 0; k < r->n_faults; k++)
+		latency_of(r->faults[k].h, &r->faults[k].lat);
+	recovery(&c);
+	if ((ret = make_phases(&c)) || (ret = checks(&c)))
+		goto out;
+	if (r->n_faults > 1)
+		qsort(r->faults, r->n_faults, sizeof(*r->faults), cmp_fault);
+	if (r->first_wall_ns == UINT64_MAX)
+		r->first_wall_ns = 0;
+	qsort(r->missing_ids.ids, r->missing_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->ghost_ids.ids, r->ghost_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->duplicate_ids.ids, r->duplicate_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->unexplained_ids.ids, r->unexplained_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->explained_ids.ids, r->explained_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->recovered_ids.ids, r->recovered_ids.n, RC_ID_LEN, cmp_ids);
+	qsort(r->duplicate_keys.ids, r->duplicate_keys.n, RC_ID_LEN, cmp_ids);
+	for (int i = 0; i < 4; i++) {
+		if (c.list_fp[i] && fclose(c.list_fp[i]) && !ret) {
+			ret = -EIO;
+			snprintf(err, errlen, "cannot write the id lists in %s", in.out_dir);
+		}
+		c.list_fp[i] = NULL;
+	}
+	if (ret)
+		goto out;
+	if (in.out_dir) {
+		ret = rc_write_reports(r, in.out_dir, err, errlen);
+		if (ret)
+			goto out;
+	}
+	ret = r->pass ? 0 : 1;
+out:
+	if (all_fp)
+		fclose(all_fp);
+	for (int i = 0; i < 4; i++)
+		if (c.list_fp[i])
+			fclose(c.list_fp[i]);
+	for (unsigned i = 0; i < NB; i++) {
+		wb_close(&c.lw[i]);
+		wb_close(&c.rw[i]);
+	}
+	for (unsigned i = 0; i < NK; i++)
+		wb_close(&c.kw[i]);
+	for (unsigned i = 0; i <= NP; i++)
+		wb_close(&c.fw[i]);
+	for (unsigned i = 0; i < NP; i++)
+		wb_close(&c.ew[i]);
+	rm_tmp(&c);
+	for (int p = 0; p < 256; p++)
+		hist_free(c.phase_h[p]);
+	hist_free(c.all_h);
+	free(c.o.lat);
+	free(c.portless.next);
+	free(c.portless.fault);
+	free(c.all.next);
+	free(c.all.fault);
+	if (ret < 0 && !err[0])
+		snprintf(err, errlen, "reconciliation failed: %s", strerror(-ret));
+	return ret;
+}
+
+void rc_result_free(struct rc_result *r)
+{
+	struct rc_idlist *l[] = {&r->missing_ids,     &r->ghost_ids,     &r->duplicate_ids,
+				 &r->unexplained_ids, &r->explained_ids, &r->recovered_ids,
+				 &r->duplicate_keys};
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+		free(l[i]->ids);
+	for (size_t i = 0; i < r->n_faults; i++) {
+		json_decref(r->faults[i].spec);
+		hist_free(r->faults[i].h);
+	}
+	free(r->faults);
+	free(r->phases);
+	free(r->series.bins);
+	free(r->checks);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The reconciliation stage: joins the load generator's ledgers, the
+ * service's receipts and the agent's event logs, and gives a verdict
+ * (docs/reconcile.md). It streams: the ledgers and receipts are
+ * hash-partitioned by request id into bucket files under the out folder and
+ * joined one bucket at a time, latencies go to fixed-size histograms, and
+ * failures are matched to injected faults one port partition at a time.
+ *
+ *   struct rc_inputs in = {.ledgers = l, .n_ledgers = 1, .receipts = r,
+ *                          .n_receipts = 1, .out_dir = "out"};
+ *   struct rc_result res;
+ *   int rc = reconcile(&in, &res, err, sizeof(err)); // 0 pass, 1 fail, <0 error
+ *   ...
+ *   rc_result_free(&res);
+ */
+#ifndef FL_RECONCILE_H
+#define FL_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define RC_DEFAULT_SLACK_NS (200ULL * 1000 * 1000) /* 200 ms around a request */
+#define RC_DEFAULT_MAX_IDS  10000 /* ids per list kept in report.json */
+#define RC_ID_LEN           64    /* a request id or idempotency key as text */
+
+struct rc_inputs {
+	const char *const *ledgers; /* loadgen ledgers; several instances merge */
+	size_t n_ledgers;
+	const char *const *receipts; /* "nginx:PATH", "ndjson:PATH" or an http(s) URL */
+	size_t n_receipts;
+	const char *const *events; /* agentd event logs (zlib NDJSON); may be none */
+	size_t n_events;
+	json_t *objectives; /* docs/scenarios.md "objectives"; NULL: the defaults */
+	const char *const *phases; /* phase names by ledger phase number; may be none */
+	size_t n_phases;
+	const char *out_dir; /* report.json, report.md, report.html; NULL: write none */
+	const char *tmp_dir; /* bucket files; NULL: a folder under out_dir (or /tmp) */
+	uint64_t slack_ns;   /* 0: RC_DEFAULT_SLACK_NS */
+	unsigned max_ids;    /* 0: RC_DEFAULT_MAX_IDS */
+	const char *title;   /* report title; NULL: "Faultline reconciliation" */
+};
+
+/* What the client saw, and how many times the service received it. */
+enum rc_client { RC_C_OK, RC_C_FAILED, RC_C_TIMEOUT, RC_C_UNSENT, RC_C_MAX };
+enum rc_recv { RC_R_0, RC_R_1, RC_R_MORE, RC_R_MAX };
+
+struct rc_counts {
+	uint64_t requests;  /* ledger records */
+	uint64_t sent;      /* not unsent */
+	uint64_t answered;  /* an HTTP response came back (any status) */
+	uint64_t ok;        /* the expected status */
+	uint64_t failed;    /* client-visible failures: failed or timed out (sent) */
+	uint64_t timed_out; /* of which timed out or still in flight at the end */
+	uint64_t unsent;
+	uint64_t receipts;       /* receipt lines read */
+	uint64_t receipts_noid;  /* receipts without a request id ("-"), ignored */
+	uint64_t missing;           /* sent, never received */
+	uint64_t missing_explained; /* of which a client-visible failure a fault explains */
+	uint64_t ghosts;            /* received ids never sent (distinct ids) */
+	uint64_t duplicates;        /* requests received more than once */
+	uint64_t recovered;         /* timed out at the client, received by the service */
+	uint64_t explained;         /* failures matched to an injected fault */
+	uint64_t unexplained;       /* failures no injected fault explains */
+	uint64_t keys;              /* distinct idempotency keys in the receipts */
+	uint64_t duplicate_effects; /* keys with more than one effect */
+	uint64_t events_inject;     /* inject events read */
+	uint64_t events_lost;       /* events the agent reported lost */
+	uint64_t cells[RC_C_MAX][RC_R_MAX];
+};
+
+/* A capped list of ids (as text); total is the true count. */
+struct rc_idlist {
+	char (*ids)[RC_ID_LEN];
+	size_t n, cap;
+	uint64_t total;
+};
+
+struct rc_latency {
+	uint64_t count;
+	double p50_ms, p90_ms, p99_ms, p999_ms, max_ms, mean_ms;
+};
+
+struct hist;
+
+struct rc_phase {
+	int phase; /* ledger phase number */
+	char name[32];
+	uint64_t requests, failed;
+	struct rc_latency lat;
+};
+
+/* A fault window from the event log ("start" .. "end"). */
+struct rc_fault {
+	uint32_t id;
+	char host[64];
+	char kind[16];
+	char name[64];
+	char backend[16];
+	char end_reason[32];
+	uint64_t start_ns, end_ns; /* wall clock; end_ns = UINT64_MAX: never ended */
+	uint64_t injections;       /* inject events */
+	uint64_t explained;        /* failures this fault explains */
+	uint64_t requests, failed; /* requests scheduled inside the window */
+	struct rc_latency lat;
+	double recovery_s; /* < 0: did not recover before the run ended */
+	bool has_recovery;
+	json_t *spec; /* the "fault" object of the start record, or NULL */
+	struct hist *h;
+};
+
+/* Log-linear histogram small enough for one time bin: 8 sub-buckets per
+ * power of two (12.5 % resolution), 2^0 .. 2^44 ns. */
+#define RC_LH_SUB  8
+#define RC_LH_LEN  (45 * RC_LH_SUB)
+struct rc_bin {
+	uint32_t sent, answered, ok, failed;
+	uint32_t lh[RC_LH_LEN];
+};
+
+/* Per time bin (by scheduled wall time): at most RC_MAX_BINS bins; when a run
+ * outgrows them, the bin width doubles. */
+#define RC_MAX_BINS 4096
+struct rc_series {
+	uint64_t t0_ns;    /* wall time of bin 0 (a multiple of width_ns) */
+	uint64_t width_ns; /* 1 s unless the run is long */
+	size_t n;
+	struct rc_bin *bins;
+};
+
+struct rc_check {
+	char name[128];   /* "latency p99 phase steady", "missing", ... */
+	char field[64];   /* the objectives field: "latency[0]", "missing_max" */
+	double value, limit;
+	bool pass;
+	bool no_data; /* nothing to measure (e.g. no requests in the phase) */
+	char unit[8]; /* "ms", "s", "" */
+};
+
+struct rc_result {
+	bool pass;
+	struct rc_counts c;
+	struct rc_idlist missing_ids, ghost_ids, duplicate_ids, unexplained_ids,
+		explained_ids, recovered_ids, duplicate_keys;
+	struct rc_latency all;
+	struct rc_phase *phases;
+	size_t n_phases;
+	struct rc_fault *faults;
+	size_t n_faults;
+	struct rc_series series;
+	struct rc_check *checks;
+	size_t n_checks;
+	uint64_t slack_ns;
+	uint64_t first_wall_ns, last_wall_ns; /* the run's span (scheduled times) */
+	double baseline_error_rate; /* outside every fault window */
+	double recovery_threshold;  /* error rate that counts as recovered */
+	char title[128];
+};
+
+/* Returns 0 (pass), 1 (fail) or negative errno with a one-line reason in
+ * err. out may be read after any return and must be freed. */
+int reconcile(const struct rc_inputs *in, struct rc_result *out, char *err, size_t errlen);
+void rc_result_free(struct rc_result *r);
+
+/* Checks an objectives object against the phase names; names the field. */
+int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases,
+			char *err, size_t errlen);
+
+/* Reports (report.c). Each returns 0 or negative errno. */
+json_t *rc_report_json(const struct rc_result *r);
+int rc_write_reports(const struct rc_result *r, const char *dir, char *err, size_t errlen);
+
+/* Receipts (receipts.c): calls cb for every receipt of spec. */
+struct rc_receipt {
+	const char *id; /* not NUL-terminated */
+	size_t id_len;
+	const char *key; /* idempotency key or NULL */
+	size_t key_len;
+	int status;     /* HTTP status, 0 if unknown */
+	uint64_t ts_ns; /* wall clock, 0 if unknown */
+};
+typedef int (*rc_receipt_cb)(const struct rc_receipt *r, void *arg);
+int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen);
+
+/* "%016llx-%u-%llu" -> its parts; 0 or -EINVAL. */
+int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance,
+		    uint64_t *seq);
+
+/* agentctl reconcile (reconcile_cli.c). */
+int cmd_reconcile(int argc, char **argv);
+
+#endif
