@@ -6,7 +6,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BIN)/%,$(UNIT_SRCS))
 LOADGEN_LIB ?=
 
-$(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(LOADGEN_LIB) $(AGENT_LIB)
+$(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(AGENT_LIB) $(LOADGEN_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
