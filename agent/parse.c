@@ -43,6 +43,22 @@ int parse_duration_ns(const char *s, uint64_t *ns)
 	return 0;
 }
 
+/* ns in a unit of `digits` decimals, the fraction's trailing zeros cut:
+ * exact, where %g keeps six digits and turns 999999999 ns into "1000ms". */
+static void format_unit(uint64_t ns, uint64_t unit, int digits, const char *name, char *buf,
+			size_t len)
+{
+	unsigned long long whole = ns / unit, frac = ns % unit;
+
+	if (!frac) {
+		snprintf(buf, len, "%llu%s", whole, name);
+		return;
+	}
+	for (; frac % 10 == 0; frac /= 10)
+		digits--;
+	snprintf(buf, len, "%llu.%0*llu%s", whole, digits, frac, name);
+}
+
 void format_duration(uint64_t ns, char *buf, size_t len)
 {
 	if (ns >= 3600000000000ULL && ns % 3600000000000ULL == 0)
@@ -50,11 +66,11 @@ void format_duration(uint64_t ns, char *buf, size_t len)
 	else if (ns >= 60000000000ULL && ns % 60000000000ULL == 0)
 		snprintf(buf, len, "%llum", (unsigned long long)(ns / 60000000000ULL));
 	else if (ns >= 1000000000ULL)
-		snprintf(buf, len, "%gs", ns / 1e9);
+		format_unit(ns, 1000000000ULL, 9, "s", buf, len);
 	else if (ns >= 1000000ULL)
-		snprintf(buf, len, "%gms", ns / 1e6);
+		format_unit(ns, 1000000ULL, 6, "ms", buf, len);
 	else if (ns >= 1000ULL)
-		snprintf(buf, len, "%gus", ns / 1e3);
+		format_unit(ns, 1000ULL, 3, "us", buf, len);
 	else
 		snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
