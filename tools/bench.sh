@@ -20,15 +20,16 @@
 #         for --step seconds, all dropped by a 100% fault (one event each):
 #         events the agent took from the ring buffer, and events lost
 #         (events_lost in `agentctl status --json`).
-# With no part named, runs both (about 4 minutes with the defaults).
+# With no part named, runs both (about 4 minutes with the defaults: 8 rounds of
+# 6 s, steps of 4 s).
 # Everything it makes is removed on exit, also on failure or Ctrl-C.
 #   FL_BIN: folder of agentd and agentctl (make bench sets it)
 #   FL_BENCH_ROUNDS, FL_BENCH_DURATION, FL_BENCH_STEP: defaults for the options
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FL_BIN=${FL_BIN:-$ROOT/build/bin}
-ROUNDS=${FL_BENCH_ROUNDS:-5}
-DURATION=${FL_BENCH_DURATION:-10}
+ROUNDS=${FL_BENCH_ROUNDS:-8}
+DURATION=${FL_BENCH_DURATION:-6}
 STEP=${FL_BENCH_STEP:-4}
 RATES=(25000 50000 75000 100000 125000 150000 200000 0) # packets/s; 0 = as fast as one sender can
 PARTS=()
@@ -71,6 +72,9 @@ veth_pair "$CLI" "$IF_CLI" 10.249.0.1/24 "$SRV" "$IF_SRV" "$SRV_IP/24" || die "c
 echo "# Faultline drop-path benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# kernel $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "# command: tools/bench.sh --rounds $ROUNDS --duration $DURATION --step $STEP ${PARTS[*]}"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "# load average at start: $(loadavg) (other work on the machine makes requests/s noisy;"
+echo "#   the program's run time per packet, from the kernel's BPF statistics, is not affected much)"
 
 agent_up() { [ -n "${AGENT_PID:-}" ] || start_agentd || die "agentd did not start"; }
 agent_down() { stop_agentd; }
@@ -165,6 +169,7 @@ bench_http() {
 		done
 	done
 	agent_down
+	echo "load average at the end: $(loadavg)"
 	python3 - "$TMP/http.txt" <<'EOF'
 import statistics, sys
 runs = {}
@@ -264,12 +269,14 @@ bench_events() {
 			"$(python3 -c "print('%.0f ns/packet' % (($t1-$t0)/max($c1-$c0,1)))")"
 	done
 	echo "(rate: packets/s asked of the sender; sent: packets it sent in that many seconds; dropped:"
-	echo " the fault's counter; events: records the agent took from the ring buffer and wrote to its"
+	echo " the fault's counter: packets the program saw and dropped (fewer than sent when the"
+	echo " receiving side's backlog overflowed before the program); events: records the agent took from the ring buffer and wrote to its"
 	echo " log; lost: reservations that failed because the 8 MiB ring buffer was full (events_lost);"
 	echo " taken/s: events / seconds; program: the drop program's run time per packet in this step,"
 	echo " including the ring buffer reservation, the record and the wake-up of the agent)"
 	ctl clear "$id" >/dev/null
 	agent_down
+	echo "load average at the end: $(loadavg)"
 }
 
 for p in "${PARTS[@]}"; do "bench_$p"; done
