@@ -84,10 +84,11 @@ static void conn_close(struct lg_thread *t, unsigned i)
 	t->slots[i].cookie = 0;
 }
 
+/* The request ends first, so that its record names the connection's port. */
 static void fail(struct lg_thread *t, unsigned i, unsigned outcome, int err, uint64_t now)
 {
-	conn_close(t, i);
 	lg_complete(t, i, outcome, 0, err, now);
+	conn_close(t, i);
 }
 
 static unsigned sock_outcome(int err)
@@ -246,9 +247,9 @@ static void on_read(struct lg_thread *t, unsigned i, uint64_t now)
 				unsigned st = c->resp.status;
 				const struct lg_req *rq = &t->run->cfg->reqs.r[s->mix];
 
-				conn_close(t, i);
 				lg_complete(t, i, req_status_ok(rq, st) ? FL_OUT_OK : FL_OUT_STATUS, st,
 					    0, now);
+				conn_close(t, i);
 			} else {
 				fail(t, i, FL_OUT_EOF, 0, now);
 			}
@@ -269,12 +270,11 @@ static void on_read(struct lg_thread *t, unsigned i, uint64_t now)
 			const struct lg_req *rq = &t->run->cfg->reqs.r[s->mix];
 			unsigned st = c->resp.status;
 
-			if (!c->resp.keep_alive || used < (size_t)n)
-				conn_close(t, i);
-			else
-				c->state = C_IDLE;
+			c->state = C_IDLE;
 			lg_complete(t, i, req_status_ok(rq, st) ? FL_OUT_OK : FL_OUT_STATUS, st, 0,
 				    now);
+			if (!c->resp.keep_alive || used < (size_t)n)
+				conn_close(t, i);
 			return;
 		}
 		if ((size_t)n < sizeof(f->rbuf))

@@ -166,6 +166,29 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 			r->body += (uint64_t)(end - p);
 			p = end;
 			continue;
+		case S_REASON:
+		case S_HVAL:
+			/* the bytes nobody reads: jump to the end of the line */
+			if (r->state == S_HVAL && r->hdr != H_OTHER)
+				break;
+			{
+				const unsigned char *q = p;
+				size_t n;
+
+				while (q < end && *q != '\r' && *q != '\n' && (*q >= ' ' || *q == '\t'))
+					q++;
+				n = (size_t)(q - p);
+				if (r->hbytes + n > HTTP_MAX_HEADER_BYTES) {
+					err = -E2BIG;
+					goto out;
+				}
+				r->hbytes += (uint32_t)n;
+				p = q;
+				if (p == end)
+					continue;
+				c = *p;
+			}
+			break;
 		}
 
 		if (++r->hbytes > HTTP_MAX_HEADER_BYTES) {

@@ -69,12 +69,13 @@ struct fl_ledger_rec {
 	__u8 outcome;         /* enum fl_outcome */
 	__u8 phase;           /* profile phase (e.g. step number, spike = 1) */
 	__u32 flags;          /* FL_REC_* */
+	__u64 sock_cookie;    /* SO_COOKIE of the connection, 0 if unknown: joins kernel traces */
 };
 
 #define FL_REC_DUP 1 /* second request of an idempotency pair (same key) */
 
 _Static_assert(sizeof(struct fl_ledger_hdr) == 304, "ledger header layout");
-_Static_assert(sizeof(struct fl_ledger_rec) == 88, "ledger record layout");
+_Static_assert(sizeof(struct fl_ledger_rec) == 96, "ledger record layout");
 
 /* "%016llx-%u-%llu" */
 int fl_req_id_format(char *buf, size_t len, __u64 run_id, __u32 instance, __u64 seq);

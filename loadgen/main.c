@@ -125,7 +125,7 @@ static int dump_ledger(const char *path, bool verify_only)
 	}
 	if (!verify_only)
 		printf("# id\tphase\tsched_wall_ns\tsched_ns\tsent_ns\tdone_ns\tlatency_ns\toutcome\t"
-		       "status\terr\tlocal_port\tconn\tbytes_out\tbytes_in\tmix\tflags\n");
+		       "status\terr\tlocal_port\tconn\tbytes_out\tbytes_in\tmix\tflags\tsock_cookie\n");
 	while ((err = fl_ledger_next(r, &rec)) == 1) {
 		n++;
 		if (rec.seq + 1 > max_seq)
@@ -133,12 +133,13 @@ static int dump_ledger(const char *path, bool verify_only)
 		if (verify_only)
 			continue;
 		fl_req_id_format(id, sizeof(id), rec.run_id, rec.instance, rec.seq);
-		printf("%s\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u\n", id,
+		printf("%s\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u\t%llu\n", id,
 		       rec.phase, (unsigned long long)rec.sched_wall_ns,
 		       (unsigned long long)rec.sched_ns, (unsigned long long)rec.sent_ns,
 		       (unsigned long long)rec.done_ns, (unsigned long long)rec.latency_ns,
 		       fl_outcome_name(rec.outcome), rec.status, rec.err, rec.local_port, rec.conn,
-		       rec.bytes_out, rec.bytes_in, rec.mix, rec.flags);
+		       rec.bytes_out, rec.bytes_in, rec.mix, rec.flags,
+		       (unsigned long long)rec.sock_cookie);
 	}
 	fl_ledger_close(r);
 	if (err < 0) {

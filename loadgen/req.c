@@ -490,13 +490,14 @@ bool req_status_ok(const struct lg_req *r, unsigned status)
 size_t req_var(const struct lg_reqs *rs, const struct lg_req *r, char *var, const char *id,
 	       const char *idem_key)
 {
-	int n;
+	size_t n = strlen(id);
 
 	(void)rs;
 	if (idem_key && r->idem_header)
-		n = snprintf(var, REQ_VAR_MAX, "%s\r\n%s: %s\r\n\r\n", id, r->idem_header,
-			     idem_key);
-	else
-		n = snprintf(var, REQ_VAR_MAX, "%s\r\n\r\n", id);
-	return (size_t)n;
+		return (size_t)snprintf(var, REQ_VAR_MAX, "%s\r\n%s: %s\r\n\r\n", id,
+					r->idem_header, idem_key);
+	/* the common case, without printf */
+	memcpy(var, id, n);
+	memcpy(var + n, "\r\n\r\n", 5);
+	return n + 4;
 }

@@ -50,6 +50,7 @@ static void ledger_add(struct lg_thread *t, const struct lg_slot *s, unsigned ou
 	r->err = err;
 	r->status = (uint16_t)status;
 	r->local_port = s->lport;
+	r->sock_cookie = s->cookie;
 	r->mix = s->mix;
 	r->outcome = (uint8_t)outcome;
 	r->phase = s->phase;
@@ -101,6 +102,23 @@ size_t lg_req_var(struct lg_thread *t, unsigned i, char *var)
 	if (r->idem_header)
 		key = (s->flags & FL_REC_DUP) ? t->twin_key : s->id;
 	return req_var(rs, r, var, s->id, key);
+}
+
+/* fl_req_id_format() without printf: the prefix is made once per run. */
+static void format_id(const struct lg_run *run, char *id, uint64_t seq)
+{
+	char digits[20];
+	int n = 0;
+
+	memcpy(id, run->id_prefix, run->id_prefix_len);
+	do {
+		digits[n++] = (char)('0' + seq % 10);
+		seq /= 10;
+	} while (seq);
+	id += run->id_prefix_len;
+	while (n)
+		*id++ = digits[--n];
+	*id = '\0';
 }
 
 static bool take_seq(struct lg_thread *t, uint64_t *seq)
@@ -164,7 +182,7 @@ static void dispatch(struct lg_thread *t, uint64_t now)
 		s->flags = flags;
 		s->bytes_in = s->bytes_out = 0;
 		s->busy = true;
-		fl_req_id_format(s->id, sizeof(s->id), c->run_id, c->instance, seq);
+		format_id(t->run, s->id, seq);
 		if (c->reqs.r[mix].idem_header && !flags) {
 			/* the duplicate race: the same key again, at the same time */
 			t->twin = true;
@@ -470,6 +488,8 @@ int run_exec(struct lg_run *run)
 	unsigned i, k, started = 0;
 	int err = 0;
 
+	run->id_prefix_len = (unsigned)snprintf(run->id_prefix, sizeof(run->id_prefix), "%016llx-%u-",
+						(unsigned long long)c->run_id, c->instance);
 	run->start_mono = now_mono_ns();
 	run->start_wall = now_wall_ns();
 	run->deadline = c->duration_ns ? run->start_mono + c->duration_ns : 0;

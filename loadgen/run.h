@@ -128,6 +128,8 @@ struct lg_run {
 	atomic_int stop;
 	struct fl_ledger_writer *ledger;
 	struct lg_thread *threads;
+	char id_prefix[32];     /* "<run id>-<instance>-" */
+	unsigned id_prefix_len;
 	pthread_mutex_t ival_lock;
 	struct lg_ival ring[IVAL_RING];
 	unsigned active;

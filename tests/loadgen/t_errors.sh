@@ -48,3 +48,7 @@ unsent=$(jget "$LG_TMP/inflight.json" unsent)
 check errors_unsent_rest fcmp "abs($unsent - 96)" '<=' 2
 check errors_inflight_unsent_conserved grep -q "conservation ok: $((unsent + 4)) scheduled" "$LG_TMP/inflight.out"
 check errors_unsent_in_ledger [ "$("$LG" --dump-ledger "$LG_TMP/inflight.ledger" | awk -F'\t' '$8=="unsent" && $5==0' | wc -l)" -eq "$unsent" ]
+# a request that failed on an established connection names its port and cookie
+for m in reset silent eof; do
+	check "errors_${m}_ports_kept" [ "$("$LG" --dump-ledger "$LG_TMP/$m.ledger" | awk -F'\t' 'NR>1 && ($11==0 || $17==0)' | wc -l)" -eq 0 ]
+done
