@@ -11,6 +11,14 @@
 		return -EINVAL;                                                                    \
 	} while (0)
 
+/* A reason goes on one line: control characters the input put in it become '?'. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
 		  size_t errlen)
 {
@@ -24,8 +32,11 @@ int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, ch
 		for (a = allowed; *a; a++)
 			if (!strcmp(*a, key))
 				break;
-		if (!*a)
-			FAIL("%s: unknown field '%s'", where, key);
+		if (!*a) {
+			snprintf(err, errlen, "%s: unknown field '%s'", where, key);
+			one_line(err);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -44,8 +55,12 @@ int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t
 		FAIL("%s.%s: must be a string", where, key);
 	if (json_string_length(v) >= len)
 		FAIL("%s.%s: longer than %zu characters", where, key, len - 1);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		FAIL("%s.%s: contains a NUL byte", where, key);
+	for (size_t i = 0; i < json_string_length(v); i++) {
+		unsigned char c = json_string_value(v)[i];
+
+		if (c < 0x20 || c == 0x7f)
+			FAIL("%s.%s: contains a control character (0x%02x)", where, key, c);
+	}
 	strcpy(dst, json_string_value(v));
 	return 0;
 }

@@ -345,6 +345,9 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 	if (c == FL_CMD_MAX) {
 		snprintf(err, errlen, "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
 			 cmd);
+		for (char *e = err; *e; e++) /* one line, whatever the command held */
+			if ((unsigned char)*e < 0x20 || *e == 0x7f)
+				*e = '?';
 		goto out;
 	}
 	req->cmd = c;
