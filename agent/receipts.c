@@ -79,23 +79,43 @@ int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *insta
 	return 0;
 }
 
+/* "1790000000.123" -> ns; 0 when it is not a time */
+static uint64_t parse_msec(const char *s, size_t n)
+{
+	uint64_t sec = 0, frac = 0, scale = 1000000000ULL;
+	size_t i = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9' && i < 12)
+		sec = sec * 10 + (uint64_t)(s[i++] - '0');
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(s[i] - '0') * scale;
+			}
+		}
+	}
+	return i == n ? sec * 1000000000ULL + frac : 0;
+}
+
 /* "$msec $http_x_request_id $status $request_time" */
 static int nginx_line(struct lp *p, char *s, size_t len)
 {
 	struct rc_receipt r = {0};
-	char *tok[4], *e = s + len;
-	int n = 0;
+	const char *tok[4], *e = s + len;
+	size_t tlen[4];
+	int n = 0, st = 0;
 
 	while (s < e && n < 4) {
 		while (s < e && (*s == ' ' || *s == '\t'))
 			s++;
 		if (s >= e)
 			break;
-		tok[n++] = s;
+		tok[n] = s;
 		while (s < e && *s != ' ' && *s != '\t')
 			s++;
-		if (s < e)
-			*s++ = '\0';
+		tlen[n] = (size_t)(s - tok[n]);
+		n++;
 	}
 	if (n == 0)
 		return 0; /* blank line */
@@ -106,23 +126,25 @@ static int nginx_line(struct lp *p, char *s, size_t len)
 			 p->what, (unsigned long long)p->line);
 		return -EINVAL;
 	}
-	{
-		char *end;
-		double ms = strtod(tok[0], &end);
-		long st = strtol(tok[2], &end, 10);
-
-		if (*end || st < 0 || st > 999) {
-			snprintf(p->err, p->errlen,
-				 "%s line %llu: bad status '%s' (expected the faultline log_format, "
-				 "see docs/reconcile.md)",
-				 p->what, (unsigned long long)p->line, tok[2]);
-			return -EINVAL;
+	for (size_t i = 0; i < tlen[2]; i++) {
+		if (tok[2][i] < '0' || tok[2][i] > '9' || i >= 3) {
+			st = -1;
+			break;
 		}
-		r.status = (int)st;
-		r.ts_ns = ms > 0 ? (uint64_t)(ms * 1e9) : 0;
+		st = st * 10 + (tok[2][i] - '0');
 	}
+	if (st < 0 || !tlen[2]) {
+		snprintf(p->err, p->errlen,
+			 "%s line %llu: bad status '%.*s' (expected the faultline log_format, "
+			 "see docs/reconcile.md)",
+			 p->what, (unsigned long long)p->line, (int)(tlen[2] > 32 ? 32 : tlen[2]),
+			 tok[2]);
+		return -EINVAL;
+	}
+	r.status = st;
+	r.ts_ns = parse_msec(tok[0], tlen[0]);
 	r.id = tok[1];
-	r.id_len = strlen(tok[1]);
+	r.id_len = tlen[1];
 	if (r.id_len == 1 && r.id[0] == '-')
 		r.id_len = 0;
 	return p->cb(&r, p->arg);
@@ -194,9 +216,11 @@ static int one_line(struct lp *p, char *s, size_t len)
 	return p->fmt == FMT_NGINX ? nginx_line(p, s, len) : ndjson_line(p, s, len);
 }
 
+/* Plain or gzip-compressed, read in large blocks and split with memchr. */
 static int read_file(struct lp *p, const char *path)
 {
-	char *buf = malloc(LINE_MAX_LEN + 1);
+	size_t cap = (1 << 20) + LINE_MAX_LEN, have = 0;
+	char *buf = malloc(cap + 1);
 	gzFile gz;
 	int err = 0;
 
@@ -209,28 +233,40 @@ static int read_file(struct lp *p, const char *path)
 		goto out;
 	}
 	gzbuffer(gz, 256 * 1024);
-	while (gzgets(gz, buf, LINE_MAX_LEN + 1)) {
-		size_t len = strlen(buf);
+	for (;;) {
+		int k = gzread(gz, buf + have, (unsigned)(cap - have));
+		char *s = buf, *e, *nl;
 
-		if (len == LINE_MAX_LEN && buf[len - 1] != '\n') {
+		if (k < 0) {
+			int zerr;
+
+			snprintf(p->err, p->errlen, "cannot read receipts %s: %s", path,
+				 gzerror(gz, &zerr));
+			err = -EIO;
+			break;
+		}
+		e = buf + have + k;
+		if (k == 0) {
+			if (have)
+				err = one_line(p, buf, have); /* a last line without \n */
+			break;
+		}
+		while ((nl = memchr(s, '\n', (size_t)(e - s)))) {
+			err = one_line(p, s, (size_t)(nl - s));
+			if (err)
+				goto done;
+			s = nl + 1;
+		}
+		have = (size_t)(e - s);
+		if (have >= LINE_MAX_LEN) {
 			snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes", p->what,
 				 (unsigned long long)p->line + 1, LINE_MAX_LEN);
 			err = -E2BIG;
 			break;
 		}
-		err = one_line(p, buf, len);
-		if (err)
-			break;
+		memmove(buf, s, have);
 	}
-	if (!err) {
-		int zerr;
-		const char *m = gzerror(gz, &zerr);
-
-		if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
-			snprintf(p->err, p->errlen, "cannot read receipts %s: %s", path, m);
-			err = -EIO;
-		}
-	}
+done:
 	gzclose(gz);
 out:
 	free(buf);

@@ -18,11 +18,11 @@
  *   6. recovery per fault from the time bins, then the objectives.
  * Memory: one bucket or partition at a time plus fixed-size histograms.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +33,12 @@
 #include "ledger.h"
 #include "reconcile.h"
 
-#define NB       256 /* id buckets */
+#define NB_MIN   16   /* id buckets: about BUCKET_RECS ledger records each */
+#define NB_MAX   4096
+#define BUCKET_RECS (128 * 1024)
 #define NK       16  /* idempotency key buckets */
 #define NP       64  /* port partitions; NP itself: failures with no port */
-#define WBUF     (16 * 1024)
+#define WBUF     (16 * 1024) /* a bucket's buffer, one chunk of a spill file */
 #define MAX_FAULT_HISTS 64
 #define TIDX_MAX (1u << 20) /* time index bins */
 #define EV_LINE_MAX (256 * 1024)
@@ -77,12 +79,6 @@ struct erec {
 	uint16_t pad;
 };
 
-struct wbuf {
-	int fd;
-	size_t len;
-	char *buf;
-};
-
 /* "Is there an event in [lo, hi]" in O(1): next[i] = first bin >= i holding
  * an event (or n), fault[i] = the fault of an event in bin i. */
 struct tidx {
@@ -90,6 +86,25 @@ struct tidx {
 	uint32_t n;
 	uint32_t *next;
 	uint32_t *fault;
+};
+
+struct chunk {
+	uint64_t off;
+	uint32_t len;
+};
+
+struct sbucket {
+	char *buf;
+	size_t len;
+	struct chunk *ch;
+	size_t n, cap;
+};
+
+struct spill {
+	int fd;
+	uint64_t end;
+	unsigned nb;
+	struct sbucket *b;
 };
 
 struct lat_obj {
@@ -110,10 +125,10 @@ struct ctx {
 	struct rc_result *r;
 	char *err;
 	size_t errlen;
-	char tmp[PATH_MAX];
-	bool tmp_made;
+	char tmp[PATH_MAX]; /* folder of the spill files */
 	struct objectives o;
-	struct wbuf lw[NB], rw[NB], kw[NK], fw[NP + 1], ew[NP];
+	struct spill ls, rs, ks, fs, es; /* ledger, receipts, keys, failures, events */
+	unsigned nb, nb_shift; /* id buckets: bucket = hash >> nb_shift */
 	bool any_keys;
 	uint64_t ev_min, ev_max;
 	struct tidx portless, all;
@@ -148,37 +163,58 @@ static uint64_t str_hash(const char *s, size_t n)
 	return mix64(h);
 }
 
-/* ---- temporary files ---- */
+/* ---- spill files ----
+ * One anonymous file per kind of record (O_TMPFILE: nothing to remove, even
+ * after a crash). Each bucket fills its own buffer; a full buffer is
+ * appended to the file as a chunk, and the bucket's list of chunks is all
+ * it takes to read the bucket back. */
 
-static void tmp_path(struct ctx *c, char *buf, size_t len, char kind, unsigned i)
+static int spill_open(struct ctx *c, struct spill *s, unsigned nb)
 {
-	snprintf(buf, len, "%s/%c%03u", c->tmp, kind, i);
-}
+	s->fd = open(c->tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		char p[PATH_MAX + 32];
 
-static int wb_open(struct ctx *c, struct wbuf *w, char kind, unsigned i)
-{
-	char p[PATH_MAX + 8];
+		snprintf(p, sizeof(p), "%s/.reconcile.XXXXXX", c->tmp);
+		s->fd = mkostemp(p, O_CLOEXEC);
+		if (s->fd >= 0)
+			unlink(p);
+	}
+	if (s->fd < 0) {
+		int ret = -errno;
 
-	tmp_path(c, p, sizeof(p), kind, i);
-	w->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0)
-		return -errno;
-	w->len = 0;
-	w->buf = malloc(WBUF);
-	if (!w->buf) {
-		close(w->fd);
-		w->fd = -1;
+		snprintf(c->err, c->errlen, "cannot create a temporary file in %s: %s", c->tmp,
+			 strerror(errno));
+		return ret;
+	}
+	s->end = 0;
+	s->nb = nb;
+	s->b = calloc(nb, sizeof(*s->b));
+	if (!s->b) {
+		close(s->fd);
+		s->fd = -1;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int wb_flush(struct wbuf *w)
+static int spill_chunk(struct spill *s, struct sbucket *b)
 {
 	size_t off = 0;
 
-	while (off < w->len) {
-		ssize_t k = write(w->fd, w->buf + off, w->len - off);
+	if (!b->len)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		void *p = realloc(b->ch, cap * sizeof(*b->ch));
+
+		if (!p)
+			return -ENOMEM;
+		b->ch = p;
+		b->cap = cap;
+	}
+	while (off < b->len) {
+		ssize_t k = pwrite(s->fd, b->buf + off, b->len - off, (off_t)(s->end + off));
 
 		if (k < 0) {
 			if (errno == EINTR)
@@ -187,60 +223,44 @@ static int wb_flush(struct wbuf *w)
 		}
 		off += (size_t)k;
 	}
-	w->len = 0;
+	b->ch[b->n++] = (struct chunk){.off = s->end, .len = (uint32_t)b->len};
+	s->end += b->len;
+	b->len = 0;
 	return 0;
 }
 
-static inline int wb_put(struct wbuf *w, const void *rec, size_t n)
+static inline int spill_put(struct spill *s, unsigned bucket, const void *rec, size_t n)
 {
-	if (w->len + n > WBUF) {
-		int err = wb_flush(w);
+	struct sbucket *b = &s->b[bucket];
+
+	if (!b->buf) {
+		b->buf = malloc(WBUF);
+		if (!b->buf)
+			return -ENOMEM;
+	}
+	if (b->len + n > WBUF) {
+		int err = spill_chunk(s, b);
 
 		if (err)
 			return err;
 	}
-	memcpy(w->buf + w->len, rec, n);
-	w->len += n;
+	memcpy(b->buf + b->len, rec, n);
+	b->len += n;
 	return 0;
 }
 
-static int wb_close(struct wbuf *w)
+/* Writes what the buffers hold and frees them. */
+static int spill_flush(struct ctx *c, struct spill *s)
 {
 	int err = 0;
 
-	if (w->fd >= 0 && w->buf)
-		err = wb_flush(w);
-	if (w->fd >= 0 && close(w->fd) && !err)
-		err = -errno;
-	w->fd = -1;
-	free(w->buf);
-	w->buf = NULL;
-	return err;
-}
-
-static int wb_open_all(struct ctx *c, struct wbuf *w, unsigned n, char kind)
-{
-	for (unsigned i = 0; i < n; i++) {
-		int err = wb_open(c, &w[i], kind, i);
-
-		if (err) {
-			snprintf(c->err, c->errlen, "cannot create a temporary file in %s: %s", c->tmp,
-				 strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-static int wb_close_all(struct ctx *c, struct wbuf *w, unsigned n)
-{
-	int err = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		int e = wb_close(&w[i]);
+	for (unsigned i = 0; i < s->nb; i++) {
+		int e = spill_chunk(s, &s->b[i]);
 
 		if (e && !err)
 			err = e;
+		free(s->b[i].buf);
+		s->b[i].buf = NULL;
 	}
 	if (err)
 		snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s (disk full?)",
@@ -248,71 +268,58 @@ static int wb_close_all(struct ctx *c, struct wbuf *w, unsigned n)
 	return err;
 }
 
-/* Reads a whole temporary file; *n records of size sz. Missing file = empty. */
-static int slurp(struct ctx *c, char kind, unsigned i, size_t sz, void **out, size_t *n)
+/* Reads bucket i back: *n records of size sz, in a malloc'd array. */
+static int spill_read(struct spill *s, unsigned i, size_t sz, void **out, size_t *n)
 {
-	char p[PATH_MAX + 8];
-	struct stat st;
-	size_t off = 0;
+	struct sbucket *b = &s->b[i];
+	size_t total = 0, at = 0;
 	char *buf;
-	int fd, err = 0;
 
 	*out = NULL;
 	*n = 0;
-	tmp_path(c, p, sizeof(p), kind, i);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (off < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + off, (size_t)st.st_size - off);
+	for (size_t k = 0; k < b->n; k++)
+		total += b->ch[k].len;
+	buf = malloc(total ? total : 1);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t k = 0; k < b->n; k++) {
+		size_t got = 0;
 
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR)
-				continue;
-			err = k < 0 ? -errno : -EIO;
-			free(buf);
-			goto out;
+		while (got < b->ch[k].len) {
+			ssize_t r = pread(s->fd, buf + at + got, b->ch[k].len - got,
+					  (off_t)(b->ch[k].off + got));
+
+			if (r <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				free(buf);
+				return r < 0 ? -errno : -EIO;
+			}
+			got += (size_t)r;
 		}
-		off += (size_t)k;
+		at += got;
 	}
+	free(b->ch);
+	b->ch = NULL;
+	b->n = b->cap = 0;
 	*out = buf;
-	*n = off / sz;
-out:
-	close(fd);
-	unlink(p);
-	return err;
+	*n = total / sz;
+	return 0;
 }
 
-static void rm_tmp(struct ctx *c)
+static void spill_close(struct spill *s)
 {
-	DIR *d;
-	struct dirent *e;
-
-	if (!c->tmp_made)
-		return;
-	d = opendir(c->tmp);
-	if (d) {
-		while ((e = readdir(d))) {
-			char p[PATH_MAX + 300];
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", c->tmp, e->d_name);
-			unlink(p);
+	if (s->b) {
+		for (unsigned i = 0; i < s->nb; i++) {
+			free(s->b[i].buf);
+			free(s->b[i].ch);
 		}
-		closedir(d);
+		free(s->b);
+		s->b = NULL;
 	}
-	rmdir(c->tmp);
-	c->tmp_made = false;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }
 
 static int mkdir_p(const char *dir)
@@ -598,7 +605,7 @@ static int ev_write(struct ctx *c, uint64_t wall, uint32_t fault, int port)
 {
 	struct erec e = {.wall = wall, .fault = fault, .port = (uint16_t)port};
 
-	return wb_put(&c->ew[port % NP], &e, sizeof(e));
+	return spill_put(&c->es, port % NP, &e, sizeof(e));
 }
 
 static int event_line(struct ctx *c, const char *path, uint64_t line, const char *s, size_t len,
@@ -894,8 +901,83 @@ static int series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
 	return 0;
 }
 
+/* The ledger in batches: fl_ledger_open checks the header, then the records
+ * are read many at a time (one gzread per LB_N records, not one per record). */
+#define LB_N 4096
+struct lbatch {
+	gzFile gz;
+	struct fl_ledger_rec *v;
+	size_t n, i;
+};
+
+static int lb_open(const char *path, struct lbatch *b)
+{
+	struct fl_ledger_reader *lr;
+	struct fl_ledger_hdr hdr;
+	int ret = fl_ledger_open(path, &lr, &hdr);
+
+	if (ret)
+		return ret;
+	fl_ledger_close(lr);
+	memset(b, 0, sizeof(*b));
+	b->v = malloc(LB_N * sizeof(*b->v));
+	b->gz = gzopen(path, "rb");
+	if (!b->v || !b->gz) {
+		ret = b->v ? (errno ? -errno : -ENOMEM) : -ENOMEM;
+		goto fail;
+	}
+	gzbuffer(b->gz, 1 << 20);
+	if (gzread(b->gz, &hdr, sizeof(hdr)) != (int)sizeof(hdr)) {
+		ret = -EIO;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (b->gz)
+		gzclose(b->gz);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
+	return ret;
+}
+
+/* 1 with a record, 0 at the end, -EIO when truncated or corrupt. */
+static inline int lb_next(struct lbatch *b, struct fl_ledger_rec *rec)
+{
+	if (b->i == b->n) {
+		size_t got = 0;
+
+		while (got < LB_N * sizeof(*b->v)) {
+			int k = gzread(b->gz, (char *)b->v + got,
+				       (unsigned)(LB_N * sizeof(*b->v) - got));
+
+			if (k < 0)
+				return -EIO;
+			if (k == 0)
+				break;
+			got += (size_t)k;
+		}
+		if (got % sizeof(*b->v))
+			return -EIO;
+		b->n = got / sizeof(*b->v);
+		b->i = 0;
+		if (!b->n)
+			return 0;
+	}
+	*rec = b->v[b->i++];
+	return 1;
+}
+
+static void lb_close(struct lbatch *b)
+{
+	if (b->gz)
+		gzclose(b->gz);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
+}
+
 static int read_ledgers(struct ctx *c)
 {
+	struct lbatch lb = {0};
 	struct rc_result *r = c->r;
 	struct fl_ledger_reader *lr = NULL;
 	struct fl_ledger_hdr hdr;
@@ -926,10 +1008,12 @@ static int read_ledgers(struct ctx *c)
 		const char *path = c->in->ledgers[i];
 		uint64_t n = 0;
 
-		ret = fl_ledger_open(path, &lr, &hdr);
-		if (ret)
-			return ret;
-		while ((ret = fl_ledger_next(lr, &rec)) == 1) {
+		ret = lb_open(path, &lb);
+		if (ret) {
+			snprintf(c->err, c->errlen, "cannot read ledger %s: %s", path, strerror(-ret));
+			goto out;
+		}
+		while ((ret = lb_next(&lb, &rec)) == 1) {
 			enum rc_client cl = client_of(rec.outcome);
 			uint64_t wall = rec.sched_wall_ns, hi;
 			bool answered = rec.outcome == FL_OUT_OK || rec.outcome == FL_OUT_STATUS;
@@ -963,8 +1047,8 @@ static int read_ledgers(struct ctx *c)
 					  .client = (uint8_t)cl,
 					  .lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
 					  .hi = hi + c->in->slack_ns};
-			ret = wb_put(&c->lw[id_hash(rec.run_id, rec.instance, rec.seq) >> 56], &l,
-				     sizeof(l));
+			ret = spill_put(&c->ls, (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift),
+					&l, sizeof(l));
 			if (ret) {
 				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
 					 c->tmp, strerror(-ret));
@@ -1024,19 +1108,24 @@ static int read_ledgers(struct ctx *c)
 			goto out;
 		}
 		ret = 0;
-		fl_ledger_close(lr);
-		lr = NULL;
+		lb_close(&lb);
 	}
 out:
+	lb_close(&lb);
 	fl_ledger_close(lr);
 	return ret;
 }
 
 /* ---- receipts ---- */
 
+/* The receipts pass runs in its own thread beside the ledger pass: it
+ * touches only what is its own (these counters, the receipts and keys
+ * spills, the ghost list) until the join. */
 struct rctx {
 	struct ctx *c;
-	const char *spec;
+	uint64_t receipts, noid, ghosts;
+	int ret;
+	char err[512];
 };
 
 static int on_receipt(const struct rc_receipt *rc, void *arg)
@@ -1046,19 +1135,19 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 	struct rrec rr = {0};
 	int ret;
 
-	c->r->c.receipts++;
+	x->receipts++;
 	if (rc->key && rc->key_len) {
 		struct krec k = {.h = str_hash(rc->key, rc->key_len)};
 
 		memcpy(k.key, rc->key, rc->key_len < sizeof(k.key) - 1 ? rc->key_len
 								       : sizeof(k.key) - 1);
 		c->any_keys = true;
-		ret = wb_put(&c->kw[k.h % NK], &k, sizeof(k));
+		ret = spill_put(&c->ks, (unsigned)(k.h % NK), &k, sizeof(k));
 		if (ret)
 			goto werr;
 	}
 	if (!rc->id_len) {
-		c->r->c.receipts_noid++;
+		x->noid++;
 		return 0;
 	}
 	if (rc_parse_req_id(rc->id, rc->id_len, &rr.run_id, &rr.instance, &rr.seq)) {
@@ -1068,30 +1157,32 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 
 		memcpy(id, rc->id, n);
 		id[n] = '\0';
-		c->r->c.ghosts++;
+		x->ghosts++;
 		idlist_add(&c->r->ghost_ids, id, c->list_fp[1]);
 		return 0;
 	}
-	ret = wb_put(&c->rw[id_hash(rr.run_id, rr.instance, rr.seq) >> 56], &rr, sizeof(rr));
+	ret = spill_put(&c->rs, (unsigned)(id_hash(rr.run_id, rr.instance, rr.seq) >> c->nb_shift), &rr,
+			sizeof(rr));
 	if (ret)
 		goto werr;
 	return 0;
 werr:
-	snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s", c->tmp,
+	snprintf(x->err, sizeof(x->err), "cannot write temporary files in %.300s: %s", c->tmp,
 		 strerror(-ret));
 	return ret;
 }
 
-static int read_receipts(struct ctx *c)
+static void *read_receipts(void *arg)
 {
-	for (size_t i = 0; i < c->in->n_receipts; i++) {
-		struct rctx x = {.c = c, .spec = c->in->receipts[i]};
-		int ret = rc_receipts_read(x.spec, on_receipt, &x, c->err, c->errlen);
+	struct rctx *x = arg;
+	struct ctx *c = x->c;
 
-		if (ret)
-			return ret;
-	}
-	return 0;
+	for (size_t i = 0; i < c->in->n_receipts && !x->ret; i++)
+		x->ret = rc_receipts_read(c->in->receipts[i], on_receipt, x, x->err,
+					  sizeof(x->err));
+	if (!x->ret)
+		x->ret = spill_flush(c, &c->rs) ?: spill_flush(c, &c->ks);
+	return NULL;
 }
 
 /* ---- join ---- */
@@ -1148,9 +1239,9 @@ static int join_bucket(struct ctx *c, unsigned b)
 	char id[RC_ID_LEN];
 	int ret;
 
-	ret = slurp(c, 'l', b, sizeof(*ls), (void **)&ls, &nl);
+	ret = spill_read(&c->ls, b, sizeof(*ls), (void **)&ls, &nl);
 	if (!ret)
-		ret = slurp(c, 'r', b, sizeof(*rs), (void **)&rs, &nr);
+		ret = spill_read(&c->rs, b, sizeof(*rs), (void **)&rs, &nr);
 	if (ret) {
 		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
 			 strerror(-ret));
@@ -1239,7 +1330,7 @@ static int join_bucket(struct ctx *c, unsigned b)
 					 .lo = l->lo,
 					 .hi = l->hi};
 
-			ret = wb_put(&c->fw[l->port ? l->port % NP : NP], &f, sizeof(f));
+			ret = spill_put(&c->fs, l->port ? l->port % NP : NP, &f, sizeof(f));
 			if (ret) {
 				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
 					 c->tmp, strerror(-ret));
@@ -1266,7 +1357,7 @@ static int join_keys(struct ctx *c, unsigned b)
 	size_t nk, cap = 16;
 	int ret;
 
-	ret = slurp(c, 'k', b, sizeof(*ks), (void **)&ks, &nk);
+	ret = spill_read(&c->ks, b, sizeof(*ks), (void **)&ks, &nk);
 	if (ret || !nk)
 		goto out;
 	while (cap < 2 * nk)
@@ -1334,9 +1425,9 @@ static int explain_partition(struct ctx *c, unsigned p)
 	size_t nf, ne = 0;
 	int ret;
 
-	ret = slurp(c, 'f', p, sizeof(*fs), (void **)&fs, &nf);
+	ret = spill_read(&c->fs, p, sizeof(*fs), (void **)&fs, &nf);
 	if (!ret && p < NP)
-		ret = slurp(c, 'e', p, sizeof(*ev), (void **)&ev, &ne);
+		ret = spill_read(&c->es, p, sizeof(*ev), (void **)&ev, &ne);
 	if (ret) {
 		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
 			 strerror(-ret));
@@ -1594,14 +1685,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	cap = in.max_ids ? in.max_ids : RC_DEFAULT_MAX_IDS;
 	r->slack_ns = in.slack_ns;
 	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
-	for (unsigned i = 0; i < NB; i++)
-		c.lw[i].fd = c.rw[i].fd = -1;
-	for (unsigned i = 0; i < NK; i++)
-		c.kw[i].fd = -1;
-	for (unsigned i = 0; i <= NP; i++)
-		c.fw[i].fd = -1;
-	for (unsigned i = 0; i < NP; i++)
-		c.ew[i].fd = -1;
+	c.ls.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = -1;
 
 	if (!in.n_ledgers) {
 		snprintf(err, errlen, "no ledger given (--ledger FILE, written by loadgen --ledger)");
@@ -1633,15 +1717,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 			goto out;
 		}
 	}
-	snprintf(c.tmp, sizeof(c.tmp), "%s/.reconcile.XXXXXX",
+	snprintf(c.tmp, sizeof(c.tmp), "%s",
 		 in.tmp_dir ? in.tmp_dir : in.out_dir ? in.out_dir : "/tmp");
-	if (!mkdtemp(c.tmp)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create a temporary folder %s: %s", c.tmp,
-			 strerror(errno));
-		goto out;
-	}
-	c.tmp_made = true;
 	ret = open_lists(&c);
 	if (ret)
 		goto out;
@@ -1653,11 +1730,11 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
 		goto out;
 	}
-	if ((ret = wb_open_all(&c, c.ew, NP, 'e')))
+	if ((ret = spill_open(&c, &c.es, NP)))
 		goto out;
 	ret = read_events(&c, all_fp);
 	if (!ret)
-		ret = wb_close_all(&c, c.ew, NP);
+		ret = spill_flush(&c, &c.es);
 	if (ret)
 		goto out;
 	if (fflush(all_fp)) {
@@ -1684,35 +1761,61 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 
-	/* 2. ledgers */
-	if ((ret = wb_open_all(&c, c.lw, NB, 'l')))
-		goto out;
-	ret = read_ledgers(&c);
-	if (!ret)
-		ret = wb_close_all(&c, c.lw, NB);
-	if (ret)
-		goto out;
+	/* 2. ledgers; the bucket count from their size (records compress to
+	 * about a third; a guess too low only makes buckets larger) */
+	{
+		uint64_t bytes = 0, est;
+		struct stat st;
 
-	/* 3. receipts */
-	if ((ret = wb_open_all(&c, c.rw, NB, 'r')) || (ret = wb_open_all(&c, c.kw, NK, 'k')))
+		for (size_t i = 0; i < in.n_ledgers; i++)
+			if (!stat(in.ledgers[i], &st))
+				bytes += (uint64_t)st.st_size;
+		est = bytes * 4 / sizeof(struct fl_ledger_rec);
+		c.nb = NB_MIN;
+		c.nb_shift = 64 - 4;
+		while (c.nb < NB_MAX && (uint64_t)c.nb * BUCKET_RECS < est) {
+			c.nb *= 2;
+			c.nb_shift--;
+		}
+	}
+	/* 3. receipts, in a thread beside the ledgers */
+	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.rs, c.nb)) ||
+	    (ret = spill_open(&c, &c.ks, NK)))
 		goto out;
-	ret = read_receipts(&c);
-	if (!ret)
-		ret = wb_close_all(&c, c.rw, NB);
-	if (!ret)
-		ret = wb_close_all(&c, c.kw, NK);
-	if (ret)
-		goto out;
+	{
+		struct rctx x = {.c = &c};
+		pthread_t th;
+		bool threaded = !pthread_create(&th, NULL, read_receipts, &x);
+
+		ret = read_ledgers(&c);
+		if (!ret)
+			ret = spill_flush(&c, &c.ls);
+		if (threaded)
+			pthread_join(th, NULL);
+		else if (!ret)
+			read_receipts(&x);
+		if (!ret && x.ret) {
+			ret = x.ret;
+			/* spill_flush wrote to c.err, the readers to x.err */
+			if (x.err[0])
+				snprintf(err, errlen, "%s", x.err);
+		}
+		r->c.receipts = x.receipts;
+		r->c.receipts_noid = x.noid;
+		r->c.ghosts += x.ghosts;
+		if (ret)
+			goto out;
+	}
 
 	/* 4. join */
-	if ((ret = wb_open_all(&c, c.fw, NP + 1, 'f')))
+	if ((ret = spill_open(&c, &c.fs, NP + 1)))
 		goto out;
-	for (unsigned b = 0; b < NB && !ret; b++)
+	for (unsigned b = 0; b < c.nb && !ret; b++)
 		ret = join_bucket(&c, b);
 	for (unsigned b = 0; b < NK && !ret; b++)
 		ret = join_keys(&c, b);
 	if (!ret)
-		ret = wb_close_all(&c, c.fw, NP + 1);
+		ret = spill_flush(&c, &c.fs);
 	if (ret)
 		goto out;
 
@@ -1761,17 +1864,11 @@ out:
 	for (int i = 0; i < 4; i++)
 		if (c.list_fp[i])
 			fclose(c.list_fp[i]);
-	for (unsigned i = 0; i < NB; i++) {
-		wb_close(&c.lw[i]);
-		wb_close(&c.rw[i]);
-	}
-	for (unsigned i = 0; i < NK; i++)
-		wb_close(&c.kw[i]);
-	for (unsigned i = 0; i <= NP; i++)
-		wb_close(&c.fw[i]);
-	for (unsigned i = 0; i < NP; i++)
-		wb_close(&c.ew[i]);
-	rm_tmp(&c);
+	spill_close(&c.ls);
+	spill_close(&c.rs);
+	spill_close(&c.ks);
+	spill_close(&c.fs);
+	spill_close(&c.es);
 	for (int p = 0; p < 256; p++)
 		hist_free(c.phase_h[p]);
 	hist_free(c.all_h);

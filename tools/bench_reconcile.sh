@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Reconciliation benchmark (docs/benchmarks.md, "Reconciliation"):
+#
+#   tools/bench_reconcile.sh [N]      (N requests, default 10000000)
+#
+# Generates a synthetic N-request loadgen ledger and the nginx access log of
+# the same run (tools/gen_ledger.c: known missing, duplicate, ghost and
+# timed-out requests), then reconciles them side by side in one run:
+#   agentctl reconcile   (ours: streaming, hash-partitioned join)
+#   reconcile_py.py      (the usual approach: Python sets and a Counter)
+# each under /usr/bin/time -v, and prints wall time and peak RSS of both and
+# whether their counts agree with each other and with the generator's.
+# Goal: ours >= 10x faster, < 256 MiB peak.
+#   FL_BIN: folder of agentctl (default build/bin); the ledger library is
+#   taken from the build folder beside it (make all first).
+#   FL_BENCH_DIR: where the files go (default a temporary folder, removed)
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FL_BIN=${FL_BIN:-$ROOT/build/bin}
+N=${1:-10000000}
+LIB=$(dirname "$FL_BIN")/libloadgen.a
+[ -x "$FL_BIN/agentctl" ] && [ -f "$LIB" ] || { echo "bench_reconcile: build first (make)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench_reconcile: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+if [ -n "${FL_BENCH_DIR:-}" ]; then
+	DIR=$FL_BENCH_DIR
+	mkdir -p "$DIR"
+else
+	DIR=$(mktemp -d /tmp/fl-bench-rc.XXXXXX)
+	trap 'rm -rf "$DIR"' EXIT
+fi
+trap 'exit 130' INT TERM
+
+cc -O2 -std=gnu11 -Wall -Werror -iquote "$ROOT/loadgen" -o "$DIR/gen_ledger" \
+	"$ROOT/tools/gen_ledger.c" "$LIB" -lz -lpthread
+echo "bench_reconcile: generating $N requests in $DIR"
+t0=$(date +%s.%N)
+"$DIR/gen_ledger" "$N" "$DIR/ledger.fll" "$DIR/access.log" >"$DIR/expected.json"
+t1=$(date +%s.%N)
+printf 'generated in %.1f s: ledger %s, access log %s\n' "$(echo "$t1 - $t0" | bc)" \
+	"$(du -h "$DIR/ledger.fll" | cut -f1)" "$(du -h "$DIR/access.log" | cut -f1)"
+sync
+
+# time_v LABEL CMD...: runs CMD under /usr/bin/time -v; sets WALL (s) and RSS (MiB)
+time_v() {
+	local label=$1; shift
+	/usr/bin/time -v -o "$DIR/$label.time" "$@" >"$DIR/$label.out" 2>"$DIR/$label.err" || {
+		local rc=$?
+		# exit 1 is a failing verdict (expected here: the data has defects)
+		if [ "$label" != ours ] || [ $rc -ne 1 ]; then
+			echo "bench_reconcile: $label failed ($rc):" >&2; cat "$DIR/$label.err" >&2; exit 1
+		fi
+	}
+	local e
+	e=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$DIR/$label.time")
+	WALL=$(echo "$e" | awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
+	RSS=$(awk '/Maximum resident set size/ { printf "%.1f", $NF / 1024 }' "$DIR/$label.time")
+}
+
+# Page cache warm for both: read the inputs once.
+cat "$DIR/ledger.fll" "$DIR/access.log" >/dev/null
+
+time_v ours "$FL_BIN/agentctl" reconcile --ledger "$DIR/ledger.fll" \
+	--receipts "nginx:$DIR/access.log" --out "$DIR/out" --json
+OURS_WALL=$WALL OURS_RSS=$RSS
+time_v python python3 "$ROOT/tools/reconcile_py.py" "$DIR/ledger.fll" "nginx:$DIR/access.log"
+PY_WALL=$WALL PY_RSS=$RSS
+
+ours=$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["counts"]
+print(json.dumps({k: c[k] for k in ("requests", "missing", "ghosts", "duplicates")}, sort_keys=True))' "$DIR/out/report.json")
+py=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), sort_keys=True))' "$DIR/python.out")
+exp=$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(json.dumps({k: c[k] for k in ("requests", "missing", "ghosts", "duplicates")}, sort_keys=True))' "$DIR/expected.json")
+
+echo
+echo "requests: $N ($(nproc) CPUs, $(uname -r))"
+printf '%-28s %10s %14s\n' "" "wall (s)" "peak RSS (MiB)"
+printf '%-28s %10.2f %14.1f\n' "agentctl reconcile" "$OURS_WALL" "$OURS_RSS"
+printf '%-28s %10.2f %14.1f\n' "reconcile_py.py (sets)" "$PY_WALL" "$PY_RSS"
+printf 'speed-up: %.1fx, memory: %.1fx less\n' "$(echo "$PY_WALL / $OURS_WALL" | bc -l)" \
+	"$(echo "$PY_RSS / $OURS_RSS" | bc -l)"
+echo "counts: ours $ours"
+echo "        python $py"
+echo "        expected $exp"
+ok=1
+[ "$ours" = "$py" ] && [ "$ours" = "$exp" ] || { echo "bench_reconcile: the counts differ" >&2; ok=0; }
+awk -v w="$OURS_WALL" -v p="$PY_WALL" -v r="$OURS_RSS" 'BEGIN {
+	printf "goal >= 10x faster: %s; goal < 256 MiB: %s\n", (p / w >= 10 ? "met" : "NOT met"), (r < 256 ? "met" : "NOT met") }'
+[ $ok -eq 1 ]
