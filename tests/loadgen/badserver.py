@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """A server that misbehaves in one way, for the loadgen error tests.
-usage: badserver.py PORT MODE   (MODE: reset, silent, garbage, eof, stall-once)"""
+usage: badserver.py PORTFILE MODE   (MODE: reset, silent, garbage, eof)
+Listens on a free loopback port and writes its number to PORTFILE."""
 import socket, struct, sys, threading, time
 
-port, mode = int(sys.argv[1]), sys.argv[2]
+portfile, mode = sys.argv[1], sys.argv[2]
 ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
+ls.bind(("127.0.0.1", 0))
 ls.listen(512)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(ls.getsockname()[1]))
+import os
+os.rename(portfile + ".tmp", portfile)
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 
 def serve(c):

@@ -4,7 +4,26 @@ LG_TMP=$(mktemp -d /tmp/fl-lg.XXXXXX)
 at_exit "rm -rf $LG_TMP"
 
 # lg_port: a free-looking loopback port, different per test process.
-lg_port() { echo $((20000 + (RANDOM + $$) % 20000)); }
+lg_port() {
+	local p i
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + (RANDOM + $$) % 20000))
+		# free, and its neighbour too (some tests use PORT+1)
+		ss -Htan "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q . || break
+	done
+	echo "$p"
+}
+
+# lg_bad MODE: start badserver.py; sets BAD_PORT and BAD_PID.
+lg_bad() {
+	local pf=$LG_TMP/bad.$1.port
+	rm -f "$pf"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/badserver.py" "$pf" "$1" &
+	BAD_PID=$!
+	at_exit "kill $BAD_PID"
+	wait_until 5 test -s "$pf" || return 1
+	BAD_PORT=$(cat "$pf")
+}
 
 # lg_nginx PORT [EXTRA]: nginx on 127.0.0.1:PORT with an access log that
 # names each request id ($NGINX_DIR/access.log: id status uri idem-key).

@@ -4,17 +4,14 @@
 # crashes or hangs.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_loadgen.sh"
-here=$(cd "$(dirname "$0")" && pwd)
 
 # kind MODE OUTCOME JSON_KEY [extra loadgen args]
 kind() {
-	local mode=$1 outcome=$2 key=$3 port pid rc; shift 3
-	port=$(lg_port)
+	local mode=$1 outcome=$2 key=$3 port=9 rc; shift 3
+	BAD_PID=
 	if [ "$mode" != refused ]; then
-		python3 "$here/badserver.py" "$port" "$mode" &
-		pid=$!
-		at_exit "kill $pid"
-		wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+		lg_bad "$mode" || { fail "errors_${mode}_server"; return 0; }
+		port=$BAD_PORT
 	fi
 	timeout 30 "$LG" "http://127.0.0.1:$port/" -c 4 -t 1 --duration 1s --timeout 300ms \
 		--ledger "$LG_TMP/$mode.ledger" --json "$LG_TMP/$mode.json" -q "$@" >"$LG_TMP/$mode.out" 2>&1
@@ -24,7 +21,7 @@ kind() {
 	check "errors_${mode}_no_ok" [ "$(jget "$LG_TMP/$mode.json" ok)" -eq 0 ]
 	check "errors_${mode}_ledger_kind" [ "$("$LG" --dump-ledger "$LG_TMP/$mode.ledger" | awk -F'\t' -v o="$outcome" '$8==o' | wc -l)" -eq "$(jget "$LG_TMP/$mode.json" "errors/$key")" ]
 	check "errors_${mode}_conserved" grep -q 'conservation ok' "$LG_TMP/$mode.out"
-	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
+	[ -n "$BAD_PID" ] && kill "$BAD_PID" 2>/dev/null
 	return 0
 }
 
@@ -36,11 +33,8 @@ kind eof eof eof
 # the errno of a refused connection is in the ledger
 check errors_refused_errno [ "$("$LG" --dump-ledger "$LG_TMP/refused.ledger" | awk -F'\t' 'NR>1 && $10!=111' | wc -l)" -eq 0 ]
 # a server that never answers, open model: the deadline leaves requests in flight
-port=$(lg_port)
-python3 "$here/badserver.py" "$port" silent &
-at_exit "kill $!"
-wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
-timeout 30 "$LG" "http://127.0.0.1:$port/" -c 4 -t 1 --rate 100 --duration 1s --timeout 10s \
+lg_bad silent || fail errors_inflight_server
+timeout 30 "$LG" "http://127.0.0.1:$BAD_PORT/" -c 4 -t 1 --rate 100 --duration 1s --timeout 10s \
 	--ledger "$LG_TMP/inflight.ledger" --json "$LG_TMP/inflight.json" -q >"$LG_TMP/inflight.out" 2>&1
 check errors_inflight_exit_0 [ $? -eq 0 ]
 check errors_inflight_4 [ "$(jget "$LG_TMP/inflight.json" in_flight)" -eq 4 ]
