@@ -11,12 +11,22 @@
 		return -EINVAL;                                                                    \
 	} while (0)
 
-/* A reason goes on one line: control characters the input put in it become '?'. */
-static void one_line(char *s)
+void jf_one_line(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	while (*s) {
+		unsigned char c = *s;
+		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			(c & 0xf8) == 0xf0 ? 3 : -1;
+		int i = 1;
+
+		while (i <= n && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		if (n < 0 || i <= n || c < 0x20 || c == 0x7f) {
+			*s++ = '?';
+			continue;
+		}
+		s += n + 1;
+	}
 }
 
 int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
@@ -34,7 +44,7 @@ int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, ch
 				break;
 		if (!*a) {
 			snprintf(err, errlen, "%s: unknown field '%s'", where, key);
-			one_line(err);
+			jf_one_line(err);
 			return -EINVAL;
 		}
 	}

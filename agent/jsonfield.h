@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <jansson.h>
 
+/* Makes a reason fit one line of a JSON reply: control characters, and bytes
+ * that are not UTF-8 (as a cut by %.40s or a short buffer leaves), become '?'. */
+void jf_one_line(char *s);
 /* Each returns 0, or -EINVAL with a one-line reason in err. */
 int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
 		  size_t errlen);

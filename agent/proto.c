@@ -193,7 +193,7 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 	return 0;
 }
 
-int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
+static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"kind",  "name",   "backend", "duration",
 					   "force", "target", "params",  NULL};
@@ -233,6 +233,16 @@ int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t e
 	if (target_from_json(v, s->kind, &s->target, err, errlen))
 		return -EINVAL;
 	return params_from_json(json_object_get(j, "params"), s, err, errlen);
+}
+
+/* Reasons echo what was sent (a duration, a port): keep them one line. */
+int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	int ret = spec_from_json(j, s, err, errlen);
+
+	if (ret)
+		jf_one_line(err);
+	return ret;
 }
 
 static json_t *ports_json(uint16_t lo, uint16_t hi)
@@ -325,6 +335,7 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 	j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
 		snprintf(err, errlen, "malformed JSON at column %d: %s", jerr.column, jerr.text);
+		jf_one_line(err);
 		return -EINVAL;
 	}
 	if (!json_is_object(j)) {
@@ -345,9 +356,6 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 	if (c == FL_CMD_MAX) {
 		snprintf(err, errlen, "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
 			 cmd);
-		for (char *e = err; *e; e++) /* one line, whatever the command held */
-			if ((unsigned char)*e < 0x20 || *e == 0x7f)
-				*e = '?';
 		goto out;
 	}
 	req->cmd = c;
@@ -376,6 +384,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 	}
 	ret = 0;
 out:
+	if (ret)
+		jf_one_line(err);
 	json_decref(j);
 	return ret;
 }
