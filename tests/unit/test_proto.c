@@ -285,6 +285,47 @@ static void test_invalid(void **state)
 	}
 }
 
+/* Every reason goes back to the client in a JSON string, which must be UTF-8:
+ * a cut in the middle of a character would leave the client without a reply. */
+static void test_reason_utf8(void **state)
+{
+	static const char *const lines[] = {
+		"{\"cmd\":\"a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}",
+		"{\"cmd\":\"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
+		"\u20ac\u20ac\"}",
+	};
+	struct fl_request req;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		json_t *r;
+
+		assert_int_equal(parse(lines[i], &req, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "unknown command"));
+		r = proto_error("%s", err);
+		if (!r) {
+			print_error("%s\n  -> reason is not UTF-8: %s\n", lines[i], err);
+			fail();
+		}
+		json_decref(r);
+	}
+	/* A short buffer cuts a long echoed value: still UTF-8. */
+	for (size_t len = 60; len < 80; len++) {
+		json_t *r;
+
+		assert_int_equal(parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":"
+				       "\"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+				       "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\",\"target\":{\"dev\":\"lo\"}}}",
+				       &req, err, len),
+				 -EINVAL);
+		r = proto_error("%s", err);
+		assert_non_null(r);
+		json_decref(r);
+	}
+}
+
 static void test_errlen(void **state)
 {
 	struct fl_request req;
@@ -477,7 +518,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),        cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_errlen),       cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_errlen),       cmocka_unit_test(test_reason_utf8),       cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_replies),
 	};
