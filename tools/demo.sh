@@ -8,7 +8,7 @@
 # (reached with --netns, as for a container), shows requests failing and the
 # fault's counters, clears it, shows requests succeeding again, and prints
 # the event log. Everything it makes (namespaces, veth, nginx, agentd, files)
-# is removed on exit, also on failure or Ctrl-C. Takes about 15 s.
+# is removed on exit, also on failure or Ctrl-C. Takes about 5 s.
 # Exit 0 when every step did what it shows; 1 otherwise.
 #   FL_BIN: folder of agentd and agentctl (make demo sets it)
 set -u
