@@ -55,9 +55,11 @@ static void test_valid(void **state)
 	assert_true(req.all);
 
 	/* The smallest inject: kind and device; the defaults fill the rest. */
-	assert_int_equal(parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"eth0\"}}}",
-			       &req, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    parse(
+		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"eth0\"}}}",
+		&req, err, sizeof(err)),
+	    0);
 	assert_int_equal(req.cmd, FL_CMD_INJECT);
 	assert_false(req.dry_run);
 	assert_int_equal(req.fault.kind, FL_KIND_DROP);
@@ -96,22 +98,24 @@ static void test_valid(void **state)
 	assert_float_equal(req.fault.prob, 0.3, 1e-12);
 
 	/* Numbers where numbers make sense. */
-	assert_int_equal(parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":2.5,"
-			       "\"target\":{\"dev\":\"lo\",\"proto\":\"icmp\"},\"params\":{\"prob\":0}}}",
-			       &req, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":2.5,"
+		  "\"target\":{\"dev\":\"lo\",\"proto\":\"icmp\"},\"params\":{\"prob\":0}}}",
+		  &req, err, sizeof(err)),
+	    0);
 	assert_int_equal(req.fault.duration_ns, 2500000000ULL);
 	assert_float_equal(req.fault.prob, 0, 0);
 	assert_int_equal(req.fault.target.match.family, AF_INET); /* icmp is IPv4 */
-	assert_int_equal(parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
-			       "\"proto\":\"icmp6\"}}}",
-			       &req, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+		  "\"proto\":\"icmp6\"}}}",
+		  &req, err, sizeof(err)),
+	    0);
 	assert_int_equal(req.fault.target.match.family, AF_INET6);
 
 	/* The length is what counts, not a NUL: the line need not end in one. */
-	assert_int_equal(proto_parse_request("{\"cmd\":\"list\"}garbage", 14, &req, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    proto_parse_request("{\"cmd\":\"list\"}garbage", 14, &req, err, sizeof(err)), 0);
 	assert_int_equal(req.cmd, FL_CMD_LIST);
 }
 
@@ -121,149 +125,195 @@ static void test_invalid(void **state)
 	static const struct {
 		const char *line, *says;
 	} bad[] = {
-		/* not a request at all */
-		{"", "malformed JSON"},
-		{"garbage", "malformed JSON"},
-		{"{\"cmd\":\"status\"", "malformed JSON"},
-		{"{\"cmd\":\"status\"} x", "malformed JSON"},
-		{"[]", "must be a JSON object"},
-		{"[{\"cmd\":\"status\"}]", "must be a JSON object"},
-		{"42", "malformed JSON"},
-		{"\"status\"", "malformed JSON"},
-		{"null", "malformed JSON"},
-		{"{\"cmd\":\"status\",\"cmd\":\"list\"}", "duplicate object key near '\"cmd\"'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"}}}",
-		 "duplicate object key near '\"kind\"'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dev\":\"eth0\"}}}",
-		 "duplicate object key near '\"dev\"'"},
-		/* the request */
-		{"{}", "request.cmd"},
-		{"{\"cmd\":1}", "request.cmd"},
-		{"{\"cmd\":null}", "request.cmd"},
-		{"{\"cmd\":\"frobnicate\"}", "unknown command 'frobnicate'"},
-		{"{\"cmd\":\"STATUS\"}", "unknown command 'STATUS'"},
-		{"{\"cmd\":\"status\",\"bogus\":1}", "request: unknown field 'bogus'"},
-		{"{\"cmd\":\"inject\",\"dry_run\":\"yes\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"}}}",
-		 "request.dry_run"},
-		{"{\"cmd\":\"clear\"}", "request.id"},
-		{"{\"cmd\":\"clear\",\"id\":0}", "request.id"},
-		{"{\"cmd\":\"clear\",\"id\":-3}", "request.id"},
-		{"{\"cmd\":\"clear\",\"id\":\"3\"}", "request.id"},
-		{"{\"cmd\":\"clear\",\"id\":1.5}", "request.id"},
-		{"{\"cmd\":\"clear\",\"id\":4294967296}", "request.id"},
-		{"{\"cmd\":\"clear\",\"all\":false}", "request.id"},
-		/* the fault */
-		{"{\"cmd\":\"inject\"}", "fault"},
-		{"{\"cmd\":\"inject\",\"fault\":[]}", "fault: must be an object"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"target\":{\"dev\":\"lo\"}}}", "fault.kind: missing"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":7,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.kind: must be a string"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"explode\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.kind: 'explode'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"bogus\":true,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault: unknown field 'bogus'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":5,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.name: must be a string"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"a b\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.name"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"x\\\"}\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.name"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"force\":1,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.force"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"abc\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.duration: 'abc'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"-1s\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.duration"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":0,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.duration"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":-1,\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.duration"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":[],\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.duration"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\"}}", "fault.target: missing"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":\"lo\"}}",
-		 "fault.target: must be an object"},
-		/* the target */
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{}}}", "fault.target.dev: missing"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":3}}}",
-		 "fault.target.dev: must be a string"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"a-very-long-device-name\"}}}",
-		 "fault.target.dev: longer than"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\\u0000x\"}}}",
-		 "\\u0000 is not allowed"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"port\":80}}}",
-		 "fault.target: unknown field 'port'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"direction\":\"sideways\"}}}",
-		 "fault.target.direction: 'sideways'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"direction\":1}}}",
-		 "fault.target.direction"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"proto\":\"sctp\"}}}",
-		 "fault.target.proto: 'sctp'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":\"10.0.0.0/33\"}}}",
-		 "fault.target.src: '10.0.0.0/33'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dst\":\"1.2.3.4/\"}}}",
-		 "fault.target.dst"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dst\":false}}}",
-		 "fault.target.dst: must be a string"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":\"10.0.0.1\","
-		 "\"dst\":\"fd00::1\"}}}",
-		 "fault.target.dst: 'fd00::1' mixes IPv4 and IPv6"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":\"::/0\","
-		 "\"dst\":\"0.0.0.0/0\"}}}",
-		 "fault.target.dst"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"proto\":\"icmp\","
-		 "\"dport\":80}}}",
-		 "fault.target: ports need proto tcp or udp, not icmp"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"proto\":\"icmp6\","
-		 "\"sport\":\"1-2\"}}}",
-		 "fault.target: ports need proto tcp or udp"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"proto\":\"icmp\","
-		 "\"dst\":\"fd00::1\"}}}",
-		 "fault.target.proto: icmp is IPv4"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"proto\":\"icmp6\","
-		 "\"src\":\"10.0.0.1\"}}}",
-		 "fault.target.proto: icmp6 is IPv6"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":70000}}}",
-		 "fault.target.dport: port 70000 out of range"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":\"70000\"}}}",
-		 "fault.target.dport: port '70000' out of range"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":0}}}",
-		 "fault.target.dport"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"sport\":-1}}}",
-		 "fault.target.sport"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":\"80-70\"}}}",
-		 "fault.target.dport: '80-70'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":80.5}}}",
-		 "fault.target.dport"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dport\":"
-		 "\"80000000000000000000000000000000000\"}}}",
-		 "fault.target.dport"},
-		/* the parameters */
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":5}}",
-		 "fault.params: must be an object"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"p\":1}}}",
-		 "fault.params: unknown field 'p'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":1.5}}}",
-		 "fault.params.prob: 1.5 is outside 0..1"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":-0.1}}}",
-		 "fault.params.prob"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":\"150%\"}}}",
-		 "fault.params.prob: '150%' is outside 0..1"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":\"lots\"}}}",
-		 "fault.params.prob: 'lots'"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":true}}}",
-		 "fault.params.prob"},
-		/* control characters never reach a reply as a second line */
-		{"{\"cmd\":\"sta\\ntus\"}", "unknown command"},
-		{"{\"cmd\":\"status\",\"x\\ny\":1}", "request: unknown field"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"a\\nb\",\"target\":{\"dev\":\"lo\"}}}",
-		 "fault.name"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":\"1.2.3.4\\r\\n\"}}}",
-		 "fault.target.src"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"l\\no\"}}}",
-		 "fault.target.dev"},
-		{"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"netns\":\"a\\nb\"}}}",
-		 "fault.target.netns"},
+	    /* not a request at all */
+	    {"", "malformed JSON"},
+	    {"garbage", "malformed JSON"},
+	    {"{\"cmd\":\"status\"", "malformed JSON"},
+	    {"{\"cmd\":\"status\"} x", "malformed JSON"},
+	    {"[]", "must be a JSON object"},
+	    {"[{\"cmd\":\"status\"}]", "must be a JSON object"},
+	    {"42", "malformed JSON"},
+	    {"\"status\"", "malformed JSON"},
+	    {"null", "malformed JSON"},
+	    {"{\"cmd\":\"status\",\"cmd\":\"list\"}", "duplicate object key near '\"cmd\"'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"kind\":\"drop\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "duplicate object key near '\"kind\"'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dev\":"
+	     "\"eth0\"}}}",
+	     "duplicate object key near '\"dev\"'"},
+	    /* the request */
+	    {"{}", "request.cmd"},
+	    {"{\"cmd\":1}", "request.cmd"},
+	    {"{\"cmd\":null}", "request.cmd"},
+	    {"{\"cmd\":\"frobnicate\"}", "unknown command 'frobnicate'"},
+	    {"{\"cmd\":\"STATUS\"}", "unknown command 'STATUS'"},
+	    {"{\"cmd\":\"status\",\"bogus\":1}", "request: unknown field 'bogus'"},
+	    {"{\"cmd\":\"inject\",\"dry_run\":\"yes\",\"fault\":{\"kind\":\"drop\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "request.dry_run"},
+	    {"{\"cmd\":\"clear\"}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"id\":0}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"id\":-3}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"id\":\"3\"}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"id\":1.5}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"id\":4294967296}", "request.id"},
+	    {"{\"cmd\":\"clear\",\"all\":false}", "request.id"},
+	    /* the fault */
+	    {"{\"cmd\":\"inject\"}", "fault"},
+	    {"{\"cmd\":\"inject\",\"fault\":[]}", "fault: must be an object"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"target\":{\"dev\":\"lo\"}}}", "fault.kind: missing"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":7,\"target\":{\"dev\":\"lo\"}}}",
+	     "fault.kind: must be a string"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"explode\",\"target\":{\"dev\":\"lo\"}}}",
+	     "fault.kind: 'explode'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"bogus\":true,\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault: unknown field 'bogus'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":5,\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault.name: must be a string"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"a "
+	     "b\",\"target\":{\"dev\":\"lo\"}}}",
+	     "fault.name"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"x\\\"}\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "fault.name"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"force\":1,\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault.force"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"abc\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "fault.duration: 'abc'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"-1s\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "fault.duration"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":0,\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault.duration"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":-1,\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault.duration"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":[],\"target\":{\"dev\":"
+	     "\"lo\"}}}",
+	     "fault.duration"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\"}}", "fault.target: missing"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":\"lo\"}}",
+	     "fault.target: must be an object"},
+	    /* the target */
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{}}}",
+	     "fault.target.dev: missing"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":3}}}",
+	     "fault.target.dev: must be a string"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"a-very-long-"
+	     "device-name\"}}}",
+	     "fault.target.dev: longer than"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\\u0000x\"}}"
+	     "}",
+	     "\\u0000 is not allowed"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"port\":"
+	     "80}}}",
+	     "fault.target: unknown field 'port'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"direction\":\"sideways\"}}}",
+	     "fault.target.direction: 'sideways'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"direction\":1}}}",
+	     "fault.target.direction"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"proto\":\"sctp\"}}}",
+	     "fault.target.proto: 'sctp'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":"
+	     "\"10.0.0.0/33\"}}}",
+	     "fault.target.src: '10.0.0.0/33'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dst\":"
+	     "\"1.2.3.4/\"}}}",
+	     "fault.target.dst"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"dst\":"
+	     "false}}}",
+	     "fault.target.dst: must be a string"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":"
+	     "\"10.0.0.1\","
+	     "\"dst\":\"fd00::1\"}}}",
+	     "fault.target.dst: 'fd00::1' mixes IPv4 and IPv6"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":"
+	     "\"::/0\","
+	     "\"dst\":\"0.0.0.0/0\"}}}",
+	     "fault.target.dst"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"proto\":\"icmp\","
+	     "\"dport\":80}}}",
+	     "fault.target: ports need proto tcp or udp, not icmp"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"proto\":\"icmp6\","
+	     "\"sport\":\"1-2\"}}}",
+	     "fault.target: ports need proto tcp or udp"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"proto\":\"icmp\","
+	     "\"dst\":\"fd00::1\"}}}",
+	     "fault.target.proto: icmp is IPv4"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"proto\":\"icmp6\","
+	     "\"src\":\"10.0.0.1\"}}}",
+	     "fault.target.proto: icmp6 is IPv6"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":70000}}}",
+	     "fault.target.dport: port 70000 out of range"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":\"70000\"}}}",
+	     "fault.target.dport: port '70000' out of range"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":0}}}",
+	     "fault.target.dport"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"sport\":-1}}}",
+	     "fault.target.sport"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":\"80-70\"}}}",
+	     "fault.target.dport: '80-70'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":80.5}}}",
+	     "fault.target.dport"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"dport\":"
+	     "\"80000000000000000000000000000000000\"}}}",
+	     "fault.target.dport"},
+	    /* the parameters */
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":5}}",
+	     "fault.params: must be an object"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"p\":1}}}",
+	     "fault.params: unknown field 'p'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":1.5}}}",
+	     "fault.params.prob: 1.5 is outside 0..1"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":-0.1}}}",
+	     "fault.params.prob"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":\"150%\"}}}",
+	     "fault.params.prob: '150%' is outside 0..1"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":\"lots\"}}}",
+	     "fault.params.prob: 'lots'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":true}}}",
+	     "fault.params.prob"},
+	    /* control characters never reach a reply as a second line */
+	    {"{\"cmd\":\"sta\\ntus\"}", "unknown command"},
+	    {"{\"cmd\":\"status\",\"x\\ny\":1}", "request: unknown field"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"a\\nb\",\"target\":{"
+	     "\"dev\":\"lo\"}}}",
+	     "fault.name"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\",\"src\":"
+	     "\"1.2.3.4\\r\\n\"}}}",
+	     "fault.target.src"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"l\\no\"}}}",
+	     "fault.target.dev"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"netns\":\"a\\nb\"}}}",
+	     "fault.target.netns"},
 	};
 	struct fl_request req;
 	char err[512];
@@ -290,10 +340,12 @@ static void test_invalid(void **state)
 static void test_reason_utf8(void **state)
 {
 	static const char *const lines[] = {
-		"{\"cmd\":\"a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-		"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}",
-		"{\"cmd\":\"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
-		"\u20ac\u20ac\"}",
+	    "{\"cmd\":"
+	    "\"a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+	    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}",
+	    "{\"cmd\":"
+	    "\"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
+	    "\u20ac\u20ac\"}",
 	};
 	struct fl_request req;
 	char err[512];
@@ -315,11 +367,14 @@ static void test_reason_utf8(void **state)
 	for (size_t len = 60; len < 80; len++) {
 		json_t *r;
 
-		assert_int_equal(parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":"
-				       "\"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
-				       "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\",\"target\":{\"dev\":\"lo\"}}}",
-				       &req, err, len),
-				 -EINVAL);
+		assert_int_equal(
+		    parse(
+			"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":"
+			"\"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+			"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\",\"target\":{\"dev\":"
+			"\"lo\"}}}",
+			&req, err, len),
+		    -EINVAL);
 		r = proto_error("%s", err);
 		assert_non_null(r);
 		json_decref(r);
@@ -411,18 +466,26 @@ static void round_trip(const struct fl_fault_spec *in, struct fl_fault_spec *out
 static void test_round_trip(void **state)
 {
 	static const char *const lines[] = {
-		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"full\",\"backend\":\"tcx\","
-		"\"duration\":\"1.234567891s\",\"force\":true,\"target\":{\"dev\":\"veth0\",\"netns\":\"/run/netns/x\","
-		"\"direction\":\"egress\",\"proto\":\"tcp\",\"src\":\"10.1.2.3/24\",\"dst\":\"10.9.0.1\","
-		"\"sport\":\"1000-2000\",\"dport\":80},\"params\":{\"prob\":0.3}}}",
-		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"999999999ns\",\"target\":{\"dev\":\"lo\","
-		"\"proto\":\"udp\",\"src\":\"fd00::1/64\",\"dport\":\"53-53\"},\"params\":{\"prob\":\"0.1%\"}}}",
-		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":90,\"target\":{\"dev\":\"lo\","
-		"\"proto\":\"icmp\"}}}",
-		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"2h\",\"target\":{\"dev\":\"lo\","
-		"\"proto\":\"icmp6\",\"direction\":\"ingress\"},\"params\":{\"prob\":0}}}",
-		"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"x\",\"dst\":\"::/0\","
-		"\"sport\":1,\"dport\":\"1-65535\"}}}",
+	    "{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"name\":\"full\",\"backend\":"
+	    "\"tcx\","
+	    "\"duration\":\"1.234567891s\",\"force\":true,\"target\":{\"dev\":\"veth0\",\"netns\":"
+	    "\"/run/netns/x\","
+	    "\"direction\":\"egress\",\"proto\":\"tcp\",\"src\":\"10.1.2.3/"
+	    "24\",\"dst\":\"10.9.0.1\","
+	    "\"sport\":\"1000-2000\",\"dport\":80},\"params\":{\"prob\":0.3}}}",
+	    "{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"999999999ns\","
+	    "\"target\":{\"dev\":\"lo\","
+	    "\"proto\":\"udp\",\"src\":\"fd00::1/"
+	    "64\",\"dport\":\"53-53\"},\"params\":{\"prob\":\"0.1%\"}}}",
+	    "{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":90,\"target\":{\"dev\":"
+	    "\"lo\","
+	    "\"proto\":\"icmp\"}}}",
+	    "{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"duration\":\"2h\",\"target\":{"
+	    "\"dev\":\"lo\","
+	    "\"proto\":\"icmp6\",\"direction\":\"ingress\"},\"params\":{\"prob\":0}}}",
+	    "{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"x\",\"dst\":\":"
+	    ":/0\","
+	    "\"sport\":1,\"dport\":\"1-65535\"}}}",
 	};
 	struct fl_request req;
 	struct fl_fault_spec back;
@@ -452,14 +515,15 @@ static void test_round_trip(void **state)
 static void test_request_round_trip(void **state)
 {
 	static const char *const lines[] = {
-		"{\"cmd\":\"status\"}",
-		"{\"cmd\":\"doctor\"}",
-		"{\"cmd\":\"list\"}",
-		"{\"cmd\":\"clear\",\"id\":12}",
-		"{\"cmd\":\"clear\",\"all\":true}",
-		"{\"cmd\":\"inject\",\"dry_run\":true,\"fault\":{\"kind\":\"drop\",\"name\":\"n\","
-		"\"duration\":\"5m\",\"target\":{\"dev\":\"eth0\",\"proto\":\"tcp\",\"dport\":\"8000-8100\"},"
-		"\"params\":{\"prob\":\"25%\"}}}",
+	    "{\"cmd\":\"status\"}",
+	    "{\"cmd\":\"doctor\"}",
+	    "{\"cmd\":\"list\"}",
+	    "{\"cmd\":\"clear\",\"id\":12}",
+	    "{\"cmd\":\"clear\",\"all\":true}",
+	    "{\"cmd\":\"inject\",\"dry_run\":true,\"fault\":{\"kind\":\"drop\",\"name\":\"n\","
+	    "\"duration\":\"5m\",\"target\":{\"dev\":\"eth0\",\"proto\":\"tcp\",\"dport\":\"8000-"
+	    "8100\"},"
+	    "\"params\":{\"prob\":\"25%\"}}}",
 	};
 	struct fl_request a, b;
 	char err[512];
@@ -517,10 +581,14 @@ static void test_replies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),        cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_errlen),       cmocka_unit_test(test_reason_utf8),       cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_request_round_trip),
-		cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_errlen),
+	    cmocka_unit_test(test_reason_utf8),
+	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_request_round_trip),
+	    cmocka_unit_test(test_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
