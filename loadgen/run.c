@@ -159,7 +159,8 @@ static void dispatch(struct lg_thread *t, uint64_t now)
 				break;
 			phase = (uint8_t)t->sched.phase;
 		} else {
-			sched = c->think_ns ? s->ready_ns : now;
+			/* a user is due when its think time is over; the first time, now */
+			sched = c->think_ns && s->ready_ns ? s->ready_ns : now;
 		}
 		if (!take_seq(t, &seq))
 			break;
