@@ -10,6 +10,8 @@
  * PATH may be gzip-compressed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +34,13 @@ struct lp {
 	size_t errlen;
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* hex digit values + 1; 0 for anything else */
+static const unsigned char hexv[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance,
 		    uint64_t *seq)
@@ -52,11 +51,11 @@ int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *insta
 	if (len < 16 + 4 || s[16] != '-')
 		return -EINVAL;
 	for (i = 0; i < 16; i++) {
-		int v = hexval((unsigned char)s[i]);
+		unsigned v = hexv[(unsigned char)s[i]];
 
-		if (v < 0)
+		if (!v)
 			return -EINVAL;
-		r = r << 4 | (uint64_t)v;
+		r = r << 4 | (v - 1);
 	}
 	start = i = 17;
 	while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 10)
@@ -221,27 +220,44 @@ static int read_file(struct lp *p, const char *path)
 {
 	size_t cap = (1 << 20) + LINE_MAX_LEN, have = 0;
 	char *buf = malloc(cap + 1);
-	gzFile gz;
-	int err = 0;
+	unsigned char magic[2];
+	gzFile gz = NULL;
+	int fd, err = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	gz = gzopen(path, "rb");
-	if (!gz) {
-		err = errno ? -errno : -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
 		snprintf(p->err, p->errlen, "cannot open receipts %s: %s", path, strerror(-err));
 		goto out;
 	}
-	gzbuffer(gz, 256 * 1024);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		gz = gzdopen(fd, "rb"); /* owns fd from here */
+		if (!gz) {
+			close(fd);
+			err = -ENOMEM;
+			goto out;
+		}
+		gzbuffer(gz, 256 * 1024);
+	}
 	for (;;) {
-		int k = gzread(gz, buf + have, (unsigned)(cap - have));
+		ssize_t k;
 		char *s = buf, *e, *nl;
 
+		if (gz) {
+			k = gzread(gz, buf + have, (unsigned)(cap - have));
+		} else {
+			do
+				k = read(fd, buf + have, cap - have);
+			while (k < 0 && errno == EINTR);
+		}
 		if (k < 0) {
 			int zerr;
 
 			snprintf(p->err, p->errlen, "cannot read receipts %s: %s", path,
-				 gzerror(gz, &zerr));
+				 gz ? gzerror(gz, &zerr) : strerror(errno));
 			err = -EIO;
 			break;
 		}
@@ -267,7 +283,10 @@ static int read_file(struct lp *p, const char *path)
 		memmove(buf, s, have);
 	}
 done:
-	gzclose(gz);
+	if (gz)
+		gzclose(gz);
+	else
+		close(fd);
 out:
 	free(buf);
 	return err;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "hist.h"
@@ -50,7 +51,12 @@ struct lrec {
 	uint16_t port;
 	uint8_t client; /* enum rc_client */
 	uint8_t pad;
-	uint64_t lo, hi; /* wall-clock window for explanation */
+};
+
+/* The window of a failed request, in the same bucket of its own spill and
+ * in the same order as the failed requests' lrecs. */
+struct wrec {
+	uint64_t lo, hi; /* wall clock */
 };
 
 struct rrec {
@@ -127,7 +133,7 @@ struct ctx {
 	size_t errlen;
 	char tmp[PATH_MAX]; /* folder of the spill files */
 	struct objectives o;
-	struct spill ls, rs, ks, fs, es; /* ledger, receipts, keys, failures, events */
+	struct spill ls, ws, rs, ks, fs, es; /* ledger, failure windows, receipts, keys, failures, events */
 	unsigned nb, nb_shift; /* id buckets: bucket = hash >> nb_shift */
 	bool any_keys;
 	uint64_t ev_min, ev_max;
@@ -901,14 +907,90 @@ static int series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
 	return 0;
 }
 
-/* The ledger in batches: fl_ledger_open checks the header, then the records
- * are read many at a time (one gzread per LB_N records, not one per record). */
-#define LB_N 4096
+/* The ledger in batches: fl_ledger_open checks the header, then a thread
+ * inflates the records into a ring of LB_BUFS buffers of LB_N records while
+ * the caller takes them (inflating is half the work of the ledger pass). */
+#define LB_N    16384
+#define LB_BUFS 4
 struct lbatch {
 	gzFile gz;
-	struct fl_ledger_rec *v;
-	size_t n, i;
+	struct fl_ledger_rec *v[LB_BUFS];
+	ssize_t n[LB_BUFS]; /* records in each filled buffer; 0 end, < 0 error */
+	bool full[LB_BUFS];
+	unsigned head, tail; /* consumer takes head, producer fills tail */
+	size_t i;            /* next record in v[head] */
+	bool have;           /* the consumer holds v[head] */
+	bool threaded, stop;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
 };
+
+static ssize_t lb_fill(struct lbatch *b, struct fl_ledger_rec *v)
+{
+	size_t got = 0, want = LB_N * sizeof(*v);
+
+	while (got < want) {
+		int k = gzread(b->gz, (char *)v + got, (unsigned)(want - got));
+
+		if (k < 0)
+			return -EIO;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got % sizeof(*v))
+		return -EIO;
+	return (ssize_t)(got / sizeof(*v));
+}
+
+static void *lb_producer(void *arg)
+{
+	struct lbatch *b = arg;
+
+	for (;;) {
+		unsigned t;
+		ssize_t n;
+
+		pthread_mutex_lock(&b->lock);
+		while (b->full[b->tail] && !b->stop)
+			pthread_cond_wait(&b->cond, &b->lock);
+		t = b->tail;
+		pthread_mutex_unlock(&b->lock);
+		if (b->stop)
+			break;
+		n = lb_fill(b, b->v[t]);
+		pthread_mutex_lock(&b->lock);
+		b->n[t] = n;
+		b->full[t] = true;
+		b->tail = (t + 1) % LB_BUFS;
+		pthread_cond_broadcast(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+		if (n <= 0)
+			break;
+	}
+	return NULL;
+}
+
+static void lb_close(struct lbatch *b)
+{
+	if (b->threaded) {
+		pthread_mutex_lock(&b->lock);
+		b->stop = true;
+		pthread_cond_broadcast(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+		pthread_join(b->th, NULL);
+	}
+	if (b->threaded || b->gz) {
+		pthread_mutex_destroy(&b->lock);
+		pthread_cond_destroy(&b->cond);
+	}
+	if (b->gz)
+		gzclose(b->gz);
+	for (int i = 0; i < LB_BUFS; i++)
+		free(b->v[i]);
+	memset(b, 0, sizeof(*b));
+}
 
 static int lb_open(const char *path, struct lbatch *b)
 {
@@ -920,59 +1002,72 @@ static int lb_open(const char *path, struct lbatch *b)
 		return ret;
 	fl_ledger_close(lr);
 	memset(b, 0, sizeof(*b));
-	b->v = malloc(LB_N * sizeof(*b->v));
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
 	b->gz = gzopen(path, "rb");
-	if (!b->v || !b->gz) {
-		ret = b->v ? (errno ? -errno : -ENOMEM) : -ENOMEM;
+	if (!b->gz) {
+		ret = errno ? -errno : -ENOMEM;
 		goto fail;
+	}
+	for (int i = 0; i < LB_BUFS; i++) {
+		b->v[i] = malloc(LB_N * sizeof(*b->v[i]));
+		if (!b->v[i]) {
+			ret = -ENOMEM;
+			goto fail;
+		}
 	}
 	gzbuffer(b->gz, 1 << 20);
 	if (gzread(b->gz, &hdr, sizeof(hdr)) != (int)sizeof(hdr)) {
 		ret = -EIO;
 		goto fail;
 	}
+	b->i = 0;
+	b->threaded = !pthread_create(&b->th, NULL, lb_producer, b);
 	return 0;
 fail:
-	if (b->gz)
-		gzclose(b->gz);
-	free(b->v);
-	memset(b, 0, sizeof(*b));
+	lb_close(b);
 	return ret;
 }
 
-/* 1 with a record, 0 at the end, -EIO when truncated or corrupt. */
-static inline int lb_next(struct lbatch *b, struct fl_ledger_rec *rec)
+/* Takes the next buffer from the producer (or fills it without one). */
+static int lb_next_slow(struct lbatch *b, const struct fl_ledger_rec **rec)
 {
-	if (b->i == b->n) {
-		size_t got = 0;
+	unsigned h = b->head;
 
-		while (got < LB_N * sizeof(*b->v)) {
-			int k = gzread(b->gz, (char *)b->v + got,
-				       (unsigned)(LB_N * sizeof(*b->v) - got));
-
-			if (k < 0)
-				return -EIO;
-			if (k == 0)
-				break;
-			got += (size_t)k;
-		}
-		if (got % sizeof(*b->v))
-			return -EIO;
-		b->n = got / sizeof(*b->v);
-		b->i = 0;
-		if (!b->n)
-			return 0;
+	if (b->have) {
+		if (b->n[h] <= 0)
+			return (int)b->n[h]; /* the end, or an error: for good */
+		pthread_mutex_lock(&b->lock);
+		b->full[h] = false;
+		b->head = h = (h + 1) % LB_BUFS;
+		pthread_cond_broadcast(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+		b->have = false;
 	}
-	*rec = b->v[b->i++];
+	if (b->threaded) {
+		pthread_mutex_lock(&b->lock);
+		while (!b->full[h])
+			pthread_cond_wait(&b->cond, &b->lock);
+		pthread_mutex_unlock(&b->lock);
+	} else {
+		b->n[h] = lb_fill(b, b->v[h]);
+	}
+	b->have = true;
+	b->i = 0;
+	if (b->n[h] <= 0)
+		return (int)b->n[h];
+	*rec = &b->v[h][b->i++];
 	return 1;
 }
 
-static void lb_close(struct lbatch *b)
+/* 1 with a record, 0 at the end, -EIO when truncated or corrupt. */
+static inline int lb_next(struct lbatch *b, const struct fl_ledger_rec **rec)
 {
-	if (b->gz)
-		gzclose(b->gz);
-	free(b->v);
-	memset(b, 0, sizeof(*b));
+	if (b->have && b->i < (size_t)b->n[b->head]) {
+		*rec = &b->v[b->head][b->i++];
+		return 1;
+	}
+	return lb_next_slow(b, rec);
 }
 
 static int read_ledgers(struct ctx *c)
@@ -981,7 +1076,7 @@ static int read_ledgers(struct ctx *c)
 	struct rc_result *r = c->r;
 	struct fl_ledger_reader *lr = NULL;
 	struct fl_ledger_hdr hdr;
-	struct fl_ledger_rec rec;
+	const struct fl_ledger_rec *rp = NULL;
 	uint64_t t0 = UINT64_MAX;
 	int ret = 0;
 
@@ -1013,12 +1108,15 @@ static int read_ledgers(struct ctx *c)
 			snprintf(c->err, c->errlen, "cannot read ledger %s: %s", path, strerror(-ret));
 			goto out;
 		}
-		while ((ret = lb_next(&lb, &rec)) == 1) {
+		while ((ret = lb_next(&lb, &rp)) == 1) {
+			const struct fl_ledger_rec rec = *rp;
+
 			enum rc_client cl = client_of(rec.outcome);
 			uint64_t wall = rec.sched_wall_ns, hi;
 			bool answered = rec.outcome == FL_OUT_OK || rec.outcome == FL_OUT_STATUS;
 			struct lrec l;
 			struct rc_bin *bin;
+			unsigned bucket;
 
 			n++;
 			if (rec.outcome == 0 || rec.outcome >= FL_OUT_MAX) {
@@ -1044,11 +1142,16 @@ static int read_ledgers(struct ctx *c)
 					  .seq = rec.seq,
 					  .instance = rec.instance,
 					  .port = rec.local_port,
-					  .client = (uint8_t)cl,
-					  .lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
-					  .hi = hi + c->in->slack_ns};
-			ret = spill_put(&c->ls, (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift),
-					&l, sizeof(l));
+					  .client = (uint8_t)cl};
+			bucket = (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift);
+			ret = spill_put(&c->ls, bucket, &l, sizeof(l));
+			if (!ret && (cl == RC_C_FAILED || cl == RC_C_TIMEOUT)) {
+				struct wrec w = {
+					.lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
+					.hi = hi + c->in->slack_ns};
+
+				ret = spill_put(&c->ws, bucket, &w, sizeof(w));
+			}
 			if (ret) {
 				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
 					 c->tmp, strerror(-ret));
@@ -1118,6 +1221,8 @@ out:
 
 /* ---- receipts ---- */
 
+static void timing(const char *what);
+
 /* The receipts pass runs in its own thread beside the ledger pass: it
  * touches only what is its own (these counters, the receipts and keys
  * spills, the ghost list) until the join. */
@@ -1182,6 +1287,8 @@ static void *read_receipts(void *arg)
 					  sizeof(x->err));
 	if (!x->ret)
 		x->ret = spill_flush(c, &c->rs) ?: spill_flush(c, &c->ks);
+	if (getenv("FL_RECONCILE_TIMING"))
+		timing("(receipts)");
 	return NULL;
 }
 
@@ -1233,15 +1340,18 @@ static int join_bucket(struct ctx *c, unsigned b)
 	struct rc_result *r = c->r;
 	struct lrec *ls = NULL;
 	struct rrec *rs = NULL;
+	struct wrec *ws = NULL;
 	uint32_t *slot = NULL, *cnt = NULL;
 	struct ghost_set gs = {0};
-	size_t nl, nr, cap = 16, i;
+	size_t nl, nr, nw, wi = 0, cap = 16, i;
 	char id[RC_ID_LEN];
 	int ret;
 
 	ret = spill_read(&c->ls, b, sizeof(*ls), (void **)&ls, &nl);
 	if (!ret)
 		ret = spill_read(&c->rs, b, sizeof(*rs), (void **)&rs, &nr);
+	if (!ret)
+		ret = spill_read(&c->ws, b, sizeof(*ws), (void **)&ws, &nw);
 	if (ret) {
 		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
 			 strerror(-ret));
@@ -1326,9 +1436,16 @@ static int join_bucket(struct ctx *c, unsigned b)
 					 .instance = l->instance,
 					 .port = l->port,
 					 .client = l->client,
-					 .recv = (uint8_t)recv,
-					 .lo = l->lo,
-					 .hi = l->hi};
+					 .recv = (uint8_t)recv};
+
+			if (wi >= nw) {
+				snprintf(c->err, c->errlen, "internal error: failure windows out of step");
+				ret = -EPROTO;
+				goto out;
+			}
+			f.lo = ws[wi].lo;
+			f.hi = ws[wi].hi;
+			wi++;
 
 			ret = spill_put(&c->fs, l->port ? l->port % NP : NP, &f, sizeof(f));
 			if (ret) {
@@ -1341,6 +1458,7 @@ static int join_bucket(struct ctx *c, unsigned b)
 out:
 	free(ls);
 	free(rs);
+	free(ws);
 	free(slot);
 	free(cnt);
 	free(gs.v);
@@ -1648,6 +1766,25 @@ static int cmp_fault(const void *a, const void *b)
 
 /* ---- driver ---- */
 
+/* FL_RECONCILE_TIMING=1: the time of each pass on stderr. */
+static void timing(const char *what)
+{
+	static uint64_t last;
+	static int on = -1;
+	struct timespec ts;
+	uint64_t now;
+
+	if (on < 0)
+		on = getenv("FL_RECONCILE_TIMING") != NULL;
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (last && what)
+		fprintf(stderr, "reconcile: %-12s %8.3f s\n", what, (double)(now - last) / 1e9);
+	last = now;
+}
+
 static int open_lists(struct ctx *c)
 {
 	static const char *const names[4] = {"missing_ids.txt", "ghost_ids.txt",
@@ -1685,7 +1822,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	cap = in.max_ids ? in.max_ids : RC_DEFAULT_MAX_IDS;
 	r->slack_ns = in.slack_ns;
 	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
-	c.ls.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = -1;
+	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = -1;
 
 	if (!in.n_ledgers) {
 		snprintf(err, errlen, "no ledger given (--ledger FILE, written by loadgen --ledger)");
@@ -1723,6 +1860,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	if (ret)
 		goto out;
 
+	timing(NULL);
 	/* 1. event logs */
 	all_fp = tmpfile();
 	if (!all_fp) {
@@ -1761,6 +1899,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 
+	timing("events");
 	/* 2. ledgers; the bucket count from their size (records compress to
 	 * about a third; a guess too low only makes buckets larger) */
 	{
@@ -1779,7 +1918,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 	/* 3. receipts, in a thread beside the ledgers */
-	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.rs, c.nb)) ||
+	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.ws, c.nb)) ||
+	    (ret = spill_open(&c, &c.rs, c.nb)) ||
 	    (ret = spill_open(&c, &c.ks, NK)))
 		goto out;
 	{
@@ -1790,6 +1930,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		ret = read_ledgers(&c);
 		if (!ret)
 			ret = spill_flush(&c, &c.ls);
+		if (!ret)
+			ret = spill_flush(&c, &c.ws);
 		if (threaded)
 			pthread_join(th, NULL);
 		else if (!ret)
@@ -1807,6 +1949,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 			goto out;
 	}
 
+	timing("ledgers");
 	/* 4. join */
 	if ((ret = spill_open(&c, &c.fs, NP + 1)))
 		goto out;
@@ -1819,12 +1962,14 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	if (ret)
 		goto out;
 
+	timing("join");
 	/* 5. explanation */
 	for (unsigned p = 0; p <= NP && !ret; p++)
 		ret = explain_partition(&c, p);
 	if (ret)
 		goto out;
 
+	timing("explanation");
 	/* 6. statistics, recovery, objectives */
 	latency_of(c.all_h, &r->all);
 	for (size_t k = 0; k < r->n_faults; k++)
@@ -1853,7 +1998,9 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	if (ret)
 		goto out;
 	if (in.out_dir) {
+		timing("statistics");
 		ret = rc_write_reports(r, in.out_dir, err, errlen);
+		timing("reports");
 		if (ret)
 			goto out;
 	}
@@ -1865,6 +2012,7 @@ out:
 		if (c.list_fp[i])
 			fclose(c.list_fp[i]);
 	spill_close(&c.ls);
+	spill_close(&c.ws);
 	spill_close(&c.rs);
 	spill_close(&c.ks);
 	spill_close(&c.fs);
