@@ -20,16 +20,16 @@
 #         for --step seconds, all dropped by a 100% fault (one event each):
 #         events the agent took from the ring buffer, and events lost
 #         (events_lost in `agentctl status --json`).
-# With no part named, runs both (about 4 minutes with the defaults: 8 rounds of
-# 6 s, steps of 4 s).
+# With no part named, runs both (about 4 minutes with the defaults: 10 rounds
+# of 5 s, steps of 4 s).
 # Everything it makes is removed on exit, also on failure or Ctrl-C.
 #   FL_BIN: folder of agentd and agentctl (make bench sets it)
 #   FL_BENCH_ROUNDS, FL_BENCH_DURATION, FL_BENCH_STEP: defaults for the options
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FL_BIN=${FL_BIN:-$ROOT/build/bin}
-ROUNDS=${FL_BENCH_ROUNDS:-8}
-DURATION=${FL_BENCH_DURATION:-6}
+ROUNDS=${FL_BENCH_ROUNDS:-10}
+DURATION=${FL_BENCH_DURATION:-5}
 STEP=${FL_BENCH_STEP:-4}
 RATES=(25000 50000 75000 100000 125000 150000 200000 0) # packets/s; 0 = as fast as one sender can
 PARTS=()
@@ -160,31 +160,35 @@ bench_http() {
 			notes=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ' | tr '\n' ' ')
 			if [ -n "$id" ]; then
 				cost=$(prog_cost)
-				echo "$cfg-ns ${cost##*, }" >>"$TMP/http.txt"
+				echo "$cfg-ns ${cost##*, } $r" >>"$TMP/http.txt"
 				notes+="fault matched $(fault_field "$id" matched), dropped $(fault_field "$id" dropped); program: $cost"
 				ctl clear "$id" >/dev/null || die "clear $id failed"
 			fi
 			printf '%-6s %-8s %12s %s\n' "$((r + 1))" "$cfg" "$rps" "$notes"
-			echo "$cfg $rps" >>"$TMP/http.txt"
+			echo "$cfg $rps $r" >>"$TMP/http.txt"
 		done
 	done
 	agent_down
 	echo "load average at the end: $(loadavg)"
 	python3 - "$TMP/http.txt" <<'EOF'
 import statistics, sys
-runs = {}
+runs, by_round = {}, {}
 for line in open(sys.argv[1]):
-    cfg, val = line.split()[:2]
+    cfg, val, rnd = line.split()[:3]
     try:
         runs.setdefault(cfg, []).append(float(val))
+        by_round.setdefault(rnd, {})[cfg] = float(val)
     except ValueError:
         pass
 base = statistics.median(runs["none"])
 print()
-print("%-8s %14s %8s   %s" % ("config", "median req/s", "ratio", "all runs"))
+print("ratio: median of the config over median of none; per-round ratio: median over the rounds of")
+print("the config's run over the none run of the same round (less sensitive to load that drifts)")
+print("%-8s %14s %8s %16s   %s" % ("config", "median req/s", "ratio", "per-round ratio", "all runs"))
 for cfg in ("none", "nomatch", "prob0"):
     m = statistics.median(runs[cfg])
-    print("%-8s %14.0f %8.3f   %s" % (cfg, m, m / base, " ".join("%.0f" % x for x in runs[cfg])))
+    pr = statistics.median(r[cfg] / r["none"] for r in by_round.values())
+    print("%-8s %14.0f %8.3f %16.3f   %s" % (cfg, m, m / base, pr, " ".join("%.0f" % x for x in runs[cfg])))
 for cfg in ("nomatch", "prob0"):
     ns = runs.get(cfg + "-ns")
     if ns:
