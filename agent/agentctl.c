@@ -12,6 +12,7 @@
 #include "probe.h"
 #include "proto.h"
 #include "reconcile.h"
+#include "run.h"
 
 /* Exit codes (agentctl(8)). */
 enum {
@@ -33,6 +34,7 @@ static const char usage[] =
 	"                                  drop packets; prints the fault id\n"
 	"  list [--json]                   active faults with their counters\n"
 	"  clear ID|--all                  remove faults\n"
+	"  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
 	"  reconcile --ledger L --receipts R [--events E] [--objectives O] [--out DIR]\n"
 	"                                  verdict from files (agentctl reconcile --help)\n"
 	"\n"
@@ -331,6 +333,11 @@ out:
 	return ret;
 }
 
+static int run_main(int argc, char **argv)
+{
+	return cmd_run(sock_path, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -340,6 +347,7 @@ int main(int argc, char **argv)
 		{"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
 		{"list", cmd_list},     {"clear", cmd_clear},
 		{"reconcile", cmd_reconcile},
+		{"run", run_main},
 	};
 	int i = 1;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "jsonfield.h"
 #include "parse.h"
+#include "reconcile.h"
 #include "scenario.h"
 
 #define FAIL(...)                                                                                  \
@@ -193,32 +194,18 @@ static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-/* Objectives are read in full by the reconciliation; here only what needs
- * the scenario: that every phase they name exists. */
+/* Objectives are checked by the reconciliation's own reader, against this
+ * scenario's phase names, so that a mistake stops the run before it starts. */
 static int objectives_part(json_t *o, struct scenario *sc, char *err, size_t errlen)
 {
-	json_t *lat, *e;
-	size_t i;
+	const char *names[SC_MAX_PHASES];
 
 	if (!o)
 		return 0;
-	if (!json_is_object(o))
-		FAIL("objectives: must be an object");
-	lat = json_object_get(o, "latency");
-	json_array_foreach(lat, i, e)
-	{
-		const char *ph = json_string_value(json_object_get(e, "phase"));
-		int k;
-
-		if (!ph)
-			continue;
-		for (k = 0; k < sc->nphases; k++)
-			if (!strcmp(sc->phases[k].name, ph))
-				break;
-		if (k == sc->nphases)
-			FAIL("objectives.latency[%zu].phase: '%s' is not a phase of this scenario", i,
-			     ph);
-	}
+	for (int i = 0; i < sc->nphases; i++)
+		names[i] = sc->phases[i].name;
+	if (rc_objectives_check(o, names, sc->nphases, err, errlen))
+		return -EINVAL;
 	sc->objectives = json_incref(o);
 	return 0;
 }

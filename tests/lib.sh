@@ -91,8 +91,11 @@ wait_until() {
 }
 
 # A fresh nginx serving `return 200` on PORT inside NETNS; stopped on exit.
+# NGINX_ACCESS_LOG=PATH writes receipts in the faultline log format
+# (docs/receipts.md); NGINX_DIR is its folder.
 start_nginx() {
-	local ns=$1 port=$2 dir
+	local ns=$1 port=$2 dir access=off
+	[ -n "${NGINX_ACCESS_LOG:-}" ] && access="$NGINX_ACCESS_LOG faultline"
 	dir=$(mktemp -d /tmp/fl-nginx.XXXXXX)
 	at_exit "rm -rf $dir"
 	cat >"$dir/nginx.conf" <<NGX
@@ -102,7 +105,8 @@ error_log $dir/error.log;
 daemon on;
 events { worker_connections 4096; }
 http {
-	access_log ${NGINX_ACCESS_LOG:-off};
+	log_format faultline '\$msec \$http_x_request_id \$status \$request_time';
+	access_log $access;
 	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
 	uwsgi_temp_path $dir; scgi_temp_path $dir;
 	server { listen $port reuseport; listen [::]:$port; location / { return 200 "ok\n"; } }

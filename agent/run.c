@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * agentctl run SCENARIO: start loadgen, apply each fault at its time
+ * through agentd, collect the ledger, the fault events and the receipts,
+ * reconcile, write the report, print the verdict.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "client.h"
+#include "log.h"
+#include "reconcile.h"
+#include "run.h"
+#include "scenario.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void dur_arg(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000));
+}
+
+/* Where loadgen is: beside this agentctl, else on PATH. */
+static void find_loadgen(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(out, len, "%s/loadgen", dirname(self));
+		if (!access(out, X_OK))
+			return;
+	}
+	snprintf(out, len, "loadgen");
+}
+
+static pid_t start_loadgen(const struct scenario *sc, const char *loadgen, const char *out_dir,
+			   uint64_t run_id)
+{
+	const struct sc_load *l = &sc->load;
+	char a[16][PATH_MAX], log[PATH_MAX + 16];
+	char *argv[48];
+	int n = 0, k = 0, fd;
+	pid_t pid;
+
+#define ARG(s) (argv[n++] = (char *)(s))
+#define ARGF(...) (snprintf(a[k], sizeof(a[k]), __VA_ARGS__), argv[n++] = a[k++])
+	ARG(loadgen);
+	ARG(sc->url);
+	ARG("--duration");
+	ARGF("%llums", (unsigned long long)(l->duration_ns / 1000000));
+	if (l->rate) {
+		ARG("--rate");
+		ARGF("%g", l->rate);
+	}
+	if (*l->profile) {
+		ARG("--profile");
+		ARG(l->profile);
+	}
+	if (*l->arrival) {
+		ARG("--arrival");
+		ARG(l->arrival);
+	}
+	if (l->users) {
+		ARG("--users");
+		ARGF("%u", l->users);
+		if (l->think_ns) {
+			ARG("--think");
+			dur_arg(a[k], sizeof(a[k]), l->think_ns);
+			ARG(a[k++]);
+		}
+	}
+	if (l->connections) {
+		ARG("-c");
+		ARGF("%u", l->connections);
+	}
+	if (l->threads) {
+		ARG("-t");
+		ARGF("%u", l->threads);
+	}
+	if (l->timeout_ns) {
+		ARG("--timeout");
+		dur_arg(a[k], sizeof(a[k]), l->timeout_ns);
+		ARG(a[k++]);
+	}
+	if (*l->mix) {
+		ARG("--mix");
+		ARG(l->mix);
+	}
+	ARG("--run-id");
+	ARGF("%016llx", (unsigned long long)run_id);
+	ARG("--ledger");
+	ARGF("%s/ledger.bin.gz", out_dir);
+	ARG("--interval-log");
+	ARGF("%s/intervals.ndjson", out_dir);
+	ARG("--json");
+	ARGF("%s/loadgen.json", out_dir);
+	argv[n] = NULL;
+#undef ARG
+#undef ARGF
+
+	pid = fork();
+	if (pid)
+		return pid;
+	snprintf(log, sizeof(log), "%s/loadgen.log", out_dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int inject(const char *sock, struct sc_fault *f, uint32_t *id, char *err, size_t errlen)
+{
+	json_t *reply;
+	int ret = client_call(sock, json_pack("{s:s,s:O}", "cmd", "inject", "fault", f->fault),
+			      &reply, err, errlen);
+
+	if (!ret)
+		*id = json_integer_value(json_object_get(json_object_get(reply, "fault"), "id"));
+	json_decref(reply);
+	return ret;
+}
+
+static void clear(const char *sock, uint32_t id)
+{
+	char err[512];
+	json_t *reply;
+
+	/* A fault that ran its time is gone already; that is fine. */
+	client_call(sock, json_pack("{s:s,s:i}", "cmd", "clear", "id", (int)id), &reply, err,
+		    sizeof(err));
+	json_decref(reply);
+}
+
+static int agent_event_log(const char *sock, char *path, size_t len, char *err, size_t errlen)
+{
+	json_t *reply;
+	int ret = client_call(sock, json_pack("{s:s}", "cmd", "status"), &reply, err, errlen);
+
+	if (!ret)
+		snprintf(path, len, "%s",
+			 json_string_value(json_object_get(reply, "event_log")) ?: "");
+	json_decref(reply);
+	return ret;
+}
+
+static void print_verdict(const struct rc_result *r)
+{
+	const struct rc_counts *c = &r->c;
+
+	printf("requests %llu: sent %llu, answered %llu, ok %llu, failed %llu (explained %llu, "
+	       "unexplained %llu)\n",
+	       (unsigned long long)c->requests, (unsigned long long)c->sent,
+	       (unsigned long long)c->answered, (unsigned long long)c->ok,
+	       (unsigned long long)c->failed, (unsigned long long)c->explained,
+	       (unsigned long long)c->unexplained);
+	printf("service: missing %llu, ghosts %llu, duplicates %llu, recovered %llu, keys with "
+	       "more than one effect %llu\n",
+	       (unsigned long long)c->missing, (unsigned long long)c->ghosts,
+	       (unsigned long long)c->duplicates, (unsigned long long)c->recovered,
+	       (unsigned long long)c->duplicate_effects);
+	for (size_t i = 0; i < r->n_checks; i++)
+		printf("  %-4s %s: %g%s (limit %g%s)%s\n", r->checks[i].pass ? "ok" : "FAIL",
+		       r->checks[i].name, r->checks[i].value, r->checks[i].unit, r->checks[i].limit,
+		       r->checks[i].unit, r->checks[i].no_data ? ", no data" : "");
+}
+
+static const char run_usage[] =
+	"Usage: agentctl run SCENARIO.json [--out DIR] [--loadgen PATH]\n"
+	"Run a scenario: load, faults on schedule, reconciliation, report.\n"
+	"Exit status: 0 pass, 1 fail, 2 error. See docs/scenarios.md.\n";
+
+int cmd_run(const char *sock, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"loadgen", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	char out_dir[PATH_MAX] = "", loadgen[PATH_MAX] = "", events[PATH_MAX], err[512];
+	uint32_t ids[SC_MAX_FAULTS] = {};
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct rc_result res = {};
+	struct scenario sc;
+	uint64_t t0, run_id;
+	int c, status = 0, next = 0, ret = 2;
+	pid_t pid;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			snprintf(out_dir, sizeof(out_dir), "%s", optarg);
+			break;
+		case 'l':
+			snprintf(loadgen, sizeof(loadgen), "%s", optarg);
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "%s", run_usage);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fl_err("run needs one scenario file (see agentctl run --help)");
+		return 2;
+	}
+	if (scenario_load(argv[optind], &sc, err, sizeof(err))) {
+		fl_err("%s: %s", argv[optind], err);
+		return 2;
+	}
+	if (!*out_dir)
+		snprintf(out_dir, sizeof(out_dir), "faultline-%s-%ld", sc.name, (long)time(NULL));
+	if (mkdir(out_dir, 0755) && errno != EEXIST) {
+		fl_err("cannot create %s: %s", out_dir, strerror(errno));
+		goto out;
+	}
+	if (!*loadgen)
+		find_loadgen(loadgen, sizeof(loadgen));
+	if (agent_event_log(sock, events, sizeof(events), err, sizeof(err))) {
+		fl_err("%s", err);
+		goto out;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	run_id = now_wall_ns() ^ ((uint64_t)getpid() << 40);
+	printf("scenario %s: %d faults over %.1f s; output in %s\n", sc.name, sc.nfaults,
+	       sc.load.duration_ns / 1e9, out_dir);
+	fflush(stdout);
+	t0 = now_mono_ns();
+	pid = start_loadgen(&sc, loadgen, out_dir, run_id);
+	if (pid < 0) {
+		fl_err("cannot start loadgen: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		uint64_t t = now_mono_ns() - t0;
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (stop_signal) {
+			fl_err("interrupted: stopping the load, clearing faults, writing what there is");
+			kill(pid, SIGINT);
+			stop_signal = 0;
+			next = sc.nfaults; /* inject nothing more */
+		}
+		while (next < sc.nfaults && sc.faults[next].at_ns <= t) {
+			if (inject(sock, &sc.faults[next], &ids[next], err, sizeof(err)))
+				fl_err("faults[%d]: %s", next, err);
+			else
+				printf("  %6.2f s  fault %u: %s on %s\n", t / 1e9, ids[next],
+				       fl_kind_name(sc.faults[next].spec.kind),
+				       sc.faults[next].spec.target.dev);
+			fflush(stdout);
+			next++;
+		}
+		poll(NULL, 0, 10);
+	}
+	for (int i = 0; i < sc.nfaults; i++)
+		if (ids[i])
+			clear(sock, ids[i]);
+	/* loadgen exits 0 or 1 (its own SLO) with a full ledger; 2 is an error. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+		fl_err("loadgen failed (%s %d); see %s/loadgen.log",
+		       WIFEXITED(status) ? "exit" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out_dir);
+		goto out;
+	}
+	usleep(600 * 1000); /* two agent ticks: the event log is flushed */
+
+	{
+		char ledger[PATH_MAX + 32];
+		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts}, *evs[] = {events};
+		const char *phases[SC_MAX_PHASES];
+		struct rc_inputs in = {
+			.ledgers = ledgers,
+			.n_ledgers = 1,
+			.receipts = receipts,
+			.n_receipts = 1,
+			.events = evs,
+			.n_events = 1,
+			.objectives = sc.objectives,
+			.phases = phases,
+			.n_phases = sc.nphases,
+			.out_dir = out_dir,
+			.title = sc.name,
+		};
+
+		snprintf(ledger, sizeof(ledger), "%s/ledger.bin.gz", out_dir);
+		for (int i = 0; i < sc.nphases; i++)
+			phases[i] = sc.phases[i].name;
+		ret = reconcile(&in, &res, err, sizeof(err));
+		if (ret < 0) {
+			fl_err("reconcile: %s", err);
+			ret = 2;
+			goto out;
+		}
+		print_verdict(&res);
+	}
+	printf("verdict: %s (report: %s/report.html)\n", ret == 0 ? "PASS" : "FAIL", out_dir);
+out:
+	rc_result_free(&res);
+	scenario_free(&sc);
+	return ret;
+}
