@@ -155,7 +155,7 @@ static int simple(int argc, char **argv, const char *cmd, json_t **reply)
 
 static int cmd_status(int argc, char **argv)
 {
-	json_t *r;
+	json_t *r = NULL;
 	int ret = simple(argc, argv, "status", &r);
 
 	if (ret)
@@ -178,7 +178,7 @@ out:
 static int cmd_doctor(int argc, char **argv)
 {
 	struct fl_facts f;
-	json_t *r;
+	json_t *r = NULL;
 	int ret = simple(argc, argv, "doctor", &r);
 
 	if (ret)
@@ -198,7 +198,7 @@ out:
 
 static int cmd_list(int argc, char **argv)
 {
-	json_t *r;
+	json_t *r = NULL;
 	int ret = simple(argc, argv, "list", &r);
 
 	if (!ret) {
