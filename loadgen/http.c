@@ -48,11 +48,22 @@ bool http_resp_started(const struct http_resp *r)
 	return r->state > S_LINE_LF;
 }
 
-static bool is_tchar(unsigned char c)
+/* RFC 9110 token characters */
+#define T1(c) ((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')
+#define T2(c)                                                                                      \
+	(c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' ||       \
+		(c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || \
+		(c) == '`' || (c) == '|' || (c) == '~'
+#define T(c)   (T1(c) || T2(c))
+#define R4(b)  T(b), T(b + 1), T(b + 2), T(b + 3)
+#define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
+static const bool tchar[256] = {R16(0),  R16(16),  R16(32),  R16(48),  R16(64),  R16(80),
+				R16(96), R16(112), R16(128), R16(144), R16(160), R16(176),
+				R16(192), R16(208), R16(224), R16(240)};
+
+static inline bool is_tchar(unsigned char c)
 {
-	/* RFC 9110 token characters */
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
+	return tchar[c];
 }
 
 static int hexval(unsigned char c)
@@ -166,6 +177,31 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 			r->body += (uint64_t)(end - p);
 			p = end;
 			continue;
+		case S_HNAME: {
+			/* the rest of a header name, in one go */
+			const unsigned char *q = p;
+			size_t n;
+
+			while (q < end && tchar[*q])
+				q++;
+			n = (size_t)(q - p);
+			if (r->hbytes + n > HTTP_MAX_HEADER_BYTES) {
+				err = -E2BIG;
+				goto out;
+			}
+			r->hbytes += (uint32_t)n;
+			if (r->nlen + n <= sizeof(r->name)) {
+				memcpy(r->name + r->nlen, p, n);
+				r->nlen += (uint8_t)n;
+			} else {
+				r->nlen = sizeof(r->name) + 1; /* too long to be one of ours */
+			}
+			p = q;
+			if (p == end)
+				continue;
+			c = *p;
+			break;
+		}
 		case S_REASON:
 		case S_HVAL:
 			/* the bytes nobody reads: jump to the end of the line */
@@ -281,12 +317,8 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 					r->clen = 0;
 				}
 				r->state = S_HLWS;
-			} else if (!is_tchar(c)) {
-				goto bad;
-			} else if (r->nlen < sizeof(r->name)) {
-				r->name[r->nlen++] = (char)c;
 			} else {
-				r->nlen = sizeof(r->name) + 1; /* too long to be one of ours */
+				goto bad; /* not a token character (those went in bulk above) */
 			}
 			break;
 		case S_HLWS:

@@ -34,3 +34,4 @@ echo "gap CV: uniform $cu, poisson $cp"
 check models_uniform_regular fcmp "$cu" '<' 0.01
 check models_poisson_exponential fcmp "abs($cp - 1)" '<' 0.15
 check models_poisson_rate fcmp "abs($(jget "$LG_TMP/p.json" scheduled) - 3000)" '<' 250
+check models_sched_never_zero [ "$(for l in c u p; do "$LG" --dump-ledger "$LG_TMP/$l.ledger" | awk -F'\t' 'NR>1 && ($4==0 || $3==0)'; done | wc -l)" -eq 0 ]
