@@ -55,6 +55,29 @@ static inline void hist_record(struct hist *h, uint64_t v)
 		h->hi = i;
 }
 
+/* n values equal to v at once (merging histograms from elsewhere). */
+static inline void hist_record_n(struct hist *h, uint64_t v, uint64_t n)
+{
+	uint32_t i;
+
+	if (!n)
+		return;
+	if (v > HIST_MAX)
+		v = HIST_MAX;
+	i = hist_index(v);
+	h->counts[i] += n;
+	h->total += n;
+	h->sum += v * n;
+	if (v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	if (i < h->lo)
+		h->lo = i;
+	if (i > h->hi)
+		h->hi = i;
+}
+
 struct hist *hist_new(void);
 void hist_free(struct hist *h);
 void hist_reset(struct hist *h);

@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"               [--slo 'p99<200ms,error_rate<0.1%%'] [--id-header NAME] [--engine "
 		"fast|curl]\n"
 		"               [--run-id HEX] [--instance N] [-k] [-q]\n"
-		"       loadgen --dump-ledger FILE | --verify-ledger FILE\n"
+		"       loadgen --dump-ledger FILE | --verify-ledger FILE | --merge SUMMARY.json...\n"
 		"profiles: constant | ramp:from=R,to=R,over=D | step:from=R,by=R,every=D[,steps=N]\n"
 		"          spike:base=R,factor=F,at=D,for=D | soak[:rate=R] | "
 		"stress:from=R,by=R,every=D (needs --slo)\n"
@@ -53,6 +53,7 @@ enum {
 	OPT_RATE = 256, OPT_ARRIVAL, OPT_USERS, OPT_THINK, OPT_DURATION, OPT_REQUESTS, OPT_PROFILE,
 	OPT_MIX, OPT_BODY, OPT_TIMEOUT, OPT_LEDGER, OPT_JSON, OPT_SLO, OPT_ID_HEADER, OPT_ENGINE,
 	OPT_RUN_ID, OPT_INSTANCE, OPT_IVAL, OPT_DUMP, OPT_VERIFY, OPT_BENCH_HIST, OPT_PROGRESS,
+	OPT_MERGE,
 };
 
 static const struct option opts[] = {
@@ -85,6 +86,7 @@ static const struct option opts[] = {
 	{"dump-ledger", required_argument, NULL, OPT_DUMP},
 	{"verify-ledger", required_argument, NULL, OPT_VERIFY},
 	{"bench-hist", no_argument, NULL, OPT_BENCH_HIST},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -342,6 +344,12 @@ int main(int argc, char **argv)
 		case OPT_BENCH_HIST:
 			bench_hist();
 			return EXIT_PASS;
+		case OPT_MERGE:
+			if (optind >= argc) {
+				fl_err("--merge needs the --json summaries to merge");
+				return EXIT_ERROR;
+			}
+			return report_merge(argv + optind, argc - optind) ? EXIT_ERROR : EXIT_PASS;
 		default:
 			fprintf(stderr, "loadgen: bad option; loadgen --help for usage\n");
 			return EXIT_ERROR;

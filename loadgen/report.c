@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "log.h"
@@ -132,6 +133,115 @@ static json_t *hist_json(const struct hist *h)
 	return o;
 }
 
+/* Sparse buckets [lowest value in ns, count]: histograms of several
+ * instances merge by adding counts (loadgen --merge). */
+static json_t *hist_buckets(const struct hist *h)
+{
+	json_t *b = json_array();
+	uint32_t i;
+
+	for (i = h->lo; h->total && i <= h->hi; i++)
+		if (h->counts[i])
+			json_array_append_new(b, json_pack("[II]", (json_int_t)hist_lowest(i),
+							   (json_int_t)h->counts[i]));
+	return b;
+}
+
+static int merge_one(const char *path, json_t *sum, struct hist *h, char *why, size_t whylen)
+{
+	static const char *const adds[] = {"requests", "scheduled", "sent",   "ok",
+					   "failed",   "unsent",    "in_flight"};
+	json_error_t jerr;
+	json_t *o, *b, *e, *se, *pair;
+	const char *k;
+	size_t i;
+	int err = -EINVAL;
+
+	o = json_load_file(path, 0, &jerr);
+	if (!o) {
+		snprintf(why, whylen, "cannot read %s: %s", path, jerr.text);
+		return -EINVAL;
+	}
+	b = json_object_get(o, "latency_hist");
+	if (!json_is_array(b) || !json_is_number(json_object_get(o, "requests_per_sec"))) {
+		snprintf(why, whylen, "%s is not a loadgen --json summary (no latency_hist)", path);
+		goto cleanup;
+	}
+	json_array_foreach(b, i, pair)
+	{
+		json_t *v = json_array_get(pair, 0), *n = json_array_get(pair, 1);
+
+		if (!json_is_integer(v) || !json_is_integer(n) || json_integer_value(v) < 0 ||
+		    json_integer_value(n) < 0) {
+			snprintf(why, whylen, "%s: bad latency_hist bucket %zu", path, i);
+			goto cleanup;
+		}
+		hist_record_n(h, (uint64_t)json_integer_value(v), (uint64_t)json_integer_value(n));
+	}
+	for (i = 0; i < sizeof(adds) / sizeof(adds[0]); i++) {
+		json_t *v = json_object_get(o, adds[i]);
+
+		json_object_set_new(sum, adds[i],
+				    json_integer(json_integer_value(json_object_get(sum, adds[i])) +
+						 json_integer_value(v)));
+	}
+	json_object_set_new(sum, "requests_per_sec",
+			    json_real(json_number_value(json_object_get(sum, "requests_per_sec")) +
+				      json_number_value(json_object_get(o, "requests_per_sec"))));
+	e = json_object_get(o, "errors");
+	se = json_object_get(sum, "errors");
+	json_object_foreach(e, k, b)
+	{
+		json_object_set_new(se, k,
+				    json_integer(json_integer_value(json_object_get(se, k)) +
+						 json_integer_value(b)));
+	}
+	err = 0;
+cleanup:
+	json_decref(o);
+	return err;
+}
+
+int report_merge(char *const *paths, int n)
+{
+	json_t *sum = json_object();
+	struct hist *h = hist_new();
+	char why[512];
+	int i, err = 0;
+	char *txt;
+
+	if (!sum || !h) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	json_object_set_new(sum, "instances", json_integer(n));
+	json_object_set_new(sum, "errors", json_object());
+	for (i = 0; i < n; i++) {
+		err = merge_one(paths[i], sum, h, why, sizeof(why));
+		if (err) {
+			fl_err("%s", why);
+			goto cleanup;
+		}
+	}
+	{
+		json_int_t ok = json_integer_value(json_object_get(sum, "ok"));
+		json_int_t failed = json_integer_value(json_object_get(sum, "failed"));
+
+		json_object_set_new(sum, "error_rate",
+				    json_real(ok + failed ? (double)failed / (double)(ok + failed) : 0));
+	}
+	json_object_set_new(sum, "latency_ms", hist_json(h));
+	json_object_set_new(sum, "latency_hist", hist_buckets(h));
+	txt = json_dumps(sum, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+cleanup:
+	json_decref(sum);
+	hist_free(h);
+	return err;
+}
+
 int report_json(const struct lg_run *run, const struct lg_summary *s, const char *path)
 {
 	const struct lg_config *c = run->cfg;
@@ -166,6 +276,7 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "bytes_in", json_integer((json_int_t)run->cnt.bytes_in));
 	json_object_set_new(o, "bytes_out", json_integer((json_int_t)run->cnt.bytes_out));
 	json_object_set_new(o, "latency_ms", hist_json(run->lat));
+	json_object_set_new(o, "latency_hist", hist_buckets(run->lat));
 	if (c->open)
 		json_object_set_new(o, "service_ms", hist_json(run->svc));
 	if (c->ledger_path) {

@@ -18,5 +18,8 @@ struct lg_summary {
 void summary_compute(const struct lg_run *run, struct lg_summary *s);
 void report_text(const struct lg_run *run, const struct lg_summary *s);
 int report_json(const struct lg_run *run, const struct lg_summary *s, const char *path);
+/* loadgen --merge: the --json summaries of several instances as one
+ * (counts and rates added, histograms merged), JSON on stdout. */
+int report_merge(char *const *paths, int n);
 
 #endif

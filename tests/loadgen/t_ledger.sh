@@ -45,9 +45,19 @@ done
 check ledger_json_percentiles_rise [ -z "$bad" ]
 
 # a second instance of the same run: ids never collide; the ledgers merge
-"$LG" "$url" -c 4 -t 1 --requests 500 --ledger "$LG_TMP/b.ledger" --run-id 00c0ffee --instance 4 -q >/dev/null 2>&1
+"$LG" "$url" -c 4 -t 1 --requests 500 --ledger "$LG_TMP/b.ledger" --json "$LG_TMP/b.json" --run-id 00c0ffee --instance 4 -q >/dev/null 2>&1
 "$LG" --dump-ledger "$LG_TMP/b.ledger" | grep -v '^#' | cut -f1 >"$LG_TMP/b.ids"
 check ledger_instances_disjoint [ "$(cat "$LG_TMP/b.ids" <(cut -f1 "$LG_TMP/a.tsv") | sort -u | wc -l)" -eq 5500 ]
+
+# and their summaries merge: counts add up, the merged histogram holds every answer
+"$LG" --merge "$LG_TMP/a.json" "$LG_TMP/b.json" >"$LG_TMP/m.json"
+check ledger_merge_exit_0 [ $? -eq 0 ]
+check ledger_merge_requests [ "$(jget "$LG_TMP/m.json" requests)" -eq 5500 ]
+check ledger_merge_hist_count [ "$(jget "$LG_TMP/m.json" latency_ms/count)" -eq 5500 ]
+pa=$(jget "$LG_TMP/a.json" latency_ms/max); pb=$(jget "$LG_TMP/b.json" latency_ms/max); pm=$(jget "$LG_TMP/m.json" latency_ms/max)
+check ledger_merge_max fcmp "abs($pm - max($pa, $pb))" '<=' "max($pa, $pb) / 500"
+"$LG" --merge "$LG_TMP/a.json" "$LG_TMP/a.ledger" >/dev/null 2>"$LG_TMP/merge.err"
+check ledger_merge_rejects_non_summary [ $? -eq 2 ]
 
 # a corrupt ledger is an error, not a silent short read
 head -c 2000 "$LG_TMP/a.ledger" >"$LG_TMP/cut.ledger"
