@@ -5,7 +5,8 @@
  *   nginx:PATH   an access log with
  *                log_format faultline '$msec $http_x_request_id $status $request_time';
  *   ndjson:PATH  one JSON object per line: "id" (string, required), "status"
- *                (integer), "ts" (wall seconds), "key" (idempotency key)
+ *                (integer), "ts" (wall seconds), "key" (idempotency key of an effect the service
+ *                performed; with "effect": false the key is not counted)
  *   http(s)://   the same NDJSON fetched with libcurl
  * PATH may be gzip-compressed.
  */
@@ -36,14 +37,12 @@ struct lp {
 
 /* hex digit values + 1; 0 for anything else */
 static const unsigned char hexv[256] = {
-	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
-	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
-	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,	['7'] = 8,
+    ['8'] = 9,	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance,
-		    uint64_t *seq)
+int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance, uint64_t *seq)
 {
 	uint64_t r = 0, q = 0, in = 0;
 	size_t i, start;
@@ -191,6 +190,10 @@ static int ndjson_line(struct lp *p, char *s, size_t len)
 	if (json_is_number(v) && json_number_value(v) > 0)
 		r.ts_ns = (uint64_t)(json_number_value(v) * 1e9);
 	v = json_object_get(j, "key");
+	/* "effect": false: the service saw the key and did nothing (it had
+	 * done it before); only the receipts that did something count. */
+	if (json_is_false(json_object_get(j, "effect")))
+		v = NULL;
 	if (json_is_string(v)) {
 		r.key = json_string_value(v);
 		r.key_len = json_string_length(v);

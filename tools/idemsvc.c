@@ -3,7 +3,7 @@
  * idemsvc: a small demo service for the duplicate-request race. Every
  * request that carries an Idempotency-Key asks for one "effect" (think: a
  * payment). Each request is written to a receipts file as NDJSON:
- *   {"id":"<X-Request-Id>","key":"<Idempotency-Key>","effect":true|false,"status":200,"ts":<wall ns>}
+ *   {"id":"<X-Request-Id>","key":"<Idempotency-Key>","effect":true|false,"status":200,"ts":<wall s>}
  * Built twice: idemsvc performs the effect for every request, so two
  * requests with one key race into two effects; idemsvc-dedup (-DDEDUP)
  * remembers the keys it has served and performs each effect once.
@@ -48,13 +48,6 @@ static int first_time(const char *key)
 }
 #endif
 
-static unsigned long long wall_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (unsigned long long)t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
 
 /* Header values go into JSON strings: keep only safe characters. */
 static void safe_copy(char *dst, size_t len, const char *src)
@@ -74,6 +67,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	static int first_call;
 	char id[96], key[96];
+	struct timespec now;
 	const char *body;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -96,8 +90,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 #endif
 	if (!*key)
 		effect = 0;
-	fprintf(receipts, "{\"id\":\"%s\",\"key\":\"%s\",\"effect\":%s,\"status\":200,\"ts\":%llu}\n",
-		id, key, effect ? "true" : "false", wall_ns());
+	clock_gettime(CLOCK_REALTIME, &now);
+	fprintf(receipts,
+		"{\"id\":\"%s\",\"key\":\"%s\",\"effect\":%s,\"status\":200,\"ts\":%lld.%09ld}\n", id,
+		key, effect ? "true" : "false", (long long)now.tv_sec, now.tv_nsec);
 	fflush(receipts);
 	body = effect ? "done\n" : "already done\n";
 	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
