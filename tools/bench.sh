@@ -132,7 +132,7 @@ PY
 }
 
 bench_http() {
-	local r i cfg id rps out order
+	local r i cfg id rps out order cost cost_ns notes
 	local -a cfgs=(none nomatch prob0)
 	start_nginx "$SRV" "$PORT" || die "cannot start nginx"
 	for ((i = 0; i < 30; i++)); do
@@ -160,7 +160,8 @@ bench_http() {
 			notes=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ' | tr '\n' ' ')
 			if [ -n "$id" ]; then
 				cost=$(prog_cost)
-				echo "$cfg-ns ${cost##*, } $r" >>"$TMP/http.txt"
+				cost_ns=${cost##*, }
+				echo "$cfg-ns ${cost_ns%% *} $r" >>"$TMP/http.txt"
 				notes+="fault matched $(fault_field "$id" matched), dropped $(fault_field "$id" dropped); program: $cost"
 				ctl clear "$id" >/dev/null || die "clear $id failed"
 			fi
@@ -187,7 +188,7 @@ print("the config's run over the none run of the same round (less sensitive to l
 print("%-8s %14s %8s %16s   %s" % ("config", "median req/s", "ratio", "per-round ratio", "all runs"))
 for cfg in ("none", "nomatch", "prob0"):
     m = statistics.median(runs[cfg])
-    pr = statistics.median(r[cfg] / r["none"] for r in by_round.values())
+    pr = statistics.median(r[cfg] / r["none"] for r in by_round.values() if cfg in r and "none" in r)
     print("%-8s %14.0f %8.3f %16.3f   %s" % (cfg, m, m / base, pr, " ".join("%.0f" % x for x in runs[cfg])))
 for cfg in ("nomatch", "prob0"):
     ns = runs.get(cfg + "-ns")
