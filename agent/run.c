@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "client.h"
 #include "log.h"
 #include "reconcile.h"
@@ -186,6 +187,54 @@ static void print_verdict(const struct rc_result *r)
 		       r->checks[i].unit, r->checks[i].no_data ? ", no data" : "");
 }
 
+/* Copy the records of this run's faults (and the agent's reports of lost
+ * events since the run began) from the agent's event log into the run's
+ * own: the agent's log holds every run it served. */
+static int extract_events(const char *src, const char *dst, const uint32_t *ids, int n,
+			  uint64_t since_wall, char *err, size_t errlen)
+{
+	gzFile in = gzopen(src, "rb"), out = NULL;
+	char line[65536];
+	int ret = 0;
+
+	if (!in) {
+		snprintf(err, errlen, "cannot read the agent's event log %.300s: %s", src,
+			 strerror(errno ? errno : ENOMEM));
+		return -EIO;
+	}
+	out = gzopen(dst, "wb");
+	if (!out) {
+		snprintf(err, errlen, "cannot write %.300s: %s", dst, strerror(errno ? errno : ENOMEM));
+		ret = -EIO;
+		goto done;
+	}
+	/* The agent's log ends where it last flushed; a torn last line is
+	 * skipped by the JSON parse. */
+	while (gzgets(in, line, sizeof(line))) {
+		json_t *r = json_loads(line, 0, NULL);
+		json_t *id = json_object_get(r, "fault_id");
+		const char *type = json_string_value(json_object_get(r, "type"));
+		bool keep = false;
+
+		if (json_is_integer(id)) {
+			for (int i = 0; i < n && !keep; i++)
+				keep = ids[i] && ids[i] == json_integer_value(id);
+		} else if (type && !strcmp(type, "lost")) {
+			keep = (uint64_t)json_integer_value(json_object_get(r, "wall_ns")) >= since_wall;
+		}
+		if (keep)
+			gzputs(out, line);
+		json_decref(r);
+	}
+	if (gzclose(out) != Z_OK) {
+		snprintf(err, errlen, "cannot write %.300s", dst);
+		ret = -EIO;
+	}
+done:
+	gzclose(in);
+	return ret;
+}
+
 static const char run_usage[] =
 	"Usage: agentctl run SCENARIO.json [--out DIR] [--loadgen PATH]\n"
 	"Run a scenario: load, faults on schedule, reconciliation, report.\n"
@@ -200,11 +249,12 @@ int cmd_run(const char *sock, int argc, char **argv)
 		{},
 	};
 	char out_dir[PATH_MAX] = "", loadgen[PATH_MAX] = "", events[PATH_MAX], err[512];
+	char run_events[PATH_MAX + 32];
 	uint32_t ids[SC_MAX_FAULTS] = {};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct rc_result res = {};
 	struct scenario sc;
-	uint64_t t0, run_id;
+	uint64_t t0, run_id, start_wall;
 	int c, status = 0, next = 0, ret = 2;
 	pid_t pid;
 
@@ -253,6 +303,7 @@ int cmd_run(const char *sock, int argc, char **argv)
 	       sc.load.duration_ns / 1e9, out_dir);
 	fflush(stdout);
 	t0 = now_mono_ns();
+	start_wall = now_wall_ns();
 	pid = start_loadgen(&sc, loadgen, out_dir, run_id);
 	if (pid < 0) {
 		fl_err("cannot start loadgen: %s", strerror(errno));
@@ -293,10 +344,15 @@ int cmd_run(const char *sock, int argc, char **argv)
 		goto out;
 	}
 	usleep(600 * 1000); /* two agent ticks: the event log is flushed */
+	snprintf(run_events, sizeof(run_events), "%s/events.ndjson.gz", out_dir);
+	if (extract_events(events, run_events, ids, sc.nfaults, start_wall, err, sizeof(err))) {
+		fl_err("%s", err);
+		goto out;
+	}
 
 	{
 		char ledger[PATH_MAX + 32];
-		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts}, *evs[] = {events};
+		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts}, *evs[] = {run_events};
 		const char *phases[SC_MAX_PHASES];
 		struct rc_inputs in = {
 			.ledgers = ledgers,
