@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +100,7 @@ static uint64_t parse_msec(const char *s, size_t n)
 }
 
 /* "$msec $http_x_request_id $status $request_time" */
-static int nginx_line(struct lp *p, char *s, size_t len)
+static int nginx_line(struct lp *p, const char *s, size_t len)
 {
 	struct rc_receipt r = {0};
 	const char *tok[4], *e = s + len;
@@ -148,7 +151,7 @@ static int nginx_line(struct lp *p, char *s, size_t len)
 	return p->cb(&r, p->arg);
 }
 
-static int ndjson_line(struct lp *p, char *s, size_t len)
+static int ndjson_line(struct lp *p, const char *s, size_t len)
 {
 	struct rc_receipt r = {0};
 	json_error_t jerr;
@@ -209,16 +212,74 @@ out:
 	return err;
 }
 
-static int one_line(struct lp *p, char *s, size_t len)
+static int one_line(struct lp *p, const char *s, size_t len)
 {
 	p->line++;
 	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
-	s[len] = '\0';
 	return p->fmt == FMT_NGINX ? nginx_line(p, s, len) : ndjson_line(p, s, len);
 }
 
-/* Plain or gzip-compressed, read in large blocks and split with memchr. */
+/* A plain file: mapped a window at a time (so that the mapped pages, which
+ * count as resident, stay few), split with memchr, no copy. -ENODEV: not
+ * mappable. */
+#define MAP_WINDOW (32u << 20)
+static int read_mapped(struct lp *p, int fd, const char *path)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	struct stat st;
+	size_t size, pos = 0;
+	int err = 0;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return -ENODEV;
+	size = (size_t)st.st_size;
+	while (pos < size && !err) {
+		size_t base = pos & ~(pg - 1), len = size - base;
+		const char *m, *s, *e, *nl;
+		bool last;
+
+		if (len > MAP_WINDOW)
+			len = MAP_WINDOW;
+		last = base + len == size;
+		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)base);
+		if (m == MAP_FAILED)
+			return pos ? -errno : -ENODEV;
+		madvise((void *)m, len, MADV_SEQUENTIAL);
+		s = m + (pos - base);
+		e = m + len;
+		while (s < e) {
+			nl = memchr(s, '\n', (size_t)(e - s));
+			if (!nl && !last)
+				break; /* the rest of this line is in the next window */
+			if (!nl)
+				nl = e; /* a last line without \n */
+			if (nl - s > LINE_MAX_LEN) {
+				snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes",
+					 p->what, (unsigned long long)p->line + 1, LINE_MAX_LEN);
+				err = -E2BIG;
+				break;
+			}
+			err = one_line(p, s, (size_t)(nl - s));
+			if (err)
+				break;
+			s = nl + 1;
+		}
+		pos = base + (size_t)(s - m);
+		if (s >= e)
+			pos = base + len;
+		munmap((void *)m, len);
+		if (!err && !last && pos <= base) { /* cannot happen: a window holds a line */
+			err = -E2BIG;
+			snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes", p->what,
+				 (unsigned long long)p->line + 1, LINE_MAX_LEN);
+		}
+	}
+	(void)path;
+	return err;
+}
+
+/* Plain (mapped) or gzip-compressed (read in large blocks), split with memchr. */
 static int read_file(struct lp *p, const char *path)
 {
 	size_t cap = (1 << 20) + LINE_MAX_LEN, have = 0;
@@ -236,7 +297,14 @@ static int read_file(struct lp *p, const char *path)
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+	if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		err = read_mapped(p, fd, path);
+		if (err != -ENODEV) {
+			close(fd);
+			goto out;
+		}
+		err = 0; /* not mappable (a pipe, /proc): read it */
+	} else {
 		gz = gzdopen(fd, "rb"); /* owns fd from here */
 		if (!gz) {
 			close(fd);

@@ -135,6 +135,7 @@ struct ctx {
 	struct objectives o;
 	struct spill ls, ws, rs, ks, fs, es; /* ledger, failure windows, receipts, keys, failures, events */
 	unsigned nb, nb_shift; /* id buckets: bucket = hash >> nb_shift */
+	pthread_mutex_t jlock;
 	bool any_keys;
 	uint64_t ev_min, ev_max;
 	struct tidx portless, all;
@@ -1335,7 +1336,7 @@ static int ghost_add(struct ghost_set *g, const struct rrec *rr)
 	return 1;
 }
 
-static int join_bucket(struct ctx *c, unsigned b)
+static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 {
 	struct rc_result *r = c->r;
 	struct lrec *ls = NULL;
@@ -1397,9 +1398,11 @@ static int join_bucket(struct ctx *c, unsigned b)
 		if (ret < 0)
 			goto out;
 		if (ret == 1) {
-			r->c.ghosts++;
+			cn->ghosts++;
 			fmt_id(id, rr->run_id, rr->instance, rr->seq);
+			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->ghost_ids, id, c->list_fp[1]);
+			pthread_mutex_unlock(&c->jlock);
 		}
 		ret = 0;
 	}
@@ -1407,28 +1410,36 @@ static int join_bucket(struct ctx *c, unsigned b)
 		const struct lrec *l = &ls[i];
 		unsigned recv = cnt[i] == 0 ? RC_R_0 : cnt[i] == 1 ? RC_R_1 : RC_R_MORE;
 
-		r->c.cells[l->client][recv]++;
+		cn->cells[l->client][recv]++;
 		if (l->client == RC_C_UNSENT) {
 			if (cnt[i]) {
-				r->c.ghosts++;
+				cn->ghosts++;
 				fmt_id(id, l->run_id, l->instance, l->seq);
+				pthread_mutex_lock(&c->jlock);
 				idlist_add(&r->ghost_ids, id, c->list_fp[1]);
+				pthread_mutex_unlock(&c->jlock);
 			}
 			continue;
 		}
 		if (recv == RC_R_0) {
-			r->c.missing++;
+			cn->missing++;
 			fmt_id(id, l->run_id, l->instance, l->seq);
+			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->missing_ids, id, c->list_fp[0]);
+			pthread_mutex_unlock(&c->jlock);
 		} else if (recv == RC_R_MORE) {
-			r->c.duplicates++;
+			cn->duplicates++;
 			fmt_id(id, l->run_id, l->instance, l->seq);
+			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->duplicate_ids, id, c->list_fp[2]);
+			pthread_mutex_unlock(&c->jlock);
 		}
 		if (l->client == RC_C_TIMEOUT && recv != RC_R_0) {
-			r->c.recovered++;
+			cn->recovered++;
 			fmt_id(id, l->run_id, l->instance, l->seq);
+			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->recovered_ids, id, NULL);
+			pthread_mutex_unlock(&c->jlock);
 		}
 		if (l->client == RC_C_FAILED || l->client == RC_C_TIMEOUT) {
 			struct frec f = {.run_id = l->run_id,
@@ -1447,7 +1458,9 @@ static int join_bucket(struct ctx *c, unsigned b)
 			f.hi = ws[wi].hi;
 			wi++;
 
+			pthread_mutex_lock(&c->jlock);
 			ret = spill_put(&c->fs, l->port ? l->port % NP : NP, &f, sizeof(f));
+			pthread_mutex_unlock(&c->jlock);
 			if (ret) {
 				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
 					 c->tmp, strerror(-ret));
@@ -1463,6 +1476,53 @@ out:
 	free(cnt);
 	free(gs.v);
 	return ret;
+}
+
+/* The join runs on two threads, each taking the next bucket; the counts are
+ * their own, the lists and the failures' spill shared under c->jlock. */
+struct jthread {
+	struct ctx *c;
+	unsigned *next;
+	struct rc_counts cnt;
+	int ret;
+};
+
+static void *join_thread(void *arg)
+{
+	struct jthread *j = arg;
+	unsigned b;
+
+	while (!j->ret && (b = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED)) < j->c->nb)
+		j->ret = join_bucket(j->c, b, &j->cnt);
+	return NULL;
+}
+
+static int join_all(struct ctx *c)
+{
+	struct jthread j[2] = {{.c = c}, {.c = c}};
+	unsigned next = 0;
+	pthread_t th;
+	bool threaded;
+
+	j[0].next = j[1].next = &next;
+	threaded = !pthread_create(&th, NULL, join_thread, &j[1]);
+	join_thread(&j[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		join_thread(&j[1]);
+	for (int t = 0; t < 2; t++) {
+		struct rc_counts *d = &c->r->c, *s = &j[t].cnt;
+
+		d->ghosts += s->ghosts;
+		d->missing += s->missing;
+		d->duplicates += s->duplicates;
+		d->recovered += s->recovered;
+		for (int i = 0; i < RC_C_MAX; i++)
+			for (int k = 0; k < RC_R_MAX; k++)
+				d->cells[i][k] += s->cells[i][k];
+	}
+	return j[0].ret ?: j[1].ret;
 }
 
 static int join_keys(struct ctx *c, unsigned b)
@@ -1823,6 +1883,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	r->slack_ns = in.slack_ns;
 	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
 	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = -1;
+	pthread_mutex_init(&c.jlock, NULL);
 
 	if (!in.n_ledgers) {
 		snprintf(err, errlen, "no ledger given (--ledger FILE, written by loadgen --ledger)");
@@ -1953,8 +2014,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	/* 4. join */
 	if ((ret = spill_open(&c, &c.fs, NP + 1)))
 		goto out;
-	for (unsigned b = 0; b < c.nb && !ret; b++)
-		ret = join_bucket(&c, b);
+	ret = join_all(&c);
 	for (unsigned b = 0; b < NK && !ret; b++)
 		ret = join_keys(&c, b);
 	if (!ret)
@@ -2006,6 +2066,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	}
 	ret = r->pass ? 0 : 1;
 out:
+	pthread_mutex_destroy(&c.jlock);
 	if (all_fp)
 		fclose(all_fp);
 	for (int i = 0; i < 4; i++)
