@@ -9,7 +9,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "log.h"
-#include "run.h"
+#include "lg_run.h"
 
 struct cslot {
 	CURL *easy;

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "http.h"
+#include "lg_http.h"
 #include "log.h"
-#include "run.h"
+#include "lg_run.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57

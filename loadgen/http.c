@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include "http.h"
+#include "lg_http.h"
 
 enum {
 	S_VER,        /* "HTTP/1." */

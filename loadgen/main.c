@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include "log.h"
 #include "parse.h"
-#include "report.h"
-#include "run.h"
+#include "lg_report.h"
+#include "lg_run.h"
 
 #define EXIT_PASS  0
 #define EXIT_SLO   1

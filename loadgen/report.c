@@ -5,7 +5,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "log.h"
-#include "report.h"
+#include "lg_report.h"
 
 static const double pcts[] = {50, 90, 99, 99.9, 99.99};
 static const char *const pct_names[] = {"p50", "p90", "p99", "p99.9", "p99.99"};

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
-#include "req.h"
+#include "lg_req.h"
 
 #define BODY_MAX (64 * 1024 * 1024)
 

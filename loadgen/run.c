@@ -5,8 +5,8 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "log.h"
-#include "probes.h"
-#include "run.h"
+#include "lg_probes.h"
+#include "lg_run.h"
 
 #define NS_PER_SEC     1000000000ULL
 #define TIMEOUT_SCAN   (10 * 1000000ULL)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parse.h"
-#include "sched.h"
+#include "lg_sched.h"
 
 static const char *const kind_names[] = {
 	[PROF_CONSTANT] = "constant", [PROF_RAMP] = "ramp",   [PROF_STEP] = "step",
@@ -192,14 +192,59 @@ void sched_init(struct lg_sched *s, const struct lg_profile *p, enum lg_arrival 
 	s->next *= rng_unit(&s->rng);
 }
 
+/* The next time after t (ns) at which the rate changes; a ramp is taken in
+ * 1 ms pieces. */
+static double next_change(const struct lg_profile *p, double t)
+{
+	double e;
+
+	switch (p->kind) {
+	case PROF_RAMP:
+		if (t >= (double)p->over_ns)
+			return INFINITY;
+		e = (floor(t / 1e6) + 1) * 1e6;
+		return e < (double)p->over_ns ? e : (double)p->over_ns;
+	case PROF_STEP:
+	case PROF_STRESS:
+		e = floor(t / (double)p->every_ns) + 1;
+		if (p->kind == PROF_STEP && p->steps && e >= p->steps)
+			return INFINITY;
+		return e * (double)p->every_ns;
+	case PROF_SPIKE:
+		if (t < (double)p->at_ns)
+			return (double)p->at_ns;
+		if (t < (double)(p->at_ns + p->for_ns))
+			return (double)(p->at_ns + p->for_ns);
+		return INFINITY;
+	default:
+		return INFINITY;
+	}
+}
+
+/*
+ * A time change of a unit-rate process: the next arrival comes when the
+ * integral of the rate since the last one reaches 1 (uniform) or an
+ * exponential draw (Poisson). Where the rate changes inside a gap, the
+ * gap is split, so that a spike or a step starts exactly on time.
+ */
 void sched_advance(struct lg_sched *s)
 {
+	double w = s->arrival == ARRIVAL_POISSON ? -log(rng_unit(&s->rng)) : 1.0;
+	double t = s->next;
 	uint32_t phase;
-	double r = profile_rate(s->prof, (uint64_t)s->next, &phase) * s->share;
-	double gap = 1e9 / r;
+	unsigned guard;
 
-	if (s->arrival == ARRIVAL_POISSON)
-		gap *= -log(rng_unit(&s->rng));
-	s->next += gap;
+	for (guard = 0; guard < 100000000; guard++) {
+		double r = profile_rate(s->prof, (uint64_t)t, &phase) * s->share / 1e9;
+		double b = next_change(s->prof, t);
+
+		if (isinf(b) || r * (b - t) >= w) {
+			t += w / r;
+			break;
+		}
+		w -= r * (b - t);
+		t = b;
+	}
+	s->next = t;
 	profile_rate(s->prof, (uint64_t)s->next, &s->phase);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parse.h"
-#include "slo.h"
+#include "lg_slo.h"
 
 static int parse_one(const char *s, struct slo_check *c, char *why, size_t whylen)
 {

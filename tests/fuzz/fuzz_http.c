@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http.h"
+#include "lg_http.h"
 
 static int run(const uint8_t *d, size_t n, size_t step, bool head, struct http_resp *r,
 	       size_t *consumed)

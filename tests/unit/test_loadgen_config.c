@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "req.h"
-#include "sched.h"
-#include "slo.h"
+#include "lg_req.h"
+#include "lg_sched.h"
+#include "lg_slo.h"
 
 static void test_url(void **state)
 {
@@ -176,6 +176,22 @@ static void test_sched_rate(void **state)
 			sched_advance(&s);
 		}
 		assert_true(n >= 2990 && n <= 3010);
+	}
+	/* a spike starts and ends on time: 200/s, 1000/s for 1 s, 200/s */
+	assert_int_equal(profile_parse("spike:base=200,factor=5,at=1s,for=1s", 0, &p, why,
+				       sizeof(why)),
+			 0);
+	{
+		uint64_t ph[3] = {0};
+
+		sched_init(&s, &p, ARRIVAL_UNIFORM, 1.0, 0, 1);
+		while (sched_peek(&s) < 3000000000ULL) {
+			ph[s.phase]++;
+			sched_advance(&s);
+		}
+		assert_true(ph[0] >= 199 && ph[0] <= 201);
+		assert_true(ph[1] >= 999 && ph[1] <= 1001);
+		assert_true(ph[2] >= 199 && ph[2] <= 201);
 	}
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "http.h"
+#include "lg_http.h"
 
 /* Feeds s in pieces of `step` bytes; returns the final code, sets *used_total. */
 static int feed_steps(struct http_resp *r, const char *s, size_t len, size_t step,

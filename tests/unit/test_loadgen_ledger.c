@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "ledger.h"
-#include "run.h"
+#include "lg_run.h"
 
 #define PER_THREAD 50000
 #define BATCH      1000

@@ -4,7 +4,7 @@
 #define LG_REPORT_H
 
 #include <stdbool.h>
-#include "run.h"
+#include "lg_run.h"
 
 struct lg_summary {
 	double elapsed_s;

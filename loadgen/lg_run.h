@@ -16,9 +16,9 @@
 #include <sys/socket.h>
 #include "hist.h"
 #include "ledger.h"
-#include "req.h"
-#include "sched.h"
-#include "slo.h"
+#include "lg_req.h"
+#include "lg_sched.h"
+#include "lg_slo.h"
 
 enum lg_engine_kind { ENGINE_FAST, ENGINE_CURL };
 enum lg_progress { PROGRESS_NONE, PROGRESS_LINES, PROGRESS_TTY };
