@@ -30,14 +30,29 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 die() { printf '\ndemo: FAILED: %s\n' "$*" >&2; exit 1; }
 agentctl_() { printf '$ agentctl %s\n' "$*"; "$FL_BIN/agentctl" --socket "$FL_SOCK" "$@"; }
 
+# get URL: one HTTP GET from the client namespace, 1 s to connect, 2 s in all;
+# prints the body or the error. curl when it is there, else python3 (which
+# make deps installs).
+get() {
+	if command -v curl >/dev/null; then
+		ip netns exec "$CLI" curl -sS --connect-timeout 1 --max-time 2 "$1" 2>&1
+	else
+		ip netns exec "$CLI" python3 -c '
+import socket, sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode().strip())
+except Exception as e:
+    print("python3 urllib: %s" % getattr(e, "reason", e))' "$1" 2>&1
+	fi
+}
+
 # request N: N requests from the client namespace; prints one line each,
 # sets OK to the number that got "ok".
 requests() {
 	local i out
 	OK=0
 	for ((i = 1; i <= $1; i++)); do
-		out=$(ip netns exec "$CLI" curl -sS --connect-timeout 1 --max-time 2 \
-			"http://$SRV_IP:$PORT/" 2>&1)
+		out=$(get "http://$SRV_IP:$PORT/")
 		if [ "$out" = ok ]; then
 			OK=$((OK + 1))
 			printf '  request %d: 200 %s\n' "$i" "$out"
@@ -51,7 +66,7 @@ requests() {
 for b in agentd agentctl; do
 	[ -x "$FL_BIN/$b" ] || die "$FL_BIN/$b is missing (run: make)"
 done
-for c in nginx curl ip; do
+for c in nginx python3 ip; do
 	command -v "$c" >/dev/null || die "$c is missing (run: make deps)"
 done
 
@@ -69,7 +84,7 @@ agentctl_ status || die "agentctl status failed"
 
 say "Before the fault: requests from $CLI to http://$SRV_IP:$PORT/"
 for ((i = 0; i < 20; i++)); do # nginx needs a moment to listen
-	ip netns exec "$CLI" curl -s --max-time 1 "http://$SRV_IP:$PORT/" >/dev/null 2>&1 && break
+	[ "$(get "http://$SRV_IP:$PORT/")" = ok ] && break
 	sleep 0.1
 done
 requests 3
