@@ -248,7 +248,7 @@ if sock lines \
 	'{"cmd":"status","cmd":"list"}' \
 	'{"cmd":"status","bogus":1}' \
 	'[]' \
-	"$(J '' ",\"duration\":\"$(printf 'é%.0s' {1..400})\"")" \
+	"$(J '' ",\"duration\":\"a$(printf 'é%.0s' {1..400})\"")" \
 	'{"cmd":"status"}' >"$T/replies" 2>"$T/why"; then
 	pass bad_input_raw_connection_kept
 else
@@ -269,8 +269,7 @@ reply_is bad_input_raw_unknown_field "unknown field 'bogus'" 12
 reply_is bad_input_raw_not_object 'must be a JSON object' 13
 # a reason cut by the agent's error buffer in the middle of a character
 reply_is bad_input_raw_long_utf8 'fault\.duration' 14
-check bad_input_raw_status_after python3 -c 'import json, sys; assert json.loads(sys.argv[1])["ok"] is True' \
-	"$(sed -n 15p "$T/replies")"
+check bad_input_raw_status_after grep -q '"ok":true' <(sed -n 15p "$T/replies")
 after bad_input_raw
 
 # Binary garbage: bytes that are not UTF-8 or are control characters still get
