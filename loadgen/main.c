@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "log.h"
 #include "parse.h"
@@ -174,6 +175,30 @@ static void bench_hist(void)
 	printf("hist_record: %.2f ns per value (%llu values, includes a xorshift)\n",
 	       (double)(t1 - t0) / n, (unsigned long long)h->total);
 	hist_free(h);
+}
+
+/* Every connection is a descriptor: raise the soft limit if need be. */
+static int fd_budget(unsigned conns)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		fl_err("-c %u needs %llu open files, the hard limit is %llu (raise ulimit -n)", conns,
+		       (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -EMFILE;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		fl_err("-c %u needs %llu open files: %s (raise ulimit -n)", conns,
+		       (unsigned long long)need, strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 static int resolve(struct lg_config *c)
@@ -445,7 +470,7 @@ int main(int argc, char **argv)
 		fl_err("%s", why);
 		return EXIT_ERROR;
 	}
-	if (resolve(&cfg))
+	if (resolve(&cfg) || fd_budget(cfg.conns))
 		goto cleanup;
 	signal(SIGPIPE, SIG_IGN);
 	err = run_init(&run, &cfg);

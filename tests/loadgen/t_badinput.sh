@@ -45,3 +45,4 @@ bad header "bad header" $u -H NoColon
 bad stress_no_slo "give --slo" $u --profile stress:from=10
 bad body "cannot read body file" $u --body "$LG_TMP/nope"
 bad unknown_host "cannot resolve" http://no-such-host.invalid/
+(ulimit -n 256; bad fd_limit "needs 1064 open files, the hard limit is 256" $u -c 1000)

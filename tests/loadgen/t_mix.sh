@@ -59,3 +59,12 @@ awk '$3=="/post" {print $4}' "$NGINX_DIR/access.log" | sort | uniq -c | awk '{pr
 check mix_idem_each_key_twice [ "$(cat "$LG_TMP/idem.counts")" = 2 ]
 check mix_idem_200_keys [ "$(awk '$3=="/post" {print $4}' "$NGINX_DIR/access.log" | sort -u | wc -l)" -eq 200 ]
 check mix_idem_400_ids [ "$(awk '$3=="/post" {print $1}' "$NGINX_DIR/access.log" | sort -u | wc -l)" -eq 400 ]
+
+# big bodies both ways: a 1 MB upload (partial writes) and a 64 KiB download
+head -c 1000000 /dev/urandom >"$LG_TMP/body.bin"
+"$LG" "${url}post" -X POST --body "$LG_TMP/body.bin" -c 4 -t 1 --requests 100 --json "$LG_TMP/up.json" -q >/dev/null 2>&1
+check mix_upload_ok [ "$(jget "$LG_TMP/up.json" ok)" -eq 100 ]
+check mix_upload_bytes [ "$(jget "$LG_TMP/up.json" bytes_out)" -ge 100000000 ]
+"$LG" "${url}big" -c 4 -t 1 --requests 100 --json "$LG_TMP/down.json" -q >/dev/null 2>&1
+check mix_download_ok [ "$(jget "$LG_TMP/down.json" ok)" -eq 100 ]
+check mix_download_bytes [ "$(jget "$LG_TMP/down.json" bytes_in)" -ge 6553600 ]
