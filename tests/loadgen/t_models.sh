@@ -35,3 +35,13 @@ check models_uniform_regular fcmp "$cu" '<' 0.01
 check models_poisson_exponential fcmp "abs($cp - 1)" '<' 0.15
 check models_poisson_rate fcmp "abs($(jget "$LG_TMP/p.json" scheduled) - 3000)" '<' 250
 check models_sched_never_zero [ "$(for l in c u p; do "$LG" --dump-ledger "$LG_TMP/$l.ledger" | awk -F'\t' 'NR>1 && ($4==0 || $3==0)'; done | wc -l)" -eq 0 ]
+# on a terminal the progress line is rewritten in place; elsewhere, plain lines
+if command -v script >/dev/null; then
+	script -qc "$LG $url -c 4 -t 1 --rate 100 --duration 2s" /dev/null >"$LG_TMP/tty.out" 2>&1
+	check models_tty_progress_in_place [ "$(grep -c $'\r\033\\[K\\[ *[12]s\\]' "$LG_TMP/tty.out")" -ge 1 ]
+	"$LG" "$url" -c 4 -t 1 --rate 100 --duration 2s >"$LG_TMP/plain.out" 2>&1
+	check models_plain_progress_lines [ "$(grep -c '^\[ *[12]s\] .*req/s.*p50.*p99.*errors' "$LG_TMP/plain.out")" -eq 2 ]
+	check models_plain_no_escapes [ "$(grep -c $'\033' "$LG_TMP/plain.out")" -eq 0 ]
+else
+	skip models_tty_progress "(script not installed)"
+fi
