@@ -309,6 +309,16 @@ int main(int argc, char **argv)
 	lockfd = take_lock(o.state_dir);
 	if (lockfd < 0)
 		return 1;
+	/* The lock covers one state folder; a live socket means another agent,
+	 * whose socket listen_unix() would unlink. */
+	if (server_socket_in_use(o.sock)) {
+		fl_err("another agentd serves on %s; stop it first (agentctl status) or give this one its own --socket",
+		       o.sock);
+		snprintf(path, sizeof(path), "%s/agent.lock", o.state_dir);
+		unlink(path);
+		close(lockfd);
+		return 1;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -4,11 +4,14 @@
 #ifndef FL_SERVER_H
 #define FL_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define FL_MAX_CLIENTS      64
 #define FL_CLIENT_IDLE_NS   (30ULL * 1000000000ULL) /* a silent client is dropped */
 
+/* Another process (an agent with another state folder) answers on path. */
+bool server_socket_in_use(const char *path);
 /* Bind the control socket (mode 0600) and, when port != 0, the metrics
  * endpoint on 127.0.0.1:port. Both are added to epfd. */
 int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *err, size_t errlen);
