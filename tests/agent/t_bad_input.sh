@@ -305,6 +305,13 @@ refused bad_input_second_agentd 1 "another agentd \(pid $AGENT_PID\)" \
 	timeout 30 "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0
 check bad_input_second_agentd_socket_kept test "$(stat -c %i "$FL_SOCK" 2>/dev/null)" = "$INODE0"
 after bad_input_second_agentd
+# Its own state folder (so its own lock) but this agent's socket: refused
+# before it touches anything, rather than taking the socket over.
+refused bad_input_second_agentd_same_socket 1 "another agentd serves on $FL_SOCK" \
+	timeout 30 "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$T/second" --metrics-port 0
+check bad_input_second_agentd_same_socket_kept test "$(stat -c %i "$FL_SOCK" 2>/dev/null)" = "$INODE0"
+check bad_input_second_agentd_same_socket_no_lock_left test ! -e "$T/second/agent.lock"
+after bad_input_second_agentd_same_socket
 mkdir -p "$T/nobody"
 refused bad_input_non_root 1 "must run as root" \
 	timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
