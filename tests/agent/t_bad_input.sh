@@ -216,6 +216,36 @@ refused bad_input_port22_range 1 "port 22 is protected" \
 	ctl inject drop --dev "$DEV" --proto tcp --sport 20-30 --for 5s
 after bad_input_port22_range
 
+refused bad_input_no_dev 2 "fault\.target\.dev: missing" ctl inject drop --for 5s
+after bad_input_no_dev
+refused bad_input_unknown_netns 1 "netns.*nosuchns0" \
+	ctl inject drop --dev "$DEV" --netns nosuchns0 --for 5s
+after bad_input_unknown_netns
+refused bad_input_unknown_backend 1 "backend.*bogus" \
+	ctl inject drop --dev "$DEV" --backend bogus --for 5s
+after bad_input_unknown_backend
+refused bad_input_xdp_egress 1 "xdp.*ingress only" \
+	ctl inject drop --dev "$DEV" --backend xdp --egress --for 5s
+after bad_input_xdp_egress
+refused bad_input_bad_name 2 "fault\.name" ctl inject drop --dev "$DEV" --name 'a b' --for 5s
+after bad_input_bad_name
+refused bad_input_two_directions 2 "--ingress or --egress, once" \
+	ctl inject drop --dev "$DEV" --ingress --egress --for 5s
+after bad_input_two_directions
+refused bad_input_unknown_option 2 "unknown or incomplete option '--bogus'" \
+	ctl inject drop --dev "$DEV" --bogus
+after bad_input_unknown_option
+refused bad_input_missing_option_value 2 "incomplete option" ctl inject drop --dev
+after bad_input_missing_option_value
+# A dry run says what it would do and does nothing.
+if out=$(ctl inject drop --dev "$DEV" --proto tcp --dport 8080 --for 5s --dry-run 2>&1) &&
+	grep -q "^dry run: would" <<<"$out"; then
+	pass bad_input_dry_run
+else
+	fail bad_input_dry_run "($out)"
+fi
+after bad_input_dry_run
+
 # --force is the way through; then clearing it leaves the device as it was.
 id=$(ctl inject drop --dev "$DEV" --proto tcp --dport 22 --force --for 5s 2>"$T/err")
 if [[ $id =~ ^[0-9]+$ ]] && [ "$(nr_faults)" = 1 ]; then
