@@ -561,6 +561,50 @@ static void test_many(void **state)
 	cleanup_fix(&f);
 }
 
+/* receipts gzip-compressed, without a trailing newline, with CRLF */
+static void test_gz_receipts(void **state)
+{
+	struct fix f;
+	struct rc_result res;
+	char err[256], id[FL_REQ_ID_LEN];
+	gzFile gz;
+	int ret;
+
+	(void)state;
+	setup_fix(&f);
+	write_ledger(f.ledger, 50, NULL, NULL);
+	snprintf(f.receipts, sizeof(f.receipts), "nginx:%s/access.log.gz", f.dir);
+	gz = gzopen(f.receipts + 6, "wb");
+	assert_non_null(gz);
+	for (unsigned i = 0; i < 50; i++) {
+		id_of(id, i);
+		gzprintf(gz, "1790000000.%03u %s 200 0.001%s", i, id, i == 49 ? "" : "\r\n");
+	}
+	gzclose(gz);
+	ret = run(&f, NULL, false, &res, err, sizeof(err));
+	if (ret != 0)
+		fail_msg("got %d: %s", ret, err);
+	assert_int_equal(res.c.receipts, 50);
+	assert_int_equal(res.c.missing, 0);
+	rc_result_free(&res);
+
+	/* the same, plain, last line without a newline */
+	snprintf(f.receipts, sizeof(f.receipts), "nginx:%s/access.log", f.dir);
+	write_nginx(f.receipts + 6, 49, NULL, NULL);
+	{
+		FILE *fp = fopen(f.receipts + 6, "a");
+
+		id_of(id, 49);
+		fprintf(fp, "1790000000.5 %s 200 0.001", id);
+		fclose(fp);
+	}
+	ret = run(&f, NULL, false, &res, err, sizeof(err));
+	assert_int_equal(ret, 0);
+	assert_int_equal(res.c.receipts, 50);
+	rc_result_free(&res);
+	cleanup_fix(&f);
+}
+
 static void test_parse_id(void **state)
 {
 	uint64_t r, s;
@@ -617,7 +661,7 @@ int main(void)
 		cmocka_unit_test(test_ghosts),      cmocka_unit_test(test_explained),
 		cmocka_unit_test(test_objectives),  cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_keys),        cmocka_unit_test(test_many),
-		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_bad_inputs),  cmocka_unit_test(test_gz_receipts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
