@@ -99,14 +99,72 @@ static uint64_t parse_msec(const char *s, size_t n)
 	return i == n ? sec * 1000000000ULL + frac : 0;
 }
 
+/* The common case in one pass: "<digits>.<digits> <16 hex>-<digits>-<digits>
+ * <3 digits> ...", single spaces. 1 done (cb's result in *ret), 0: not that
+ * simple, take the general path. */
+static int nginx_fast(struct lp *p, const char *s, size_t len, int *ret)
+{
+	const char *e = s + len, *q = s, *id;
+	uint64_t sec = 0, frac = 0, scale = 1000000000ULL, run = 0, seq = 0, in = 0;
+	struct rc_receipt r = {0};
+	int k;
+
+	while (q < e && *q >= '0' && *q <= '9')
+		sec = sec * 10 + (uint64_t)(*q++ - '0');
+	if (q == s || q - s > 12 || q >= e || *q != '.')
+		return 0;
+	for (q++; q < e && *q >= '0' && *q <= '9'; q++)
+		if (scale > 1) {
+			scale /= 10;
+			frac += (uint64_t)(*q - '0') * scale;
+		}
+	if (e - q < 1 + 16 + 4 + 4 || *q++ != ' ')
+		return 0;
+	id = q;
+	for (k = 0; k < 16; k++) {
+		unsigned v = hexv[(unsigned char)q[k]];
+
+		if (!v)
+			return 0;
+		run = run << 4 | (v - 1);
+	}
+	q += 16;
+	if (*q++ != '-')
+		return 0;
+	for (k = 0; q < e && *q >= '0' && *q <= '9' && k < 10; k++)
+		in = in * 10 + (uint64_t)(*q++ - '0');
+	if (!k || q >= e || *q++ != '-' || in > UINT32_MAX)
+		return 0;
+	for (k = 0; q < e && *q >= '0' && *q <= '9' && k < 19; k++)
+		seq = seq * 10 + (uint64_t)(*q++ - '0');
+	if (!k || e - q < 4 || *q != ' ')
+		return 0;
+	r.id = id;
+	r.id_len = (size_t)(q - id);
+	q++;
+	if (q[0] < '0' || q[0] > '9' || q[1] < '0' || q[1] > '9' || q[2] < '0' || q[2] > '9' ||
+	    (q + 3 < e && q[3] != ' '))
+		return 0;
+	r.status = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+	r.ts_ns = sec * 1000000000ULL + frac;
+	r.parsed = true;
+	r.run_id = run;
+	r.instance = (uint32_t)in;
+	r.seq = seq;
+	*ret = p->cb(&r, p->arg);
+	return 1;
+}
+
 /* "$msec $http_x_request_id $status $request_time" */
 static int nginx_line(struct lp *p, const char *s, size_t len)
 {
 	struct rc_receipt r = {0};
 	const char *tok[4], *e = s + len;
 	size_t tlen[4];
-	int n = 0, st = 0;
+	int n = 0, st = 0, ret;
 
+	if (nginx_fast(p, s, len, &ret))
+		return ret;
 	while (s < e && n < 4) {
 		while (s < e && (*s == ' ' || *s == '\t'))
 			s++;

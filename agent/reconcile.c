@@ -1258,7 +1258,11 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 		x->noid++;
 		return 0;
 	}
-	if (rc_parse_req_id(rc->id, rc->id_len, &rr.run_id, &rr.instance, &rr.seq)) {
+	if (rc->parsed) {
+		rr.run_id = rc->run_id;
+		rr.instance = rc->instance;
+		rr.seq = rc->seq;
+	} else if (rc_parse_req_id(rc->id, rc->id_len, &rr.run_id, &rr.instance, &rr.seq)) {
 		/* not an id loadgen sends: a ghost, once per receipt */
 		char id[RC_ID_LEN];
 		size_t n = rc->id_len < RC_ID_LEN - 1 ? rc->id_len : RC_ID_LEN - 1;

@@ -180,6 +180,9 @@ struct rc_receipt {
 	size_t key_len;
 	int status;     /* HTTP status, 0 if unknown */
 	uint64_t ts_ns; /* wall clock, 0 if unknown */
+	bool parsed;    /* the reader parsed id already: */
+	uint32_t instance;
+	uint64_t run_id, seq;
 };
 typedef int (*rc_receipt_cb)(const struct rc_receipt *r, void *arg);
 int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen);
