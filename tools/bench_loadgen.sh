@@ -60,12 +60,16 @@ for shape in "1 32" "2 128"; do
 		lg_rps "$1" "$2" >>"$tmp/g"
 	done
 	w=$(median <"$tmp/w"); g=$(median <"$tmp/g")
-	echo "runs -t$1 -c$2: wrk $(tr '\n' ' ' <"$tmp/w")/ loadgen $(tr '\n' ' ' <"$tmp/g")" >&2
+	echo "- runs -t$1 -c$2: wrk $(xargs printf '%.0f ' <"$tmp/w")/ loadgen $(xargs printf '%.0f ' <"$tmp/g")" >>"$tmp/runs"
 	printf '| -t%s -c%s | %.0f | %.0f | %.2f |\n' "$1" "$2" "$w" "$g" "$(calc "$g / $w")" >>"$out"
 	[ "$1" = 1 ] && bpr=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["ledger"]["bytes_per_request"],1))' "$tmp/l.json")
 done
 
 {
+echo
+echo "Every run, in order (the machine is shared: look at the spread before the medians):"
+echo
+cat "$tmp/runs"
 echo
 echo "Wrk commands: \`wrk -tT -cC -d${SECS}s $url\`; loadgen: \`loadgen $url -tT -cC --duration ${SECS}s --ledger FILE --json FILE -q\`."
 echo
