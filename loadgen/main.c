@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		"fast|curl]\n"
 		"               [--run-id HEX] [--instance N] [-k] [-q]\n"
 		"       loadgen --dump-ledger FILE | --verify-ledger FILE | --merge SUMMARY.json...\n"
-		"profiles: constant | ramp:from=R,to=R,over=D | step:from=R,by=R,every=D[,steps=N]\n"
+		"profiles: constant | ramp:from=R,to=R,over=D (or ramp:R->R:D) | step:from=R,by=R,every=D[,steps=N]\n"
 		"          spike:base=R,factor=F,at=D,for=D | soak[:rate=R] | "
 		"stress:from=R,by=R,every=D (needs --slo)\n"
 		"exit: 0 pass, 1 SLO broken, 2 error. man loadgen for the rest.\n");

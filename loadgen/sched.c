@@ -70,6 +70,21 @@ int profile_parse(const char *spec, double rate, struct lg_profile *p, char *why
 		p->by = rate;
 		p->every_ns = p->kind == PROF_STRESS ? 5000000000ULL : 10000000000ULL;
 	}
+	if (p->kind == PROF_RAMP && args && strstr(args, "->")) {
+		/* shorthand: ramp:100->500[:60s] */
+		char *arrow = strstr(args, "->"), *colon = strchr(arrow, ':');
+
+		*arrow = '\0';
+		if (colon)
+			*colon = '\0';
+		if (parse_rate(args, &p->rate) || parse_rate(arrow + 2, &p->to) ||
+		    (colon && parse_duration_ns(colon + 1, &p->over_ns))) {
+			snprintf(why, whylen, "profile ramp: expected ramp:FROM->TO[:OVER], e.g. "
+					      "ramp:100->500:60s");
+			return -EINVAL;
+		}
+		args = NULL;
+	}
 	for (kv = args ? strtok_r(args, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
 		const char *k = kv, *v;

@@ -108,6 +108,12 @@ static void test_profiles(void **state)
 	assert_true(fabs(profile_rate(&p, 0, &ph) - 100) < 1e-6);
 	assert_true(fabs(profile_rate(&p, 30000000000ULL, &ph) - 300) < 1e-6);
 	assert_true(fabs(profile_rate(&p, 90000000000ULL, &ph) - 500) < 1e-6);
+	assert_int_equal(profile_parse("ramp:100->500:60s", 0, &p, why, sizeof(why)), 0);
+	assert_true(fabs(profile_rate(&p, 30000000000ULL, &ph) - 300) < 1e-6);
+	assert_int_equal(profile_parse("ramp:100->500", 0, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.over_ns, 60000000000ULL);
+	assert_int_equal(profile_parse("ramp:100->x:60s", 0, &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(profile_parse("ramp:100->500:soon", 0, &p, why, sizeof(why)), -EINVAL);
 	assert_int_equal(profile_parse("spike:base=100,factor=10,at=10s,for=5s", 0, &p, why,
 				       sizeof(why)),
 			 0);
