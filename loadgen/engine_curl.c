@@ -222,10 +222,10 @@ static void curl_fini(struct lg_thread *t)
 }
 
 const struct lg_engine lg_engine_curl = {
-	.name = "curl",
-	.init = curl_init,
-	.send = curl_send,
-	.wait = curl_wait,
-	.timeouts = curl_timeouts,
-	.fini = curl_fini,
+    .name = "curl",
+    .init = curl_init,
+    .send = curl_send,
+    .wait = curl_wait,
+    .timeouts = curl_timeouts,
+    .fini = curl_fini,
 };

@@ -22,7 +22,7 @@
 #define SO_COOKIE 57
 #endif
 
-#define RBUF_SIZE (64 * 1024)
+#define RBUF_SIZE  (64 * 1024)
 #define MAX_EVENTS 256
 
 enum { C_CLOSED, C_CONNECTING, C_SENDING, C_WAITING, C_IDLE };
@@ -32,8 +32,8 @@ struct fconn {
 	uint8_t state;
 	bool want_out;
 	uint16_t var_len;
-	uint32_t off;        /* bytes of the request written */
-	uint32_t total;      /* bytes of the whole request */
+	uint32_t off;	/* bytes of the request written */
+	uint32_t total; /* bytes of the whole request */
 	struct http_resp resp;
 	char var[REQ_VAR_MAX];
 };
@@ -247,8 +247,8 @@ static void on_read(struct lg_thread *t, unsigned i, uint64_t now)
 				unsigned st = c->resp.status;
 				const struct lg_req *rq = &t->run->cfg->reqs.r[s->mix];
 
-				lg_complete(t, i, req_status_ok(rq, st) ? FL_OUT_OK : FL_OUT_STATUS, st,
-					    0, now);
+				lg_complete(t, i, req_status_ok(rq, st) ? FL_OUT_OK : FL_OUT_STATUS,
+					    st, 0, now);
 				conn_close(t, i);
 			} else {
 				fail(t, i, FL_OUT_EOF, 0, now);
@@ -366,10 +366,10 @@ static void fast_fini(struct lg_thread *t)
 }
 
 const struct lg_engine lg_engine_fast = {
-	.name = "fast",
-	.init = fast_init,
-	.send = fast_send,
-	.wait = fast_wait,
-	.timeouts = fast_timeouts,
-	.fini = fast_fini,
+    .name = "fast",
+    .init = fast_init,
+    .send = fast_send,
+    .wait = fast_wait,
+    .timeouts = fast_timeouts,
+    .fini = fast_fini,
 };

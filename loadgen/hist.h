@@ -12,15 +12,15 @@
 #include <stddef.h>
 
 #define HIST_SUB_HALF_BITS 10
-#define HIST_SUB_HALF      (1u << HIST_SUB_HALF_BITS) /* 1024 */
-#define HIST_BUCKETS       33
-#define HIST_LEN           ((HIST_BUCKETS + 1) * HIST_SUB_HALF)
-#define HIST_MAX           ((1ULL << 43) - 1)
+#define HIST_SUB_HALF	   (1u << HIST_SUB_HALF_BITS) /* 1024 */
+#define HIST_BUCKETS	   33
+#define HIST_LEN	   ((HIST_BUCKETS + 1) * HIST_SUB_HALF)
+#define HIST_MAX	   ((1ULL << 43) - 1)
 
 struct hist {
 	uint64_t total;
 	uint64_t min, max;
-	uint64_t sum; /* ns; for the mean */
+	uint64_t sum;	 /* ns; for the mean */
 	uint32_t lo, hi; /* lowest and highest index touched (for cheap merges) */
 	uint64_t counts[HIST_LEN];
 };

@@ -5,28 +5,28 @@
 #include "lg_http.h"
 
 enum {
-	S_VER,        /* "HTTP/1." */
-	S_MINOR,      /* one digit */
-	S_SP1,        /* ' ' */
-	S_STATUS,     /* three digits */
-	S_SP2,        /* ' ' or end of line */
-	S_REASON,     /* up to CR/LF */
-	S_LINE_LF,    /* LF that ends the status line */
-	S_HSTART,     /* start of a header line, or the blank line */
+	S_VER,	   /* "HTTP/1." */
+	S_MINOR,   /* one digit */
+	S_SP1,	   /* ' ' */
+	S_STATUS,  /* three digits */
+	S_SP2,	   /* ' ' or end of line */
+	S_REASON,  /* up to CR/LF */
+	S_LINE_LF, /* LF that ends the status line */
+	S_HSTART,  /* start of a header line, or the blank line */
 	S_HNAME,
-	S_HLWS,       /* spaces after ':' */
+	S_HLWS, /* spaces after ':' */
 	S_HVAL,
 	S_HVAL_LF,
-	S_HEND_LF,    /* LF of the blank line */
-	S_BODY_LEN,   /* Content-Length bytes */
-	S_BODY_EOF,   /* until the peer closes */
-	S_CSIZE,      /* chunk size, hex */
-	S_CEXT,       /* chunk extension, skipped */
+	S_HEND_LF,  /* LF of the blank line */
+	S_BODY_LEN, /* Content-Length bytes */
+	S_BODY_EOF, /* until the peer closes */
+	S_CSIZE,    /* chunk size, hex */
+	S_CEXT,	    /* chunk extension, skipped */
 	S_CSIZE_LF,
 	S_CDATA,
 	S_CDATA_CR,
 	S_CDATA_LF,
-	S_TSTART,     /* trailer line or the final blank line */
+	S_TSTART, /* trailer line or the final blank line */
 	S_TLINE,
 	S_TEND_LF,
 	S_DONE,
@@ -52,13 +52,13 @@ bool http_resp_started(const struct http_resp *r)
 #define T1(c) ((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')
 #define T2(c)                                                                                      \
 	(c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' ||       \
-		(c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || \
-		(c) == '`' || (c) == '|' || (c) == '~'
+	    (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' ||    \
+	    (c) == '`' || (c) == '|' || (c) == '~'
 #define T(c)   (T1(c) || T2(c))
 #define R4(b)  T(b), T(b + 1), T(b + 2), T(b + 3)
 #define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
-static const bool tchar[256] = {R16(0),  R16(16),  R16(32),  R16(48),  R16(64),  R16(80),
-				R16(96), R16(112), R16(128), R16(144), R16(160), R16(176),
+static const bool tchar[256] = {R16(0),	  R16(16),  R16(32),  R16(48),	R16(64),  R16(80),
+				R16(96),  R16(112), R16(128), R16(144), R16(160), R16(176),
 				R16(192), R16(208), R16(224), R16(240)};
 
 static inline bool is_tchar(unsigned char c)
@@ -211,7 +211,8 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 				const unsigned char *q = p;
 				size_t n;
 
-				while (q < end && *q != '\r' && *q != '\n' && (*q >= ' ' || *q == '\t'))
+				while (q < end && *q != '\r' && *q != '\n' &&
+				       (*q >= ' ' || *q == '\t'))
 					q++;
 				n = (size_t)(q - p);
 				if (r->hbytes + n > HTTP_MAX_HEADER_BYTES) {
@@ -306,7 +307,8 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 				r->hdr = H_OTHER;
 				if (r->nlen == 14 && !strncasecmp(r->name, "content-length", 14))
 					r->hdr = H_CLEN;
-				else if (r->nlen == 17 && !strncasecmp(r->name, "transfer-encoding", 17))
+				else if (r->nlen == 17 &&
+					 !strncasecmp(r->name, "transfer-encoding", 17))
 					r->hdr = H_TE;
 				else if (r->nlen == 10 && !strncasecmp(r->name, "connection", 10))
 					r->hdr = H_CONN;
@@ -339,7 +341,8 @@ int http_resp_feed(struct http_resp *r, const char *buf, size_t len, size_t *use
 				goto bad;
 			if (r->hdr == H_CLEN) {
 				if (c == ' ' || c == '\t') {
-					r->hdr = H_CLEN_END; /* digits done: only spaces may follow */
+					r->hdr =
+					    H_CLEN_END; /* digits done: only spaces may follow */
 					break;
 				}
 				if (c < '0' || c > '9' || r->clen > (UINT64_MAX - 9) / 10)

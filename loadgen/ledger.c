@@ -31,11 +31,11 @@ int fl_req_id_format(char *buf, size_t len, __u64 run_id, __u32 instance, __u64 
 const char *fl_outcome_name(unsigned outcome)
 {
 	static const char *const names[FL_OUT_MAX] = {
-		[FL_OUT_OK] = "ok",           [FL_OUT_STATUS] = "status",
-		[FL_OUT_CONNECT] = "connect", [FL_OUT_RESET] = "reset",
-		[FL_OUT_TIMEOUT] = "timeout", [FL_OUT_PARSE] = "parse",
-		[FL_OUT_EOF] = "eof",         [FL_OUT_OTHER] = "other",
-		[FL_OUT_UNSENT] = "unsent",   [FL_OUT_INFLIGHT] = "inflight",
+	    [FL_OUT_OK] = "ok",		  [FL_OUT_STATUS] = "status",
+	    [FL_OUT_CONNECT] = "connect", [FL_OUT_RESET] = "reset",
+	    [FL_OUT_TIMEOUT] = "timeout", [FL_OUT_PARSE] = "parse",
+	    [FL_OUT_EOF] = "eof",	  [FL_OUT_OTHER] = "other",
+	    [FL_OUT_UNSENT] = "unsent",	  [FL_OUT_INFLIGHT] = "inflight",
 	};
 
 	if (outcome >= FL_OUT_MAX || !names[outcome])

@@ -19,57 +19,57 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#define FL_LEDGER_MAGIC   "FLLEDGER"
+#define FL_LEDGER_MAGIC	  "FLLEDGER"
 #define FL_LEDGER_VERSION 1
-#define FL_REQ_ID_LEN     56 /* buffer for a formatted request id (at most 48 + NUL) */
+#define FL_REQ_ID_LEN	  56 /* buffer for a formatted request id (at most 48 + NUL) */
 
 enum fl_outcome {
-	FL_OUT_OK = 1,       /* response with an expected status */
-	FL_OUT_STATUS = 2,   /* response with an unexpected status */
-	FL_OUT_CONNECT = 3,  /* connection refused or unreachable (err) */
-	FL_OUT_RESET = 4,    /* connection reset, broken pipe, other socket error (err) */
-	FL_OUT_TIMEOUT = 5,  /* no complete response within --timeout */
-	FL_OUT_PARSE = 6,    /* malformed response */
-	FL_OUT_EOF = 7,      /* peer closed before the response was complete */
-	FL_OUT_OTHER = 8,    /* any other failure (err, or an engine-specific code) */
-	FL_OUT_UNSENT = 9,   /* scheduled but never sent: behind schedule at the end */
-	FL_OUT_INFLIGHT = 10,/* sent, no answer yet when the run ended */
+	FL_OUT_OK = 1,	      /* response with an expected status */
+	FL_OUT_STATUS = 2,    /* response with an unexpected status */
+	FL_OUT_CONNECT = 3,   /* connection refused or unreachable (err) */
+	FL_OUT_RESET = 4,     /* connection reset, broken pipe, other socket error (err) */
+	FL_OUT_TIMEOUT = 5,   /* no complete response within --timeout */
+	FL_OUT_PARSE = 6,     /* malformed response */
+	FL_OUT_EOF = 7,	      /* peer closed before the response was complete */
+	FL_OUT_OTHER = 8,     /* any other failure (err, or an engine-specific code) */
+	FL_OUT_UNSENT = 9,    /* scheduled but never sent: behind schedule at the end */
+	FL_OUT_INFLIGHT = 10, /* sent, no answer yet when the run ended */
 	FL_OUT_MAX = 11,
 };
 
 struct fl_ledger_hdr {
-	char magic[8];        /* "FLLEDGER" */
-	__u32 version;        /* FL_LEDGER_VERSION */
-	__u32 hdr_size;       /* sizeof(struct fl_ledger_hdr) */
-	__u32 rec_size;       /* sizeof(struct fl_ledger_rec) */
+	char magic[8];	/* "FLLEDGER" */
+	__u32 version;	/* FL_LEDGER_VERSION */
+	__u32 hdr_size; /* sizeof(struct fl_ledger_hdr) */
+	__u32 rec_size; /* sizeof(struct fl_ledger_rec) */
 	__u32 instance;
 	__u64 run_id;
-	__u64 start_mono_ns;  /* run start, CLOCK_MONOTONIC */
-	__u64 start_wall_ns;  /* the same instant, CLOCK_REALTIME */
-	char url[192];        /* target, NUL-terminated, truncated */
-	char host[64];        /* hostname of the load instance */
+	__u64 start_mono_ns; /* run start, CLOCK_MONOTONIC */
+	__u64 start_wall_ns; /* the same instant, CLOCK_REALTIME */
+	char url[192];	     /* target, NUL-terminated, truncated */
+	char host[64];	     /* hostname of the load instance */
 };
 
 struct fl_ledger_rec {
 	__u64 run_id;
-	__u64 seq;            /* 0, 1, 2, ... within (run_id, instance) */
-	__u64 sched_ns;       /* scheduled send time, CLOCK_MONOTONIC */
-	__u64 sent_ns;        /* actual send time, CLOCK_MONOTONIC; 0 if never sent */
-	__u64 done_ns;        /* response or failure time, CLOCK_MONOTONIC; 0 if none */
-	__u64 sched_wall_ns;  /* scheduled send time, CLOCK_REALTIME */
-	__u64 latency_ns;     /* done - sched (open model) or done - sent (closed) */
+	__u64 seq;	     /* 0, 1, 2, ... within (run_id, instance) */
+	__u64 sched_ns;	     /* scheduled send time, CLOCK_MONOTONIC */
+	__u64 sent_ns;	     /* actual send time, CLOCK_MONOTONIC; 0 if never sent */
+	__u64 done_ns;	     /* response or failure time, CLOCK_MONOTONIC; 0 if none */
+	__u64 sched_wall_ns; /* scheduled send time, CLOCK_REALTIME */
+	__u64 latency_ns;    /* done - sched (open model) or done - sent (closed) */
 	__u32 instance;
-	__u32 bytes_out;      /* request bytes written */
-	__u32 bytes_in;       /* response bytes read (headers + body) */
-	__u32 conn;           /* connection number within the instance */
-	__s32 err;            /* errno (positive) for failures, else 0 */
-	__u16 status;         /* HTTP status, 0 if none */
-	__u16 local_port;     /* local TCP port, 0 if unknown */
-	__u16 mix;            /* index of the request in the mix file (0 without) */
-	__u8 outcome;         /* enum fl_outcome */
-	__u8 phase;           /* profile phase (e.g. step number, spike = 1) */
-	__u32 flags;          /* FL_REC_* */
-	__u64 sock_cookie;    /* SO_COOKIE of the connection, 0 if unknown: joins kernel traces */
+	__u32 bytes_out;   /* request bytes written */
+	__u32 bytes_in;	   /* response bytes read (headers + body) */
+	__u32 conn;	   /* connection number within the instance */
+	__s32 err;	   /* errno (positive) for failures, else 0 */
+	__u16 status;	   /* HTTP status, 0 if none */
+	__u16 local_port;  /* local TCP port, 0 if unknown */
+	__u16 mix;	   /* index of the request in the mix file (0 without) */
+	__u8 outcome;	   /* enum fl_outcome */
+	__u8 phase;	   /* profile phase (e.g. step number, spike = 1) */
+	__u32 flags;	   /* FL_REC_* */
+	__u64 sock_cookie; /* SO_COOKIE of the connection, 0 if unknown: joins kernel traces */
 };
 
 #define FL_REC_DUP 1 /* second request of an idempotency pair (same key) */

@@ -16,20 +16,20 @@
 
 struct http_resp {
 	uint8_t state;
-	uint8_t hdr;      /* which header is being read */
-	uint8_t nlen;     /* bytes of the header name kept */
-	uint8_t vlen;     /* bytes of the header value kept */
-	bool head;        /* response to HEAD: no body */
-	bool keep_alive;  /* the connection may be reused */
+	uint8_t hdr;	 /* which header is being read */
+	uint8_t nlen;	 /* bytes of the header name kept */
+	uint8_t vlen;	 /* bytes of the header value kept */
+	bool head;	 /* response to HEAD: no body */
+	bool keep_alive; /* the connection may be reused */
 	bool chunked;
 	bool has_len;
 	uint16_t status;
-	uint16_t minor;   /* HTTP/1.x */
-	uint32_t hbytes;  /* header bytes seen */
-	uint32_t pos;     /* position inside the version / status code */
-	uint64_t clen;    /* Content-Length */
-	uint64_t left;    /* body or chunk bytes still to skip */
-	uint64_t body;    /* body bytes seen */
+	uint16_t minor;	 /* HTTP/1.x */
+	uint32_t hbytes; /* header bytes seen */
+	uint32_t pos;	 /* position inside the version / status code */
+	uint64_t clen;	 /* Content-Length */
+	uint64_t left;	 /* body or chunk bytes still to skip */
+	uint64_t body;	 /* body bytes seen */
 	char name[20];
 	char val[24];
 };

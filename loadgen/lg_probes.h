@@ -20,7 +20,7 @@
 #define LG_PROBE_BEGIN(run, inst, seq, port, cookie)                                               \
 	DTRACE_PROBE5(loadgen, request_begin, run, inst, seq, port, cookie)
 #define LG_PROBE_END(run, inst, seq, port, cookie, status, outcome, err)                           \
-	DTRACE_PROBE8(loadgen, request_end, run, inst, seq, port, cookie, (uint16_t)(status),   \
+	DTRACE_PROBE8(loadgen, request_end, run, inst, seq, port, cookie, (uint16_t)(status),      \
 		      (uint8_t)(outcome), (int32_t)(err))
 
 #endif

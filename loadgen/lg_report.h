@@ -9,7 +9,7 @@
 struct lg_summary {
 	double elapsed_s;
 	uint64_t scheduled, sent, completed, ok, failed, unsent, inflight;
-	double rps;        /* completed (answered or failed after sending) per second */
+	double rps;	   /* completed (answered or failed after sending) per second */
 	double target_rps; /* open model: scheduled per second */
 	bool slo_pass;
 	bool conserved;

@@ -10,11 +10,11 @@
 
 struct lg_url {
 	bool https;
-	char host[256];   /* without brackets for IPv6 literals */
+	char host[256]; /* without brackets for IPv6 literals */
 	char port[8];
-	char path[2048];  /* starts with '/', includes the query */
-	char origin[300]; /* scheme://host[:port], for the curl engine */
-	char hosthdr[280];/* value of the Host header */
+	char path[2048];   /* starts with '/', includes the query */
+	char origin[300];  /* scheme://host[:port], for the curl engine */
+	char hosthdr[280]; /* value of the Host header */
 };
 
 #define REQ_MAX_EXPECT 8
@@ -23,17 +23,17 @@ struct lg_url {
 struct lg_req {
 	char *method;
 	char *path;
-	char *head;            /* request line, Host, headers, ..., "<id-header>: " */
+	char *head; /* request line, Host, headers, ..., "<id-header>: " */
 	size_t head_len;
 	char *body;
 	size_t body_len;
-	char **hdrs;           /* "Name: value" lines (for the curl engine) */
+	char **hdrs; /* "Name: value" lines (for the curl engine) */
 	unsigned nhdrs;
 	uint64_t weight;
 	uint16_t expect[REQ_MAX_EXPECT]; /* none: any 2xx or 3xx is success */
 	unsigned nexpect;
 	bool is_head;
-	char *idem_header;     /* idempotency pair mode: the key header, or NULL */
+	char *idem_header; /* idempotency pair mode: the key header, or NULL */
 };
 
 struct lg_reqs {
@@ -47,11 +47,11 @@ struct lg_reqs {
 int url_parse(const char *s, struct lg_url *u, char *why, size_t whylen);
 
 struct req_opts {
-	const char *method;    /* -X, default GET */
-	const char *body_file; /* --body */
+	const char *method;	 /* -X, default GET */
+	const char *body_file;	 /* --body */
 	const char *const *hdrs; /* -H */
 	unsigned nhdrs;
-	const char *mix_file;  /* --mix */
+	const char *mix_file; /* --mix */
 	const char *id_header;
 };
 

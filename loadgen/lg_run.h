@@ -30,13 +30,13 @@ struct lg_config {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned conns, threads;
-	bool open;                 /* open model: --rate or --profile */
+	bool open; /* open model: --rate or --profile */
 	struct lg_profile prof;
 	enum lg_arrival arrival;
-	unsigned users;            /* closed model with users (0: as fast as possible) */
+	unsigned users; /* closed model with users (0: as fast as possible) */
 	uint64_t think_ns;
-	uint64_t duration_ns;      /* 0: until --requests are done */
-	uint64_t requests;         /* 0: no limit */
+	uint64_t duration_ns; /* 0: until --requests are done */
+	uint64_t requests;    /* 0: no limit */
 	uint64_t timeout_ns;
 	const char *ledger_path, *json_path, *interval_path;
 	bool have_slo;
@@ -45,7 +45,7 @@ struct lg_config {
 	uint32_t instance;
 	enum lg_engine_kind engine;
 	enum lg_progress progress;
-	bool insecure;             /* curl engine: do not verify TLS peers */
+	bool insecure; /* curl engine: do not verify TLS peers */
 };
 
 struct lg_counts {
@@ -56,7 +56,7 @@ struct lg_counts {
 /* One connection (closed model: one user) and the request it carries. */
 struct lg_slot {
 	uint64_t seq, sched_ns, sent_ns, ready_ns, sched_wall_ns;
-	uint64_t cookie;        /* socket cookie, 0 if unknown */
+	uint64_t cookie; /* socket cookie, 0 if unknown */
 	uint32_t bytes_in, bytes_out;
 	uint16_t mix;
 	uint16_t lport;
@@ -75,7 +75,7 @@ struct lg_thread {
 	pthread_t tid;
 	unsigned nslots, slot_base;
 	struct lg_slot *slots;
-	unsigned *queue;        /* FIFO of idle slots, in ready_ns order */
+	unsigned *queue; /* FIFO of idle slots, in ready_ns order */
 	unsigned qhead, qlen;
 	unsigned busy;
 	struct lg_sched sched;
@@ -86,8 +86,8 @@ struct lg_thread {
 	uint32_t ival_sec;
 	struct fl_ledger_rec *lbuf;
 	unsigned nl;
-	bool exhausted;         /* --requests budget used up */
-	bool twin;              /* an idempotency twin is due */
+	bool exhausted; /* --requests budget used up */
+	bool twin;	/* an idempotency twin is due */
 	uint16_t twin_mix;
 	uint64_t twin_sched;
 	uint8_t twin_phase;
@@ -128,20 +128,20 @@ struct lg_run {
 	atomic_int stop;
 	struct fl_ledger_writer *ledger;
 	struct lg_thread *threads;
-	char id_prefix[32];     /* "<run id>-<instance>-" */
+	char id_prefix[32]; /* "<run id>-<instance>-" */
 	unsigned id_prefix_len;
 	pthread_mutex_t ival_lock;
 	struct lg_ival ring[IVAL_RING];
 	unsigned active;
 	FILE *ival_log;
-	bool broke;             /* stress: the SLO broke */
+	bool broke; /* stress: the SLO broke */
 	double break_rate;
 	uint32_t break_sec;
 	/* totals after the run */
 	struct hist *lat, *svc;
 	struct lg_counts cnt;
 	uint64_t ledger_bytes, ledger_records;
-	int ledger_check;       /* 0 ok, <0 error, >0 number of problems */
+	int ledger_check; /* 0 ok, <0 error, >0 number of problems */
 	char ledger_msg[256];
 };
 

@@ -60,10 +60,10 @@ struct lg_sched {
 	const struct lg_profile *prof;
 	enum lg_arrival arrival;
 	double share;
-	double next;      /* ns after start, of the next scheduled request */
-	uint64_t start;   /* CLOCK_MONOTONIC of the run start */
+	double next;	/* ns after start, of the next scheduled request */
+	uint64_t start; /* CLOCK_MONOTONIC of the run start */
 	uint64_t rng;
-	uint32_t phase;   /* phase of the next request */
+	uint32_t phase; /* phase of the next request */
 };
 
 void sched_init(struct lg_sched *s, const struct lg_profile *p, enum lg_arrival a, double share,

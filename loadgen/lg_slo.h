@@ -27,7 +27,7 @@ struct lg_slo {
 
 struct slo_input {
 	const struct hist *lat;
-	uint64_t ok;     /* responses counted as success */
+	uint64_t ok;	 /* responses counted as success */
 	uint64_t failed; /* everything else that was sent and ended (incl. timeouts) */
 	double rps;
 };

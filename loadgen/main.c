@@ -33,62 +33,83 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: loadgen URL [-c CONNS] [-t THREADS] [--rate R [--arrival uniform|poisson] | "
-		"--users N [--think D]]\n"
-		"               [--duration D | --requests N] [--profile SPEC] [--mix FILE] [-H "
-		"HEADER]... [-X METHOD]\n"
-		"               [--body FILE] [--timeout D] [--ledger FILE] [--interval-log FILE] "
-		"[--json FILE]\n"
-		"               [--slo 'p99<200ms,error_rate<0.1%%'] [--id-header NAME] [--engine "
-		"fast|curl]\n"
-		"               [--run-id HEX] [--instance N] [-k] [-q]\n"
-		"       loadgen --dump-ledger FILE | --verify-ledger FILE | --merge SUMMARY.json...\n"
-		"profiles: constant | ramp:from=R,to=R,over=D (or ramp:R->R:D) | step:from=R,by=R,every=D[,steps=N]\n"
-		"          spike:base=R,factor=F,at=D,for=D | soak[:rate=R] | "
-		"stress:from=R,by=R,every=D (needs --slo)\n"
-		"exit: 0 pass, 1 SLO broken, 2 error. man loadgen for the rest.\n");
+	fprintf(
+	    f,
+	    "usage: loadgen URL [-c CONNS] [-t THREADS] [--rate R [--arrival uniform|poisson] | "
+	    "--users N [--think D]]\n"
+	    "               [--duration D | --requests N] [--profile SPEC] [--mix FILE] [-H "
+	    "HEADER]... [-X METHOD]\n"
+	    "               [--body FILE] [--timeout D] [--ledger FILE] [--interval-log FILE] "
+	    "[--json FILE]\n"
+	    "               [--slo 'p99<200ms,error_rate<0.1%%'] [--id-header NAME] [--engine "
+	    "fast|curl]\n"
+	    "               [--run-id HEX] [--instance N] [-k] [-q]\n"
+	    "       loadgen --dump-ledger FILE | --verify-ledger FILE | --merge SUMMARY.json...\n"
+	    "profiles: constant | ramp:from=R,to=R,over=D (or ramp:R->R:D) | "
+	    "step:from=R,by=R,every=D[,steps=N]\n"
+	    "          spike:base=R,factor=F,at=D,for=D | soak[:rate=R] | "
+	    "stress:from=R,by=R,every=D (needs --slo)\n"
+	    "exit: 0 pass, 1 SLO broken, 2 error. man loadgen for the rest.\n");
 }
 
 enum {
-	OPT_RATE = 256, OPT_ARRIVAL, OPT_USERS, OPT_THINK, OPT_DURATION, OPT_REQUESTS, OPT_PROFILE,
-	OPT_MIX, OPT_BODY, OPT_TIMEOUT, OPT_LEDGER, OPT_JSON, OPT_SLO, OPT_ID_HEADER, OPT_ENGINE,
-	OPT_RUN_ID, OPT_INSTANCE, OPT_IVAL, OPT_DUMP, OPT_VERIFY, OPT_BENCH_HIST, OPT_PROGRESS,
+	OPT_RATE = 256,
+	OPT_ARRIVAL,
+	OPT_USERS,
+	OPT_THINK,
+	OPT_DURATION,
+	OPT_REQUESTS,
+	OPT_PROFILE,
+	OPT_MIX,
+	OPT_BODY,
+	OPT_TIMEOUT,
+	OPT_LEDGER,
+	OPT_JSON,
+	OPT_SLO,
+	OPT_ID_HEADER,
+	OPT_ENGINE,
+	OPT_RUN_ID,
+	OPT_INSTANCE,
+	OPT_IVAL,
+	OPT_DUMP,
+	OPT_VERIFY,
+	OPT_BENCH_HIST,
+	OPT_PROGRESS,
 	OPT_MERGE,
 };
 
 static const struct option opts[] = {
-	{"connections", required_argument, NULL, 'c'},
-	{"threads", required_argument, NULL, 't'},
-	{"header", required_argument, NULL, 'H'},
-	{"method", required_argument, NULL, 'X'},
-	{"insecure", no_argument, NULL, 'k'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{"rate", required_argument, NULL, OPT_RATE},
-	{"arrival", required_argument, NULL, OPT_ARRIVAL},
-	{"users", required_argument, NULL, OPT_USERS},
-	{"think", required_argument, NULL, OPT_THINK},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"requests", required_argument, NULL, OPT_REQUESTS},
-	{"profile", required_argument, NULL, OPT_PROFILE},
-	{"mix", required_argument, NULL, OPT_MIX},
-	{"body", required_argument, NULL, OPT_BODY},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"ledger", required_argument, NULL, OPT_LEDGER},
-	{"interval-log", required_argument, NULL, OPT_IVAL},
-	{"json", required_argument, NULL, OPT_JSON},
-	{"slo", required_argument, NULL, OPT_SLO},
-	{"id-header", required_argument, NULL, OPT_ID_HEADER},
-	{"engine", required_argument, NULL, OPT_ENGINE},
-	{"run-id", required_argument, NULL, OPT_RUN_ID},
-	{"instance", required_argument, NULL, OPT_INSTANCE},
-	{"progress", no_argument, NULL, OPT_PROGRESS},
-	{"dump-ledger", required_argument, NULL, OPT_DUMP},
-	{"verify-ledger", required_argument, NULL, OPT_VERIFY},
-	{"bench-hist", no_argument, NULL, OPT_BENCH_HIST},
-	{"merge", no_argument, NULL, OPT_MERGE},
-	{NULL, 0, NULL, 0},
+    {"connections", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"header", required_argument, NULL, 'H'},
+    {"method", required_argument, NULL, 'X'},
+    {"insecure", no_argument, NULL, 'k'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"users", required_argument, NULL, OPT_USERS},
+    {"think", required_argument, NULL, OPT_THINK},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"mix", required_argument, NULL, OPT_MIX},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"ledger", required_argument, NULL, OPT_LEDGER},
+    {"interval-log", required_argument, NULL, OPT_IVAL},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"slo", required_argument, NULL, OPT_SLO},
+    {"id-header", required_argument, NULL, OPT_ID_HEADER},
+    {"engine", required_argument, NULL, OPT_ENGINE},
+    {"run-id", required_argument, NULL, OPT_RUN_ID},
+    {"instance", required_argument, NULL, OPT_INSTANCE},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"dump-ledger", required_argument, NULL, OPT_DUMP},
+    {"verify-ledger", required_argument, NULL, OPT_VERIFY},
+    {"bench-hist", no_argument, NULL, OPT_BENCH_HIST},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_count(const char *opt, const char *v, uint64_t max, uint64_t *out)
@@ -123,12 +144,15 @@ static int dump_ledger(const char *path, bool verify_only)
 	err = fl_ledger_open(path, &r, &h);
 	if (err) {
 		fl_err("cannot read ledger %s: %s", path,
-		       err == -EPROTO ? "not a loadgen ledger (or another version)" : strerror(-err));
+		       err == -EPROTO ? "not a loadgen ledger (or another version)"
+				      : strerror(-err));
 		return EXIT_ERROR;
 	}
 	if (!verify_only)
-		printf("# id\tphase\tsched_wall_ns\tsched_ns\tsent_ns\tdone_ns\tlatency_ns\toutcome\t"
-		       "status\terr\tlocal_port\tconn\tbytes_out\tbytes_in\tmix\tflags\tsock_cookie\n");
+		printf(
+		    "# id\tphase\tsched_wall_ns\tsched_ns\tsent_ns\tdone_ns\tlatency_ns\toutcome\t"
+		    "status\terr\tlocal_port\tconn\tbytes_out\tbytes_in\tmix\tflags\tsock_"
+		    "cookie\n");
 	while ((err = fl_ledger_next(r, &rec)) == 1) {
 		n++;
 		if (rec.seq + 1 > max_seq)
@@ -136,8 +160,9 @@ static int dump_ledger(const char *path, bool verify_only)
 		if (verify_only)
 			continue;
 		fl_req_id_format(id, sizeof(id), rec.run_id, rec.instance, rec.seq);
-		printf("%s\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u\t%llu\n", id,
-		       rec.phase, (unsigned long long)rec.sched_wall_ns,
+		printf("%s\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u\t%"
+		       "llu\n",
+		       id, rec.phase, (unsigned long long)rec.sched_wall_ns,
 		       (unsigned long long)rec.sched_ns, (unsigned long long)rec.sent_ns,
 		       (unsigned long long)rec.done_ns, (unsigned long long)rec.latency_ns,
 		       fl_outcome_name(rec.outcome), rec.status, rec.err, rec.local_port, rec.conn,
@@ -188,8 +213,8 @@ static int fd_budget(unsigned conns)
 	if (rl.rlim_cur >= need)
 		return 0;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		fl_err("-c %u needs %llu open files, the hard limit is %llu (raise ulimit -n)", conns,
-		       (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		fl_err("-c %u needs %llu open files, the hard limit is %llu (raise ulimit -n)",
+		       conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
 		return -EMFILE;
 	}
 	rl.rlim_cur = need;
@@ -277,7 +302,8 @@ int main(int argc, char **argv)
 			rate = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !isfinite(rate) || rate <= 0 ||
 			    rate > 1e8) {
-				fl_err("bad --rate '%s': expected requests per second above 0", optarg);
+				fl_err("bad --rate '%s': expected requests per second above 0",
+				       optarg);
 				return EXIT_ERROR;
 			}
 			break;
@@ -345,8 +371,8 @@ int main(int argc, char **argv)
 
 			errno = 0;
 			cfg.run_id = strtoull(optarg, &end, 16);
-			if (errno || end == optarg || *end || strlen(optarg) > 16 || *optarg == '-' ||
-			    *optarg == '+') {
+			if (errno || end == optarg || *end || strlen(optarg) > 16 ||
+			    *optarg == '-' || *optarg == '+') {
 				fl_err("bad --run-id '%s': expected up to 16 hex digits", optarg);
 				return EXIT_ERROR;
 			}
@@ -447,7 +473,8 @@ int main(int argc, char **argv)
 		cfg.engine = cfg.url.https ? ENGINE_CURL : ENGINE_FAST;
 	} else if (!strcmp(engine, "fast")) {
 		if (cfg.url.https) {
-			fl_err("the fast engine speaks plain http://; use --engine curl for https://");
+			fl_err(
+			    "the fast engine speaks plain http://; use --engine curl for https://");
 			return EXIT_ERROR;
 		}
 		cfg.engine = ENGINE_FAST;

@@ -33,7 +33,7 @@ void summary_compute(const struct lg_run *run, struct lg_summary *s)
 	s->slo_pass = true;
 	if (run->cfg->have_slo) {
 		struct slo_input in = {
-			.lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
+		    .lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
 
 		s->slo_pass = slo_eval_all(&run->cfg->slo, &in);
 	}
@@ -81,7 +81,8 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 		printf("  errors    ");
 		for (k = FL_OUT_STATUS; k <= FL_OUT_OTHER; k++)
 			if (n->out[k])
-				printf(" %s %llu", fl_outcome_name(k), (unsigned long long)n->out[k]);
+				printf(" %s %llu", fl_outcome_name(k),
+				       (unsigned long long)n->out[k]);
 		printf("\n");
 	}
 	printf("  rate       %.1f requests/s", s->rps);
@@ -94,7 +95,8 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 		print_hist("service", run->svc, "  (from actual send: what a closed model sees)");
 	if (c->ledger_path)
 		printf("  ledger     %s: %.1f bytes/request on disk; %s\n", c->ledger_path,
-		       s->scheduled ? (double)run->ledger_bytes / s->scheduled : 0, run->ledger_msg);
+		       s->scheduled ? (double)run->ledger_bytes / s->scheduled : 0,
+		       run->ledger_msg);
 	if (run->broke)
 		printf("  stress     SLO broke in second %u at %.0f requests/s: breaking point\n",
 		       run->break_sec + 1, run->break_rate);
@@ -102,14 +104,14 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 		printf("  stress     SLO held up to the end\n");
 	if (c->have_slo) {
 		struct slo_input in = {
-			.lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
+		    .lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
 
 		printf("  SLO       ");
 		for (k = 0; k < c->slo.n; k++) {
 			double a;
 			bool ok = slo_eval(&c->slo.c[k], &in, &a);
 			const char *unit = c->slo.c[k].metric == SLO_ERROR_RATE ? "%"
-					   : c->slo.c[k].metric == SLO_RPS      ? "/s"
+					   : c->slo.c[k].metric == SLO_RPS	? "/s"
 										: "ms";
 
 			printf(" %s: %.3f%s %s;", c->slo.c[k].text, a, unit, ok ? "ok" : "BROKEN");
@@ -149,7 +151,7 @@ static json_t *hist_buckets(const struct hist *h)
 
 static int merge_one(const char *path, json_t *sum, struct hist *h, char *why, size_t whylen)
 {
-	static const char *const adds[] = {"requests", "scheduled", "sent",   "ok",
+	static const char *const adds[] = {"requests", "scheduled", "sent",	"ok",
 					   "failed",   "unsent",    "in_flight"};
 	json_error_t jerr;
 	json_t *o, *b, *e, *se, *pair;
@@ -227,8 +229,9 @@ int report_merge(char *const *paths, int n)
 		json_int_t ok = json_integer_value(json_object_get(sum, "ok"));
 		json_int_t failed = json_integer_value(json_object_get(sum, "failed"));
 
-		json_object_set_new(sum, "error_rate",
-				    json_real(ok + failed ? (double)failed / (double)(ok + failed) : 0));
+		json_object_set_new(
+		    sum, "error_rate",
+		    json_real(ok + failed ? (double)failed / (double)(ok + failed) : 0));
 	}
 	json_object_set_new(sum, "latency_ms", hist_json(h));
 	json_object_set_new(sum, "latency_hist", hist_buckets(h));
@@ -271,7 +274,8 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "error_rate",
 			    json_real(s->completed ? (double)s->failed / s->completed : 0));
 	for (k = FL_OUT_STATUS; k <= FL_OUT_OTHER; k++)
-		json_object_set_new(e, fl_outcome_name(k), json_integer((json_int_t)run->cnt.out[k]));
+		json_object_set_new(e, fl_outcome_name(k),
+				    json_integer((json_int_t)run->cnt.out[k]));
 	json_object_set_new(o, "errors", e);
 	json_object_set_new(o, "bytes_in", json_integer((json_int_t)run->cnt.bytes_in));
 	json_object_set_new(o, "bytes_out", json_integer((json_int_t)run->cnt.bytes_out));
@@ -284,9 +288,9 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 
 		json_object_set_new(l, "path", json_string(c->ledger_path));
 		json_object_set_new(l, "bytes", json_integer((json_int_t)run->ledger_bytes));
-		json_object_set_new(l, "bytes_per_request",
-				    json_real(s->scheduled ? (double)run->ledger_bytes / s->scheduled
-							   : 0));
+		json_object_set_new(
+		    l, "bytes_per_request",
+		    json_real(s->scheduled ? (double)run->ledger_bytes / s->scheduled : 0));
 		json_object_set_new(l, "conservation", json_boolean(s->conserved));
 		json_object_set_new(l, "message", json_string(run->ledger_msg));
 		json_object_set_new(o, "ledger", l);
@@ -303,7 +307,7 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	}
 	if (c->have_slo) {
 		struct slo_input in = {
-			.lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
+		    .lat = run->lat, .ok = s->ok, .failed = s->failed, .rps = s->rps};
 		json_t *checks = json_array();
 
 		slo = json_object();
@@ -311,9 +315,9 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 			double a;
 			bool ok = slo_eval(&c->slo.c[k], &in, &a);
 
-			json_array_append_new(checks, json_pack("{s:s,s:f,s:b}", "check",
-								c->slo.c[k].text, "actual", a,
-								"pass", ok));
+			json_array_append_new(checks,
+					      json_pack("{s:s,s:f,s:b}", "check", c->slo.c[k].text,
+							"actual", a, "pass", ok));
 		}
 		json_object_set_new(slo, "pass", json_boolean(s->slo_pass));
 		json_object_set_new(slo, "checks", checks);

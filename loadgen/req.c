@@ -89,7 +89,8 @@ int url_parse(const char *s, struct lg_url *u, char *why, size_t whylen)
 	strncat(u->path, pstart, hl);
 	for (const char *c = u->path; *c; c++) {
 		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
-			snprintf(why, whylen, "bad URL '%s': spaces or control characters in path", s);
+			snprintf(why, whylen, "bad URL '%s': spaces or control characters in path",
+				 s);
 			return -EINVAL;
 		}
 	}
@@ -184,7 +185,8 @@ static int add_hdr(struct lg_req *r, const char *h)
 static int build_head(struct lg_req *r, const struct lg_url *u, const char *id_header)
 {
 	size_t cap = strlen(r->method) + strlen(r->path) + strlen(u->hosthdr) + strlen(id_header) +
-		     128, off;
+		     128,
+	       off;
 	unsigned i;
 	char *h;
 
@@ -223,7 +225,8 @@ static int mix_entry(struct lg_req *r, json_t *e, const struct lg_url *u, unsign
 		   json_integer_value(v) <= 1000000) {
 		r->weight = (uint64_t)json_integer_value(v);
 	} else {
-		snprintf(why, whylen, "mix file %s: request %u: weight must be an integer 0..1000000",
+		snprintf(why, whylen,
+			 "mix file %s: request %u: weight must be an integer 0..1000000",
 			 o->mix_file, idx);
 		return -EINVAL;
 	}
@@ -240,7 +243,8 @@ static int mix_entry(struct lg_req *r, json_t *e, const struct lg_url *u, unsign
 		return -ENOMEM;
 	if (!token_ok(r->method, strlen(r->method)) || r->path[0] != '/' ||
 	    strpbrk(r->path, " \r\n\t")) {
-		snprintf(why, whylen, "mix file %s: request %u: bad method or path (path starts with /)",
+		snprintf(why, whylen,
+			 "mix file %s: request %u: bad method or path (path starts with /)",
 			 o->mix_file, idx);
 		return -EINVAL;
 	}
@@ -256,10 +260,10 @@ static int mix_entry(struct lg_req *r, json_t *e, const struct lg_url *u, unsign
 
 		if (!json_is_string(hv) ||
 		    snprintf(line, sizeof(line), "%s: %s", k, json_string_value(hv)) >=
-			    (int)sizeof(line) ||
+			(int)sizeof(line) ||
 		    !header_ok(line)) {
-			snprintf(why, whylen, "mix file %s: request %u: bad header '%s'", o->mix_file,
-				 idx, k);
+			snprintf(why, whylen, "mix file %s: request %u: bad header '%s'",
+				 o->mix_file, idx, k);
 			return -EINVAL;
 		}
 		if (add_hdr(r, line))
@@ -323,8 +327,8 @@ bad_expect:
 	return -EINVAL;
 }
 
-static int load_mix(struct lg_reqs *rs, const struct lg_url *u, const struct req_opts *o,
-		    char *why, size_t whylen)
+static int load_mix(struct lg_reqs *rs, const struct lg_url *u, const struct req_opts *o, char *why,
+		    size_t whylen)
 {
 	json_error_t jerr;
 	json_t *root, *arr;
@@ -334,7 +338,8 @@ static int load_mix(struct lg_reqs *rs, const struct lg_url *u, const struct req
 	root = json_load_file(o->mix_file, 0, &jerr);
 	if (!root) {
 		if (jerr.line <= 0)
-			snprintf(why, whylen, "cannot read mix file %s: %s", o->mix_file, jerr.text);
+			snprintf(why, whylen, "cannot read mix file %s: %s", o->mix_file,
+				 jerr.text);
 		else
 			snprintf(why, whylen, "mix file %s line %d: %s", o->mix_file, jerr.line,
 				 jerr.text);
@@ -361,7 +366,8 @@ static int load_mix(struct lg_reqs *rs, const struct lg_url *u, const struct req
 		rs->total_weight += rs->r[i].weight;
 	}
 	if (!rs->total_weight) {
-		snprintf(why, whylen, "mix file %s: weights sum to 0: nothing to send", o->mix_file);
+		snprintf(why, whylen, "mix file %s: weights sum to 0: nothing to send",
+			 o->mix_file);
 		err = -EINVAL;
 	}
 cleanup:
@@ -384,7 +390,8 @@ int reqs_build(struct lg_reqs *rs, const struct lg_url *u, const struct req_opts
 	strcpy(rs->id_header, o->id_header);
 	for (i = 0; i < o->nhdrs; i++) {
 		if (!header_ok(o->hdrs[i])) {
-			snprintf(why, whylen, "bad header '%s': expected 'Name: value'", o->hdrs[i]);
+			snprintf(why, whylen, "bad header '%s': expected 'Name: value'",
+				 o->hdrs[i]);
 			return -EINVAL;
 		}
 	}

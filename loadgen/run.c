@@ -8,9 +8,9 @@
 #include "lg_probes.h"
 #include "lg_run.h"
 
-#define NS_PER_SEC     1000000000ULL
-#define TIMEOUT_SCAN   (10 * 1000000ULL)
-#define MAX_WAIT       (10 * 1000000ULL)
+#define NS_PER_SEC   1000000000ULL
+#define TIMEOUT_SCAN (10 * 1000000ULL)
+#define MAX_WAIT     (10 * 1000000ULL)
 
 static void ledger_flush(struct lg_thread *t)
 {
@@ -229,12 +229,15 @@ static void ival_emit(struct lg_run *run, struct lg_ival *iv)
 
 		for (i = iv->h->lo; iv->h->total && i <= iv->h->hi; i++)
 			if (iv->h->counts[i])
-				json_array_append_new(b, json_pack("[II]", (json_int_t)hist_lowest(i),
-								   (json_int_t)iv->h->counts[i]));
+				json_array_append_new(b,
+						      json_pack("[II]", (json_int_t)hist_lowest(i),
+								(json_int_t)iv->h->counts[i]));
 		json_object_set_new(o, "sec", json_integer(iv->sec));
-		json_object_set_new(o, "wall_ns", json_integer((json_int_t)(run->start_wall +
-									    iv->sec * NS_PER_SEC)));
-		json_object_set_new(o, "run_id", json_sprintf("%016llx", (unsigned long long)c->run_id));
+		json_object_set_new(
+		    o, "wall_ns",
+		    json_integer((json_int_t)(run->start_wall + iv->sec * NS_PER_SEC)));
+		json_object_set_new(o, "run_id",
+				    json_sprintf("%016llx", (unsigned long long)c->run_id));
 		json_object_set_new(o, "instance", json_integer(c->instance));
 		json_object_set_new(o, "requests", json_integer((json_int_t)n));
 		json_object_set_new(o, "ok", json_integer((json_int_t)iv->c.out[FL_OUT_OK]));
@@ -252,8 +255,8 @@ static void ival_emit(struct lg_run *run, struct lg_ival *iv)
 		json_decref(o);
 	}
 	if (c->prof.kind == PROF_STRESS && c->have_slo && !run->broke && n) {
-		struct slo_input in = {.lat = iv->h, .ok = iv->c.out[FL_OUT_OK], .failed = failed,
-				       .rps = (double)n};
+		struct slo_input in = {
+		    .lat = iv->h, .ok = iv->c.out[FL_OUT_OK], .failed = failed, .rps = (double)n};
 		uint32_t phase;
 
 		if (!slo_eval_all(&c->slo, &in)) {
@@ -489,8 +492,9 @@ int run_exec(struct lg_run *run)
 	unsigned i, k, started = 0;
 	int err = 0;
 
-	run->id_prefix_len = (unsigned)snprintf(run->id_prefix, sizeof(run->id_prefix), "%016llx-%u-",
-						(unsigned long long)c->run_id, c->instance);
+	run->id_prefix_len =
+	    (unsigned)snprintf(run->id_prefix, sizeof(run->id_prefix), "%016llx-%u-",
+			       (unsigned long long)c->run_id, c->instance);
 	run->start_mono = now_mono_ns();
 	run->start_wall = now_wall_ns();
 	run->deadline = c->duration_ns ? run->start_mono + c->duration_ns : 0;
@@ -520,7 +524,8 @@ int run_exec(struct lg_run *run)
 		run->ival_log = fopen(c->interval_path, "w");
 		if (!run->ival_log) {
 			err = -errno;
-			fl_err("cannot create interval log %s: %s", c->interval_path, strerror(errno));
+			fl_err("cannot create interval log %s: %s", c->interval_path,
+			       strerror(errno));
 			return err;
 		}
 	}

@@ -8,8 +8,8 @@
 #include "lg_sched.h"
 
 static const char *const kind_names[] = {
-	[PROF_CONSTANT] = "constant", [PROF_RAMP] = "ramp",   [PROF_STEP] = "step",
-	[PROF_SPIKE] = "spike",       [PROF_SOAK] = "soak",   [PROF_STRESS] = "stress",
+    [PROF_CONSTANT] = "constant", [PROF_RAMP] = "ramp", [PROF_STEP] = "step",
+    [PROF_SPIKE] = "spike",	  [PROF_SOAK] = "soak", [PROF_STRESS] = "stress",
 };
 
 const char *profile_name(enum lg_profile_kind k)
@@ -79,8 +79,9 @@ int profile_parse(const char *spec, double rate, struct lg_profile *p, char *why
 			*colon = '\0';
 		if (parse_rate(args, &p->rate) || parse_rate(arrow + 2, &p->to) ||
 		    (colon && parse_duration_ns(colon + 1, &p->over_ns))) {
-			snprintf(why, whylen, "profile ramp: expected ramp:FROM->TO[:OVER], e.g. "
-					      "ramp:100->500:60s");
+			snprintf(why, whylen,
+				 "profile ramp: expected ramp:FROM->TO[:OVER], e.g. "
+				 "ramp:100->500:60s");
 			return -EINVAL;
 		}
 		args = NULL;
@@ -124,25 +125,27 @@ int profile_parse(const char *spec, double rate, struct lg_profile *p, char *why
 			return -EINVAL;
 		}
 		if (err) {
-			snprintf(why, whylen, "profile %s: bad value for %s: '%s' (positive number%s)",
-				 buf, k, v,
+			snprintf(why, whylen,
+				 "profile %s: bad value for %s: '%s' (positive number%s)", buf, k,
+				 v,
 				 strcmp(k, "over") && strcmp(k, "every") && strcmp(k, "at") &&
-						 strcmp(k, "for")
-					 ? ""
-					 : " with unit, e.g. 10s");
+					 strcmp(k, "for")
+				     ? ""
+				     : " with unit, e.g. 10s");
 			return -EINVAL;
 		}
 	}
 	if (p->rate <= 0) {
 		snprintf(why, whylen, "profile %s needs a rate: --rate R or %s:%s=R", buf, buf,
-			 p->kind == PROF_SPIKE ? "base" : p->kind == PROF_STEP || p->kind == PROF_STRESS ||
-							   p->kind == PROF_RAMP
-						       ? "from"
-						       : "rate");
+			 p->kind == PROF_SPIKE ? "base"
+			 : p->kind == PROF_STEP || p->kind == PROF_STRESS || p->kind == PROF_RAMP
+			     ? "from"
+			     : "rate");
 		return -EINVAL;
 	}
 	if (p->kind == PROF_RAMP && p->to <= 0) {
-		snprintf(why, whylen, "profile ramp needs to=R (e.g. ramp:from=100,to=500,over=60s)");
+		snprintf(why, whylen,
+			 "profile ramp needs to=R (e.g. ramp:from=100,to=500,over=60s)");
 		return -EINVAL;
 	}
 	if (p->kind == PROF_STEP || p->kind == PROF_STRESS) {

@@ -20,7 +20,8 @@ static int parse_one(const char *s, struct slo_check *c, char *why, size_t whyle
 	}
 	nl = (size_t)(op - s);
 	if (!nl || nl >= sizeof(name)) {
-		snprintf(why, whylen, "SLO '%s' names no metric (p50..p99.99, max, mean, error_rate, rps)", s);
+		snprintf(why, whylen,
+			 "SLO '%s' names no metric (p50..p99.99, max, mean, error_rate, rps)", s);
 		return -EINVAL;
 	}
 	memcpy(name, s, nl);
@@ -38,8 +39,8 @@ static int parse_one(const char *s, struct slo_check *c, char *why, size_t whyle
 		c->pct = strtod(name + 1, &end);
 		if (errno || *end || !(c->pct > 0 && c->pct <= 100) || name[1] == '-' ||
 		    name[1] == '+' || name[1] == ' ') {
-			snprintf(why, whylen, "SLO '%s': bad percentile '%s' (p50, p99, p99.9 ...)", s,
-				 name);
+			snprintf(why, whylen, "SLO '%s': bad percentile '%s' (p50, p99, p99.9 ...)",
+				 s, name);
 			return -EINVAL;
 		}
 		c->metric = SLO_PCT;
@@ -53,13 +54,14 @@ static int parse_one(const char *s, struct slo_check *c, char *why, size_t whyle
 		c->metric = SLO_RPS;
 	} else {
 		snprintf(why, whylen,
-			 "SLO '%s': unknown metric '%s' (p50..p99.99, max, mean, error_rate, rps)", s,
-			 name);
+			 "SLO '%s': unknown metric '%s' (p50..p99.99, max, mean, error_rate, rps)",
+			 s, name);
 		return -EINVAL;
 	}
 	if (c->metric == SLO_ERROR_RATE) {
 		if (parse_prob(v, &c->value)) {
-			snprintf(why, whylen, "SLO '%s': bad error rate '%s' (e.g. 0.1%% or 0.001)", s, v);
+			snprintf(why, whylen, "SLO '%s': bad error rate '%s' (e.g. 0.1%% or 0.001)",
+				 s, v);
 			return -EINVAL;
 		}
 	} else if (c->metric == SLO_RPS) {

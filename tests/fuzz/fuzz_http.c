@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* same verdict whatever the split, and the same place where it ends */
 	if (ra != rb)
 		abort();
-	if (ra == 1 && (ua != ub || a.status != b.status || a.body != b.body ||
-			a.keep_alive != b.keep_alive))
+	if (ra == 1 &&
+	    (ua != ub || a.status != b.status || a.body != b.body || a.keep_alive != b.keep_alive))
 		abort();
 	if (ra == 1 && (a.status < 100 || a.status > 999))
 		abort();

@@ -20,8 +20,9 @@ static void test_url(void **state)
 	struct lg_url u;
 	char why[256];
 	static const char *const bad[] = {
-		"ftp://x/", "http://", "http:///x", "http://host:0/", "http://host:65536/",
-		"http://host:12x/", "http://[::1/", "http://ho st/", "127.0.0.1:80", "http://h/a b",
+	    "ftp://x/",		  "http://",	      "http:///x",    "http://host:0/",
+	    "http://host:65536/", "http://host:12x/", "http://[::1/", "http://ho st/",
+	    "127.0.0.1:80",	  "http://h/a b",
 	};
 
 	(void)state;
@@ -58,9 +59,8 @@ static void test_slo(void **state)
 	double a;
 
 	(void)state;
-	assert_int_equal(slo_parse("p99<200ms,error_rate<0.1%,p99.9<=1s,rps>=10", &s, why,
-				   sizeof(why)),
-			 0);
+	assert_int_equal(
+	    slo_parse("p99<200ms,error_rate<0.1%,p99.9<=1s,rps>=10", &s, why, sizeof(why)), 0);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.c[0].metric, SLO_PCT);
 	assert_true(fabs(s.c[0].pct - 99) < 1e-9);
@@ -86,8 +86,9 @@ static void test_slo(void **state)
 	assert_false(slo_eval_all(&s, &in));
 	assert_int_equal(slo_parse("p50<2ms", &s, why, sizeof(why)), 0);
 	assert_true(slo_eval_all(&s, &in));
-	static const char *const bad[] = {"", "p99", "p99<", "p99<abc", "p101<1s", "p-1<1s",
-					  "latency<1s", "error_rate<2", "error_rate<-1%", "rps>x"};
+	static const char *const bad[] = {
+	    "",	      "p99",	    "p99<",	    "p99<abc",	      "p101<1s",
+	    "p-1<1s", "latency<1s", "error_rate<2", "error_rate<-1%", "rps>x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (slo_parse(bad[i], &s, why, sizeof(why)) != -EINVAL) {
 			print_error("accepted bad SLO '%s'\n", bad[i]);
@@ -104,7 +105,8 @@ static void test_profiles(void **state)
 	uint32_t ph;
 
 	(void)state;
-	assert_int_equal(profile_parse("ramp:from=100,to=500,over=60s", 0, &p, why, sizeof(why)), 0);
+	assert_int_equal(profile_parse("ramp:from=100,to=500,over=60s", 0, &p, why, sizeof(why)),
+			 0);
 	assert_true(fabs(profile_rate(&p, 0, &ph) - 100) < 1e-6);
 	assert_true(fabs(profile_rate(&p, 30000000000ULL, &ph) - 300) < 1e-6);
 	assert_true(fabs(profile_rate(&p, 90000000000ULL, &ph) - 500) < 1e-6);
@@ -114,25 +116,30 @@ static void test_profiles(void **state)
 	assert_int_equal(p.over_ns, 60000000000ULL);
 	assert_int_equal(profile_parse("ramp:100->x:60s", 0, &p, why, sizeof(why)), -EINVAL);
 	assert_int_equal(profile_parse("ramp:100->500:soon", 0, &p, why, sizeof(why)), -EINVAL);
-	assert_int_equal(profile_parse("spike:base=100,factor=10,at=10s,for=5s", 0, &p, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+	    profile_parse("spike:base=100,factor=10,at=10s,for=5s", 0, &p, why, sizeof(why)), 0);
 	assert_true(fabs(profile_rate(&p, 9000000000ULL, &ph) - 100) < 1e-6 && ph == 0);
 	assert_true(fabs(profile_rate(&p, 12000000000ULL, &ph) - 1000) < 1e-6 && ph == 1);
 	assert_true(fabs(profile_rate(&p, 16000000000ULL, &ph) - 100) < 1e-6 && ph == 2);
-	assert_int_equal(profile_parse("step:from=100,by=50,every=10s,steps=3", 0, &p, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+	    profile_parse("step:from=100,by=50,every=10s,steps=3", 0, &p, why, sizeof(why)), 0);
 	assert_true(fabs(profile_rate(&p, 25000000000ULL, &ph) - 200) < 1e-6 && ph == 2);
 	assert_true(fabs(profile_rate(&p, 95000000000ULL, &ph) - 200) < 1e-6);
 	assert_int_equal(profile_parse("constant", 250, &p, why, sizeof(why)), 0);
 	assert_true(fabs(profile_rate(&p, 5, &ph) - 250) < 1e-6);
-	assert_int_equal(profile_parse("stress:from=10,by=10,every=1s", 0, &p, why, sizeof(why)), 0);
+	assert_int_equal(profile_parse("stress:from=10,by=10,every=1s", 0, &p, why, sizeof(why)),
+			 0);
 	assert_true(fabs(profile_rate(&p, 3500000000ULL, &ph) - 40) < 1e-6);
 
-	static const char *const bad[] = {"bogus", "ramp:to=5", "ramp:from=1", "spike:base=-1",
-					  "step:from=10,every=0s", "ramp:from=1,to=2,over=x",
-					  "constant", "spike:base=1,nope=2", "ramp:from"};
+	static const char *const bad[] = {"bogus",
+					  "ramp:to=5",
+					  "ramp:from=1",
+					  "spike:base=-1",
+					  "step:from=10,every=0s",
+					  "ramp:from=1,to=2,over=x",
+					  "constant",
+					  "spike:base=1,nope=2",
+					  "ramp:from"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		if (profile_parse(bad[i], 0, &p, why, sizeof(why)) != -EINVAL) {
@@ -141,8 +148,8 @@ static void test_profiles(void **state)
 		}
 		assert_true(strlen(why) > 0);
 	}
-	assert_non_null(strstr((profile_parse("nosuch", 1, &p, why, sizeof(why)), why),
-			       "unknown profile"));
+	assert_non_null(
+	    strstr((profile_parse("nosuch", 1, &p, why, sizeof(why)), why), "unknown profile"));
 }
 
 /* The schedule itself: 2000/s for 10 s, two threads, is 20000 requests. */
@@ -184,9 +191,8 @@ static void test_sched_rate(void **state)
 		assert_true(n >= 2990 && n <= 3010);
 	}
 	/* a spike starts and ends on time: 200/s, 1000/s for 1 s, 200/s */
-	assert_int_equal(profile_parse("spike:base=200,factor=5,at=1s,for=1s", 0, &p, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+	    profile_parse("spike:base=200,factor=5,at=1s,for=1s", 0, &p, why, sizeof(why)), 0);
 	{
 		uint64_t ph[3] = {0};
 
@@ -267,14 +273,14 @@ static void test_mix(void **state)
 	reqs_free(&rs);
 
 	static const char *const bad[] = {
-		"{\"requests\":[{\"weight\":0},{\"weight\":0}]}",
-		"{\"requests\":[]}",
-		"{\"requests\":[{\"weight\":-1}]}",
-		"{\"requests\":[{\"expect\":99}]}",
-		"{\"requests\":[{\"path\":\"nope\"}]}",
-		"{\"requests\":[{\"headers\":{\"Bad Name\":\"x\"}}]}",
-		"{\"requests\":[{\"idempotency\":5}]}",
-		"not json",
+	    "{\"requests\":[{\"weight\":0},{\"weight\":0}]}",
+	    "{\"requests\":[]}",
+	    "{\"requests\":[{\"weight\":-1}]}",
+	    "{\"requests\":[{\"expect\":99}]}",
+	    "{\"requests\":[{\"path\":\"nope\"}]}",
+	    "{\"requests\":[{\"headers\":{\"Bad Name\":\"x\"}}]}",
+	    "{\"requests\":[{\"idempotency\":5}]}",
+	    "not json",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.mix_file = write_tmp(bad[i]);
@@ -297,9 +303,9 @@ static void test_mix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_url),      cmocka_unit_test(test_slo),
-		cmocka_unit_test(test_profiles), cmocka_unit_test(test_sched_rate),
-		cmocka_unit_test(test_mix),
+	    cmocka_unit_test(test_url),	     cmocka_unit_test(test_slo),
+	    cmocka_unit_test(test_profiles), cmocka_unit_test(test_sched_rate),
+	    cmocka_unit_test(test_mix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

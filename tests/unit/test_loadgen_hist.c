@@ -52,8 +52,8 @@ static void check_against_exact(uint64_t *v, size_t n)
 
 		/* 3 significant digits: never below, at most 1/1024 above */
 		if (got < e || (double)(got - e) > (double)e / 1024.0 + 1) {
-			print_error("p%g: exact %llu, histogram %llu\n", ps[i], (unsigned long long)e,
-				    (unsigned long long)got);
+			print_error("p%g: exact %llu, histogram %llu\n", ps[i],
+				    (unsigned long long)e, (unsigned long long)got);
 			fail();
 		}
 	}
@@ -134,9 +134,9 @@ static void test_merge_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uniform_and_lognormal),
-		cmocka_unit_test(test_small_exact_and_clamp),
-		cmocka_unit_test(test_merge_reset),
+	    cmocka_unit_test(test_uniform_and_lognormal),
+	    cmocka_unit_test(test_small_exact_and_clamp),
+	    cmocka_unit_test(test_merge_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,28 +41,27 @@ struct good {
 };
 
 static const struct good goods[] = {
-	{"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", false, 200, 3, true, 0},
-	{"HTTP/1.1 404 Not Found\r\nServer: x\r\ncontent-length:  5 \r\n\r\nabcde", false, 404, 5,
-	 true, 0},
-	{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;ext=1\r\npedia\r\n"
-	 "0\r\nX-Trailer: 1\r\n\r\n",
-	 false, 200, 9, true, 0},
-	{"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
-	 false, 200, 10, true, 0},
-	{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", false,
-	 201, 0, true, 0},
-	{"HTTP/1.1 204 No Content\r\n\r\n", false, 204, 0, true, 0},
-	{"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", false, 304, 0, true, 0},
-	{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", true, 200, 0, true, 0},
-	{"HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno", false, 500, 2,
-	 false, 0},
-	{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false, 200, 2, false, 0},
-	{"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", false, 200, 2,
-	 true, 0},
-	{"HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx", false, 200, 1, true, 0},
-	{"HTTP/1.1 200 OK\nContent-Length: 1\n\nx", false, 200, 1, true, 0},
-	{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n", false, 200, 2, true,
-	 17},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", false, 200, 3, true, 0},
+    {"HTTP/1.1 404 Not Found\r\nServer: x\r\ncontent-length:  5 \r\n\r\nabcde", false, 404, 5, true,
+     0},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;ext=1\r\npedia\r\n"
+     "0\r\nX-Trailer: 1\r\n\r\n",
+     false, 200, 9, true, 0},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+     false, 200, 10, true, 0},
+    {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", false, 201,
+     0, true, 0},
+    {"HTTP/1.1 204 No Content\r\n\r\n", false, 204, 0, true, 0},
+    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", false, 304, 0, true, 0},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", true, 200, 0, true, 0},
+    {"HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno", false, 500, 2, false,
+     0},
+    {"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false, 200, 2, false, 0},
+    {"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", false, 200, 2,
+     true, 0},
+    {"HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx", false, 200, 1, true, 0},
+    {"HTTP/1.1 200 OK\nContent-Length: 1\n\nx", false, 200, 1, true, 0},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n", false, 200, 2, true, 17},
 };
 
 static void test_good_every_split(void **state)
@@ -83,10 +82,11 @@ static void test_good_every_split(void **state)
 			rc = feed_steps(&r, t->text, len, step, &used);
 			if (rc != 1 || r.status != t->status || r.body != t->body ||
 			    r.keep_alive != t->keep_alive || used + t->extra != len) {
-				print_error("case %zu step %zu: rc %d status %u body %llu ka %d used "
-					    "%zu\n",
-					    g, step, rc, r.status, (unsigned long long)r.body,
-					    r.keep_alive, used);
+				print_error(
+				    "case %zu step %zu: rc %d status %u body %llu ka %d used "
+				    "%zu\n",
+				    g, step, rc, r.status, (unsigned long long)r.body, r.keep_alive,
+				    used);
 				fail();
 			}
 		}
@@ -119,27 +119,27 @@ static void test_body_until_close(void **state)
 static void test_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"HTTP/2.0 200 OK\r\n\r\n",
-		"HTTX/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 20 OK\r\n\r\n",
-		"HTTP/1.1 2000 OK\r\n\r\n",
-		"HTTP/1.1 099 OK\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
-		"HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
-		"HTTP/1.1 200 OK\r\r\n\r\n",
-		"\x00\x01\x02",
+	    "HTTP/2.0 200 OK\r\n\r\n",
+	    "HTTX/1.1 200 OK\r\n\r\n",
+	    "HTTP/1.1 20 OK\r\n\r\n",
+	    "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 099 OK\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+	    "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
+	    "HTTP/1.1 200 OK\r\r\n\r\n",
+	    "\x00\x01\x02",
 	};
 	size_t i;
 
@@ -179,10 +179,10 @@ static void test_header_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_every_split),
-		cmocka_unit_test(test_body_until_close),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_good_every_split),
+	    cmocka_unit_test(test_body_until_close),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_header_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
 #include "lg_run.h"
 
 #define PER_THREAD 50000
-#define BATCH      1000
+#define BATCH	   1000
 
 struct wargs {
 	struct fl_ledger_writer *w;
@@ -187,9 +187,9 @@ static void test_req_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_duplicate_and_truncated),
-		cmocka_unit_test(test_req_id),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_duplicate_and_truncated),
+	    cmocka_unit_test(test_req_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
