@@ -7,9 +7,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include "log.h"
 #include "lg_run.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
 
 struct cslot {
 	CURL *easy;
@@ -170,6 +175,7 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 	while ((m = curl_multi_info_read(e->multi, &left))) {
 		struct cslot *cs = NULL;
 		long code = 0, port = 0;
+		curl_socket_t sk = CURL_SOCKET_BAD;
 		unsigned outcome;
 		int err = 0;
 
@@ -179,6 +185,15 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_LOCAL_PORT, &port);
 		t->slots[cs->i].lport = (uint16_t)port;
+		t->slots[cs->i].cookie = 0;
+		if (curl_easy_getinfo(m->easy_handle, CURLINFO_ACTIVESOCKET, &sk) == CURLE_OK &&
+		    sk != CURL_SOCKET_BAD) {
+			uint64_t cookie = 0;
+			socklen_t cl = sizeof(cookie);
+
+			if (!getsockopt(sk, SOL_SOCKET, SO_COOKIE, &cookie, &cl))
+				t->slots[cs->i].cookie = cookie;
+		}
 		if (m->data.result == CURLE_OK) {
 			const struct lg_req *r = &t->run->cfg->reqs.r[t->slots[cs->i].mix];
 
@@ -189,6 +204,9 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 		}
 		curl_multi_remove_handle(e->multi, m->easy_handle);
 		lg_complete(t, cs->i, outcome, (unsigned)code, err, now);
+		/* curl picks the next request's connection itself: unknown at its start */
+		t->slots[cs->i].lport = 0;
+		t->slots[cs->i].cookie = 0;
 	}
 	return 0;
 }

@@ -195,8 +195,12 @@ static int build_head(struct lg_req *r, const struct lg_url *u, const char *id_h
 	h = malloc(cap);
 	if (!h)
 		return -ENOMEM;
-	off = (size_t)snprintf(h, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->method, r->path,
-			       u->hosthdr);
+	off = (size_t)snprintf(h, cap, "%s %s HTTP/1.1\r\n", r->method, r->path);
+	for (i = 0; i < r->nhdrs; i++)
+		if (!strncasecmp(r->hdrs[i], "host:", 5))
+			break;
+	if (i == r->nhdrs) /* a Host given with -H or in the mix wins */
+		off += (size_t)snprintf(h + off, cap - off, "Host: %s\r\n", u->hosthdr);
 	for (i = 0; i < r->nhdrs; i++)
 		off += (size_t)snprintf(h + off, cap - off, "%s\r\n", r->hdrs[i]);
 	if (r->body_len || strcmp(r->method, "GET"))

@@ -263,6 +263,16 @@ static void test_mix(void **state)
 	assert_string_equal(rs.r[0].head + rs.r[0].head_len - 14, "X-Request-Id: ");
 	reqs_free(&rs);
 
+	/* a Host header of our own replaces the URL's */
+	{
+		const char *h2[] = {"host: example.org"};
+		struct req_opts o2 = {.id_header = "X-Request-Id", .hdrs = h2, .nhdrs = 1};
+
+		assert_int_equal(reqs_build(&rs, &u, &o2, why, sizeof(why)), 0);
+		assert_null(strstr(rs.r[0].head, "Host: 127.0.0.1"));
+		assert_non_null(strstr(rs.r[0].head, "\r\nhost: example.org\r\n"));
+		reqs_free(&rs);
+	}
 	/* no mix: one request, any 2xx/3xx is success */
 	o.mix_file = NULL;
 	assert_int_equal(reqs_build(&rs, &u, &o, why, sizeof(why)), 0);
