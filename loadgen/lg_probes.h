@@ -9,7 +9,8 @@
  *               u64 socket_cookie, u16 status, u8 outcome, s32 err)
  *
  * local_port and socket_cookie are 0 when not known yet (a connection
- * still being made at begin; always at begin with the curl engine). bpftrace -l 'usdt:/path/to/loadgen:*' lists them.
+ * still being made at begin; always at begin with the curl engine).
+ * bpftrace -l 'usdt:/path/to/loadgen:*' lists them.
  */
 #ifndef LG_PROBES_H
 #define LG_PROBES_H
