@@ -519,6 +519,52 @@ void drop_fini(void)
 
 /* ---- leftovers of an earlier agent ---- */
 
+/* The heartbeat in the .bss of drop program prog_id; 0 when unreadable. */
+static __u64 prog_heartbeat(__u32 prog_id)
+{
+	__u32 ids[16], key = 0;
+	struct bpf_prog_info info = {.nr_map_ids = 16, .map_ids = (__u64)(unsigned long)ids};
+	__u32 len = sizeof(info);
+	struct drop_bpf__bss bss;
+	__u64 beat = 0;
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		for (__u32 i = 0; i < info.nr_map_ids && i < 16 && !beat; i++) {
+			struct bpf_map_info mi = {};
+			__u32 mlen = sizeof(mi);
+			int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+			if (mfd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) && strstr(mi.name, ".bss") &&
+			    mi.value_size == sizeof(bss) && !bpf_map_lookup_elem(mfd, &key, &bss))
+				beat = bss.heartbeat_ns;
+			close(mfd);
+		}
+	}
+	close(fd);
+	return beat;
+}
+
+/* A live agent (a private one beside us, with its own state folder) still
+ * beats this program's heartbeat every tick; a dead one's stands still. */
+static bool prog_alive(__u32 prog_id)
+{
+	__u64 beat = prog_heartbeat(prog_id);
+
+	if (!beat || now_mono_ns() - beat > FL_HEARTBEAT_STALE_NS)
+		return false;
+	for (int i = 0; i < 12; i++) {
+		usleep(50000);
+		if (prog_heartbeat(prog_id) != beat)
+			return true;
+	}
+	return false;
+}
+
 static void remove_ours_on(int ifindex, const char *dev)
 {
 	static const uint32_t parents[] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
@@ -536,6 +582,11 @@ static void remove_ours_on(int ifindex, const char *dev)
 		snprintf(f.kind, sizeof(f.kind), "bpf");
 		if (!tc_ours(&f))
 			continue;
+		if (prog_alive(opts.prog_id)) {
+			fl_log("left the tc filter on %s %s alone: another running agent owns it", dev,
+			       parents[i] == BPF_TC_INGRESS ? "ingress" : "egress");
+			continue;
+		}
 		opts.prog_id = 0;
 		opts.prog_fd = 0;
 		opts.flags = 0;
