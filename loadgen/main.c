@@ -499,6 +499,16 @@ int main(int argc, char **argv)
 	}
 	if (resolve(&cfg) || fd_budget(cfg.conns))
 		goto cleanup;
+	if (cfg.json_path) {
+		/* find out now, not after the run, that the summary has nowhere to go */
+		FILE *f = fopen(cfg.json_path, "w");
+
+		if (!f) {
+			fl_err("cannot write JSON summary %s: %s", cfg.json_path, strerror(errno));
+			goto cleanup;
+		}
+		fclose(f);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	err = run_init(&run, &cfg);
 	if (err) {
@@ -509,6 +519,11 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	err = run_exec(&run);
+	if (err && !run.end_mono) {
+		/* nothing ran: the reason is on stderr already */
+		rc = EXIT_ERROR;
+		goto done;
+	}
 	if (cfg.ledger_path && !err) {
 		uint64_t counts[FL_OUT_MAX], n = 0;
 		unsigned k;
@@ -538,6 +553,7 @@ int main(int argc, char **argv)
 	} else {
 		rc = sum.slo_pass ? EXIT_PASS : EXIT_SLO;
 	}
+done:
 	the_run = NULL;
 	run_free(&run);
 cleanup:

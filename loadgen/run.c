@@ -526,6 +526,8 @@ int run_exec(struct lg_run *run)
 			err = -errno;
 			fl_err("cannot create interval log %s: %s", c->interval_path,
 			       strerror(errno));
+			fl_ledger_finish(run->ledger, NULL);
+			run->ledger = NULL;
 			return err;
 		}
 	}

@@ -46,3 +46,6 @@ bad stress_no_slo "give --slo" $u --profile stress:from=10
 bad body "cannot read body file" $u --body "$LG_TMP/nope"
 bad unknown_host "cannot resolve" http://no-such-host.invalid/
 (ulimit -n 256; bad fd_limit "needs 1064 open files, the hard limit is 256" $u -c 1000)
+bad json_path "cannot write JSON summary" $u --json /nonexistent/dir/x.json
+bad ledger_path "cannot create ledger" $u --ledger /nonexistent/dir/x.ledger --duration 1s
+bad interval_path "cannot create interval log" $u --interval-log /nonexistent/dir/x.jsonl --duration 1s
