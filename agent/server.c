@@ -258,8 +258,8 @@ static void handle_line(struct client *c, const char *line, size_t len)
 static void read_client(int epfd, struct client *c)
 {
 	for (;;) {
-		size_t room = FL_PROTO_MAX_LINE - c->len;
-		ssize_t n = read(c->fd, c->buf + c->len, room ? room : 1);
+		/* c->len < FL_PROTO_MAX_LINE here: a full buffer is emptied below. */
+		ssize_t n = read(c->fd, c->buf + c->len, FL_PROTO_MAX_LINE - c->len);
 		char *start, *nl;
 
 		if (n < 0 && errno == EINTR)
@@ -271,8 +271,6 @@ static void read_client(int epfd, struct client *c)
 			return;
 		}
 		c->last_active = now_mono_ns();
-		if (!room) /* room was 0: the byte read went past the limit */
-			n = 0;
 		c->len += n;
 		if (c->kind == CLIENT_METRICS) {
 			if (c->len >= 8192)
