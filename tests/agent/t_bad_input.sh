@@ -342,6 +342,37 @@ refused bad_input_second_agentd_same_socket 1 "another agentd serves on $FL_SOCK
 check bad_input_second_agentd_same_socket_kept test "$(stat -c %i "$FL_SOCK" 2>/dev/null)" = "$INODE0"
 check bad_input_second_agentd_same_socket_no_lock_left test ! -e "$T/second/agent.lock"
 after bad_input_second_agentd_same_socket
+# The documented private agent beside this one (its own socket and state
+# folder) must not take this agent's classic tc filter away as a leftover.
+kernel_has tc
+case $? in
+1) skip bad_input_private_agent_keeps_filters "(this kernel has no classic tc: see agentctl doctor)" ;;
+2) fail bad_input_private_agent_keeps_filters "(no tc in the fact table)" ;;
+*)
+	id=$(ctl inject drop --dev "$DEV" --proto icmp --backend tc --for 10s 2>"$T/err")
+	f1=$(tc filter show dev "$DEV" ingress)
+	"$FL_BIN/agentd" --socket "$T/p/agent.sock" --state-dir "$T/p" --metrics-port 0 \
+		>"$T/p.log" 2>&1 &
+	P2=$!
+	at_exit "kill $P2"
+	if wait_until 20 quiet "$FL_BIN/agentctl" --socket "$T/p/agent.sock" status; then
+		f2=$(tc filter show dev "$DEV" ingress)
+		if [[ $id =~ ^[0-9]+$ ]] && grep -q fl_drop <<<"$f1" && [ "$f2" = "$f1" ]; then
+			pass bad_input_private_agent_keeps_filters
+		else
+			fail bad_input_private_agent_keeps_filters "(id '$id', before: $f1; after: $f2; $(grep -m1 'tc filter' "$T/p.log"))"
+		fi
+	else
+		fail bad_input_private_agent_keeps_filters "(the private agent did not start: $(tail -1 "$T/p.log"))"
+	fi
+	kill -TERM "$P2" 2>/dev/null
+	wait "$P2" 2>/dev/null
+	check bad_input_private_agent_first_serves test "$(nr_faults)" = 1
+	quiet ctl clear --all
+	after bad_input_private_agent
+	;;
+esac
+
 mkdir -p "$T/nobody"
 refused bad_input_non_root 1 "must run as root" \
 	timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
