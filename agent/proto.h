@@ -67,7 +67,8 @@ const char *fl_cmd_name(enum fl_cmd cmd);
 const char *fl_kind_name(uint16_t kind);
 
 /* Parse one request line (not NUL-terminated necessarily). On error returns
- * -EINVAL and writes a one-line reason to err. */
+ * -EINVAL (-E2BIG for a line over FL_PROTO_MAX_LINE) and writes a one-line
+ * reason to err. */
 int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
 			size_t errlen);
 /* The fault object <-> struct. from_json names the offending field in err. */

@@ -409,7 +409,7 @@ static void test_too_long(void **state)
 	memcpy(line, "{\"cmd\":\"status\"}", 16);
 	line[n] = '\0';
 	ret = proto_parse_request(line, n, &req, err, sizeof(err));
-	assert_true(ret < 0);
+	assert_int_equal(ret, -E2BIG);
 	assert_one_line("(65537 bytes)", err);
 	assert_non_null(strstr(err, "longer than 65536 bytes"));
 	/* At the limit it is still a request. */
@@ -422,7 +422,7 @@ static void test_too_long(void **state)
 	assert_non_null(line);
 	memset(line, 'a', n);
 	ret = proto_parse_request(line, n, &req, err, sizeof(err));
-	assert_true(ret < 0);
+	assert_int_equal(ret, -E2BIG);
 	assert_non_null(strstr(err, "longer than"));
 	free(line);
 }
