@@ -114,7 +114,8 @@ struct spill {
 };
 
 struct lat_obj {
-	int phase; /* -1: every phase */
+	int phase;      /* -1: every phase */
+	char fault[64]; /* "": not by fault; a fault's name, or "*": inside any fault */
 	double pct, max_ms;
 };
 
@@ -511,15 +512,33 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 			json_object_foreach(e, lk, f)
 			{
 				if (strcmp(lk, "phase") && strcmp(lk, "percentile") &&
-				    strcmp(lk, "max_ms")) {
+				    strcmp(lk, "max_ms") && strcmp(lk, "fault")) {
 					snprintf(err, errlen,
 						 "objectives.latency[%zu].%s: unknown field (known: "
-						 "phase, percentile, max_ms)",
+						 "phase, fault, percentile, max_ms)",
 						 i, lk);
 					return -EINVAL;
 				}
 			}
 			l->phase = -1;
+			f = json_object_get(e, "fault");
+			if (f) {
+				if (!json_is_string(f) || !json_string_length(f) ||
+				    json_string_length(f) >= sizeof(l->fault)) {
+					snprintf(err, errlen,
+						 "objectives.latency[%zu].fault: must be a fault's name "
+						 "or \"*\" (any fault)",
+						 i);
+					return -EINVAL;
+				}
+				if (json_object_get(e, "phase")) {
+					snprintf(err, errlen,
+						 "objectives.latency[%zu]: give phase or fault, not both",
+						 i);
+					return -EINVAL;
+				}
+				snprintf(l->fault, sizeof(l->fault), "%s", json_string_value(f));
+			}
 			f = json_object_get(e, "phase");
 			if (f) {
 				if (!json_is_string(f)) {
@@ -1759,15 +1778,56 @@ static int checks(struct ctx *c)
 	for (size_t i = 0; i < o->n_lat; i++) {
 		const struct lat_obj *l = &o->lat[i];
 		const struct hist *h = l->phase < 0 ? c->all_h : c->phase_h[l->phase];
-		double v = h && h->total ? (double)hist_percentile(h, l->pct) / 1e6 : 0;
+		struct hist *fh = NULL;
+		double v;
 
+		if (l->fault[0]) {
+			/* the windows of the faults named (or of every fault) */
+			size_t matched = 0;
+
+			fh = hist_new();
+			if (!fh)
+				return -ENOMEM;
+			for (size_t q = 0; q < r->n_faults; q++) {
+				const struct rc_fault *fl = &r->faults[q];
+
+				if (strcmp(l->fault, "*") && strcmp(l->fault, fl->name))
+					continue;
+				matched++;
+				if (fl->h)
+					hist_merge(fh, fl->h);
+			}
+			if (!matched) {
+				snprintf(c->err, c->errlen,
+					 "objectives.latency[%zu].fault: no fault named '%s' in the event "
+					 "logs%s",
+					 i, l->fault, c->in->n_events ? "" : " (none given: --events)");
+				hist_free(fh);
+				return -EINVAL;
+			}
+			h = fh;
+		}
+		v = h && h->total ? (double)hist_percentile(h, l->pct) / 1e6 : 0;
 		snprintf(f, sizeof(f), "latency[%zu]", i);
-		CHK(1, f, "ms", v, l->max_ms, "latency p%g, phase %s", l->pct,
-		    phase_label(c, l->phase, pb, sizeof(pb)));
-		if (!h || !h->total) {
+		if (l->fault[0]) {
+			k = add_check(r, f, "ms", v, l->max_ms);
+			if (k)
+				snprintf(k->name, sizeof(k->name), "latency p%g, %s%s", l->pct,
+					 strcmp(l->fault, "*") ? "fault " : "inside any fault",
+					 strcmp(l->fault, "*") ? l->fault : "");
+		} else {
+			k = add_check(r, f, "ms", v, l->max_ms);
+			if (k)
+				snprintf(k->name, sizeof(k->name), "latency p%g, phase %s", l->pct,
+					 phase_label(c, l->phase, pb, sizeof(pb)));
+		}
+		if (k && (!h || !h->total)) {
 			k->no_data = true;
 			k->pass = false;
 		}
+		hist_free(fh);
+		if (!k)
+			return -ENOMEM;
 	}
 	CHK(o->has_error_rate, "error_rate_max", "",
 	    r->c.sent ? (double)r->c.failed / (double)r->c.sent : 0, o->error_rate_max,

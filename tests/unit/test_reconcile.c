@@ -328,6 +328,31 @@ static void test_explained(void **state)
 	assert_int_equal(res.faults[0].requests, 21); /* seq 9..29 */
 	rc_result_free(&res);
 
+	/* latency inside a fault's window: answered requests there took 1..5 ms */
+	{
+		json_t *o = json_loads("{\"latency\":[{\"fault\":\"loss\",\"percentile\":99,"
+				       "\"max_ms\":10},{\"fault\":\"*\",\"percentile\":50,"
+				       "\"max_ms\":1}]}",
+				       0, NULL);
+
+		ret = run(&f, o, true, &res, err, sizeof(err));
+		assert_int_equal(ret, 1);
+		assert_int_equal(res.n_checks, 2);
+		assert_true(res.checks[0].pass);
+		assert_false(res.checks[1].pass);
+		assert_non_null(strstr(res.checks[0].name, "fault loss"));
+		rc_result_free(&res);
+		json_decref(o);
+		o = json_loads("{\"latency\":[{\"fault\":\"nope\",\"percentile\":99,"
+			       "\"max_ms\":10}]}",
+			       0, NULL);
+		ret = run(&f, o, true, &res, err, sizeof(err));
+		assert_int_equal(ret, -EINVAL);
+		assert_non_null(strstr(err, "objectives.latency[0].fault: no fault named 'nope'"));
+		rc_result_free(&res);
+		json_decref(o);
+	}
+
 	/* no events at all: every failure unexplained */
 	ret = run(&f, NULL, false, &res, err, sizeof(err));
 	assert_int_equal(ret, 1);
@@ -408,6 +433,10 @@ static void test_objectives(void **state)
 		{"{\"latency\":[{\"phase\":\"steady\",\"percentile\":99,\"max_ms\":2,\"x\":1}]}",
 		 "objectives.latency[0].x: unknown field"},
 		{"[]", "objectives: must be a JSON object"},
+		{"{\"latency\":[{\"phase\":\"steady\",\"fault\":\"x\",\"percentile\":99,\"max_ms\":2}]}",
+		 "objectives.latency[0]: give phase or fault, not both"},
+		{"{\"latency\":[{\"fault\":3,\"percentile\":99,\"max_ms\":2}]}",
+		 "objectives.latency[0].fault: must be"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o = json_loads(bad[i].json, 0, NULL);
