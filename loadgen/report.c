@@ -89,6 +89,11 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 	if (c->open)
 		printf(" (scheduled %.1f/s)", s->target_rps);
 	printf(", %.2f MB/s in\n", n->bytes_in / s->elapsed_s / 1e6);
+	if (c->open && n->late)
+		printf("  behind     %llu requests left 1 ms or more after their scheduled time (up to "
+		       "%.1f ms): every connection was busy; their wait is in the latency, add -c if "
+		       "that is not what you meant\n",
+		       (unsigned long long)n->late, n->max_lag / 1e6);
 	print_hist("latency", run->lat,
 		   c->open ? "  (from scheduled send: corrected for coordinated omission)" : "");
 	if (c->open)
@@ -281,8 +286,11 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "bytes_out", json_integer((json_int_t)run->cnt.bytes_out));
 	json_object_set_new(o, "latency_ms", hist_json(run->lat));
 	json_object_set_new(o, "latency_hist", hist_buckets(run->lat));
-	if (c->open)
+	if (c->open) {
 		json_object_set_new(o, "service_ms", hist_json(run->svc));
+		json_object_set_new(o, "late", json_integer((json_int_t)run->cnt.late));
+		json_object_set_new(o, "max_send_lag_ms", json_real(run->cnt.max_lag / 1e6));
+	}
 	if (c->ledger_path) {
 		json_t *l = json_object();
 

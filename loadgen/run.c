@@ -178,6 +178,13 @@ static void dispatch(struct lg_thread *t, uint64_t now)
 		s->seq = seq;
 		s->sched_ns = sched;
 		s->sent_ns = now;
+		if (c->open && now > sched) {
+			/* behind schedule: every connection was busy */
+			if (now - sched > t->cnt.max_lag)
+				t->cnt.max_lag = now - sched;
+			if (now - sched >= 1000000)
+				t->cnt.late++;
+		}
 		s->mix = mix;
 		s->phase = phase;
 		s->flags = flags;
@@ -568,6 +575,9 @@ int run_exec(struct lg_run *run)
 			run->cnt.out[k] += t->cnt.out[k];
 		run->cnt.bytes_in += t->cnt.bytes_in;
 		run->cnt.bytes_out += t->cnt.bytes_out;
+		run->cnt.late += t->cnt.late;
+		if (t->cnt.max_lag > run->cnt.max_lag)
+			run->cnt.max_lag = t->cnt.max_lag;
 		if (t->err && !err)
 			err = t->err;
 	}

@@ -36,3 +36,6 @@ check stall_closed_no_service_block [ "$(python3 -c 'import json,sys; print("ser
 # nothing was lost: the schedule stayed open through the stall
 check stall_open_schedule_kept fcmp "abs($(jget "$LG_TMP/open.json" scheduled) - 4000)" '<=' 2
 check stall_open_no_errors [ "$(jget "$LG_TMP/open.json" failed)" -eq 0 ]
+# the stall held every connection, so requests waited in loadgen: it says so
+check stall_open_lag_reported fcmp "$(jget "$LG_TMP/open.json" max_send_lag_ms)" '>=' 150
+check stall_open_late_counted [ "$(jget "$LG_TMP/open.json" late)" -ge 100 ]
