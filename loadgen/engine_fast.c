@@ -273,7 +273,9 @@ static void on_read(struct lg_thread *t, unsigned i, uint64_t now)
 			c->state = C_IDLE;
 			lg_complete(t, i, req_status_ok(rq, st) ? FL_OUT_OK : FL_OUT_STATUS, st, 0,
 				    now);
-			if (!c->resp.keep_alive || used < (size_t)n)
+			/* not reusable: the server wants it closed, sent more than
+			 * one response, or answered before the request was all out */
+			if (!c->resp.keep_alive || used < (size_t)n || c->off < c->total)
 				conn_close(t, i);
 			return;
 		}
