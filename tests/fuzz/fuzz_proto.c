@@ -161,8 +161,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 0, sizeof(err));
 	ret = proto_parse_request((const char *)data, size, &req, err, sizeof(err));
 	if (ret) {
+		char small[128];
+		size_t n = 2 + size % (sizeof(small) - 2);
+		struct fl_request req2;
+
 		CHECK(ret == -EINVAL || (ret == -E2BIG && size > FL_PROTO_MAX_LINE));
 		check_reason(err, sizeof(err));
+		/* A buffer too short for the reason: the same answer, cut, and still
+		 * one line of UTF-8 (a cut inside a character is not). */
+		memset(small, 'x', sizeof(small));
+		CHECK(proto_parse_request((const char *)data, size, &req2, small, n) == ret);
+		CHECK(small[n - 1] == '\0' || strlen(small) < n);
+		if (*small)
+			check_reason(small, n);
 		return 0;
 	}
 	CHECK(size <= FL_PROTO_MAX_LINE);
