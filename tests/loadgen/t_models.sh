@@ -45,3 +45,15 @@ if command -v script >/dev/null; then
 else
 	skip models_tty_progress "(script not installed)"
 fi
+
+# SIGINT ends the run cleanly: a summary, a complete ledger, conservation
+"$LG" "$url" -t 2 -c 8 --rate 500 --duration 60s --ledger "$LG_TMP/int.ledger" --json "$LG_TMP/int.json" -q >"$LG_TMP/int.out" 2>&1 &
+lgpid=$!
+sleep 1
+kill -INT $lgpid
+wait_until 10 bash -c "! kill -0 $lgpid 2>/dev/null"
+wait $lgpid
+check models_sigint_exit_0 [ $? -eq 0 ]
+check models_sigint_conserved grep -q 'conservation ok' "$LG_TMP/int.out"
+check models_sigint_stopped_early fcmp "$(jget "$LG_TMP/int.json" duration_s)" '<' 5
+check models_sigint_some_requests fcmp "$(jget "$LG_TMP/int.json" ok)" '>=' 300
