@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A server that misbehaves in one way, for the loadgen error tests.
-usage: badserver.py PORTFILE MODE   (MODE: reset, silent, garbage, eof)
+usage: badserver.py PORTFILE MODE   (MODE: reset, silent, garbage, eof, close)
 Listens on a free loopback port and writes its number to PORTFILE."""
 import socket, struct, sys, threading, time
 
@@ -30,6 +30,11 @@ def serve(c):
             if mode == "garbage":
                 c.sendall(b"HTTP/1.1 2x0 WHAT\r\n\r\n")
                 continue
+            if mode == "close":
+                # no length: the body runs until the server closes
+                c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close")
+                c.shutdown(socket.SHUT_WR)
+                return
             if mode == "eof":
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
                 c.close()

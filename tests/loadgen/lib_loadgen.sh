@@ -27,7 +27,8 @@ lg_bad() {
 
 # lg_nginx PORT [EXTRA]: nginx on 127.0.0.1:PORT with an access log that
 # names each request id ($NGINX_DIR/access.log: id status uri idem-key).
-# Locations: / -> 200, /missing -> 404, /fail -> 500, /big -> 64 KiB body.
+# Locations: / -> 200, /missing -> 404, /fail -> 500, /big -> 64 KiB body,
+# /gz -> the same gzipped on the fly (chunked), /post -> 201.
 lg_nginx() {
 	local port=$1 dir
 	dir=$(mktemp -d /tmp/fl-nginx.XXXXXX)
@@ -51,6 +52,7 @@ http {
 		location = /missing { return 404 "no\n"; }
 		location = /fail { return 500 "broken\n"; }
 		location = /big { root $dir; try_files /big =404; }
+		location = /gz { gzip on; gzip_types *; gzip_min_length 0; root $dir; try_files /big =404; }
 		location = /post { return 201 "made\n"; }
 		${2:-}
 	}

@@ -30,6 +30,12 @@ kind reset reset reset
 kind silent timeout timeout
 kind garbage parse parse
 kind eof eof eof
+# a body that runs until the server closes is a success, not an error
+lg_bad close || fail errors_close_server
+timeout 30 "$LG" "http://127.0.0.1:$BAD_PORT/" -c 2 -t 1 --requests 50 --json "$LG_TMP/close.json" -q >/dev/null 2>&1
+check errors_body_until_close_ok [ "$(jget "$LG_TMP/close.json" ok)" -eq 50 ]
+check errors_body_until_close_bytes [ "$(jget "$LG_TMP/close.json" bytes_in)" -eq $((50 * 49)) ]
+kill "$BAD_PID" 2>/dev/null
 # the errno of a refused connection is in the ledger
 check errors_refused_errno [ "$("$LG" --dump-ledger "$LG_TMP/refused.ledger" | awk -F'\t' 'NR>1 && $10!=111' | wc -l)" -eq 0 ]
 # a server that never answers, open model: the deadline leaves requests in flight

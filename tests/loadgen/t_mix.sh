@@ -68,3 +68,19 @@ check mix_upload_bytes [ "$(jget "$LG_TMP/up.json" bytes_out)" -ge 100000000 ]
 "$LG" "${url}big" -c 4 -t 1 --requests 100 --json "$LG_TMP/down.json" -q >/dev/null 2>&1
 check mix_download_ok [ "$(jget "$LG_TMP/down.json" ok)" -eq 100 ]
 check mix_download_bytes [ "$(jget "$LG_TMP/down.json" bytes_in)" -ge 6553600 ]
+
+# a chunked response from nginx (gzip on the fly) is read to its end, and
+# the connection is reused
+"$LG" "${url}gz" -H 'Accept-Encoding: gzip' -c 2 -t 1 --requests 200 --json "$LG_TMP/gz.json" --ledger "$LG_TMP/gz.ledger" -q >/dev/null 2>&1
+check mix_chunked_ok [ "$(jget "$LG_TMP/gz.json" ok)" -eq 200 ]
+check mix_chunked_keepalive [ "$("$LG" --dump-ledger "$LG_TMP/gz.ledger" | awk -F'\t' 'NR>1 {print $11}' | sort -u | wc -l)" -eq 2 ]
+check mix_chunked_was_chunked grep -q 'Transfer-Encoding: chunked' <(printf 'GET /gz HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n' | timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+d = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    d += b
+print(d.split(b"\r\n\r\n")[0].decode())' "$port" 2>/dev/null)
