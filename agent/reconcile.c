@@ -50,7 +50,7 @@ struct lrec {
 	uint32_t instance;
 	uint16_t port;
 	uint8_t client; /* enum rc_client */
-	uint8_t pad;
+	uint8_t inflight; /* still in flight when the run ended: not a failure */
 };
 
 /* The window of a failed request, in the same bucket of its own spill and
@@ -624,6 +624,7 @@ static struct rc_fault *fault_get(struct ctx *c, const char *host, uint32_t id, 
 	snprintf(f->host, sizeof(f->host), "%s", host);
 	f->start_ns = UINT64_MAX;
 	f->end_ns = UINT64_MAX;
+	f->first_inject_ns = UINT64_MAX;
 	return f;
 }
 
@@ -719,6 +720,8 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		if (!f->kind[0] && kind)
 			snprintf(f->kind, sizeof(f->kind), "%s", kind);
 		f->injections++;
+		if (wall < f->first_inject_ns)
+			f->first_inject_ns = wall;
 		c->r->c.events_inject++;
 		if (wall < c->ev_min)
 			c->ev_min = wall;
@@ -1134,6 +1137,7 @@ static int read_ledgers(struct ctx *c)
 			enum rc_client cl = client_of(rec.outcome);
 			uint64_t wall = rec.sched_wall_ns, hi;
 			bool answered = rec.outcome == FL_OUT_OK || rec.outcome == FL_OUT_STATUS;
+			uint8_t inflight = rec.outcome == FL_OUT_INFLIGHT;
 			struct lrec l;
 			struct rc_bin *bin;
 			unsigned bucket;
@@ -1162,10 +1166,11 @@ static int read_ledgers(struct ctx *c)
 					  .seq = rec.seq,
 					  .instance = rec.instance,
 					  .port = rec.local_port,
-					  .client = (uint8_t)cl};
+					  .client = (uint8_t)cl,
+					  .inflight = inflight};
 			bucket = (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift);
 			ret = spill_put(&c->ls, bucket, &l, sizeof(l));
-			if (!ret && (cl == RC_C_FAILED || cl == RC_C_TIMEOUT)) {
+			if (!ret && (cl == RC_C_FAILED || (cl == RC_C_TIMEOUT && !inflight))) {
 				struct wrec w = {
 					.lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
 					.hi = hi + c->in->slack_ns};
@@ -1204,6 +1209,8 @@ static int read_ledgers(struct ctx *c)
 			if (cl == RC_C_OK) {
 				r->c.ok++;
 				bin->ok++;
+			} else if (inflight) {
+				r->c.inflight++; /* the run ended first: no failure */
 			} else {
 				r->c.failed++;
 				bin->failed++;
@@ -1219,7 +1226,7 @@ static int read_ledgers(struct ctx *c)
 				if (wall < f->start_ns || wall >= f->end_ns)
 					continue;
 				f->requests++;
-				if (cl != RC_C_OK)
+				if (cl != RC_C_OK && !inflight)
 					f->failed++;
 				if (answered && f->h)
 					hist_record(f->h, rec.latency_ns);
@@ -1464,14 +1471,14 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			idlist_add(&r->duplicate_ids, id, c->list_fp[2]);
 			pthread_mutex_unlock(&c->jlock);
 		}
-		if (l->client == RC_C_TIMEOUT && recv != RC_R_0) {
+		if (l->client == RC_C_TIMEOUT && recv != RC_R_0 && !l->inflight) {
 			cn->recovered++;
 			fmt_id(id, l->run_id, l->instance, l->seq);
 			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->recovered_ids, id, NULL);
 			pthread_mutex_unlock(&c->jlock);
 		}
-		if (l->client == RC_C_FAILED || l->client == RC_C_TIMEOUT) {
+		if (l->client == RC_C_FAILED || (l->client == RC_C_TIMEOUT && !l->inflight)) {
 			struct frec f = {.run_id = l->run_id,
 					 .seq = l->seq,
 					 .instance = l->instance,
@@ -2021,7 +2028,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 
 		/* a log that lost its start record: the first injection */
 		if (f->start_ns == UINT64_MAX && f->injections)
-			f->start_ns = c.ev_min;
+			f->start_ns = f->first_inject_ns;
 		if (k < MAX_FAULT_HISTS) {
 			f->h = hist_new();
 			if (!f->h) {
@@ -2101,7 +2108,27 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		goto out;
 
 	timing("explanation");
-	/* 6. statistics, recovery, objectives */
+	/* 6. statistics, recovery, objectives. A log may hold faults of other
+	 * runs (the agent's log holds every run it served): a fault counts when
+	 * its window overlaps the scheduled times of this run's requests or it
+	 * explains one of its failures. */
+	{
+		size_t n = 0;
+
+		for (size_t k = 0; k < r->n_faults; k++) {
+			struct rc_fault *f = &r->faults[k];
+			bool in = f->explained || (r->c.requests && f->start_ns <= r->last_wall_ns &&
+						   f->end_ns >= r->first_wall_ns);
+
+			if (!in) {
+				json_decref(f->spec);
+				hist_free(f->h);
+				continue;
+			}
+			r->faults[n++] = *f;
+		}
+		r->n_faults = n;
+	}
 	latency_of(c.all_h, &r->all);
 	for (size_t k = 0; k < r->n_faults; k++)
 		latency_of(r->faults[k].h, &r->faults[k].lat);

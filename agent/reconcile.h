@@ -53,7 +53,8 @@ struct rc_counts {
 	uint64_t answered;  /* an HTTP response came back (any status) */
 	uint64_t ok;        /* the expected status */
 	uint64_t failed;    /* client-visible failures: failed or timed out (sent) */
-	uint64_t timed_out; /* of which timed out or still in flight at the end */
+	uint64_t timed_out; /* of which timed out */
+	uint64_t inflight;  /* sent, no answer yet when the run ended: not a failure */
 	uint64_t unsent;
 	uint64_t receipts;       /* receipt lines read */
 	uint64_t receipts_noid;  /* receipts without a request id ("-"), ignored */
@@ -101,6 +102,7 @@ struct rc_fault {
 	char backend[16];
 	char end_reason[32];
 	uint64_t start_ns, end_ns; /* wall clock; end_ns = UINT64_MAX: never ended */
+	uint64_t first_inject_ns;  /* wall clock of its first inject event */
 	uint64_t injections;       /* inject events */
 	uint64_t explained;        /* failures this fault explains */
 	uint64_t requests, failed; /* requests scheduled inside the window */

@@ -91,6 +91,7 @@ json_t *rc_report_json(const struct rc_result *r)
 	C(ok);
 	C(failed);
 	C(timed_out);
+	C(inflight);
 	C(unsent);
 	C(receipts);
 	C(receipts_noid);

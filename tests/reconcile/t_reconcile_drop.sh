@@ -124,7 +124,7 @@ for line in open(tsv):
         cols = [c.strip() for c in cols]
         continue
     r = dict(zip(cols, line.rstrip("\n").split("\t")))
-    if r["outcome"] in ("ok", "unsent"):
+    if r["outcome"] in ("ok", "unsent", "inflight"):
         continue
     lo = int(r["sched_wall_ns"])
     hi = lo + (int(r["done_ns"]) - int(r["sched_ns"]) if int(r["done_ns"]) else 10**10)
@@ -142,6 +142,9 @@ rc=$?
 echo "# a: $(sed -n 2p "$T/a.verdict")"
 echo "# b: $(sed -n 2p "$T/b.verdict"); $(cat "$T/b.cmp")"
 if [ $rc -eq 0 ]; then pass reconcile_iptables_exactly_unexplained; else fail reconcile_iptables_exactly_unexplained "($(cat "$T/b.cmp"))"; fi
+
+# FL_KEEP_REPORT=DIR keeps run b's report (to look at it)
+[ -n "${FL_KEEP_REPORT:-}" ] && mkdir -p "$FL_KEEP_REPORT" && cp -r "$T/b.d/." "$FL_KEEP_REPORT/"
 
 # 4. the page renders (when Chromium is installed) and has its charts
 if [ -x /usr/bin/chromium ]; then
