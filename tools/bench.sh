@@ -22,7 +22,10 @@
 #         (events_lost in `agentctl status --json`).
 # With no part named, runs both (about 4 minutes with the defaults: 10 rounds
 # of 5 s, steps of 4 s).
-# Everything it makes is removed on exit, also on failure or Ctrl-C.
+# The drop program's run time per packet comes from the kernel's BPF
+# statistics: kernel.bpf_stats_enabled is switched on for the run and
+# restored on exit. Everything it makes is removed on exit, also on failure
+# or Ctrl-C.
 #   FL_BIN: folder of agentd and agentctl (make bench sets it)
 #   FL_BENCH_ROUNDS, FL_BENCH_DURATION, FL_BENCH_STEP: defaults for the options
 set -u
@@ -34,7 +37,7 @@ STEP=${FL_BENCH_STEP:-4}
 RATES=(25000 50000 75000 100000 125000 150000 200000 0) # packets/s; 0 = as fast as one sender can
 PARTS=()
 
-usage() { sed -n '2,30s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//p}' "$0"; }
 die() { echo "bench: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
 	case $1 in
