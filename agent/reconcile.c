@@ -57,6 +57,7 @@ struct lrec {
  * in the same order as the failed requests' lrecs. */
 struct wrec {
 	uint64_t lo, hi; /* wall clock */
+	uint64_t cookie; /* the connection's socket cookie, 0 if unknown */
 };
 
 struct rrec {
@@ -76,6 +77,13 @@ struct frec {
 	uint16_t port;
 	uint8_t client, recv;
 	uint64_t lo, hi;
+	uint64_t cookie;
+};
+
+/* An inject event that names a socket (its cookie). */
+struct crec {
+	uint64_t cookie, wall;
+	uint32_t fault, pad;
 };
 
 struct erec {
@@ -134,13 +142,15 @@ struct ctx {
 	size_t errlen;
 	char tmp[PATH_MAX]; /* folder of the spill files */
 	struct objectives o;
-	struct spill ls, ws, rs, ks, fs, es; /* ledger, failure windows, receipts, keys, failures, events */
+	/* ledger, failure windows, receipts, keys, failures, events by port,
+	 * events by socket, failures left for the socket pass */
+	struct spill ls, ws, rs, ks, fs, es, cs, us;
 	unsigned nb, nb_shift; /* id buckets: bucket = hash >> nb_shift */
 	pthread_mutex_t jlock;
 	bool any_keys;
 	uint64_t ev_min, ev_max;
 	struct tidx portless, all;
-	bool have_portless;
+	bool have_portless, have_cookies;
 	struct hist *all_h;
 	struct hist *phase_h[256];
 	uint64_t phase_req[256], phase_failed[256];
@@ -715,6 +725,9 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		int sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
 		int dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
 		const char *kind = json_string_value(json_object_get(j, "kind"));
+		json_t *ck = json_object_get(j, "cookie");
+		/* written as a signed JSON integer: the same 64 bits */
+		uint64_t cookie = json_is_integer(ck) ? (uint64_t)json_integer_value(ck) : 0;
 		struct erec e = {.wall = wall, .fault = fi};
 
 		if (!f->kind[0] && kind)
@@ -731,7 +744,14 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 			ret = ev_write(c, wall, fi, sport);
 		if (!ret && dport > 0 && dport < 65536 && dport != sport)
 			ret = ev_write(c, wall, fi, dport);
-		e.port = (sport > 0 || dport > 0) ? 1 : 0; /* 0: no ports */
+		if (!ret && cookie) {
+			struct crec k = {.cookie = cookie, .wall = wall, .fault = fi};
+
+			ret = spill_put(&c->cs, (unsigned)(mix64(cookie) % NP), &k, sizeof(k));
+			c->have_cookies = true;
+		}
+		/* 0: neither ports nor socket: matched by time alone */
+		e.port = (sport > 0 || dport > 0 || cookie) ? 1 : 0;
 		if (!ret && fwrite(&e, sizeof(e), 1, all_fp) != 1)
 			ret = -EIO;
 		if (ret && !c->err[0])
@@ -1173,7 +1193,8 @@ static int read_ledgers(struct ctx *c)
 			if (!ret && (cl == RC_C_FAILED || (cl == RC_C_TIMEOUT && !inflight))) {
 				struct wrec w = {
 					.lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
-					.hi = hi + c->in->slack_ns};
+					.hi = hi + c->in->slack_ns,
+					.cookie = rec.sock_cookie};
 
 				ret = spill_put(&c->ws, bucket, &w, sizeof(w));
 			}
@@ -1493,6 +1514,7 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			}
 			f.lo = ws[wi].lo;
 			f.hi = ws[wi].hi;
+			f.cookie = ws[wi].cookie;
 			wi++;
 
 			pthread_mutex_lock(&c->jlock);
@@ -1661,6 +1683,75 @@ static int explain_partition(struct ctx *c, unsigned p)
 			fi = tidx_find(&c->all, f->lo, f->hi); /* connection never had a port */
 		if (fi < 0 && c->have_portless)
 			fi = tidx_find(&c->portless, f->lo, f->hi);
+		if (fi < 0 && f->cookie && c->have_cookies) {
+			/* perhaps an event on its socket: the socket pass decides */
+			ret = spill_put(&c->us, (unsigned)(mix64(f->cookie) % NP), f, sizeof(*f));
+			if (ret)
+				goto out;
+			continue;
+		}
+		fmt_id(id, f->run_id, f->instance, f->seq);
+		if (fi >= 0) {
+			r->c.explained++;
+			r->faults[fi].explained++;
+			if (f->recv == RC_R_0)
+				r->c.missing_explained++;
+			idlist_add(&r->explained_ids, id, NULL);
+		} else {
+			r->c.unexplained++;
+			idlist_add(&r->unexplained_ids, id, c->list_fp[3]);
+		}
+	}
+out:
+	free(fs);
+	free(ev);
+	return ret;
+}
+
+static int cmp_crec(const void *a, const void *b)
+{
+	const struct crec *x = a, *y = b;
+
+	if (x->cookie != y->cookie)
+		return x->cookie < y->cookie ? -1 : 1;
+	return x->wall < y->wall ? -1 : x->wall > y->wall;
+}
+
+/* The failures the port pass left, against the events on their socket. */
+static int explain_cookies(struct ctx *c, unsigned p)
+{
+	struct rc_result *r = c->r;
+	struct frec *fs = NULL;
+	struct crec *ev = NULL;
+	size_t nf, ne;
+	int ret;
+
+	ret = spill_read(&c->us, p, sizeof(*fs), (void **)&fs, &nf);
+	if (!ret)
+		ret = spill_read(&c->cs, p, sizeof(*ev), (void **)&ev, &ne);
+	if (ret) {
+		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
+			 strerror(-ret));
+		goto out;
+	}
+	if (ne > 1)
+		qsort(ev, ne, sizeof(*ev), cmp_crec);
+	for (size_t i = 0; i < nf; i++) {
+		const struct frec *f = &fs[i];
+		size_t a = 0, b = ne;
+		int64_t fi = -1;
+		char id[RC_ID_LEN];
+
+		while (a < b) {
+			size_t m = a + (b - a) / 2;
+
+			if (ev[m].cookie < f->cookie || (ev[m].cookie == f->cookie && ev[m].wall < f->lo))
+				a = m + 1;
+			else
+				b = m;
+		}
+		if (a < ne && ev[a].cookie == f->cookie && ev[a].wall <= f->hi)
+			fi = ev[a].fault;
 		fmt_id(id, f->run_id, f->instance, f->seq);
 		if (fi >= 0) {
 			r->c.explained++;
@@ -1960,7 +2051,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	cap = in.max_ids ? in.max_ids : RC_DEFAULT_MAX_IDS;
 	r->slack_ns = in.slack_ns;
 	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
-	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = -1;
+	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = c.cs.fd = c.us.fd = -1;
 	pthread_mutex_init(&c.jlock, NULL);
 
 	if (!in.n_ledgers) {
@@ -2007,11 +2098,13 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
 		goto out;
 	}
-	if ((ret = spill_open(&c, &c.es, NP)))
+	if ((ret = spill_open(&c, &c.es, NP)) || (ret = spill_open(&c, &c.cs, NP)))
 		goto out;
 	ret = read_events(&c, all_fp);
 	if (!ret)
 		ret = spill_flush(&c, &c.es);
+	if (!ret)
+		ret = spill_flush(&c, &c.cs);
 	if (ret)
 		goto out;
 	if (fflush(all_fp)) {
@@ -2101,9 +2194,15 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		goto out;
 
 	timing("join");
-	/* 5. explanation */
+	/* 5. explanation: by port and time, then what is left by socket and time */
+	if ((ret = spill_open(&c, &c.us, NP)))
+		goto out;
 	for (unsigned p = 0; p <= NP && !ret; p++)
 		ret = explain_partition(&c, p);
+	if (!ret)
+		ret = spill_flush(&c, &c.us);
+	for (unsigned p = 0; p < NP && !ret && c.have_cookies; p++)
+		ret = explain_cookies(&c, p);
 	if (ret)
 		goto out;
 
@@ -2176,6 +2275,8 @@ out:
 	spill_close(&c.ks);
 	spill_close(&c.fs);
 	spill_close(&c.es);
+	spill_close(&c.cs);
+	spill_close(&c.us);
 	for (int p = 0; p < 256; p++)
 		hist_free(c.phase_h[p]);
 	hist_free(c.all_h);

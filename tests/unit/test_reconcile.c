@@ -61,6 +61,7 @@ static void write_ledger(const char *path, unsigned n, unsigned (*fate)(unsigned
 		r->outcome = (uint8_t)o;
 		r->phase = (uint8_t)(phase ? phase(i) : 0);
 		r->local_port = (uint16_t)(40000 + i);
+		r->sock_cookie = 0xc00c1e000ULL + i;
 		if (o != FL_OUT_UNSENT) {
 			r->sent_ns = r->sched_ns + 1000;
 			r->done_ns = r->sched_ns + (o == FL_OUT_TIMEOUT ? 1000 * MS : (1 + i % 5) * MS);
@@ -363,6 +364,56 @@ static void test_explained(void **state)
 	assert_int_equal(ret, 1);
 	assert_int_equal(res.c.unexplained, 10);
 	assert_int_equal(res.c.explained, 0);
+	rc_result_free(&res);
+	cleanup_fix(&f);
+}
+
+/* ---- a socket-call fault: the event names the socket, not the ports ---- */
+
+static unsigned fate_5_6(unsigned seq)
+{
+	return seq == 5 || seq == 6 ? FL_OUT_CONNECT : FL_OUT_OK;
+}
+
+static unsigned recv_not_5_6(unsigned seq)
+{
+	return seq != 5 && seq != 6;
+}
+
+static void test_cookie(void **state)
+{
+	struct fix f;
+	struct rc_result res;
+	char err[256], id[FL_REQ_ID_LEN];
+	gzFile gz;
+	int ret;
+
+	(void)state;
+	setup_fix(&f);
+	write_ledger(f.ledger, 20, fate_5_6, NULL);
+	write_nginx(f.receipts + 6, 20, recv_not_5_6, NULL);
+	gz = gzopen(f.events, "wb");
+	/* connect() of seq 5's socket failed with ECONNREFUSED; an event of
+	 * another socket at seq 6's time explains nothing */
+	gzprintf(gz, "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
+		     "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
+		     "\"errno\":111}\n",
+		 (unsigned long long)(T0 + 50 * MS), 0xc00c1e000ULL + 5);
+	gzprintf(gz, "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
+		     "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
+		     "\"errno\":111}\n",
+		 (unsigned long long)(T0 + 60 * MS), 0xc00c1e000ULL + 99);
+	gzclose(gz);
+	ret = run(&f, NULL, true, &res, err, sizeof(err));
+	assert_int_equal(ret, 1);
+	assert_int_equal(res.c.failed, 2);
+	assert_int_equal(res.c.explained, 1);
+	assert_int_equal(res.c.unexplained, 1);
+	id_of(id, 6);
+	assert_string_equal(res.unexplained_ids.ids[0], id);
+	assert_int_equal(res.n_faults, 1);
+	assert_int_equal(res.faults[0].explained, 1);
+	assert_string_equal(res.faults[0].kind, "errno");
 	rc_result_free(&res);
 	cleanup_fix(&f);
 }
@@ -696,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_objectives),  cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_keys),        cmocka_unit_test(test_many),
 		cmocka_unit_test(test_bad_inputs),  cmocka_unit_test(test_gz_receipts),
+		cmocka_unit_test(test_cookie),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
