@@ -34,22 +34,22 @@
 #include "ledger.h"
 #include "reconcile.h"
 
-#define NB_MIN   16   /* id buckets: about BUCKET_RECS ledger records each */
-#define NB_MAX   4096
-#define BUCKET_RECS (128 * 1024)
-#define NK       16  /* idempotency key buckets */
-#define NP       64  /* port partitions; NP itself: failures with no port */
-#define WBUF     (16 * 1024) /* a bucket's buffer, one chunk of a spill file */
+#define NB_MIN		16 /* id buckets: about BUCKET_RECS ledger records each */
+#define NB_MAX		4096
+#define BUCKET_RECS	(128 * 1024)
+#define NK		16	    /* idempotency key buckets */
+#define NP		64	    /* port partitions; NP itself: failures with no port */
+#define WBUF		(16 * 1024) /* a bucket's buffer, one chunk of a spill file */
 #define MAX_FAULT_HISTS 64
-#define TIDX_MAX (1u << 20) /* time index bins */
-#define EV_LINE_MAX (256 * 1024)
+#define TIDX_MAX	(1u << 20) /* time index bins */
+#define EV_LINE_MAX	(256 * 1024)
 
 /* On-disk temporary records (native endian: they never leave this host). */
 struct lrec {
 	uint64_t run_id, seq;
 	uint32_t instance;
 	uint16_t port;
-	uint8_t client; /* enum rc_client */
+	uint8_t client;	  /* enum rc_client */
 	uint8_t inflight; /* still in flight when the run ended: not a failure */
 };
 
@@ -122,7 +122,7 @@ struct spill {
 };
 
 struct lat_obj {
-	int phase;      /* -1: every phase */
+	int phase;	/* -1: every phase */
 	char fault[64]; /* "": not by fault; a fault's name, or "*": inside any fault */
 	double pct, max_ms;
 };
@@ -437,11 +437,10 @@ static int get_max(json_t *o, const char *key, int64_t *v, char *err, size_t err
 static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 			    struct objectives *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"latency",        "error_rate_max",
-					   "missing_max",    "duplicates_max",
-					   "ghosts_max",     "unexplained_max",
-					   "recovery_max_s", "duplicate_effects_max",
-					   NULL};
+	static const char *const keys[] = {
+	    "latency",	  "error_rate_max",  "missing_max",    "duplicates_max",
+	    "ghosts_max", "unexplained_max", "recovery_max_s", "duplicate_effects_max",
+	    NULL};
 	const char *k;
 	json_t *v;
 	int ret;
@@ -482,7 +481,8 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 	v = json_object_get(j, "error_rate_max");
 	if (v) {
 		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
-			snprintf(err, errlen, "objectives.error_rate_max: must be a number in [0, 1]");
+			snprintf(err, errlen,
+				 "objectives.error_rate_max: must be a number in [0, 1]");
 			return -EINVAL;
 		}
 		o->error_rate_max = json_number_value(v);
@@ -516,17 +516,19 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 			const char *lk;
 
 			if (!json_is_object(e)) {
-				snprintf(err, errlen, "objectives.latency[%zu]: must be an object", i);
+				snprintf(err, errlen, "objectives.latency[%zu]: must be an object",
+					 i);
 				return -EINVAL;
 			}
 			json_object_foreach(e, lk, f)
 			{
 				if (strcmp(lk, "phase") && strcmp(lk, "percentile") &&
 				    strcmp(lk, "max_ms") && strcmp(lk, "fault")) {
-					snprintf(err, errlen,
-						 "objectives.latency[%zu].%s: unknown field (known: "
-						 "phase, fault, percentile, max_ms)",
-						 i, lk);
+					snprintf(
+					    err, errlen,
+					    "objectives.latency[%zu].%s: unknown field (known: "
+					    "phase, fault, percentile, max_ms)",
+					    i, lk);
 					return -EINVAL;
 				}
 			}
@@ -535,15 +537,17 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 			if (f) {
 				if (!json_is_string(f) || !json_string_length(f) ||
 				    json_string_length(f) >= sizeof(l->fault)) {
-					snprintf(err, errlen,
-						 "objectives.latency[%zu].fault: must be a fault's name "
-						 "or \"*\" (any fault)",
-						 i);
+					snprintf(
+					    err, errlen,
+					    "objectives.latency[%zu].fault: must be a fault's name "
+					    "or \"*\" (any fault)",
+					    i);
 					return -EINVAL;
 				}
 				if (json_object_get(e, "phase")) {
 					snprintf(err, errlen,
-						 "objectives.latency[%zu]: give phase or fault, not both",
+						 "objectives.latency[%zu]: give phase or fault, "
+						 "not both",
 						 i);
 					return -EINVAL;
 				}
@@ -553,25 +557,29 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 			if (f) {
 				if (!json_is_string(f)) {
 					snprintf(err, errlen,
-						 "objectives.latency[%zu].phase: must be a string", i);
+						 "objectives.latency[%zu].phase: must be a string",
+						 i);
 					return -EINVAL;
 				}
-				if (phase_by_name(json_string_value(f), names, n_names, &l->phase)) {
+				if (phase_by_name(json_string_value(f), names, n_names,
+						  &l->phase)) {
 					char known[256] = "";
 					size_t off = 0;
 
 					for (size_t p = 0; p < n_names && off < sizeof(known); p++)
-						off += (size_t)snprintf(known + off, sizeof(known) - off,
-									"%s%s", p ? ", " : "",
-									names[p]);
-					snprintf(err, errlen,
-						 "objectives.latency[%zu].phase: unknown phase '%s' "
-						 "(%s%s)",
-						 i, json_string_value(f),
-						 n_names ? "phases: " : "no phase names given: use a "
-									"phase number, \"all\" or "
-									"--phases",
-						 n_names ? known : "");
+						off += (size_t)snprintf(known + off,
+									sizeof(known) - off, "%s%s",
+									p ? ", " : "", names[p]);
+					snprintf(
+					    err, errlen,
+					    "objectives.latency[%zu].phase: unknown phase '%s' "
+					    "(%s%s)",
+					    i, json_string_value(f),
+					    n_names ? "phases: "
+						    : "no phase names given: use a "
+						      "phase number, \"all\" or "
+						      "--phases",
+					    n_names ? known : "");
 					return -EINVAL;
 				}
 			}
@@ -597,8 +605,8 @@ static int parse_objectives(json_t *j, const char *const *names, size_t n_names,
 	return 0;
 }
 
-int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases,
-			char *err, size_t errlen)
+int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases, char *err,
+			size_t errlen)
 {
 	struct objectives o;
 	int ret = parse_objectives(objectives, phases, n_phases, &o, err, errlen);
@@ -787,8 +795,8 @@ static int read_events(struct ctx *c, FILE *all_fp)
 
 			line++;
 			if (len == EV_LINE_MAX && buf[len - 1] != '\n') {
-				snprintf(c->err, c->errlen, "event log %s line %llu: too long", path,
-					 (unsigned long long)line);
+				snprintf(c->err, c->errlen, "event log %s line %llu: too long",
+					 path, (unsigned long long)line);
 				ret = -E2BIG;
 				break;
 			}
@@ -802,7 +810,8 @@ static int read_events(struct ctx *c, FILE *all_fp)
 			 * keep what was read, as a crashed agent's log is
 			 * still evidence. Only a read error is fatal. */
 			if (zerr == Z_ERRNO) {
-				snprintf(c->err, c->errlen, "cannot read event log %s: %s", path, m);
+				snprintf(c->err, c->errlen, "cannot read event log %s: %s", path,
+					 m);
 				ret = -EIO;
 			}
 		}
@@ -953,7 +962,7 @@ static int series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
 /* The ledger in batches: fl_ledger_open checks the header, then a thread
  * inflates the records into a ring of LB_BUFS buffers of LB_N records while
  * the caller takes them (inflating is half the work of the ledger pass). */
-#define LB_N    16384
+#define LB_N	16384
 #define LB_BUFS 4
 struct lbatch {
 	gzFile gz;
@@ -961,8 +970,8 @@ struct lbatch {
 	ssize_t n[LB_BUFS]; /* records in each filled buffer; 0 end, < 0 error */
 	bool full[LB_BUFS];
 	unsigned head, tail; /* consumer takes head, producer fills tail */
-	size_t i;            /* next record in v[head] */
-	bool have;           /* the consumer holds v[head] */
+	size_t i;	     /* next record in v[head] */
+	bool have;	     /* the consumer holds v[head] */
 	bool threaded, stop;
 	pthread_t th;
 	pthread_mutex_t lock;
@@ -1127,8 +1136,7 @@ static int read_ledgers(struct ctx *c)
 	for (size_t i = 0; i < c->in->n_ledgers; i++) {
 		ret = fl_ledger_open(c->in->ledgers[i], &lr, &hdr);
 		if (ret) {
-			snprintf(c->err, c->errlen, "cannot read ledger %s: %s",
-				 c->in->ledgers[i],
+			snprintf(c->err, c->errlen, "cannot read ledger %s: %s", c->in->ledgers[i],
 				 ret == -EPROTO ? "not a loadgen ledger (or another version)"
 						: strerror(-ret));
 			return ret;
@@ -1148,7 +1156,8 @@ static int read_ledgers(struct ctx *c)
 
 		ret = lb_open(path, &lb);
 		if (ret) {
-			snprintf(c->err, c->errlen, "cannot read ledger %s: %s", path, strerror(-ret));
+			snprintf(c->err, c->errlen, "cannot read ledger %s: %s", path,
+				 strerror(-ret));
 			goto out;
 		}
 		while ((ret = lb_next(&lb, &rp)) == 1) {
@@ -1188,19 +1197,21 @@ static int read_ledgers(struct ctx *c)
 					  .port = rec.local_port,
 					  .client = (uint8_t)cl,
 					  .inflight = inflight};
-			bucket = (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift);
+			bucket =
+			    (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift);
 			ret = spill_put(&c->ls, bucket, &l, sizeof(l));
 			if (!ret && (cl == RC_C_FAILED || (cl == RC_C_TIMEOUT && !inflight))) {
 				struct wrec w = {
-					.lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
-					.hi = hi + c->in->slack_ns,
-					.cookie = rec.sock_cookie};
+				    .lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
+				    .hi = hi + c->in->slack_ns,
+				    .cookie = rec.sock_cookie};
 
 				ret = spill_put(&c->ws, bucket, &w, sizeof(w));
 			}
 			if (ret) {
-				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
-					 c->tmp, strerror(-ret));
+				snprintf(c->err, c->errlen,
+					 "cannot write temporary files in %s: %s", c->tmp,
+					 strerror(-ret));
 				goto out;
 			}
 			if (cl == RC_C_UNSENT) {
@@ -1294,8 +1305,8 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 	if (rc->key && rc->key_len) {
 		struct krec k = {.h = str_hash(rc->key, rc->key_len)};
 
-		memcpy(k.key, rc->key, rc->key_len < sizeof(k.key) - 1 ? rc->key_len
-								       : sizeof(k.key) - 1);
+		memcpy(k.key, rc->key,
+		       rc->key_len < sizeof(k.key) - 1 ? rc->key_len : sizeof(k.key) - 1);
 		c->any_keys = true;
 		ret = spill_put(&c->ks, (unsigned)(k.h % NK), &k, sizeof(k));
 		if (ret)
@@ -1320,8 +1331,8 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 		idlist_add(&c->r->ghost_ids, id, c->list_fp[1]);
 		return 0;
 	}
-	ret = spill_put(&c->rs, (unsigned)(id_hash(rr.run_id, rr.instance, rr.seq) >> c->nb_shift), &rr,
-			sizeof(rr));
+	ret = spill_put(&c->rs, (unsigned)(id_hash(rr.run_id, rr.instance, rr.seq) >> c->nb_shift),
+			&rr, sizeof(rr));
 	if (ret)
 		goto werr;
 	return 0;
@@ -1337,8 +1348,8 @@ static void *read_receipts(void *arg)
 	struct ctx *c = x->c;
 
 	for (size_t i = 0; i < c->in->n_receipts && !x->ret; i++)
-		x->ret = rc_receipts_read(c->in->receipts[i], on_receipt, x, x->err,
-					  sizeof(x->err));
+		x->ret =
+		    rc_receipts_read(c->in->receipts[i], on_receipt, x, x->err, sizeof(x->err));
 	if (!x->ret)
 		x->ret = spill_flush(c, &c->rs) ?: spill_flush(c, &c->ks);
 	if (getenv("FL_RECONCILE_TIMING")) {
@@ -1353,8 +1364,7 @@ static void *read_receipts(void *arg)
 
 /* ---- join ---- */
 
-static inline bool same_id(const struct lrec *l, uint64_t run_id, uint32_t instance,
-			   uint64_t seq)
+static inline bool same_id(const struct lrec *l, uint64_t run_id, uint32_t instance, uint64_t seq)
 {
 	return l->seq == seq && l->run_id == run_id && l->instance == instance;
 }
@@ -1508,7 +1518,8 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 					 .recv = (uint8_t)recv};
 
 			if (wi >= nw) {
-				snprintf(c->err, c->errlen, "internal error: failure windows out of step");
+				snprintf(c->err, c->errlen,
+					 "internal error: failure windows out of step");
 				ret = -EPROTO;
 				goto out;
 			}
@@ -1521,8 +1532,9 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			ret = spill_put(&c->fs, l->port ? l->port % NP : NP, &f, sizeof(f));
 			pthread_mutex_unlock(&c->jlock);
 			if (ret) {
-				snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
-					 c->tmp, strerror(-ret));
+				snprintf(c->err, c->errlen,
+					 "cannot write temporary files in %s: %s", c->tmp,
+					 strerror(-ret));
 				goto out;
 			}
 		}
@@ -1745,7 +1757,8 @@ static int explain_cookies(struct ctx *c, unsigned p)
 		while (a < b) {
 			size_t m = a + (b - a) / 2;
 
-			if (ev[m].cookie < f->cookie || (ev[m].cookie == f->cookie && ev[m].wall < f->lo))
+			if (ev[m].cookie < f->cookie ||
+			    (ev[m].cookie == f->cookie && ev[m].wall < f->lo))
 				a = m + 1;
 			else
 				b = m;
@@ -1805,7 +1818,7 @@ static void recovery(struct ctx *c)
 	}
 	r->baseline_error_rate = bs ? (double)bf / (double)bs : 0;
 	r->recovery_threshold =
-		c->o.has_error_rate ? c->o.error_rate_max : r->baseline_error_rate + 0.01;
+	    c->o.has_error_rate ? c->o.error_rate_max : r->baseline_error_rate + 0.01;
 	for (size_t k = 0; k < r->n_faults; k++) {
 		struct rc_fault *f = &r->faults[k];
 
@@ -1863,14 +1876,14 @@ static int checks(struct ctx *c)
 	struct rc_check *k;
 	char f[64], pb[16];
 
-#define CHK(cond, fld, unit, val, lim, ...)                                         \
-	do {                                                                          \
-		if (cond) {                                                           \
-			k = add_check(r, fld, unit, val, lim);                        \
-			if (!k)                                                       \
-				return -ENOMEM;                                       \
-			snprintf(k->name, sizeof(k->name), __VA_ARGS__);              \
-		}                                                                     \
+#define CHK(cond, fld, unit, val, lim, ...)                                                        \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			k = add_check(r, fld, unit, val, lim);                                     \
+			if (!k)                                                                    \
+				return -ENOMEM;                                                    \
+			snprintf(k->name, sizeof(k->name), __VA_ARGS__);                           \
+		}                                                                                  \
 	} while (0)
 
 	for (size_t i = 0; i < o->n_lat; i++) {
@@ -1897,9 +1910,11 @@ static int checks(struct ctx *c)
 			}
 			if (!matched) {
 				snprintf(c->err, c->errlen,
-					 "objectives.latency[%zu].fault: no fault named '%s' in the event "
+					 "objectives.latency[%zu].fault: no fault named '%s' in "
+					 "the event "
 					 "logs%s",
-					 i, l->fault, c->in->n_events ? "" : " (none given: --events)");
+					 i, l->fault,
+					 c->in->n_events ? "" : " (none given: --events)");
 				hist_free(fh);
 				return -EINVAL;
 			}
@@ -2050,12 +2065,14 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		in.slack_ns = RC_DEFAULT_SLACK_NS;
 	cap = in.max_ids ? in.max_ids : RC_DEFAULT_MAX_IDS;
 	r->slack_ns = in.slack_ns;
-	snprintf(r->title, sizeof(r->title), "%s", in.title ? in.title : "Faultline reconciliation");
+	snprintf(r->title, sizeof(r->title), "%s",
+		 in.title ? in.title : "Faultline reconciliation");
 	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = c.cs.fd = c.us.fd = -1;
 	pthread_mutex_init(&c.jlock, NULL);
 
 	if (!in.n_ledgers) {
-		snprintf(err, errlen, "no ledger given (--ledger FILE, written by loadgen --ledger)");
+		snprintf(err, errlen,
+			 "no ledger given (--ledger FILE, written by loadgen --ledger)");
 		return -EINVAL;
 	}
 	if (!in.n_receipts) {
@@ -2085,7 +2102,9 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 	snprintf(c.tmp, sizeof(c.tmp), "%s",
-		 in.tmp_dir ? in.tmp_dir : in.out_dir ? in.out_dir : "/tmp");
+		 in.tmp_dir   ? in.tmp_dir
+		 : in.out_dir ? in.out_dir
+			      : "/tmp");
 	ret = open_lists(&c);
 	if (ret)
 		goto out;
@@ -2111,7 +2130,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		ret = -EIO;
 		goto out;
 	}
-	if ((ret = tidx_build(&c.portless, all_fp, true)) || (ret = tidx_build(&c.all, all_fp, false)))
+	if ((ret = tidx_build(&c.portless, all_fp, true)) ||
+	    (ret = tidx_build(&c.all, all_fp, false)))
 		goto out;
 	c.have_portless = c.portless.n > 0;
 	fclose(all_fp);
@@ -2151,8 +2171,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	}
 	/* 3. receipts, in a thread beside the ledgers */
 	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.ws, c.nb)) ||
-	    (ret = spill_open(&c, &c.rs, c.nb)) ||
-	    (ret = spill_open(&c, &c.ks, NK)))
+	    (ret = spill_open(&c, &c.rs, c.nb)) || (ret = spill_open(&c, &c.ks, NK)))
 		goto out;
 	{
 		struct rctx x = {.c = &c};
@@ -2216,8 +2235,9 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 
 		for (size_t k = 0; k < r->n_faults; k++) {
 			struct rc_fault *f = &r->faults[k];
-			bool in = f->explained || (r->c.requests && f->start_ns <= r->last_wall_ns &&
-						   f->end_ns >= r->first_wall_ns);
+			bool in =
+			    f->explained || (r->c.requests && f->start_ns <= r->last_wall_ns &&
+					     f->end_ns >= r->first_wall_ns);
 
 			if (!in) {
 				json_decref(f->spec);
@@ -2292,7 +2312,7 @@ out:
 
 void rc_result_free(struct rc_result *r)
 {
-	struct rc_idlist *l[] = {&r->missing_ids,     &r->ghost_ids,     &r->duplicate_ids,
+	struct rc_idlist *l[] = {&r->missing_ids,     &r->ghost_ids,	 &r->duplicate_ids,
 				 &r->unexplained_ids, &r->explained_ids, &r->recovered_ids,
 				 &r->duplicate_keys};
 

@@ -23,8 +23,8 @@
 #include <jansson.h>
 
 #define RC_DEFAULT_SLACK_NS (200ULL * 1000 * 1000) /* 200 ms around a request */
-#define RC_DEFAULT_MAX_IDS  10000 /* ids per list kept in report.json */
-#define RC_ID_LEN           64    /* a request id or idempotency key as text */
+#define RC_DEFAULT_MAX_IDS  10000		   /* ids per list kept in report.json */
+#define RC_ID_LEN	    64			   /* a request id or idempotency key as text */
 
 struct rc_inputs {
 	const char *const *ledgers; /* loadgen ledgers; several instances merge */
@@ -33,7 +33,7 @@ struct rc_inputs {
 	size_t n_receipts;
 	const char *const *events; /* agentd event logs (zlib NDJSON); may be none */
 	size_t n_events;
-	json_t *objectives; /* docs/scenarios.md "objectives"; NULL: the defaults */
+	json_t *objectives;	   /* docs/scenarios.md "objectives"; NULL: the defaults */
 	const char *const *phases; /* phase names by ledger phase number; may be none */
 	size_t n_phases;
 	const char *out_dir; /* report.json, report.md, report.html; NULL: write none */
@@ -49,26 +49,26 @@ enum rc_recv { RC_R_0, RC_R_1, RC_R_MORE, RC_R_MAX };
 
 struct rc_counts {
 	uint64_t requests;  /* ledger records */
-	uint64_t sent;      /* not unsent */
+	uint64_t sent;	    /* not unsent */
 	uint64_t answered;  /* an HTTP response came back (any status) */
-	uint64_t ok;        /* the expected status */
+	uint64_t ok;	    /* the expected status */
 	uint64_t failed;    /* client-visible failures: failed or timed out (sent) */
 	uint64_t timed_out; /* of which timed out */
 	uint64_t inflight;  /* sent, no answer yet when the run ended: not a failure */
 	uint64_t unsent;
-	uint64_t receipts;       /* receipt lines read */
-	uint64_t receipts_noid;  /* receipts without a request id ("-"), ignored */
-	uint64_t missing;           /* sent, never received */
+	uint64_t receipts;	    /* receipt lines read */
+	uint64_t receipts_noid;	    /* receipts without a request id ("-"), ignored */
+	uint64_t missing;	    /* sent, never received */
 	uint64_t missing_explained; /* of which a client-visible failure a fault explains */
-	uint64_t ghosts;            /* received ids never sent (distinct ids) */
-	uint64_t duplicates;        /* requests received more than once */
-	uint64_t recovered;         /* timed out at the client, received by the service */
-	uint64_t explained;         /* failures matched to an injected fault */
-	uint64_t unexplained;       /* failures no injected fault explains */
-	uint64_t keys;              /* distinct idempotency keys in the receipts */
+	uint64_t ghosts;	    /* received ids never sent (distinct ids) */
+	uint64_t duplicates;	    /* requests received more than once */
+	uint64_t recovered;	    /* timed out at the client, received by the service */
+	uint64_t explained;	    /* failures matched to an injected fault */
+	uint64_t unexplained;	    /* failures no injected fault explains */
+	uint64_t keys;		    /* distinct idempotency keys in the receipts */
 	uint64_t duplicate_effects; /* keys with more than one effect */
-	uint64_t events_inject;     /* inject events read */
-	uint64_t events_lost;       /* events the agent reported lost */
+	uint64_t events_inject;	    /* inject events read */
+	uint64_t events_lost;	    /* events the agent reported lost */
 	uint64_t cells[RC_C_MAX][RC_R_MAX];
 };
 
@@ -103,8 +103,8 @@ struct rc_fault {
 	char end_reason[32];
 	uint64_t start_ns, end_ns; /* wall clock; end_ns = UINT64_MAX: never ended */
 	uint64_t first_inject_ns;  /* wall clock of its first inject event */
-	uint64_t injections;       /* inject events */
-	uint64_t explained;        /* failures this fault explains */
+	uint64_t injections;	   /* inject events */
+	uint64_t explained;	   /* failures this fault explains */
 	uint64_t requests, failed; /* requests scheduled inside the window */
 	struct rc_latency lat;
 	double recovery_s; /* < 0: did not recover before the run ended */
@@ -115,8 +115,8 @@ struct rc_fault {
 
 /* Log-linear histogram small enough for one time bin: 8 sub-buckets per
  * power of two (12.5 % resolution), 2^0 .. 2^44 ns. */
-#define RC_LH_SUB  8
-#define RC_LH_LEN  (45 * RC_LH_SUB)
+#define RC_LH_SUB 8
+#define RC_LH_LEN (45 * RC_LH_SUB)
 struct rc_bin {
 	uint32_t sent, answered, ok, failed;
 	uint32_t lh[RC_LH_LEN];
@@ -126,15 +126,15 @@ struct rc_bin {
  * outgrows them, the bin width doubles. */
 #define RC_MAX_BINS 4096
 struct rc_series {
-	uint64_t t0_ns;    /* wall time of bin 0 (a multiple of width_ns) */
+	uint64_t t0_ns;	   /* wall time of bin 0 (a multiple of width_ns) */
 	uint64_t width_ns; /* 1 s unless the run is long */
 	size_t n;
 	struct rc_bin *bins;
 };
 
 struct rc_check {
-	char name[128];   /* "latency p99 phase steady", "missing", ... */
-	char field[64];   /* the objectives field: "latency[0]", "missing_max" */
+	char name[128]; /* "latency p99 phase steady", "missing", ... */
+	char field[64]; /* the objectives field: "latency[0]", "missing_max" */
 	double value, limit;
 	bool pass;
 	bool no_data; /* nothing to measure (e.g. no requests in the phase) */
@@ -144,8 +144,8 @@ struct rc_check {
 struct rc_result {
 	bool pass;
 	struct rc_counts c;
-	struct rc_idlist missing_ids, ghost_ids, duplicate_ids, unexplained_ids,
-		explained_ids, recovered_ids, duplicate_keys;
+	struct rc_idlist missing_ids, ghost_ids, duplicate_ids, unexplained_ids, explained_ids,
+	    recovered_ids, duplicate_keys;
 	struct rc_latency all;
 	struct rc_phase *phases;
 	size_t n_phases;
@@ -156,8 +156,8 @@ struct rc_result {
 	size_t n_checks;
 	uint64_t slack_ns;
 	uint64_t first_wall_ns, last_wall_ns; /* the run's span (scheduled times) */
-	double baseline_error_rate; /* outside every fault window */
-	double recovery_threshold;  /* error rate that counts as recovered */
+	double baseline_error_rate;	      /* outside every fault window */
+	double recovery_threshold;	      /* error rate that counts as recovered */
 	char title[128];
 };
 
@@ -167,8 +167,8 @@ int reconcile(const struct rc_inputs *in, struct rc_result *out, char *err, size
 void rc_result_free(struct rc_result *r);
 
 /* Checks an objectives object against the phase names; names the field. */
-int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases,
-			char *err, size_t errlen);
+int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases, char *err,
+			size_t errlen);
 
 /* Reports (report.c). Each returns 0 or negative errno. */
 json_t *rc_report_json(const struct rc_result *r);
@@ -180,9 +180,9 @@ struct rc_receipt {
 	size_t id_len;
 	const char *key; /* idempotency key or NULL */
 	size_t key_len;
-	int status;     /* HTTP status, 0 if unknown */
+	int status;	/* HTTP status, 0 if unknown */
 	uint64_t ts_ns; /* wall clock, 0 if unknown */
-	bool parsed;    /* the reader parsed id already: */
+	bool parsed;	/* the reader parsed id already: */
 	uint32_t instance;
 	uint64_t run_id, seq;
 };
@@ -190,8 +190,7 @@ typedef int (*rc_receipt_cb)(const struct rc_receipt *r, void *arg);
 int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen);
 
 /* "%016llx-%u-%llu" -> its parts; 0 or -EINVAL. */
-int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance,
-		    uint64_t *seq);
+int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance, uint64_t *seq);
 
 /* agentctl reconcile (reconcile_cli.c). */
 int cmd_reconcile(int argc, char **argv);

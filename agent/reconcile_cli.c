@@ -14,21 +14,21 @@
 enum { RC_EXIT_PASS = 0, RC_EXIT_FAIL = 1, RC_EXIT_ERROR = 2 };
 
 static const char usage[] =
-	"Usage: agentctl reconcile --ledger FILE [--ledger FILE...] --receipts SPEC [...]\n"
-	"                          [--events FILE...] [--objectives FILE] [--phases A,B,...]\n"
-	"                          [--out DIR] [--slack DURATION] [--max-ids N] [--title T] [--json]\n"
-	"Join loadgen ledgers, the service's receipts and agentd event logs; give a verdict.\n"
-	"  SPEC: nginx:PATH (log_format faultline '$msec $http_x_request_id $status "
-	"$request_time'),\n"
-	"        ndjson:PATH ({\"id\":...,\"status\":...,\"ts\":...,\"key\":...} per line) or an "
-	"http(s) URL\n"
-	"  --objectives FILE  JSON object (docs/scenarios.md, \"objectives\"); default: no "
-	"missing,\n"
-	"                     duplicates, ghosts or unexplained failures\n"
-	"  --phases A,B       names of ledger phases 0, 1, ... (for latency objectives)\n"
-	"  --out DIR          writes report.json, report.md, report.html and the id lists\n"
-	"  --slack DURATION   time around a request within which a fault event explains it (200ms)\n"
-	"Exit status: 0 pass, 1 fail, 2 error.\n";
+    "Usage: agentctl reconcile --ledger FILE [--ledger FILE...] --receipts SPEC [...]\n"
+    "                          [--events FILE...] [--objectives FILE] [--phases A,B,...]\n"
+    "                          [--out DIR] [--slack DURATION] [--max-ids N] [--title T] [--json]\n"
+    "Join loadgen ledgers, the service's receipts and agentd event logs; give a verdict.\n"
+    "  SPEC: nginx:PATH (log_format faultline '$msec $http_x_request_id $status "
+    "$request_time'),\n"
+    "        ndjson:PATH ({\"id\":...,\"status\":...,\"ts\":...,\"key\":...} per line) or an "
+    "http(s) URL\n"
+    "  --objectives FILE  JSON object (docs/scenarios.md, \"objectives\"); default: no "
+    "missing,\n"
+    "                     duplicates, ghosts or unexplained failures\n"
+    "  --phases A,B       names of ledger phases 0, 1, ... (for latency objectives)\n"
+    "  --out DIR          writes report.json, report.md, report.html and the id lists\n"
+    "  --slack DURATION   time around a request within which a fault event explains it (200ms)\n"
+    "Exit status: 0 pass, 1 fail, 2 error.\n";
 
 static int rc_usage(const char *fmt, const char *arg)
 {
@@ -68,8 +68,8 @@ static void print_summary(const struct rc_result *r, const char *out)
 		if (k->no_data)
 			printf("  FAIL %s (%s): no data\n", k->name, k->field);
 		else
-			printf("  FAIL %s (%s): %g%s > %g%s\n", k->name, k->field, k->value, k->unit,
-			       k->limit, k->unit);
+			printf("  FAIL %s (%s): %g%s > %g%s\n", k->name, k->field, k->value,
+			       k->unit, k->limit, k->unit);
 	}
 	if (c->events_lost)
 		printf("  note: the agent lost %llu events; failures may be unexplained for that "
@@ -82,17 +82,16 @@ static void print_summary(const struct rc_result *r, const char *out)
 int cmd_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ledger", required_argument, NULL, 'l'},  {"receipts", required_argument, NULL, 'r'},
-		{"events", required_argument, NULL, 'e'},  {"objectives", required_argument, NULL, 'o'},
-		{"phases", required_argument, NULL, 'p'},  {"out", required_argument, NULL, 'O'},
-		{"slack", required_argument, NULL, 's'},   {"max-ids", required_argument, NULL, 'm'},
-		{"title", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"ledger", required_argument, NULL, 'l'}, {"receipts", required_argument, NULL, 'r'},
+	    {"events", required_argument, NULL, 'e'}, {"objectives", required_argument, NULL, 'o'},
+	    {"phases", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'O'},
+	    {"slack", required_argument, NULL, 's'},  {"max-ids", required_argument, NULL, 'm'},
+	    {"title", required_argument, NULL, 't'},  {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
-	const char *ledgers[MAX_FILES], *receipts[MAX_FILES], *events[MAX_FILES],
-		*phases[256];
-	struct rc_inputs in = {.ledgers = ledgers, .receipts = receipts, .events = events,
-			       .phases = phases};
+	const char *ledgers[MAX_FILES], *receipts[MAX_FILES], *events[MAX_FILES], *phases[256];
+	struct rc_inputs in = {
+	    .ledgers = ledgers, .receipts = receipts, .events = events, .phases = phases};
 	struct rc_result res;
 	char err[512], *phase_buf = NULL;
 	json_t *obj = NULL;
@@ -121,8 +120,10 @@ int cmd_reconcile(int argc, char **argv)
 			json_decref(obj);
 			obj = json_load_file(optarg, JSON_REJECT_DUPLICATES, &jerr);
 			if (!obj) {
-				fprintf(stderr, "agentctl reconcile: cannot read objectives %s: %s (line %d)\n",
-					optarg, jerr.text, jerr.line);
+				fprintf(
+				    stderr,
+				    "agentctl reconcile: cannot read objectives %s: %s (line %d)\n",
+				    optarg, jerr.text, jerr.line);
 				goto out;
 			}
 			break;
@@ -135,7 +136,8 @@ int cmd_reconcile(int argc, char **argv)
 			if (!phase_buf)
 				goto out;
 			in.n_phases = 0;
-			for (s = strtok_r(phase_buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+			for (s = strtok_r(phase_buf, ",", &save); s;
+			     s = strtok_r(NULL, ",", &save)) {
 				if (in.n_phases >= 256) {
 					ret = rc_usage("--phases: more than 256 phases%s", "");
 					goto out;
@@ -149,7 +151,8 @@ int cmd_reconcile(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_duration_ns(optarg, &in.slack_ns) || !in.slack_ns) {
-				ret = rc_usage("--slack: bad duration '%s' (e.g. 200ms, 1s)", optarg);
+				ret =
+				    rc_usage("--slack: bad duration '%s' (e.g. 200ms, 1s)", optarg);
 				goto out;
 			}
 			break;

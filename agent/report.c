@@ -123,7 +123,8 @@ json_t *rc_report_json(const struct rc_result *r)
 	json_object_set_new(j, "recovered_ids", list_json(&r->recovered_ids));
 	json_object_set_new(j, "duplicate_keys", list_json(&r->duplicate_keys));
 	trunc = json_object();
-	json_object_set_new(trunc, "missing_ids", json_boolean(r->missing_ids.total > r->missing_ids.n));
+	json_object_set_new(trunc, "missing_ids",
+			    json_boolean(r->missing_ids.total > r->missing_ids.n));
 	json_object_set_new(trunc, "ghost_ids", json_boolean(r->ghost_ids.total > r->ghost_ids.n));
 	json_object_set_new(trunc, "duplicate_ids",
 			    json_boolean(r->duplicate_ids.total > r->duplicate_ids.n));
@@ -140,11 +141,10 @@ json_t *rc_report_json(const struct rc_result *r)
 	for (size_t i = 0; i < r->n_phases; i++) {
 		const struct rc_phase *p = &r->phases[i];
 
-		json_array_append_new(a, json_pack("{s:i,s:s,s:I,s:I,s:o}", "phase", p->phase,
-						   "name", p->name, "requests",
-						   (json_int_t)p->requests, "failed",
-						   (json_int_t)p->failed, "latency",
-						   lat_json(&p->lat)));
+		json_array_append_new(
+		    a, json_pack("{s:i,s:s,s:I,s:I,s:o}", "phase", p->phase, "name", p->name,
+				 "requests", (json_int_t)p->requests, "failed",
+				 (json_int_t)p->failed, "latency", lat_json(&p->lat)));
 	}
 	json_object_set_new(o, "phases", a);
 	json_object_set_new(j, "latency", o);
@@ -152,16 +152,17 @@ json_t *rc_report_json(const struct rc_result *r)
 	a = json_array();
 	for (size_t i = 0; i < r->n_faults; i++) {
 		const struct rc_fault *f = &r->faults[i];
-		json_t *fj = json_pack(
-			"{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "id", (json_int_t)f->id, "host",
-			f->host, "kind", f->kind, "name", f->name, "backend", f->backend,
-			"injections", (json_int_t)f->injections, "explained",
-			(json_int_t)f->explained, "requests", (json_int_t)f->requests, "failed",
-			(json_int_t)f->failed, "latency", lat_json(&f->lat));
+		json_t *fj =
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "id", (json_int_t)f->id,
+			      "host", f->host, "kind", f->kind, "name", f->name, "backend",
+			      f->backend, "injections", (json_int_t)f->injections, "explained",
+			      (json_int_t)f->explained, "requests", (json_int_t)f->requests,
+			      "failed", (json_int_t)f->failed, "latency", lat_json(&f->lat));
 
 		json_object_set_new(fj, "start_wall_ns",
-				    f->start_ns == UINT64_MAX ? json_null()
-							      : json_integer((json_int_t)f->start_ns));
+				    f->start_ns == UINT64_MAX
+					? json_null()
+					: json_integer((json_int_t)f->start_ns));
 		json_object_set_new(fj, "end_wall_ns",
 				    f->end_ns == UINT64_MAX ? json_null()
 							    : json_integer((json_int_t)f->end_ns));
@@ -172,7 +173,8 @@ json_t *rc_report_json(const struct rc_result *r)
 		json_object_set_new(fj, "recovery_s",
 				    f->has_recovery && f->recovery_s >= 0 ? json_real(f->recovery_s)
 									  : json_null());
-		json_object_set_new(fj, "recovered", json_boolean(f->has_recovery && f->recovery_s >= 0));
+		json_object_set_new(fj, "recovered",
+				    json_boolean(f->has_recovery && f->recovery_s >= 0));
 		if (f->spec)
 			json_object_set(fj, "spec", f->spec);
 		json_array_append_new(a, fj);
@@ -183,10 +185,10 @@ json_t *rc_report_json(const struct rc_result *r)
 	for (size_t i = 0; i < r->n_checks; i++) {
 		const struct rc_check *k = &r->checks[i];
 
-		json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:f,s:s,s:b,s:b}", "name", k->name,
-						   "field", k->field, "value", num_or_null(k->value),
-						   "limit", k->limit, "unit", k->unit, "pass",
-						   k->pass, "no_data", k->no_data));
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s,s:o,s:f,s:s,s:b,s:b}", "name", k->name, "field",
+				 k->field, "value", num_or_null(k->value), "limit", k->limit,
+				 "unit", k->unit, "pass", k->pass, "no_data", k->no_data));
 	}
 	json_object_set_new(j, "objectives", a);
 	json_object_set_new(j, "recovery",
@@ -316,8 +318,10 @@ static void write_md(FILE *fp, const struct rc_result *r)
 	char a[32], b[32], d[32];
 
 	fprintf(fp, "# %s\n\n**Verdict: %s**\n\n", r->title, r->pass ? "PASS" : "FAIL");
-	fprintf(fp, "| requests | sent | answered | failed | missing | ghosts | duplicates | "
-		    "recovered | explained | unexplained |\n|---|---|---|---|---|---|---|---|---|---|\n");
+	fprintf(
+	    fp,
+	    "| requests | sent | answered | failed | missing | ghosts | duplicates | "
+	    "recovered | explained | unexplained |\n|---|---|---|---|---|---|---|---|---|---|\n");
 	fprintf(fp, "| %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu |\n",
 		(unsigned long long)c->requests, (unsigned long long)c->sent,
 		(unsigned long long)c->answered, (unsigned long long)c->failed,
@@ -325,7 +329,8 @@ static void write_md(FILE *fp, const struct rc_result *r)
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
 
-	fprintf(fp, "\n## Objectives\n\n| objective | value | limit | result |\n|---|---|---|---|\n");
+	fprintf(fp,
+		"\n## Objectives\n\n| objective | value | limit | result |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n_checks; i++) {
 		const struct rc_check *k = &r->checks[i];
 
@@ -376,13 +381,12 @@ static void write_md(FILE *fp, const struct rc_result *r)
 			snprintf(rec, sizeof(rec), "not recovered");
 		else
 			snprintf(rec, sizeof(rec), "%.1f s", f->recovery_s);
-		fprintf(fp, "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %s | %s |\n", lbl,
-			f->kind, f->backend, a, b, (unsigned long long)f->injections,
+		fprintf(fp, "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %s | %s |\n",
+			lbl, f->kind, f->backend, a, b, (unsigned long long)f->injections,
 			(unsigned long long)f->requests, (unsigned long long)f->failed,
 			(unsigned long long)f->explained, p99, rec);
 	}
-	fprintf(fp, "| unexplained | | | | | | | %llu | | |\n",
-		(unsigned long long)c->unexplained);
+	fprintf(fp, "| unexplained | | | | | | | %llu | | |\n", (unsigned long long)c->unexplained);
 	snprintf(d, sizeof(d), "%.0f", (double)r->slack_ns / 1e6);
 	fprintf(fp,
 		"\nA failure is explained when an inject event's port matches the request's local "
@@ -390,8 +394,9 @@ static void write_md(FILE *fp, const struct rc_result *r)
 		"%.0f s bin after a fault ends whose error rate is at most %.4f%%.\n",
 		d, (double)r->series.width_ns / 1e9, r->recovery_threshold * 100);
 	if (c->events_lost)
-		fprintf(fp, "\n**The agent lost %llu events**: some failures may be unexplained "
-			    "for that reason.\n",
+		fprintf(fp,
+			"\n**The agent lost %llu events**: some failures may be unexplained "
+			"for that reason.\n",
 			(unsigned long long)c->events_lost);
 	md_list(fp, "Missing", &r->missing_ids, "missing_ids.txt");
 	md_list(fp, "Ghosts", &r->ghost_ids, "ghost_ids.txt");
@@ -488,23 +493,26 @@ static void chart_begin(FILE *fp, const struct rc_result *r, const struct chart 
 			"fill=\"#f4a261\" fill-opacity=\"0.25\"><title>fault ",
 			cx(c, a), MT, cx(c, b) - cx(c, a), CH - MT - MB);
 		esc(fp, lbl);
-		fprintf(fp, "</title></rect>\n<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
-			    "fill=\"#b5651d\">fault ",
+		fprintf(fp,
+			"</title></rect>\n<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
+			"fill=\"#b5651d\">fault ",
 			cx(c, a) + 3, MT + 12);
 		esc(fp, lbl);
 		fprintf(fp, "</text>\n");
 	}
 	/* grid and axes */
 	for (double y = 0; y <= c->ymax * 1.0001; y += ys)
-		fprintf(fp,
-			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-			"<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%g</text>\n",
-			ML, CW - MR, cy(c, y), cy(c, y), ML - 6, cy(c, y) + 4, y);
+		fprintf(
+		    fp,
+		    "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+		    "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%g</text>\n",
+		    ML, CW - MR, cy(c, y), cy(c, y), ML - 6, cy(c, y) + 4, y);
 	for (double x = 0; x <= c->xmax * 1.0001; x += xs)
-		fprintf(fp,
-			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#888\"/>"
-			"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%g</text>\n",
-			cx(c, x), cx(c, x), CH - MB, CH - MB + 5, cx(c, x), CH - MB + 18, x);
+		fprintf(
+		    fp,
+		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#888\"/>"
+		    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%g</text>\n",
+		    cx(c, x), cx(c, x), CH - MB, CH - MB + 5, cx(c, x), CH - MB + 18, x);
 	fprintf(fp,
 		"<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>"
 		"<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n"
@@ -516,8 +524,8 @@ static void chart_begin(FILE *fp, const struct rc_result *r, const struct chart 
 }
 
 /* A polyline through the bins' midpoints; NAN breaks the line. */
-static void chart_line(FILE *fp, const struct rc_result *r, const struct chart *c,
-		       const double *v, const char *cls, const char *color)
+static void chart_line(FILE *fp, const struct rc_result *r, const struct chart *c, const double *v,
+		       const char *cls, const char *color)
 {
 	double w = (double)r->series.width_ns / 1e9;
 	bool open = false;
@@ -717,21 +725,24 @@ static int write_html(FILE *fp, const struct rc_result *r)
 		"<tr><td>unexplained</td><td></td><td></td><td></td><td></td><td></td><td></td>"
 		"<td class=\"%s\">%llu</td><td></td><td></td></tr></table>\n",
 		c->unexplained ? "bad" : "ok", (unsigned long long)c->unexplained);
-	fprintf(fp,
-		"<p class=\"note\">A failure is explained when an inject event's port matches the "
-		"request's local port and its time lies within the request's scheduled..done window "
-		"&plusmn; %.0f ms. Recovery: the first %.0f s bin wholly after a fault ends whose "
-		"error rate is at most %.4f%% (baseline %.4f%%).</p>\n",
-		(double)r->slack_ns / 1e6, (double)r->series.width_ns / 1e9,
-		r->recovery_threshold * 100, r->baseline_error_rate * 100);
+	fprintf(
+	    fp,
+	    "<p class=\"note\">A failure is explained when an inject event's port matches the "
+	    "request's local port and its time lies within the request's scheduled..done window "
+	    "&plusmn; %.0f ms. Recovery: the first %.0f s bin wholly after a fault ends whose "
+	    "error rate is at most %.4f%% (baseline %.4f%%).</p>\n",
+	    (double)r->slack_ns / 1e6, (double)r->series.width_ns / 1e9,
+	    r->recovery_threshold * 100, r->baseline_error_rate * 100);
 	if (c->events_lost)
-		fprintf(fp, "<p class=\"note\"><b>The agent lost %llu events</b>: some failures may "
-			    "be unexplained for that reason.</p>\n",
+		fprintf(fp,
+			"<p class=\"note\"><b>The agent lost %llu events</b>: some failures may "
+			"be unexplained for that reason.</p>\n",
 			(unsigned long long)c->events_lost);
 
-	fprintf(fp, "<h2>Requests: what the client saw &times; times the service received "
-		    "it</h2>\n<table id=\"cells\"><tr><th>client \\ received</th><th>0</th><th>1</th>"
-		    "<th>more</th></tr>\n");
+	fprintf(fp,
+		"<h2>Requests: what the client saw &times; times the service received "
+		"it</h2>\n<table id=\"cells\"><tr><th>client \\ received</th><th>0</th><th>1</th>"
+		"<th>more</th></tr>\n");
 	for (int i = 0; i < RC_C_MAX; i++)
 		fprintf(fp, "<tr><td>%s</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n",
 			client_titles[i], (unsigned long long)c->cells[i][0],
@@ -769,8 +780,8 @@ static int write_html(FILE *fp, const struct rc_result *r)
 	return 0;
 }
 
-static int open_out(const char *dir, const char *name, FILE **fp, char *tmp, size_t len,
-		    char *err, size_t errlen)
+static int open_out(const char *dir, const char *name, FILE **fp, char *tmp, size_t len, char *err,
+		    size_t errlen)
 {
 	snprintf(tmp, len, "%s/.%s.tmp", dir, name);
 	*fp = fopen(tmp, "we");
@@ -790,7 +801,8 @@ static int close_out(const char *dir, const char *name, FILE *fp, const char *tm
 	int bad = ferror(fp);
 
 	if (fclose(fp) || bad) {
-		snprintf(err, errlen, "cannot write %s/%s: %s", dir, name, strerror(errno ? errno : EIO));
+		snprintf(err, errlen, "cannot write %s/%s: %s", dir, name,
+			 strerror(errno ? errno : EIO));
 		unlink(tmp);
 		return -EIO;
 	}

@@ -19,11 +19,11 @@
 #include <string.h>
 #include "ledger.h"
 
-#define RUN_ID  0x5eed5eed0badcafeULL
+#define RUN_ID	0x5eed5eed0badcafeULL
 #define T0_WALL 1790000000000000000ULL
 #define T0_MONO 5000000000000ULL
-#define GAP_NS  100000ULL /* 10k requests/s */
-#define BATCH   65536
+#define GAP_NS	100000ULL /* 10k requests/s */
+#define BATCH	65536
 #define THREADS 4
 
 struct job {
@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int t = 0; t < THREADS; t++) {
-		jobs[t] = (struct job){.w = w, .from = n * t / THREADS, .to = n * (t + 1) / THREADS};
+		jobs[t] =
+		    (struct job){.w = w, .from = n * t / THREADS, .to = n * (t + 1) / THREADS};
 		pthread_create(&th[t], NULL, write_part, &jobs[t]);
 	}
 	fp = fopen(argv[3], "w");
@@ -148,8 +149,8 @@ int main(int argc, char **argv)
 				(unsigned long long)(wall / 1000000 % 1000), id);
 		if (s % 1000000 == 9) {
 			fprintf(fp, "%llu.000 %016llx-%u-%llu 200 0.000\n",
-				(unsigned long long)(wall / 1000000000ULL), (unsigned long long)RUN_ID,
-				9u, (unsigned long long)s);
+				(unsigned long long)(wall / 1000000000ULL),
+				(unsigned long long)RUN_ID, 9u, (unsigned long long)s);
 			ghosts++;
 		}
 	}

@@ -64,7 +64,8 @@ static void write_ledger(const char *path, unsigned n, unsigned (*fate)(unsigned
 		r->sock_cookie = 0xc00c1e000ULL + i;
 		if (o != FL_OUT_UNSENT) {
 			r->sent_ns = r->sched_ns + 1000;
-			r->done_ns = r->sched_ns + (o == FL_OUT_TIMEOUT ? 1000 * MS : (1 + i % 5) * MS);
+			r->done_ns =
+			    r->sched_ns + (o == FL_OUT_TIMEOUT ? 1000 * MS : (1 + i % 5) * MS);
 			r->latency_ns = r->done_ns - r->sched_ns;
 		}
 		if (o == FL_OUT_OK)
@@ -179,7 +180,7 @@ static void test_missing_duplicate(void **state)
 	assert_int_equal(res.c.cells[RC_C_OK][RC_R_1], 98);
 	assert_false(res.pass);
 	for (const char *const *n = (const char *const[]){"report.json", "report.md", "report.html",
-							   "missing_ids.txt", NULL};
+							  "missing_ids.txt", NULL};
 	     *n; n++) {
 		snprintf(p, sizeof(p), "%s/%s", f.out, *n);
 		assert_int_equal(stat(p, &st), 0);
@@ -395,13 +396,15 @@ static void test_cookie(void **state)
 	gz = gzopen(f.events, "wb");
 	/* connect() of seq 5's socket failed with ECONNREFUSED; an event of
 	 * another socket at seq 6's time explains nothing */
-	gzprintf(gz, "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
-		     "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
-		     "\"errno\":111}\n",
+	gzprintf(gz,
+		 "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
+		 "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
+		 "\"errno\":111}\n",
 		 (unsigned long long)(T0 + 50 * MS), 0xc00c1e000ULL + 5);
-	gzprintf(gz, "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
-		     "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
-		     "\"errno\":111}\n",
+	gzprintf(gz,
+		 "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":3,"
+		 "\"kind\":\"errno\",\"pid\":77,\"comm\":\"loadgen\",\"cookie\":%llu,"
+		 "\"errno\":111}\n",
 		 (unsigned long long)(T0 + 60 * MS), 0xc00c1e000ULL + 99);
 	gzclose(gz);
 	ret = run(&f, NULL, true, &res, err, sizeof(err));
@@ -431,8 +434,12 @@ static void test_objectives(void **state)
 	const char *l[1], *r[1];
 	struct fix f;
 	struct rc_result res;
-	struct rc_inputs in = {.ledgers = l, .n_ledgers = 1, .receipts = r, .n_receipts = 1,
-			       .phases = names, .n_phases = 2};
+	struct rc_inputs in = {.ledgers = l,
+			       .n_ledgers = 1,
+			       .receipts = r,
+			       .n_receipts = 1,
+			       .phases = names,
+			       .n_phases = 2};
 	char err[256];
 	json_t *o;
 	int ret;
@@ -474,25 +481,26 @@ static void test_objectives(void **state)
 	static const struct {
 		const char *json, *want;
 	} bad[] = {
-		{"{\"latency\":[{\"phase\":\"ramp\",\"percentile\":99,\"max_ms\":2}]}",
-		 "objectives.latency[0].phase: unknown phase 'ramp'"},
-		{"{\"latency\":[{\"phase\":3,\"percentile\":99,\"max_ms\":2}]}",
-		 "objectives.latency[0].phase: must be a string"},
-		{"{\"latency\":[{\"percentile\":120,\"max_ms\":2}]}",
-		 "objectives.latency[0].percentile"},
-		{"{\"latency\":[{\"percentile\":99}]}", "objectives.latency[0].max_ms"},
-		{"{\"latency\":{}}", "objectives.latency: must be an array"},
-		{"{\"missing_max\":\"0\"}", "objectives.missing_max: must be an integer"},
-		{"{\"error_rate_max\":2}", "objectives.error_rate_max"},
-		{"{\"recovery_max_s\":-1}", "objectives.recovery_max_s"},
-		{"{\"p99\":3}", "objectives.p99: unknown field"},
-		{"{\"latency\":[{\"phase\":\"steady\",\"percentile\":99,\"max_ms\":2,\"x\":1}]}",
-		 "objectives.latency[0].x: unknown field"},
-		{"[]", "objectives: must be a JSON object"},
-		{"{\"latency\":[{\"phase\":\"steady\",\"fault\":\"x\",\"percentile\":99,\"max_ms\":2}]}",
-		 "objectives.latency[0]: give phase or fault, not both"},
-		{"{\"latency\":[{\"fault\":3,\"percentile\":99,\"max_ms\":2}]}",
-		 "objectives.latency[0].fault: must be"},
+	    {"{\"latency\":[{\"phase\":\"ramp\",\"percentile\":99,\"max_ms\":2}]}",
+	     "objectives.latency[0].phase: unknown phase 'ramp'"},
+	    {"{\"latency\":[{\"phase\":3,\"percentile\":99,\"max_ms\":2}]}",
+	     "objectives.latency[0].phase: must be a string"},
+	    {"{\"latency\":[{\"percentile\":120,\"max_ms\":2}]}",
+	     "objectives.latency[0].percentile"},
+	    {"{\"latency\":[{\"percentile\":99}]}", "objectives.latency[0].max_ms"},
+	    {"{\"latency\":{}}", "objectives.latency: must be an array"},
+	    {"{\"missing_max\":\"0\"}", "objectives.missing_max: must be an integer"},
+	    {"{\"error_rate_max\":2}", "objectives.error_rate_max"},
+	    {"{\"recovery_max_s\":-1}", "objectives.recovery_max_s"},
+	    {"{\"p99\":3}", "objectives.p99: unknown field"},
+	    {"{\"latency\":[{\"phase\":\"steady\",\"percentile\":99,\"max_ms\":2,\"x\":1}]}",
+	     "objectives.latency[0].x: unknown field"},
+	    {"[]", "objectives: must be a JSON object"},
+	    {"{\"latency\":[{\"phase\":\"steady\",\"fault\":\"x\",\"percentile\":99,\"max_ms\":2}]"
+	     "}",
+	     "objectives.latency[0]: give phase or fault, not both"},
+	    {"{\"latency\":[{\"fault\":3,\"percentile\":99,\"max_ms\":2}]}",
+	     "objectives.latency[0].fault: must be"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o = json_loads(bad[i].json, 0, NULL);
@@ -545,16 +553,19 @@ static void test_recovery(void **state)
 	write_ledger(f.ledger, 800, fate_outage, NULL);
 	write_nginx(f.receipts + 6, 800, recv_outage, NULL);
 	gz = gzopen(f.events, "wb");
-	gzprintf(gz, "{\"type\":\"start\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
-		     "\"backend\":\"tcx\",\"fault\":{\"kind\":\"drop\",\"name\":\"outage\"}}\n",
+	gzprintf(gz,
+		 "{\"type\":\"start\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
+		 "\"backend\":\"tcx\",\"fault\":{\"kind\":\"drop\",\"name\":\"outage\"}}\n",
 		 (unsigned long long)(T0 + 2 * SEC));
 	for (unsigned s = 200; s < 400; s++)
-		gzprintf(gz, "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
-			     "\"kind\":\"drop\",\"sport\":%u,\"dport\":80}\n",
+		gzprintf(gz,
+			 "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
+			 "\"kind\":\"drop\",\"sport\":%u,\"dport\":80}\n",
 			 (unsigned long long)(T0 + s * 10 * MS + MS), 40000 + s);
-	gzprintf(gz, "{\"type\":\"end\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
-		     "\"reason\":\"ttl\"}\n{\"type\":\"lost\",\"wall_ns\":1,\"host\":\"h\","
-		     "\"count\":0}\n",
+	gzprintf(gz,
+		 "{\"type\":\"end\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
+		 "\"reason\":\"ttl\"}\n{\"type\":\"lost\",\"wall_ns\":1,\"host\":\"h\","
+		 "\"count\":0}\n",
 		 (unsigned long long)(T0 + 4 * SEC));
 	gzclose(gz);
 	o = json_loads("{\"recovery_max_s\":1,\"unexplained_max\":0,\"missing_max\":0}", 0, NULL);
@@ -593,8 +604,8 @@ static void test_keys(void **state)
 	fp = fopen(f.receipts + 7, "w");
 	for (unsigned i = 0; i < 10; i++) {
 		id_of(id, i);
-		fprintf(fp, "{\"id\":\"%s\",\"status\":200,\"ts\":1790000000.5,\"key\":\"k%u\"}\n", id,
-			i < 8 ? i : 1);
+		fprintf(fp, "{\"id\":\"%s\",\"status\":200,\"ts\":1790000000.5,\"key\":\"k%u\"}\n",
+			id, i < 8 ? i : 1);
 	}
 	fclose(fp);
 	o = json_loads("{\"duplicate_effects_max\":0}", 0, NULL);
@@ -742,12 +753,12 @@ static void test_bad_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_id),    cmocka_unit_test(test_missing_duplicate),
-		cmocka_unit_test(test_ghosts),      cmocka_unit_test(test_explained),
-		cmocka_unit_test(test_objectives),  cmocka_unit_test(test_recovery),
-		cmocka_unit_test(test_keys),        cmocka_unit_test(test_many),
-		cmocka_unit_test(test_bad_inputs),  cmocka_unit_test(test_gz_receipts),
-		cmocka_unit_test(test_cookie),
+	    cmocka_unit_test(test_parse_id),   cmocka_unit_test(test_missing_duplicate),
+	    cmocka_unit_test(test_ghosts),     cmocka_unit_test(test_explained),
+	    cmocka_unit_test(test_objectives), cmocka_unit_test(test_recovery),
+	    cmocka_unit_test(test_keys),       cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_gz_receipts),
+	    cmocka_unit_test(test_cookie),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
