@@ -481,6 +481,14 @@ static int read_url(struct lp *p, const char *url)
 		err = f.err;
 		goto out;
 	}
+	if (cr == CURLE_HTTP_RETURNED_ERROR) {
+		long code = 0;
+
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		snprintf(p->err, p->errlen, "cannot fetch receipts %s: HTTP status %ld", url, code);
+		err = -EIO;
+		goto out;
+	}
 	if (cr != CURLE_OK) {
 		snprintf(p->err, p->errlen, "cannot fetch receipts %s: %s", url,
 			 curl_easy_strerror(cr));

@@ -101,6 +101,23 @@ dups_after=$(ids a2.d duplicate_ids)
 extra=$(comm -13 <(tr ' ' '\n' <<<"$dups_before" | sort) <(tr ' ' '\n' <<<"$dups_after" | sort) | tr '\n' ' ')
 check reconcile_duplicated_is_duplicate test "$extra" = "$twice "
 
+# 2b. the same receipts as NDJSON over HTTP (libcurl)
+mkdir -p "$T/www"
+awk '$2 != "-" { printf "{\"id\":\"%s\",\"status\":%d,\"ts\":%s}\n", $2, $3, $1 }' "$T/a.log" >"$T/www/r.ndjson"
+HPORT=$((30000 + $$ % 20000))
+python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$T/www" >/dev/null 2>&1 &
+HPID=$!
+at_exit "kill $HPID"
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HPORT" 2>/dev/null
+"$FL_BIN/agentctl" reconcile --ledger "$T/a.fll" --receipts "http://127.0.0.1:$HPORT/r.ndjson" \
+	--events "$EV" --objectives "$OBJ" >"$T/url.verdict" 2>&1
+rc=$?
+if [ $rc -eq 0 ]; then pass reconcile_url_receipts; else fail reconcile_url_receipts "(exit $rc: $(tr '\n' ' ' <"$T/url.verdict"))"; fi
+"$FL_BIN/agentctl" reconcile --ledger "$T/a.fll" --receipts "http://127.0.0.1:$HPORT/none" >"$T/url2.verdict" 2>&1
+rc=$?
+check reconcile_url_missing_is_error test $rc -eq 2
+check reconcile_url_error_names_status grep -q "HTTP status 404" "$T/url2.verdict"
+
 # 3. plus an iptables DROP the agent knows nothing about
 run_load b iptables
 reconcile b
