@@ -239,10 +239,11 @@ static int ndjson_line(struct lp *p, const char *s, size_t len)
 		goto out;
 	}
 	v = json_object_get(j, "status");
-	if (json_is_integer(v))
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 999)
 		r.status = (int)json_integer_value(v);
 	else if (v && !json_is_null(v)) {
-		snprintf(p->err, p->errlen, "%s line %llu: \"status\" must be an integer", p->what,
+		snprintf(p->err, p->errlen,
+			 "%s line %llu: \"status\" must be an HTTP status (0-999)", p->what,
 			 (unsigned long long)p->line);
 		err = -EINVAL;
 		goto out;
@@ -502,6 +503,33 @@ out:
 		curl_easy_cleanup(c);
 	free(f.buf);
 	return err;
+}
+
+int rc_receipts_parse(const char *format, const char *buf, size_t len, rc_receipt_cb cb, void *arg,
+		      char *err, size_t errlen)
+{
+	struct lp p = {.what = "receipts", .cb = cb, .arg = arg, .err = err, .errlen = errlen};
+	const char *s = buf, *e = buf + len;
+	int ret = 0;
+
+	err[0] = '\0';
+	if (!strcmp(format, "nginx")) {
+		p.fmt = FMT_NGINX;
+	} else if (!strcmp(format, "ndjson")) {
+		p.fmt = FMT_NDJSON;
+	} else {
+		snprintf(err, errlen, "unknown receipts format '%s' (nginx or ndjson)", format);
+		return -EINVAL;
+	}
+	while (s < e && !ret) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+
+		if (!nl)
+			nl = e;
+		ret = one_line(&p, s, (size_t)(nl - s));
+		s = nl + 1;
+	}
+	return ret;
 }
 
 int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen)

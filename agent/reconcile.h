@@ -188,6 +188,9 @@ struct rc_receipt {
 };
 typedef int (*rc_receipt_cb)(const struct rc_receipt *r, void *arg);
 int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen);
+/* The same on lines in memory; format "nginx" or "ndjson". */
+int rc_receipts_parse(const char *format, const char *buf, size_t len, rc_receipt_cb cb, void *arg,
+		      char *err, size_t errlen);
 
 /* "%016llx-%u-%llu" -> its parts; 0 or -EINVAL. */
 int rc_parse_req_id(const char *s, size_t len, uint64_t *run_id, uint32_t *instance, uint64_t *seq);
