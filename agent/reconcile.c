@@ -145,7 +145,9 @@ struct ctx {
 	/* ledger, failure windows, receipts, keys, failures, events by port,
 	 * events by socket, failures left for the socket pass */
 	struct spill ls, ws, rs, ks, fs, es, cs, us;
-	unsigned nb, nb_shift; /* id buckets: bucket = hash >> nb_shift */
+	unsigned nb, nb_shift;	       /* id buckets: bucket = hash >> nb_shift */
+	uint32_t win[MAX_FAULT_HISTS]; /* faults with per-window statistics */
+	size_t n_win;
 	pthread_mutex_t jlock;
 	bool any_keys;
 	uint64_t ev_min, ev_max;
@@ -1149,6 +1151,18 @@ static int read_ledgers(struct ctx *c)
 	r->series.width_ns = 1000000000ULL;
 	r->series.t0_ns = t0 == UINT64_MAX ? 0 : t0 - t0 % r->series.width_ns;
 	r->first_wall_ns = UINT64_MAX;
+	/* per-window statistics for the first MAX_FAULT_HISTS faults that had
+	 * not ended before the run began (a scan per request: a bounded one) */
+	for (size_t k = 0; k < r->n_faults && c->n_win < MAX_FAULT_HISTS; k++) {
+		struct rc_fault *f = &r->faults[k];
+
+		if (f->start_ns == UINT64_MAX || (f->end_ns != UINT64_MAX && f->end_ns < t0))
+			continue;
+		f->h = hist_new();
+		if (!f->h)
+			return -ENOMEM;
+		c->win[c->n_win++] = (uint32_t)k;
+	}
 
 	for (size_t i = 0; i < c->in->n_ledgers; i++) {
 		const char *path = c->in->ledgers[i];
@@ -1250,10 +1264,8 @@ static int read_ledgers(struct ctx *c)
 				if (cl == RC_C_TIMEOUT)
 					r->c.timed_out++;
 			}
-			/* per-window statistics for the first MAX_FAULT_HISTS faults:
-			 * a scan per request, so a bounded one */
-			for (size_t k = 0; k < r->n_faults && k < MAX_FAULT_HISTS; k++) {
-				struct rc_fault *f = &r->faults[k];
+			for (size_t k = 0; k < c->n_win; k++) {
+				struct rc_fault *f = &r->faults[c->win[k]];
 
 				if (wall < f->start_ns || wall >= f->end_ns)
 					continue;
@@ -2142,13 +2154,6 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		/* a log that lost its start record: the first injection */
 		if (f->start_ns == UINT64_MAX && f->injections)
 			f->start_ns = f->first_inject_ns;
-		if (k < MAX_FAULT_HISTS) {
-			f->h = hist_new();
-			if (!f->h) {
-				ret = -ENOMEM;
-				goto out;
-			}
-		}
 	}
 
 	timing("events");
