@@ -86,7 +86,7 @@ static uint64_t parse_msec(const char *s, size_t n)
 	uint64_t sec = 0, frac = 0, scale = 1000000000ULL;
 	size_t i = 0;
 
-	while (i < n && s[i] >= '0' && s[i] <= '9' && i < 12)
+	while (i < n && s[i] >= '0' && s[i] <= '9' && i < 10) /* seconds: 10 digits fit in ns */
 		sec = sec * 10 + (uint64_t)(s[i++] - '0');
 	if (i < n && s[i] == '.') {
 		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
@@ -111,7 +111,7 @@ static int nginx_fast(struct lp *p, const char *s, size_t len, int *ret)
 
 	while (q < e && *q >= '0' && *q <= '9')
 		sec = sec * 10 + (uint64_t)(*q++ - '0');
-	if (q == s || q - s > 12 || q >= e || *q != '.')
+	if (q == s || q - s > 10 || q >= e || *q != '.')
 		return 0;
 	for (q++; q < e && *q >= '0' && *q <= '9'; q++)
 		if (scale > 1) {
@@ -249,8 +249,8 @@ static int ndjson_line(struct lp *p, const char *s, size_t len)
 		goto out;
 	}
 	v = json_object_get(j, "ts");
-	if (json_is_number(v) && json_number_value(v) > 0)
-		r.ts_ns = (uint64_t)(json_number_value(v) * 1e9);
+	if (json_is_number(v) && json_number_value(v) > 0 && json_number_value(v) < 1e10)
+		r.ts_ns = (uint64_t)(json_number_value(v) * 1e9); /* else not a time */
 	v = json_object_get(j, "key");
 	/* "effect": false: the service saw the key and did nothing (it had
 	 * done it before); only the receipts that did something count. */
