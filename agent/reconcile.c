@@ -203,8 +203,10 @@ static int spill_open(struct ctx *c, struct spill *s, unsigned nb)
 	if (s->fd < 0) {
 		int ret = -errno;
 
-		snprintf(c->err, c->errlen, "cannot create a temporary file in %s: %s", c->tmp,
-			 strerror(errno));
+		snprintf(c->err, c->errlen,
+			 "cannot create a temporary file in %s: %s (--out or TMPDIR: a writable "
+			 "folder with room for about 50 bytes per request)",
+			 c->tmp, strerror(errno));
 		return ret;
 	}
 	s->end = 0;
@@ -2114,9 +2116,10 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 	snprintf(c.tmp, sizeof(c.tmp), "%s",
-		 in.tmp_dir   ? in.tmp_dir
-		 : in.out_dir ? in.out_dir
-			      : "/tmp");
+		 in.tmp_dir	    ? in.tmp_dir
+		 : in.out_dir	    ? in.out_dir
+		 : getenv("TMPDIR") ? getenv("TMPDIR")
+				    : "/tmp");
 	ret = open_lists(&c);
 	if (ret)
 		goto out;
