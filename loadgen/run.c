@@ -65,6 +65,8 @@ static void queue_push(struct lg_thread *t, unsigned i)
 	t->qlen++;
 }
 
+static void ival_publish(struct lg_thread *t, uint64_t now);
+
 void lg_complete(struct lg_thread *t, unsigned i, unsigned outcome, unsigned status, int err,
 		 uint64_t now)
 {
@@ -77,6 +79,8 @@ void lg_complete(struct lg_thread *t, unsigned i, unsigned outcome, unsigned sta
 	s->busy = false;
 	t->busy--;
 	lat = now - (c->open ? s->sched_ns : s->sent_ns);
+	if (now >= t->ival_end)
+		ival_publish(t, now); /* each answer counts in the second it came */
 	if (outcome == FL_OUT_OK || outcome == FL_OUT_STATUS) {
 		hist_record(t->lat, lat);
 		hist_record(t->svc, now - s->sent_ns);
