@@ -51,7 +51,7 @@ struct lg_config {
 struct lg_counts {
 	uint64_t out[FL_OUT_MAX];
 	uint64_t bytes_in, bytes_out;
-	uint64_t late;    /* open model: sent 1 ms or more after their scheduled time */
+	uint64_t late;	  /* open model: sent 1 ms or more after their scheduled time */
 	uint64_t max_lag; /* open model: the latest send, ns after its scheduled time */
 };
 

@@ -90,10 +90,12 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 		printf(" (scheduled %.1f/s)", s->target_rps);
 	printf(", %.2f MB/s in\n", n->bytes_in / s->elapsed_s / 1e6);
 	if (c->open && n->late)
-		printf("  behind     %llu requests left 1 ms or more after their scheduled time (up to "
-		       "%.1f ms): every connection was busy; their wait is in the latency, add -c if "
-		       "that is not what you meant\n",
-		       (unsigned long long)n->late, n->max_lag / 1e6);
+		printf(
+		    "  behind     %llu requests left 1 ms or more after their scheduled time (up "
+		    "to "
+		    "%.1f ms): every connection was busy; their wait is in the latency, add -c if "
+		    "that is not what you meant\n",
+		    (unsigned long long)n->late, n->max_lag / 1e6);
 	print_hist("latency", run->lat,
 		   c->open ? "  (from scheduled send: corrected for coordinated omission)" : "");
 	if (c->open)
