@@ -129,7 +129,12 @@ static void print_faults(json_t *faults)
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
 
 		describe_target(f, target, sizeof(target));
-		format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
+		/* Whole seconds past ten: 4m59s reads better than 299.985s. */
+		if (ms >= 10000)
+			snprintf(left, sizeof(left), "%lldm%02llds", (long long)(ms / 60000),
+				 (long long)(ms / 1000 % 60));
+		else
+			format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
 		printf("%-4lld %-5s %-12s %-44s %-6g %-4s %-8s %10lld %10lld\n",
 		       (long long)json_integer_value(json_object_get(f, "id")),
 		       json_string_value(json_object_get(f, "kind")),

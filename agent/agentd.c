@@ -131,8 +131,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fl_err("--protect: '%s' is not a port 1-65535", optarg);
 				return -EINVAL;
 			}
-			if (add_protected(o, lo)) {
-				fl_err("--protect: at most %d protected ports", FL_MAX_PROTECTED);
+			if (o->nr_protect == FL_MAX_PROTECTED - 2 || add_protected(o, lo)) {
+				fl_err("--protect: at most %d ports besides 22 and the metrics port",
+				       FL_MAX_PROTECTED - 2);
 				return -EINVAL;
 			}
 			break;
@@ -155,9 +156,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fl_err("--default-ttl is longer than --max-ttl");
 		return -EINVAL;
 	}
-	add_protected(o, 22);
-	if (o->metrics_port)
-		add_protected(o, o->metrics_port);
+	/* SSH and our own port are protected whatever else is: they take two
+	 * of the slots, which --protect leaves free. */
+	if (add_protected(o, 22) || (o->metrics_port && add_protected(o, o->metrics_port))) {
+		fl_err("--protect: at most %d ports besides 22 and the metrics port",
+		       FL_MAX_PROTECTED - 2);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -52,6 +52,7 @@ struct drop_hook {
 
 static struct drop_config cfg;
 static struct drop_hook *hooks;
+static uint64_t lost_retired; /* events lost by hooks already gone */
 static int ncpus;
 
 static const char *dir_name(uint8_t dir)
@@ -255,6 +256,8 @@ static void detach(struct drop_hook *h)
 
 static void hook_free(struct drop_hook *h)
 {
+	if (h->skel && h->skel->bss)
+		lost_retired += __atomic_load_n(&h->skel->bss->events_lost, __ATOMIC_RELAXED);
 	drop_bpf__destroy(h->skel);
 	if (h->netns_fd >= 0)
 		close(h->netns_fd);
@@ -489,7 +492,7 @@ void drop_heartbeat(void)
 
 uint64_t drop_events_lost(void)
 {
-	uint64_t n = 0;
+	uint64_t n = lost_retired;
 
 	for (struct drop_hook *h = hooks; h; h = h->next)
 		n += __atomic_load_n(&h->skel->bss->events_lost, __ATOMIC_RELAXED);

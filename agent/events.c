@@ -13,7 +13,6 @@
 #include "log.h"
 #include "proto.h"
 
-#define RINGBUF_BYTES (8 << 20) /* must match drop.bpf.c's events map */
 
 static struct ring_buffer *rb;
 static int rb_fd = -1;
@@ -123,7 +122,7 @@ int events_open(const char *path, char *err, size_t errlen)
 	int ret;
 
 	gethostname(host, sizeof(host) - 1);
-	rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_events", 0, 0, RINGBUF_BYTES, NULL);
+	rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_events", 0, 0, FL_EVENTS_RINGBUF_BYTES, NULL);
 	if (rb_fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot create the events ring buffer: %s", strerror(errno));

@@ -78,6 +78,7 @@ static void remove_fault(struct fault *f, const char *why)
 
 	drop_counters(&f->drop, &c);
 	drop_remove(&f->drop);
+	events_poll(); /* the fault's last injections go before its end */
 	events_fault_end(f->id, why);
 	fl_log("fault %u (%s%s%s) ended: %s; matched %llu, dropped %llu", f->id,
 	       fl_kind_name(f->spec.kind), *f->spec.name ? " " : "", f->spec.name, why,
@@ -236,8 +237,21 @@ void faults_count_event(const struct fl_event *e, void *arg)
 		f->events++;
 }
 
-/* One counter of struct fl_drop_counters, by fault. Names are checked at
- * parse time, so they need no escaping in label values. */
+/* A label value in the exposition format: \\, \" and \n escaped. Device
+ * names may hold quotes; fault names are checked at parse time. */
+static void label_value(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* One counter of struct fl_drop_counters, by fault. */
 static void metric_per_fault(FILE *out, const char *metric, const char *help, size_t field)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
@@ -247,9 +261,10 @@ static void metric_per_fault(FILE *out, const char *metric, const char *help, si
 		if (!table[i].used)
 			continue;
 		drop_counters(&table[i].drop, &c);
-		fprintf(out, "%s{fault=\"%u\",kind=\"%s\",dev=\"%s\",name=\"%s\"} %llu\n", metric,
-			table[i].id, fl_kind_name(table[i].spec.kind), table[i].spec.target.dev,
-			table[i].spec.name,
+		fprintf(out, "%s{fault=\"%u\",kind=\"%s\",dev=\"", metric, table[i].id,
+			fl_kind_name(table[i].spec.kind));
+		label_value(out, table[i].spec.target.dev);
+		fprintf(out, "\",name=\"%s\"} %llu\n", table[i].spec.name,
 			(unsigned long long)*(uint64_t *)((char *)&c + field));
 	}
 }

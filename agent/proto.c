@@ -408,7 +408,8 @@ json_t *proto_error(const char *fmt, ...)
 
 char *proto_reply_line(json_t *reply)
 {
-	char *s = json_dumps(reply, JSON_COMPACT);
+	/* 12 digits: 0.3 goes out as 0.3, not 0.29999999999999999. */
+	char *s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(12));
 	char *line = NULL;
 
 	json_decref(reply);

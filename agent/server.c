@@ -218,6 +218,7 @@ static void accept_client(int epfd, int lfd, enum client_kind kind)
 static void serve_metrics(int epfd, struct client *c)
 {
 	char *body = NULL, *head = NULL;
+	const char *status = "200 OK";
 	size_t blen = 0;
 	FILE *f;
 
@@ -227,14 +228,18 @@ static void serve_metrics(int epfd, struct client *c)
 		return;
 	f = open_memstream(&body, &blen);
 	if (f) {
-		if (!strncmp(c->buf, "GET /metrics", 12) || !strncmp(c->buf, "GET / ", 6))
+		if (!strncmp(c->buf, "GET /metrics ", 13) || !strncmp(c->buf, "GET / ", 6)) {
 			faults_metrics(f);
+		} else {
+			status = "404 Not Found";
+			fputs("not found: the metrics are at /metrics\n", f);
+		}
 		fclose(f);
 	}
 	if (body && asprintf(&head,
-			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			     "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
 			     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			     blen) > 0) {
+			     status, blen) > 0) {
 		send_all(c->fd, head, strlen(head));
 		send_all(c->fd, body, blen);
 	}
@@ -243,16 +248,15 @@ static void serve_metrics(int epfd, struct client *c)
 	client_close(epfd, c);
 }
 
-static void handle_line(struct client *c, const char *line, size_t len)
+/* Returns -1 when the reply could not be sent whole: the client goes. */
+static int handle_line(struct client *c, const char *line, size_t len)
 {
 	struct fl_request req;
 	char err[512];
 
-	if (proto_parse_request(line, len, &req, err, sizeof(err))) {
-		reply(c, proto_error("%s", err));
-		return;
-	}
-	reply(c, faults_handle(&req));
+	if (proto_parse_request(line, len, &req, err, sizeof(err)))
+		return reply(c, proto_error("%s", err));
+	return reply(c, faults_handle(&req));
 }
 
 static void read_client(int epfd, struct client *c)
@@ -281,18 +285,22 @@ static void read_client(int epfd, struct client *c)
 		}
 		start = c->buf;
 		while ((nl = memchr(start, '\n', c->buf + c->len - start))) {
-			if (c->overflow)
+			if (c->overflow) {
 				c->overflow = false; /* the end of the oversized line */
-			else if (nl > start)
-				handle_line(c, start, nl - start);
+			} else if (nl > start && handle_line(c, start, nl - start)) {
+				client_close(epfd, c);
+				return;
+			}
 			start = nl + 1;
 		}
 		c->len -= start - c->buf;
 		memmove(c->buf, start, c->len);
 		if (c->len >= FL_PROTO_MAX_LINE) {
-			if (!c->overflow)
-				reply(c, proto_error("request longer than %d bytes; refused",
-						     FL_PROTO_MAX_LINE));
+			if (!c->overflow && reply(c, proto_error("request longer than %d bytes; refused",
+								FL_PROTO_MAX_LINE))) {
+				client_close(epfd, c);
+				return;
+			}
 			c->overflow = true;
 			c->len = 0;
 		}

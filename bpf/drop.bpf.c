@@ -43,7 +43,7 @@ struct {
 /* Shared by every instance: the agent creates it once and reuses its fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
 } events SEC(".maps");
 
 struct pkt {
@@ -159,7 +159,11 @@ static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt 
 	e->ifindex = ifindex;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
-	bpf_ringbuf_submit(e, 0);
+	/* The agent reads on its 250 ms tick; wake it only when a backlog
+	 * builds up, not once per packet. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FL_EVENTS_WAKE_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
 }
 
 /* True when the packet is to be dropped. */

@@ -26,6 +26,9 @@ enum fl_dir {
 };
 
 #define FL_COMM_LEN 16
+#define FL_EVENTS_RINGBUF_BYTES (8 << 20)
+/* Producers wake the agent only past this backlog; it also reads on a tick. */
+#define FL_EVENTS_WAKE_BYTES (1 << 20)
 
 struct fl_event {
 	__u64 ts_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
