@@ -8,8 +8,10 @@ need_root duplicate_race
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 NS=${FL_TEST_ID}d
+CLI=${FL_TEST_ID}k
 make_netns "$NS"
-veth_pair "" "${FL_TEST_ID}a" 10.251.10.1/24 "$NS" "${FL_TEST_ID}b" 10.251.10.2/24
+make_netns "$CLI"
+veth_pair "$CLI" "${FL_TEST_ID}a" 10.251.10.1/24 "$NS" "${FL_TEST_ID}b" 10.251.10.2/24
 OUT=$(mktemp -d /tmp/fl-race.XXXXXX)
 at_exit "rm -rf $OUT"
 start_agentd
@@ -20,8 +22,9 @@ for build in idemsvc-dedup idemsvc; do
 	ip netns exec "$NS" "$FL_BIN/$build" -p 8090 -r "$OUT/$build.ndjson" &
 	svc=$!
 	at_exit "kill $svc"
-	wait_until 5 bash -c "exec 3<>/dev/tcp/10.251.10.2/8090" 2>/dev/null
-	ctl run "$ROOT/docs/scenarios/duplicate-race.json" --out "$OUT/$build" >"$OUT/$build.log" 2>&1
+	wait_until 5 ip netns exec "$CLI" bash -c "exec 3<>/dev/tcp/10.251.10.2/8090" 2>/dev/null
+	ip netns exec "$CLI" "$FL_BIN/agentctl" --socket "$FL_SOCK" run \
+		"$ROOT/docs/scenarios/duplicate-race.json" --out "$OUT/$build" >"$OUT/$build.log" 2>&1
 	rc=$?
 	kill "$svc"
 	wait "$svc" 2>/dev/null

@@ -8,10 +8,15 @@
 need_root scenarios
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
+# The load runs in a client namespace of its own: no address of the test is
+# in the host's namespace, where another run could hold the same one.
 NS=${FL_TEST_ID}v
+CLI=${FL_TEST_ID}k
 DEV=${FL_TEST_ID}b
 make_netns "$NS"
-veth_pair "" "${FL_TEST_ID}a" 10.251.9.1/24 "$NS" "$DEV" 10.251.9.2/24
+make_netns "$CLI"
+veth_pair "$CLI" "${FL_TEST_ID}a" 10.251.9.1/24 "$NS" "$DEV" 10.251.9.2/24
+run_ctl() { ip netns exec "$CLI" "$FL_BIN/agentctl" --socket "$FL_SOCK" "$@"; }
 OUT=$(mktemp -d /tmp/fl-scen.XXXXXX)
 at_exit "rm -rf $OUT"
 RLOG=$OUT/access.log
@@ -23,7 +28,7 @@ export RECEIPTS=nginx:$RLOG
 # run_scenario NAME FILE: sets RC; the report is $OUT/NAME/report.json
 run_scenario() {
 	: >"$RLOG"
-	ctl run "$2" --out "$OUT/$1" >"$OUT/$1.log" 2>&1
+	run_ctl run "$2" --out "$OUT/$1" >"$OUT/$1.log" 2>&1
 	RC=$?
 	sed 's/^/# /' "$OUT/$1.log"
 }
@@ -58,7 +63,7 @@ cat >"$OUT/sneaky.json" <<'JSON'
 }
 JSON
 : >"$RLOG"
-ctl run "$OUT/sneaky.json" --out "$OUT/sneaky" >"$OUT/sneaky.log" 2>&1 &
+run_ctl run "$OUT/sneaky.json" --out "$OUT/sneaky" >"$OUT/sneaky.log" 2>&1 &
 runpid=$!
 sleep 10
 ip netns exec "$NS" iptables -w -I INPUT -p tcp --dport 8080 -j DROP
