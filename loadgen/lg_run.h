@@ -138,6 +138,7 @@ struct lg_run {
 	FILE *ival_log;
 	bool broke; /* stress: the SLO broke */
 	double break_rate;
+	double held_rate; /* stress: the rate of the last second the SLO held */
 	uint32_t break_sec;
 	/* totals after the run */
 	struct hist *lat, *svc;

@@ -105,8 +105,9 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 		       s->scheduled ? (double)run->ledger_bytes / s->scheduled : 0,
 		       run->ledger_msg);
 	if (run->broke)
-		printf("  stress     SLO broke in second %u at %.0f requests/s: breaking point\n",
-		       run->break_sec + 1, run->break_rate);
+		printf("  stress     SLO broke in second %u at %.0f requests/s: breaking point "
+		       "(it last held at %.0f/s)\n",
+		       run->break_sec + 1, run->break_rate, run->held_rate);
 	else if (c->prof.kind == PROF_STRESS)
 		printf("  stress     SLO held up to the end\n");
 	if (c->have_slo) {
@@ -311,6 +312,7 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 		json_object_set_new(st, "broke", json_boolean(run->broke));
 		if (run->broke) {
 			json_object_set_new(st, "breaking_rps", json_real(run->break_rate));
+			json_object_set_new(st, "last_held_rps", json_real(run->held_rate));
 			json_object_set_new(st, "second", json_integer(run->break_sec + 1));
 		}
 		json_object_set_new(o, "stress", st);

@@ -275,6 +275,8 @@ static void ival_emit(struct lg_run *run, struct lg_ival *iv)
 			run->break_sec = iv->sec;
 			run->break_rate = profile_rate(&c->prof, iv->sec * NS_PER_SEC, &phase);
 			atomic_store(&run->stop, 1);
+		} else {
+			run->held_rate = profile_rate(&c->prof, iv->sec * NS_PER_SEC, &phase);
 		}
 	}
 	hist_reset(iv->h);

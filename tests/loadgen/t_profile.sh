@@ -32,3 +32,4 @@ bp=$(jget "$LG_TMP/stress.json" stress/breaking_rps)
 check profile_stress_breaking_point fcmp "$bp in (1500, 2000)" '==' True
 check profile_stress_stopped_early fcmp "$(jget "$LG_TMP/stress.json" duration_s)" '<' 5
 check profile_stress_said grep -q 'breaking point' "$LG_TMP/stress.out"
+check profile_stress_last_held fcmp "$(jget "$LG_TMP/stress.json" stress/last_held_rps)" "==" "$bp - 500"
