@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Faultline demo (`sudo make demo`): a drop fault working end to end.
+# The Faultline demo (`sudo make demo`): a drop fault working end to end,
+# then a shipped scenario (docs/scenarios/outage.json) run and reconciled.
 #
 #   client netns ──veth──► server netns (nginx on :8080)
 #
@@ -7,9 +8,12 @@
 # succeeding, injects a 100% drop of TCP to port 8080 on the server's veth
 # (reached with --netns, as for a container), shows requests failing and the
 # fault's counters, clears it, shows requests succeeding again, and prints
-# the event log. Everything it makes (namespaces, veth, nginx, agentd, files)
-# is removed on exit, also on failure or Ctrl-C. Takes about 5 s.
-# Exit 0 when every step did what it shows; 1 otherwise.
+# the event log. Then `agentctl run` drives the outage scenario: load from
+# the client namespace, a 10 s outage of the service port, the verdict, and
+# a report kept in ./faultline-demo/ (report.html, report.md, report.json).
+# Everything else it makes (namespaces, veth, nginx, agentd, files) is
+# removed on exit, also on failure or Ctrl-C. Takes about 35 s.
+# Exit 0 when every step did what it shows and the scenario passed; 1 otherwise.
 #   FL_BIN: folder of agentd and agentctl (make demo sets it)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,7 +78,9 @@ say "Setting up: namespaces $CLI and $SRV, a veth between them, nginx in $SRV on
 make_netns "$CLI" || die "cannot make network namespace $CLI"
 make_netns "$SRV" || die "cannot make network namespace $SRV"
 veth_pair "$CLI" "$IF_CLI" "$CLI_IP/24" "$SRV" "$IF_SRV" "$SRV_IP/24" || die "cannot make the veth pair"
-start_nginx "$SRV" "$PORT" || die "cannot start nginx in $SRV"
+RECEIPTS_LOG=$(mktemp /tmp/fl-demo-receipts.XXXXXX)
+at_exit "rm -f $RECEIPTS_LOG"
+NGINX_ACCESS_LOG=$RECEIPTS_LOG start_nginx "$SRV" "$PORT" || die "cannot start nginx in $SRV"
 
 say "Starting agentd (private socket and state folder)"
 start_agentd || die "agentd did not start"
@@ -116,6 +122,20 @@ say "After the fault: requests succeed again"
 requests 3
 [ "$OK" -eq 3 ] || die "requests still fail after the fault was cleared"
 
+say "A scenario: docs/scenarios/outage.json (25 s of load, the service port dark from 5 s to 15 s)"
+REPORT=${FL_DEMO_OUT:-$PWD/faultline-demo}
+rm -rf "$REPORT"
+: >"$RECEIPTS_LOG"
+export SERVICE_URL=http://$SRV_IP:$PORT/ SERVICE_NETNS=$SRV SERVICE_DEV=$IF_SRV SERVICE_PORT=$PORT
+export RECEIPTS=nginx:$RECEIPTS_LOG
+echo "$ agentctl run docs/scenarios/outage.json --out $REPORT   (from netns $CLI)"
+ip netns exec "$CLI" "$FL_BIN/agentctl" --socket "$FL_SOCK" run "$ROOT/docs/scenarios/outage.json" \
+	--out "$REPORT"
+verdict=$?
+[ -s "$REPORT/report.html" ] || die "the scenario wrote no report in $REPORT"
+echo "report: $REPORT/report.html (open it in a browser), $REPORT/report.md, $REPORT/report.json"
+[ "$verdict" -eq 0 ] || die "the outage scenario did not pass (agentctl run exited $verdict)"
+
 say "The event log (agentd keeps it in <state-dir>/events.ndjson.gz; see docs/events.md)"
 stop_agentd # closes the gzip stream
 LOG=$FL_RUN/events.ndjson.gz
@@ -129,7 +149,7 @@ import collections, json, sys
 c = collections.Counter(json.loads(l)["type"] for l in sys.stdin)
 print(" ".join("%s=%d" % kv for kv in sorted(c.items())))')
 echo "records by type: $types"
-[[ $types == *inject=* && $types == *start=1* && $types == *end=1* ]] ||
+[[ $types == *inject=* && $types == *start=2* && $types == *end=2* ]] ||
 	die "the event log lacks start, inject or end records"
 
 say "Demo passed in $((SECONDS - start)) s; removing what it made"
