@@ -45,12 +45,22 @@
 #define EV_LINE_MAX	(256 * 1024)
 
 /* On-disk temporary records (native endian: they never leave this host). */
+/* A ledger record in its bucket. src indexes the (run id, instance) pairs of
+ * the ledgers' headers: one load instance each, so a handful. */
 struct lrec {
-	uint64_t run_id, seq;
-	uint32_t instance;
+	uint64_t seq;
+	uint16_t src;
 	uint16_t port;
 	uint8_t client;	  /* enum rc_client */
 	uint8_t inflight; /* still in flight when the run ended: not a failure */
+	uint16_t pad;
+};
+
+/* A receipt of an id of one of those instances. */
+struct qrec {
+	uint64_t seq;
+	uint16_t src;
+	uint16_t pad[3];
 };
 
 /* The window of a failed request, in the same bucket of its own spill and
@@ -60,11 +70,15 @@ struct wrec {
 	uint64_t cookie; /* the connection's socket cookie, 0 if unknown */
 };
 
+/* A full id: receipts of instances no ledger has (ghosts all), and the
+ * ghost sets. */
 struct rrec {
 	uint64_t run_id, seq;
 	uint32_t instance;
 	uint32_t pad;
 };
+
+#define MAX_SRC 4096 /* ledgers (load instances) */
 
 struct krec {
 	uint64_t h;
@@ -144,7 +158,13 @@ struct ctx {
 	struct objectives o;
 	/* ledger, failure windows, receipts, keys, failures, events by port,
 	 * events by socket, failures left for the socket pass */
-	struct spill ls, ws, rs, ks, fs, es, cs, us;
+	struct spill ls, ws, rs, xs, ks, fs, es, cs, us; /* xs: receipts of no ledger */
+	struct {
+		uint64_t run_id;
+		uint32_t instance;
+	} src[MAX_SRC];
+	unsigned n_src;
+	uint64_t t0;		       /* the earliest ledger start */
 	unsigned nb, nb_shift;	       /* id buckets: bucket = hash >> nb_shift */
 	uint32_t win[MAX_FAULT_HISTS]; /* faults with per-window statistics */
 	size_t n_win;
@@ -172,6 +192,22 @@ static inline uint64_t mix64(uint64_t x)
 static inline uint64_t id_hash(uint64_t run_id, uint32_t instance, uint64_t seq)
 {
 	return mix64(run_id ^ mix64(seq ^ ((uint64_t)instance << 44) ^ 0x9e3779b97f4a7c15ULL));
+}
+
+static inline uint64_t src_hash(unsigned src, uint64_t seq)
+{
+	return mix64(seq ^ ((uint64_t)src << 48) ^ 0x9e3779b97f4a7c15ULL);
+}
+
+/* The index of (run_id, instance) among the ledgers' instances, or -1. */
+static inline int src_find(const struct ctx *c, uint64_t run_id, uint32_t instance, int hint)
+{
+	if (hint >= 0 && c->src[hint].run_id == run_id && c->src[hint].instance == instance)
+		return hint;
+	for (unsigned i = 0; i < c->n_src; i++)
+		if (c->src[i].run_id == run_id && c->src[i].instance == instance)
+			return (int)i;
+	return -1;
 }
 
 static uint64_t str_hash(const char *s, size_t n)
@@ -205,7 +241,7 @@ static int spill_open(struct ctx *c, struct spill *s, unsigned nb)
 
 		snprintf(c->err, c->errlen,
 			 "cannot create a temporary file in %s: %s (--out or TMPDIR: a writable "
-			 "folder with room for about 50 bytes per request)",
+			 "folder with room for about 32 bytes per request)",
 			 c->tmp, strerror(errno));
 		return ret;
 	}
@@ -1126,17 +1162,16 @@ static inline int lb_next(struct lbatch *b, const struct fl_ledger_rec **rec)
 	return lb_next_slow(b, rec);
 }
 
-static int read_ledgers(struct ctx *c)
+/* The ledgers' headers, before any record: the run's start fixes the time
+ * bins, and each names its load instance. */
+static int read_headers(struct ctx *c)
 {
-	struct lbatch lb = {0};
 	struct rc_result *r = c->r;
 	struct fl_ledger_reader *lr = NULL;
 	struct fl_ledger_hdr hdr;
-	const struct fl_ledger_rec *rp = NULL;
 	uint64_t t0 = UINT64_MAX;
 	int ret = 0;
 
-	/* headers first: the run's start fixes the time bins */
 	for (size_t i = 0; i < c->in->n_ledgers; i++) {
 		ret = fl_ledger_open(c->in->ledgers[i], &lr, &hdr);
 		if (ret) {
@@ -1149,7 +1184,16 @@ static int read_ledgers(struct ctx *c)
 		lr = NULL;
 		if (hdr.start_wall_ns < t0)
 			t0 = hdr.start_wall_ns;
+		if (src_find(c, hdr.run_id, hdr.instance, -1) < 0) {
+			if (c->n_src >= MAX_SRC) {
+				snprintf(c->err, c->errlen, "more than %d load instances", MAX_SRC);
+				return -E2BIG;
+			}
+			c->src[c->n_src].run_id = hdr.run_id;
+			c->src[c->n_src++].instance = hdr.instance;
+		}
 	}
+	c->t0 = t0;
 	r->series.width_ns = 1000000000ULL;
 	r->series.t0_ns = t0 == UINT64_MAX ? 0 : t0 - t0 % r->series.width_ns;
 	r->first_wall_ns = UINT64_MAX;
@@ -1165,6 +1209,15 @@ static int read_ledgers(struct ctx *c)
 			return -ENOMEM;
 		c->win[c->n_win++] = (uint32_t)k;
 	}
+	return 0;
+}
+
+static int read_ledgers(struct ctx *c)
+{
+	struct lbatch lb = {0};
+	struct rc_result *r = c->r;
+	const struct fl_ledger_rec *rp = NULL;
+	int ret = 0, hint = -1;
 
 	for (size_t i = 0; i < c->in->n_ledgers; i++) {
 		const char *path = c->in->ledgers[i];
@@ -1207,14 +1260,24 @@ static int read_ledgers(struct ctx *c)
 				r->first_wall_ns = wall;
 			if (wall > r->last_wall_ns)
 				r->last_wall_ns = wall;
-			l = (struct lrec){.run_id = rec.run_id,
-					  .seq = rec.seq,
-					  .instance = rec.instance,
+			hint = src_find(c, rec.run_id, rec.instance, hint);
+			if (hint < 0) {
+				char id[RC_ID_LEN];
+
+				fmt_id(id, rec.run_id, rec.instance, rec.seq);
+				snprintf(c->err, c->errlen,
+					 "ledger %s record %llu: id %s is not of the instance its "
+					 "header names (a corrupt or concatenated ledger?)",
+					 path, (unsigned long long)n, id);
+				ret = -EINVAL;
+				goto out;
+			}
+			l = (struct lrec){.seq = rec.seq,
+					  .src = (uint16_t)hint,
 					  .port = rec.local_port,
 					  .client = (uint8_t)cl,
 					  .inflight = inflight};
-			bucket =
-			    (unsigned)(id_hash(rec.run_id, rec.instance, rec.seq) >> c->nb_shift);
+			bucket = (unsigned)(src_hash((unsigned)hint, rec.seq) >> c->nb_shift);
 			ret = spill_put(&c->ls, bucket, &l, sizeof(l));
 			if (!ret && (cl == RC_C_FAILED || (cl == RC_C_TIMEOUT && !inflight))) {
 				struct wrec w = {
@@ -1290,7 +1353,6 @@ static int read_ledgers(struct ctx *c)
 	}
 out:
 	lb_close(&lb);
-	fl_ledger_close(lr);
 	return ret;
 }
 
@@ -1303,6 +1365,7 @@ static void timing(const char *what);
  * spills, the ghost list) until the join. */
 struct rctx {
 	struct ctx *c;
+	int hint; /* the instance of the last receipt */
 	uint64_t receipts, noid, ghosts;
 	int ret;
 	char err[512];
@@ -1345,8 +1408,20 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 		idlist_add(&c->r->ghost_ids, id, c->list_fp[1]);
 		return 0;
 	}
-	ret = spill_put(&c->rs, (unsigned)(id_hash(rr.run_id, rr.instance, rr.seq) >> c->nb_shift),
-			&rr, sizeof(rr));
+	x->hint = src_find(c, rr.run_id, rr.instance, x->hint);
+	if (x->hint >= 0) {
+		struct qrec q = {.seq = rr.seq, .src = (uint16_t)x->hint};
+
+		ret = spill_put(&c->rs,
+				(unsigned)(src_hash((unsigned)x->hint, rr.seq) >> c->nb_shift), &q,
+				sizeof(q));
+	} else {
+		/* an instance no ledger has: a ghost, counted once in the join */
+		ret = spill_put(&c->xs,
+				(unsigned)(id_hash(rr.run_id, rr.instance, rr.seq) >> c->nb_shift),
+				&rr, sizeof(rr));
+		x->hint = -1;
+	}
 	if (ret)
 		goto werr;
 	return 0;
@@ -1365,7 +1440,7 @@ static void *read_receipts(void *arg)
 		x->ret =
 		    rc_receipts_read(c->in->receipts[i], on_receipt, x, x->err, sizeof(x->err));
 	if (!x->ret)
-		x->ret = spill_flush(c, &c->rs) ?: spill_flush(c, &c->ks);
+		x->ret = spill_flush(c, &c->rs) ?: spill_flush(c, &c->xs) ?: spill_flush(c, &c->ks);
 	if (getenv("FL_RECONCILE_TIMING")) {
 		struct timespec ts;
 
@@ -1378,9 +1453,9 @@ static void *read_receipts(void *arg)
 
 /* ---- join ---- */
 
-static inline bool same_id(const struct lrec *l, uint64_t run_id, uint32_t instance, uint64_t seq)
+static inline bool same_id(const struct lrec *l, unsigned src, uint64_t seq)
 {
-	return l->seq == seq && l->run_id == run_id && l->instance == instance;
+	return l->seq == seq && l->src == src;
 }
 
 struct ghost_set {
@@ -1422,17 +1497,20 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 {
 	struct rc_result *r = c->r;
 	struct lrec *ls = NULL;
-	struct rrec *rs = NULL;
+	struct qrec *rs = NULL;
+	struct rrec *xs = NULL;
 	struct wrec *ws = NULL;
 	uint32_t *slot = NULL, *cnt = NULL;
 	struct ghost_set gs = {0};
-	size_t nl, nr, nw, wi = 0, cap = 16, i;
+	size_t nl, nr, nx, nw, wi = 0, cap = 16, i;
 	char id[RC_ID_LEN];
 	int ret;
 
 	ret = spill_read(&c->ls, b, sizeof(*ls), (void **)&ls, &nl);
 	if (!ret)
 		ret = spill_read(&c->rs, b, sizeof(*rs), (void **)&rs, &nr);
+	if (!ret)
+		ret = spill_read(&c->xs, b, sizeof(*xs), (void **)&xs, &nx);
 	if (!ret)
 		ret = spill_read(&c->ws, b, sizeof(*ws), (void **)&ws, &nw);
 	if (ret) {
@@ -1450,11 +1528,11 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 	}
 	for (i = 0; i < nl; i++) {
 		const struct lrec *l = &ls[i];
-		size_t h = id_hash(l->run_id, l->instance, l->seq) & (cap - 1);
+		size_t h = src_hash(l->src, l->seq) & (cap - 1);
 
 		while (slot[h]) {
-			if (same_id(&ls[slot[h] - 1], l->run_id, l->instance, l->seq)) {
-				fmt_id(id, l->run_id, l->instance, l->seq);
+			if (same_id(&ls[slot[h] - 1], l->src, l->seq)) {
+				fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
 				snprintf(c->err, c->errlen,
 					 "request id %s appears twice in the ledgers (two load "
 					 "instances with the same run id and --instance?)",
@@ -1466,15 +1544,25 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 		}
 		slot[h] = (uint32_t)i + 1;
 	}
-	for (i = 0; i < nr; i++) {
-		const struct rrec *rr = &rs[i];
-		size_t h = id_hash(rr->run_id, rr->instance, rr->seq) & (cap - 1);
+	for (i = 0; i < nr + nx; i++) {
+		struct rrec full;
+		const struct rrec *rr = &full;
 
-		while (slot[h] && !same_id(&ls[slot[h] - 1], rr->run_id, rr->instance, rr->seq))
-			h = (h + 1) & (cap - 1);
-		if (slot[h]) {
-			cnt[slot[h] - 1]++;
-			continue;
+		if (i < nr) {
+			const struct qrec *q = &rs[i];
+			size_t h = src_hash(q->src, q->seq) & (cap - 1);
+
+			while (slot[h] && !same_id(&ls[slot[h] - 1], q->src, q->seq))
+				h = (h + 1) & (cap - 1);
+			if (slot[h]) {
+				cnt[slot[h] - 1]++;
+				continue;
+			}
+			full = (struct rrec){.run_id = c->src[q->src].run_id,
+					     .seq = q->seq,
+					     .instance = c->src[q->src].instance};
+		} else {
+			rr = &xs[i - nr]; /* an instance no ledger has */
 		}
 		ret = ghost_add(&gs, rr);
 		if (ret < 0)
@@ -1496,7 +1584,7 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 		if (l->client == RC_C_UNSENT) {
 			if (cnt[i]) {
 				cn->ghosts++;
-				fmt_id(id, l->run_id, l->instance, l->seq);
+				fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
 				pthread_mutex_lock(&c->jlock);
 				idlist_add(&r->ghost_ids, id, c->list_fp[1]);
 				pthread_mutex_unlock(&c->jlock);
@@ -1505,28 +1593,28 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 		}
 		if (recv == RC_R_0) {
 			cn->missing++;
-			fmt_id(id, l->run_id, l->instance, l->seq);
+			fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
 			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->missing_ids, id, c->list_fp[0]);
 			pthread_mutex_unlock(&c->jlock);
 		} else if (recv == RC_R_MORE) {
 			cn->duplicates++;
-			fmt_id(id, l->run_id, l->instance, l->seq);
+			fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
 			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->duplicate_ids, id, c->list_fp[2]);
 			pthread_mutex_unlock(&c->jlock);
 		}
 		if (l->client == RC_C_TIMEOUT && recv != RC_R_0 && !l->inflight) {
 			cn->recovered++;
-			fmt_id(id, l->run_id, l->instance, l->seq);
+			fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
 			pthread_mutex_lock(&c->jlock);
 			idlist_add(&r->recovered_ids, id, NULL);
 			pthread_mutex_unlock(&c->jlock);
 		}
 		if (l->client == RC_C_FAILED || (l->client == RC_C_TIMEOUT && !l->inflight)) {
-			struct frec f = {.run_id = l->run_id,
+			struct frec f = {.run_id = c->src[l->src].run_id,
 					 .seq = l->seq,
-					 .instance = l->instance,
+					 .instance = c->src[l->src].instance,
 					 .port = l->port,
 					 .client = l->client,
 					 .recv = (uint8_t)recv};
@@ -1556,6 +1644,7 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 out:
 	free(ls);
 	free(rs);
+	free(xs);
 	free(ws);
 	free(slot);
 	free(cnt);
@@ -2081,7 +2170,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	r->slack_ns = in.slack_ns;
 	snprintf(r->title, sizeof(r->title), "%s",
 		 in.title ? in.title : "Faultline reconciliation");
-	c.ls.fd = c.ws.fd = c.rs.fd = c.ks.fd = c.fs.fd = c.es.fd = c.cs.fd = c.us.fd = -1;
+	c.ls.fd = c.ws.fd = c.rs.fd = c.xs.fd = c.ks.fd = c.fs.fd = c.es.fd = c.cs.fd = c.us.fd =
+	    -1;
 	pthread_mutex_init(&c.jlock, NULL);
 
 	if (!in.n_ledgers) {
@@ -2178,11 +2268,14 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 	/* 3. receipts, in a thread beside the ledgers */
+	if ((ret = read_headers(&c)))
+		goto out;
 	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.ws, c.nb)) ||
-	    (ret = spill_open(&c, &c.rs, c.nb)) || (ret = spill_open(&c, &c.ks, NK)))
+	    (ret = spill_open(&c, &c.rs, c.nb)) || (ret = spill_open(&c, &c.xs, c.nb)) ||
+	    (ret = spill_open(&c, &c.ks, NK)))
 		goto out;
 	{
-		struct rctx x = {.c = &c};
+		struct rctx x = {.c = &c, .hint = -1};
 		pthread_t th;
 		bool threaded = !pthread_create(&th, NULL, read_receipts, &x);
 
@@ -2299,6 +2392,7 @@ out:
 			fclose(c.list_fp[i]);
 	spill_close(&c.ls);
 	spill_close(&c.ws);
+	spill_close(&c.xs);
 	spill_close(&c.rs);
 	spill_close(&c.ks);
 	spill_close(&c.fs);
