@@ -1769,9 +1769,27 @@ static int64_t find_port_event(const struct erec *ev, size_t n, uint16_t port, u
 	return -1;
 }
 
-static int explain_partition(struct ctx *c, unsigned p)
+/* Count failure f as explained by fault index fi, or unexplained (fi < 0). */
+static void attribute(struct ctx *c, const struct frec *f, int64_t fi)
 {
 	struct rc_result *r = c->r;
+	char id[RC_ID_LEN];
+
+	fmt_id(id, f->run_id, f->instance, f->seq);
+	if (fi >= 0) {
+		r->c.explained++;
+		r->faults[fi].explained++;
+		if (f->recv == RC_R_0)
+			r->c.missing_explained++;
+		idlist_add(&r->explained_ids, id, NULL);
+	} else {
+		r->c.unexplained++;
+		idlist_add(&r->unexplained_ids, id, c->list_fp[3]);
+	}
+}
+
+static int explain_partition(struct ctx *c, unsigned p)
+{
 	struct frec *fs = NULL;
 	struct erec *ev = NULL;
 	size_t nf, ne = 0;
@@ -1790,7 +1808,6 @@ static int explain_partition(struct ctx *c, unsigned p)
 	for (size_t i = 0; i < nf; i++) {
 		const struct frec *f = &fs[i];
 		int64_t fi = -1;
-		char id[RC_ID_LEN];
 
 		if (p < NP)
 			fi = find_port_event(ev, ne, f->port, f->lo, f->hi);
@@ -1805,17 +1822,7 @@ static int explain_partition(struct ctx *c, unsigned p)
 				goto out;
 			continue;
 		}
-		fmt_id(id, f->run_id, f->instance, f->seq);
-		if (fi >= 0) {
-			r->c.explained++;
-			r->faults[fi].explained++;
-			if (f->recv == RC_R_0)
-				r->c.missing_explained++;
-			idlist_add(&r->explained_ids, id, NULL);
-		} else {
-			r->c.unexplained++;
-			idlist_add(&r->unexplained_ids, id, c->list_fp[3]);
-		}
+		attribute(c, f, fi);
 	}
 out:
 	free(fs);
@@ -1835,7 +1842,6 @@ static int cmp_crec(const void *a, const void *b)
 /* The failures the port pass left, against the events on their socket. */
 static int explain_cookies(struct ctx *c, unsigned p)
 {
-	struct rc_result *r = c->r;
 	struct frec *fs = NULL;
 	struct crec *ev = NULL;
 	size_t nf, ne;
@@ -1855,7 +1861,6 @@ static int explain_cookies(struct ctx *c, unsigned p)
 		const struct frec *f = &fs[i];
 		size_t a = 0, b = ne;
 		int64_t fi = -1;
-		char id[RC_ID_LEN];
 
 		while (a < b) {
 			size_t m = a + (b - a) / 2;
@@ -1868,17 +1873,7 @@ static int explain_cookies(struct ctx *c, unsigned p)
 		}
 		if (a < ne && ev[a].cookie == f->cookie && ev[a].wall <= f->hi)
 			fi = ev[a].fault;
-		fmt_id(id, f->run_id, f->instance, f->seq);
-		if (fi >= 0) {
-			r->c.explained++;
-			r->faults[fi].explained++;
-			if (f->recv == RC_R_0)
-				r->c.missing_explained++;
-			idlist_add(&r->explained_ids, id, NULL);
-		} else {
-			r->c.unexplained++;
-			idlist_add(&r->unexplained_ids, id, c->list_fp[3]);
-		}
+		attribute(c, f, fi);
 	}
 out:
 	free(fs);
