@@ -24,7 +24,7 @@ struct client {
 	uint64_t last_active;
 	size_t len;
 	bool overflow; /* discarding the rest of an oversized line */
-	char *buf;     /* FL_PROTO_MAX_LINE + 1 */
+	char *buf;     /* a line of FL_PROTO_MAX_LINE bytes, its newline, a NUL */
 };
 
 static struct client clients[FL_MAX_CLIENTS];
@@ -201,7 +201,7 @@ static void accept_client(int epfd, int lfd, enum client_kind kind)
 			return;
 		}
 	}
-	c->buf = malloc(FL_PROTO_MAX_LINE + 1);
+	c->buf = malloc(FL_PROTO_MAX_LINE + 2);
 	if (!c->buf) {
 		close(fd);
 		return;
@@ -262,8 +262,8 @@ static int handle_line(struct client *c, const char *line, size_t len)
 static void read_client(int epfd, struct client *c)
 {
 	for (;;) {
-		/* c->len < FL_PROTO_MAX_LINE here: a full buffer is emptied below. */
-		ssize_t n = read(c->fd, c->buf + c->len, FL_PROTO_MAX_LINE - c->len);
+		/* c->len <= FL_PROTO_MAX_LINE here: a longer line is thrown away below. */
+		ssize_t n = read(c->fd, c->buf + c->len, FL_PROTO_MAX_LINE + 1 - c->len);
 		char *start, *nl;
 
 		if (n < 0 && errno == EINTR)
@@ -295,7 +295,7 @@ static void read_client(int epfd, struct client *c)
 		}
 		c->len -= start - c->buf;
 		memmove(c->buf, start, c->len);
-		if (c->len >= FL_PROTO_MAX_LINE) {
+		if (c->len > FL_PROTO_MAX_LINE) {
 			if (!c->overflow && reply(c, proto_error("request longer than %d bytes; refused",
 								FL_PROTO_MAX_LINE))) {
 				client_close(epfd, c);

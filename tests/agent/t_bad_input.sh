@@ -318,6 +318,18 @@ else
 	fail bad_input_10mib_line "($(tail -1 "$T/why"))"
 fi
 after bad_input_10mib
+# The limit to the byte: a 65,536-byte line is read and parsed (it is not
+# JSON), one byte more is refused for its length.
+if sock big 65536 >"$T/replies" 2>"$T/why"; then
+	reply_is bad_input_line_at_limit_parsed 'malformed JSON' 1
+else
+	fail bad_input_line_at_limit_parsed "($(tail -1 "$T/why"))"
+fi
+if sock big 65537 >"$T/replies" 2>"$T/why"; then
+	reply_is bad_input_line_over_limit 'longer than 65536 bytes' 1
+else
+	fail bad_input_line_over_limit "($(tail -1 "$T/why"))"
+fi
 # ... and one that ends with the connection, no newline at all.
 python3 -c '
 import socket, sys
