@@ -50,6 +50,31 @@ for f in outage loss-1pct loss-5pct loss-10pct ramp-loss burst; do
 	check "scenario_${f}_reports" test -s "$OUT/$f/report.html" -a -s "$OUT/$f/report.md"
 done
 
+# Ctrl-C in the middle of the outage: the run stops the load, clears its
+# fault, and still reconciles and reports what it has.
+: >"$RLOG"
+# Not through run_ctl: a function in the background is a subshell, and the
+# signal must reach agentctl itself.
+ip netns exec "$CLI" "$FL_BIN/agentctl" --socket "$FL_SOCK" run "$ROOT/docs/scenarios/outage.json" \
+	--out "$OUT/interrupted" >"$OUT/interrupted.log" 2>&1 &
+runpid=$!
+sleep 8
+active=$(ctl list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+kill -INT $runpid
+t0=$SECONDS
+wait $runpid
+RC=$?
+sed 's/^/# /' "$OUT/interrupted.log"
+check interrupt_fault_was_active test "$active" = 1
+check interrupt_stops_soon test $((SECONDS - t0)) -le 10
+check interrupt_verdict_exit test "$RC" -eq 0 -o "$RC" -eq 1
+check interrupt_fault_cleared test "$(ctl list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0
+check interrupt_report_written test -s "$OUT/interrupted/report.json" -a -s "$OUT/interrupted/report.html"
+check interrupt_ledger_partial python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if 0 < r['counts']['requests'] < 5000 else 1)" "$OUT/interrupted/report.json"
+
 # Behind the agent's back: the agent drops 3-6 s, iptables 10-12 s.
 cat >"$OUT/sneaky.json" <<'JSON'
 {
