@@ -18,44 +18,44 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_REFUSED = 1, /* the agent answered with an error */
-	EXIT_USAGE = 2,   /* bad command line */
+	EXIT_USAGE = 2,	  /* bad command line */
 	EXIT_NOAGENT = 3, /* no agent to talk to */
 };
 
 static const char usage[] =
-	"Usage: agentctl [--socket PATH] COMMAND [OPTIONS]\n"
-	"Drive the Faultline agent (agentd).\n"
-	"\n"
-	"Commands:\n"
-	"  status [--json]                 is the agent up; faults, events\n"
-	"  doctor [--json]                 what this kernel allows, and the backend\n"
-	"                                  each fault kind will use here\n"
-	"  inject drop --dev IF [MATCH] [OPTIONS]\n"
-	"                                  drop packets; prints the fault id\n"
-	"  list [--json]                   active faults with their counters\n"
-	"  clear ID|--all                  remove faults\n"
-	"  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
-	"  reconcile --ledger L --receipts R [--events E] [--objectives O] [--out DIR]\n"
-	"                                  verdict from files (agentctl reconcile --help)\n"
-	"\n"
-	"inject drop options:\n"
-	"  --dev IF                  device (required)\n"
-	"  --netns NAME|PATH|pid:PID device in another network namespace\n"
-	"  --ingress | --egress      direction (default ingress)\n"
-	"  --proto tcp|udp|icmp|icmp6\n"
-	"  --src CIDR  --dst CIDR    IPv4 or IPv6 address or prefix\n"
-	"  --sport P[-P]  --dport P[-P]\n"
-	"  --prob P                  0..1 or N% (default 1)\n"
-	"  --for DURATION            time to live, e.g. 250ms, 30s, 5m (default: the agent's, 5m)\n"
-	"  --name NAME               a label for list and metrics\n"
-	"  --backend tcx|tc|xdp      force a backend (default: the best this kernel allows)\n"
-	"  --force                   allow protected ports (SSH, the agent's own)\n"
-	"  --dry-run                 say what would be attached where; change nothing\n"
-	"  --json                    print the agent's answer as JSON\n"
-	"\n"
-	"Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
-	"Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
-	"See agentctl(8).\n";
+    "Usage: agentctl [--socket PATH] COMMAND [OPTIONS]\n"
+    "Drive the Faultline agent (agentd).\n"
+    "\n"
+    "Commands:\n"
+    "  status [--json]                 is the agent up; faults, events\n"
+    "  doctor [--json]                 what this kernel allows, and the backend\n"
+    "                                  each fault kind will use here\n"
+    "  inject drop --dev IF [MATCH] [OPTIONS]\n"
+    "                                  drop packets; prints the fault id\n"
+    "  list [--json]                   active faults with their counters\n"
+    "  clear ID|--all                  remove faults\n"
+    "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
+    "  reconcile --ledger L --receipts R [--events E] [--objectives O] [--out DIR]\n"
+    "                                  verdict from files (agentctl reconcile --help)\n"
+    "\n"
+    "inject drop options:\n"
+    "  --dev IF                  device (required)\n"
+    "  --netns NAME|PATH|pid:PID device in another network namespace\n"
+    "  --ingress | --egress      direction (default ingress)\n"
+    "  --proto tcp|udp|icmp|icmp6\n"
+    "  --src CIDR  --dst CIDR    IPv4 or IPv6 address or prefix\n"
+    "  --sport P[-P]  --dport P[-P]\n"
+    "  --prob P                  0..1 or N% (default 1)\n"
+    "  --for DURATION            time to live, e.g. 250ms, 30s, 5m (default: the agent's, 5m)\n"
+    "  --name NAME               a label for list and metrics\n"
+    "  --backend tcx|tc|xdp      force a backend (default: the best this kernel allows)\n"
+    "  --force                   allow protected ports (SSH, the agent's own)\n"
+    "  --dry-run                 say what would be attached where; change nothing\n"
+    "  --json                    print the agent's answer as JSON\n"
+    "\n"
+    "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
+    "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
+    "See agentctl(8).\n";
 
 static const char *sock_path;
 static int json_out;
@@ -100,7 +100,8 @@ static void describe_target(json_t *f, char *buf, size_t len)
 	n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
 		     json_string_value(json_object_get(t, "direction")) ?: "?");
 	if (json_object_get(t, "netns") && n < len)
-		n += snprintf(buf + n, len - n, "@%s", json_string_value(json_object_get(t, "netns")));
+		n += snprintf(buf + n, len - n, "@%s",
+			      json_string_value(json_object_get(t, "netns")));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && n < len; i++) {
 		json_t *v = json_object_get(t, keys[i]);
 
@@ -169,12 +170,13 @@ static int cmd_status(int argc, char **argv)
 		print_json(r);
 		goto out;
 	}
-	printf("agentd running (pid %lld): %lld faults, %lld hooks, %lld events written, %lld lost\n",
-	       (long long)json_integer_value(json_object_get(r, "pid")),
-	       (long long)json_integer_value(json_object_get(r, "faults")),
-	       (long long)json_integer_value(json_object_get(r, "hooks")),
-	       (long long)json_integer_value(json_object_get(r, "events_written")),
-	       (long long)json_integer_value(json_object_get(r, "events_lost")));
+	printf(
+	    "agentd running (pid %lld): %lld faults, %lld hooks, %lld events written, %lld lost\n",
+	    (long long)json_integer_value(json_object_get(r, "pid")),
+	    (long long)json_integer_value(json_object_get(r, "faults")),
+	    (long long)json_integer_value(json_object_get(r, "hooks")),
+	    (long long)json_integer_value(json_object_get(r, "events_written")),
+	    (long long)json_integer_value(json_object_get(r, "events_lost")));
 out:
 	json_decref(r);
 	return ret;
@@ -243,15 +245,23 @@ static int cmd_clear(int argc, char **argv)
 static int cmd_inject(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dev", required_argument, NULL, 'd'},   {"netns", required_argument, NULL, 'n'},
-		{"ingress", no_argument, NULL, 'I'},     {"egress", no_argument, NULL, 'E'},
-		{"proto", required_argument, NULL, 'p'}, {"src", required_argument, NULL, 's'},
-		{"dst", required_argument, NULL, 'D'},   {"sport", required_argument, NULL, 'S'},
-		{"dport", required_argument, NULL, 'P'}, {"prob", required_argument, NULL, 'r'},
-		{"for", required_argument, NULL, 'f'},   {"name", required_argument, NULL, 'N'},
-		{"backend", required_argument, NULL, 'b'}, {"force", no_argument, NULL, 'F'},
-		{"dry-run", no_argument, NULL, 'y'},     {"json", no_argument, NULL, 'j'},
-		{},
+	    {"dev", required_argument, NULL, 'd'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"ingress", no_argument, NULL, 'I'},
+	    {"egress", no_argument, NULL, 'E'},
+	    {"proto", required_argument, NULL, 'p'},
+	    {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'D'},
+	    {"sport", required_argument, NULL, 'S'},
+	    {"dport", required_argument, NULL, 'P'},
+	    {"prob", required_argument, NULL, 'r'},
+	    {"for", required_argument, NULL, 'f'},
+	    {"name", required_argument, NULL, 'N'},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"force", no_argument, NULL, 'F'},
+	    {"dry-run", no_argument, NULL, 'y'},
+	    {"json", no_argument, NULL, 'j'},
+	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
 	struct fl_fault_spec spec;
@@ -271,8 +281,12 @@ static int cmd_inject(int argc, char **argv)
 		json_t *obj = target;
 
 		switch (c) {
-		case 'd': key = "dev"; break;
-		case 'n': key = "netns"; break;
+		case 'd':
+			key = "dev";
+			break;
+		case 'n':
+			key = "netns";
+			break;
 		case 'I':
 		case 'E':
 			if (json_object_get(target, "direction")) {
@@ -283,22 +297,51 @@ static int cmd_inject(int argc, char **argv)
 			json_object_set_new(target, "direction",
 					    json_string(c == 'I' ? "ingress" : "egress"));
 			break;
-		case 'p': key = "proto"; break;
-		case 's': key = "src"; break;
-		case 'D': key = "dst"; break;
-		case 'S': key = "sport"; break;
-		case 'P': key = "dport"; break;
-		case 'r': key = "prob"; obj = params; break;
-		case 'f': key = "duration"; obj = fault; break;
-		case 'N': key = "name"; obj = fault; break;
-		case 'b': key = "backend"; obj = fault; break;
-		case 'F': json_object_set_new(fault, "force", json_true()); break;
-		case 'y': dry_run = 1; break;
-		case 'j': json_out = 1; break;
+		case 'p':
+			key = "proto";
+			break;
+		case 's':
+			key = "src";
+			break;
+		case 'D':
+			key = "dst";
+			break;
+		case 'S':
+			key = "sport";
+			break;
+		case 'P':
+			key = "dport";
+			break;
+		case 'r':
+			key = "prob";
+			obj = params;
+			break;
+		case 'f':
+			key = "duration";
+			obj = fault;
+			break;
+		case 'N':
+			key = "name";
+			obj = fault;
+			break;
+		case 'b':
+			key = "backend";
+			obj = fault;
+			break;
+		case 'F':
+			json_object_set_new(fault, "force", json_true());
+			break;
+		case 'y':
+			dry_run = 1;
+			break;
+		case 'j':
+			json_out = 1;
+			break;
 		default:
 			json_decref(fault);
 			json_decref(params);
-			return usage_error("inject: unknown or incomplete option '%s'", argv[optind - 1]);
+			return usage_error("inject: unknown or incomplete option '%s'",
+					   argv[optind - 1]);
 		}
 		if (key)
 			json_object_set_new(obj, key, json_string(optarg));
@@ -332,7 +375,7 @@ static int cmd_inject(int argc, char **argv)
 		       json_string_value(json_object_get(r, "duration")));
 	else
 		printf("%lld\n", (long long)json_integer_value(
-					 json_object_get(json_object_get(r, "fault"), "id")));
+				     json_object_get(json_object_get(r, "fault"), "id")));
 out:
 	json_decref(r);
 	return ret;
@@ -349,10 +392,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-		{"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
-		{"list", cmd_list},     {"clear", cmd_clear},
-		{"reconcile", cmd_reconcile},
-		{"run", run_main},
+	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
+	    {"list", cmd_list},	    {"clear", cmd_clear},   {"reconcile", cmd_reconcile},
+	    {"run", run_main},
 	};
 	int i = 1;
 
@@ -362,7 +404,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
 			return EXIT_OK;
-		} else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) && i + 1 < argc) {
+		} else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) &&
+			   i + 1 < argc) {
 			sock_path = argv[i + 1];
 			i += 2;
 		} else if (!strncmp(argv[i], "--socket=", 9)) {

@@ -35,21 +35,21 @@
 #define TICK_NS (250 * 1000000ULL) /* heartbeat, TTL reaper, log flush */
 
 static const char usage[] =
-	"Usage: agentd [OPTIONS]\n"
-	"The Faultline agent: injects network and syscall faults with eBPF. Runs as root.\n"
-	"\n"
-	"  -s, --socket PATH       control socket (default " FL_DEFAULT_SOCKET ")\n"
-	"  -d, --state-dir DIR     lock, state and event log (default " FL_DEFAULT_STATE ")\n"
-	"  -m, --metrics-port N    Prometheus metrics on 127.0.0.1:N (default 9464, 0 = off)\n"
-	"      --default-ttl DUR   time to live of a fault without --for (default 5m)\n"
-	"      --max-ttl DUR       longest time to live a fault may ask for (default 1h)\n"
-	"      --protect PORT      a port no network fault touches without --force\n"
-	"                          (repeatable; 22 and the metrics port always are)\n"
-	"  -v, --verbose           log libbpf and debug detail\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage.\n"
-	"See agentd(8).\n";
+    "Usage: agentd [OPTIONS]\n"
+    "The Faultline agent: injects network and syscall faults with eBPF. Runs as root.\n"
+    "\n"
+    "  -s, --socket PATH       control socket (default " FL_DEFAULT_SOCKET ")\n"
+    "  -d, --state-dir DIR     lock, state and event log (default " FL_DEFAULT_STATE ")\n"
+    "  -m, --metrics-port N    Prometheus metrics on 127.0.0.1:N (default 9464, 0 = off)\n"
+    "      --default-ttl DUR   time to live of a fault without --for (default 5m)\n"
+    "      --max-ttl DUR       longest time to live a fault may ask for (default 1h)\n"
+    "      --protect PORT      a port no network fault touches without --force\n"
+    "                          (repeatable; 22 and the metrics port always are)\n"
+    "  -v, --verbose           log libbpf and debug detail\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage.\n"
+    "See agentd(8).\n";
 
 struct opts {
 	const char *sock;
@@ -81,26 +81,26 @@ static int add_protected(struct opts *o, uint16_t port)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"state-dir", required_argument, NULL, 'd'},
-		{"metrics-port", required_argument, NULL, 'm'},
-		{"default-ttl", required_argument, NULL, 'T'},
-		{"max-ttl", required_argument, NULL, 'M'},
-		{"protect", required_argument, NULL, 'P'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"socket", required_argument, NULL, 's'},
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"metrics-port", required_argument, NULL, 'm'},
+	    {"default-ttl", required_argument, NULL, 'T'},
+	    {"max-ttl", required_argument, NULL, 'M'},
+	    {"protect", required_argument, NULL, 'P'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	uint16_t lo, hi;
 	uint64_t v;
 	int c;
 
 	*o = (struct opts){
-		.sock = FL_DEFAULT_SOCKET,
-		.state_dir = FL_DEFAULT_STATE,
-		.metrics_port = FL_DEFAULT_METRICS,
-		.default_ttl = 5 * 60 * 1000000000ULL,
-		.max_ttl = 3600 * 1000000000ULL,
+	    .sock = FL_DEFAULT_SOCKET,
+	    .state_dir = FL_DEFAULT_STATE,
+	    .metrics_port = FL_DEFAULT_METRICS,
+	    .default_ttl = 5 * 60 * 1000000000ULL,
+	    .max_ttl = 3600 * 1000000000ULL,
 	};
 	while ((c = getopt_long(argc, argv, "s:d:m:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -132,8 +132,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			}
 			if (o->nr_protect == FL_MAX_PROTECTED - 2 || add_protected(o, lo)) {
-				fl_err("--protect: at most %d ports besides 22 and the metrics port",
-				       FL_MAX_PROTECTED - 2);
+				fl_err(
+				    "--protect: at most %d ports besides 22 and the metrics port",
+				    FL_MAX_PROTECTED - 2);
 				return -EINVAL;
 			}
 			break;
@@ -216,8 +217,8 @@ static int take_lock(const char *dir)
 static int make_timer(void)
 {
 	struct itimerspec its = {
-		.it_interval = {0, TICK_NS},
-		.it_value = {0, TICK_NS},
+	    .it_interval = {0, TICK_NS},
+	    .it_value = {0, TICK_NS},
 	};
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
@@ -303,7 +304,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o))
 		return 2;
 	if (geteuid() != 0) {
-		fl_err("must run as root: it loads BPF programs and changes network devices (try: sudo agentd)");
+		fl_err("must run as root: it loads BPF programs and changes network devices (try: "
+		       "sudo agentd)");
 		return 1;
 	}
 	libbpf_set_print(libbpf_print);
@@ -317,7 +319,8 @@ int main(int argc, char **argv)
 	/* The lock covers one state folder; a live socket means another agent,
 	 * whose socket listen_unix() would unlink. */
 	if (server_socket_in_use(o.sock)) {
-		fl_err("another agentd serves on %s; stop it first (agentctl status) or give this one its own --socket",
+		fl_err("another agentd serves on %s; stop it first (agentctl status) or give this "
+		       "one its own --socket",
 		       o.sock);
 		snprintf(path, sizeof(path), "%s/agent.lock", o.state_dir);
 		unlink(path);
@@ -361,18 +364,18 @@ int main(int argc, char **argv)
 	events_set_callback(faults_count_event, NULL);
 	{
 		struct drop_config dc = {
-			.ringbuf_fd = events_ringbuf_fd(),
-			.protected_ports = o.protect,
-			.nr_protected = o.nr_protect,
-			.state_dir = o.state_dir,
+		    .ringbuf_fd = events_ringbuf_fd(),
+		    .protected_ports = o.protect,
+		    .nr_protected = o.nr_protect,
+		    .state_dir = o.state_dir,
 		};
 		struct fault_config fc = {
-			.default_ttl_ns = o.default_ttl,
-			.max_ttl_ns = o.max_ttl,
-			.protected_ports = o.protect,
-			.nr_protected = o.nr_protect,
-			.facts = &facts,
-			.event_log = event_log,
+		    .default_ttl_ns = o.default_ttl,
+		    .max_ttl_ns = o.max_ttl,
+		    .protected_ports = o.protect,
+		    .nr_protected = o.nr_protect,
+		    .facts = &facts,
+		    .event_log = event_log,
 		};
 
 		if (drop_init(&dc)) {

@@ -27,7 +27,8 @@ int client_call(const char *sock, json_t *req, json_t **reply, char *err, size_t
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot reach agentd at %s: %s (is it running? start it with: agentd)",
+		snprintf(err, errlen,
+			 "cannot reach agentd at %s: %s (is it running? start it with: agentd)",
 			 sock, strerror(errno));
 		goto out;
 	}

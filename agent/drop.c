@@ -46,7 +46,7 @@ struct drop_hook {
 	enum hook_backend backend;
 	bool created_clsact; /* tc: this agent made the clsact qdisc */
 	struct drop_bpf *skel;
-	int link_fd; /* tcx, xdp */
+	int link_fd;   /* tcx, xdp */
 	uint32_t used; /* bitmap of rule slots */
 };
 
@@ -156,7 +156,8 @@ static void maybe_destroy_clsact(int ifindex, const char *dev)
 static int attach_tc(struct drop_hook *h, char *err, size_t errlen)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = h->ifindex,
-			    .attach_point = h->dir == FL_DIR_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+			    .attach_point =
+				h->dir == FL_DIR_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE, .priority = FL_TC_PRIO,
 			    .prog_fd = bpf_program__fd(h->skel->progs.fl_drop));
 	struct drop_hook *o;
@@ -164,7 +165,8 @@ static int attach_tc(struct drop_hook *h, char *err, size_t errlen)
 
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST) {
-		snprintf(err, errlen, "cannot add a clsact qdisc on %s: %s", h->dev, strerror(-ret));
+		snprintf(err, errlen, "cannot add a clsact qdisc on %s: %s", h->dev,
+			 strerror(-ret));
 		return ret;
 	}
 	if (!ret) {
@@ -194,10 +196,9 @@ static int attach(struct drop_hook *h, char *err, size_t errlen)
 	switch (h->backend) {
 	case HOOK_TCX:
 		prog_fd = bpf_program__fd(h->skel->progs.fl_drop);
-		h->link_fd = bpf_link_create(prog_fd, h->ifindex,
-					     h->dir == FL_DIR_EGRESS ? FL_BPF_TCX_EGRESS
-								    : FL_BPF_TCX_INGRESS,
-					     NULL);
+		h->link_fd = bpf_link_create(
+		    prog_fd, h->ifindex,
+		    h->dir == FL_DIR_EGRESS ? FL_BPF_TCX_EGRESS : FL_BPF_TCX_INGRESS, NULL);
 		if (h->link_fd < 0) {
 			snprintf(err, errlen, "cannot attach a tcx link to %s %s: %s", h->dev,
 				 dir_name(h->dir), strerror(-h->link_fd));
@@ -234,7 +235,7 @@ static void detach(struct drop_hook *h)
 	{
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = h->ifindex,
 				    .attach_point =
-					    h->dir == FL_DIR_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+					h->dir == FL_DIR_EGRESS ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE,
 				    .priority = FL_TC_PRIO);
 		struct drop_hook *o;
@@ -288,7 +289,9 @@ static int hook_get(const struct fl_fault_spec *s, enum hook_backend backend, in
 		if (h->netns_id == nsid && h->ifindex == ifindex && h->dir == t->dir &&
 		    h->backend == backend) {
 			if (h->used == (uint32_t)-1ULL && FL_DROP_MAX_RULES == 32) {
-				snprintf(err, errlen, "%s %s already has %d drop faults, the most one device and direction takes",
+				snprintf(err, errlen,
+					 "%s %s already has %d drop faults, the most one device "
+					 "and direction takes",
 					 t->dev, dir_name(t->dir), FL_DROP_MAX_RULES);
 				return -ENOSPC;
 			}
@@ -299,7 +302,8 @@ static int hook_get(const struct fl_fault_spec *s, enum hook_backend backend, in
 		}
 	snprintf(plan, planlen, "attach a drop program to %s %s%s%s with %s%s", t->dev,
 		 dir_name(t->dir), *t->netns ? " in netns " : "", t->netns, backend_names[backend],
-		 backend == HOOK_TC ? " (a classic filter on clsact, handle 0xfa17)" : " (a link held by the agent)");
+		 backend == HOOK_TC ? " (a classic filter on clsact, handle 0xfa17)"
+				    : " (a link held by the agent)");
 	if (dry_run) {
 		*out = NULL;
 		return 0;
@@ -329,14 +333,15 @@ static int hook_get(const struct fl_fault_spec *s, enum hook_backend backend, in
 	for (int i = 0; i < cfg.nr_protected && i < FL_MAX_PROTECTED; i++)
 		h->skel->rodata->protected_ports[i] = cfg.protected_ports[i];
 	h->skel->rodata->nr_protected =
-		cfg.nr_protected < FL_MAX_PROTECTED ? cfg.nr_protected : FL_MAX_PROTECTED;
+	    cfg.nr_protected < FL_MAX_PROTECTED ? cfg.nr_protected : FL_MAX_PROTECTED;
 	bpf_program__set_autoload(h->skel->progs.fl_drop, backend != HOOK_XDP);
 	bpf_program__set_autoload(h->skel->progs.fl_drop_xdp, backend == HOOK_XDP);
 	ret = bpf_map__reuse_fd(h->skel->maps.events, cfg.ringbuf_fd);
 	if (!ret)
 		ret = drop_bpf__load(h->skel);
 	if (ret) {
-		snprintf(err, errlen, "cannot load the drop program: %s (agentd -v shows the verifier log)",
+		snprintf(err, errlen,
+			 "cannot load the drop program: %s (agentd -v shows the verifier log)",
 			 strerror(-ret));
 		goto fail;
 	}
@@ -364,8 +369,8 @@ static void reset_counters(struct drop_hook *h, int slot)
 
 	if (!zero)
 		return;
-	bpf_map__update_elem(h->skel->maps.counters, &key, sizeof(key), zero,
-			     ncpus * sizeof(*zero), 0);
+	bpf_map__update_elem(h->skel->maps.counters, &key, sizeof(key), zero, ncpus * sizeof(*zero),
+			     0);
 	free(zero);
 }
 
@@ -385,7 +390,8 @@ int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t f
 		return -EINVAL;
 	}
 	if (backend == HOOK_XDP && t->dir != FL_DIR_INGRESS) {
-		snprintf(err, errlen, "the xdp backend sees ingress only (use --backend tcx or tc for egress)");
+		snprintf(err, errlen,
+			 "the xdp backend sees ingress only (use --backend tcx or tc for egress)");
 		return -EINVAL;
 	}
 	netns_fd = netns_open(t->netns, err, errlen);
@@ -586,8 +592,8 @@ static void remove_ours_on(int ifindex, const char *dev)
 		if (!tc_ours(&f))
 			continue;
 		if (prog_alive(opts.prog_id)) {
-			fl_log("left the tc filter on %s %s alone: another running agent owns it", dev,
-			       parents[i] == BPF_TC_INGRESS ? "ingress" : "egress");
+			fl_log("left the tc filter on %s %s alone: another running agent owns it",
+			       dev, parents[i] == BPF_TC_INGRESS ? "ingress" : "egress");
 			continue;
 		}
 		opts.prog_id = 0;

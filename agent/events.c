@@ -13,7 +13,6 @@
 #include "log.h"
 #include "proto.h"
 
-
 static struct ring_buffer *rb;
 static int rb_fd = -1;
 static gzFile gz;
@@ -53,7 +52,8 @@ json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns)
 	if (e->family) {
 		const char *p = proto_str(e->proto);
 
-		json_object_set_new(j, "dir", json_string(e->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+		json_object_set_new(j, "dir",
+				    json_string(e->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
 		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
 		if (p)
 			json_object_set_new(j, "proto", json_string(p));
@@ -122,7 +122,8 @@ int events_open(const char *path, char *err, size_t errlen)
 	int ret;
 
 	gethostname(host, sizeof(host) - 1);
-	rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_events", 0, 0, FL_EVENTS_RINGBUF_BYTES, NULL);
+	rb_fd =
+	    bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_events", 0, 0, FL_EVENTS_RINGBUF_BYTES, NULL);
 	if (rb_fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot create the events ring buffer: %s", strerror(errno));

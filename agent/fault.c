@@ -55,8 +55,9 @@ static json_t *fault_json(struct fault *f, uint64_t now)
 	json_object_set_new(j, "id", json_integer(f->id));
 	json_object_set_new(j, "backend", json_string(f->backend));
 	json_object_set_new(j, "started_wall_ns", json_integer((json_int_t)f->start_wall));
-	json_object_set_new(j, "expires_in_ms",
-			    json_integer(f->expires_mono > now ? (f->expires_mono - now) / 1000000 : 0));
+	json_object_set_new(
+	    j, "expires_in_ms",
+	    json_integer(f->expires_mono > now ? (f->expires_mono - now) / 1000000 : 0));
 	json_object_set_new(j, "matched", json_integer((json_int_t)c.matched));
 	json_object_set_new(j, "dropped", json_integer((json_int_t)c.dropped));
 	json_object_set_new(j, "events", json_integer((json_int_t)f->events));
@@ -100,13 +101,14 @@ static json_t *inject(const struct fl_request *req)
 	if (ttl > cfg.max_ttl_ns) {
 		format_duration(ttl, dur, sizeof(dur));
 		format_duration(cfg.max_ttl_ns, max, sizeof(max));
-		return proto_error("duration %s is over the agent's maximum of %s (agentd --max-ttl)",
-				   dur, max);
+		return proto_error(
+		    "duration %s is over the agent's maximum of %s (agentd --max-ttl)", dur, max);
 	}
 	if (!s->force && ((port = protected_in(m->sport_lo, m->sport_hi)) ||
 			  (port = protected_in(m->dport_lo, m->dport_hi))))
-		return proto_error("port %d is protected (SSH or the agent's own); add --force to fault it anyway",
-				   port);
+		return proto_error(
+		    "port %d is protected (SSH or the agent's own); add --force to fault it anyway",
+		    port);
 	if (*backend) {
 		if (!probe_backend_ok(cfg.facts, fl_kind_name(s->kind), backend, why, sizeof(why)))
 			return proto_error("backend %s cannot serve a %s fault here: %s", backend,
@@ -122,8 +124,9 @@ static json_t *inject(const struct fl_request *req)
 			if (!table[i].used)
 				f = &table[i];
 		if (!f)
-			return proto_error("the agent holds %d faults already, its maximum; clear some first",
-					   FL_MAX_FAULTS);
+			return proto_error(
+			    "the agent holds %d faults already, its maximum; clear some first",
+			    FL_MAX_FAULTS);
 	}
 	ret = drop_add(s, backend, next_id, req->dry_run, f ? &f->drop : NULL, plan, sizeof(plan),
 		       err, sizeof(err));
@@ -271,9 +274,10 @@ static void metric_per_fault(FILE *out, const char *metric, const char *help, si
 
 void faults_metrics(FILE *out)
 {
-	fprintf(out, "# HELP faultline_faults_active Faults the agent holds now.\n"
-		     "# TYPE faultline_faults_active gauge\n"
-		     "faultline_faults_active %d\n",
+	fprintf(out,
+		"# HELP faultline_faults_active Faults the agent holds now.\n"
+		"# TYPE faultline_faults_active gauge\n"
+		"faultline_faults_active %d\n",
 		faults_active());
 	metric_per_fault(out, "faultline_packets_matched_total", "Packets that matched a fault.",
 			 offsetof(struct fl_drop_counters, matched));
@@ -283,7 +287,8 @@ void faults_metrics(FILE *out)
 		"# HELP faultline_events_written_total Fault events written to the event log.\n"
 		"# TYPE faultline_events_written_total counter\n"
 		"faultline_events_written_total %llu\n"
-		"# HELP faultline_events_lost_total Fault events lost because the ring buffer was full.\n"
+		"# HELP faultline_events_lost_total Fault events lost because the ring buffer was "
+		"full.\n"
 		"# TYPE faultline_events_lost_total counter\n"
 		"faultline_events_lost_total %llu\n",
 		(unsigned long long)events_written(), (unsigned long long)drop_events_lost());

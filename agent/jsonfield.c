@@ -15,8 +15,11 @@ void jf_one_line(char *s)
 {
 	while (*s) {
 		unsigned char c = *s;
-		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-			(c & 0xf8) == 0xf0 ? 3 : -1;
+		int n = c < 0x80	     ? 0
+			: (c & 0xe0) == 0xc0 ? 1
+			: (c & 0xf0) == 0xe0 ? 2
+			: (c & 0xf8) == 0xf0 ? 3
+					     : -1;
 		int i = 1;
 
 		while (i <= n && ((unsigned char)s[i] & 0xc0) == 0x80)
@@ -51,8 +54,8 @@ int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, ch
 	return 0;
 }
 
-int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t len,
-	      bool required, char *err, size_t errlen)
+int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t len, bool required,
+	      char *err, size_t errlen)
 {
 	json_t *v = json_object_get(obj, key);
 

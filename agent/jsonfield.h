@@ -19,8 +19,8 @@ void jf_one_line(char *s);
 int jf_check_keys(json_t *obj, const char *where, const char *const *allowed, char *err,
 		  size_t errlen);
 /* A string field into dst; a missing optional field leaves dst alone. */
-int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t len,
-	      bool required, char *err, size_t errlen);
+int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t len, bool required,
+	      char *err, size_t errlen);
 /* A duration: "250ms", "30s", "5m" or a number of seconds; must be > 0
  * unless allow_zero. A missing optional field leaves *ns alone. */
 int jf_duration(json_t *obj, const char *key, const char *where, uint64_t *ns, bool required,

@@ -40,8 +40,8 @@ int netns_open(const char *spec, char *err, size_t errlen)
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "netns '%s': cannot open %s: %s (see: ip netns list)", spec, path,
-			 strerror(e));
+		snprintf(err, errlen, "netns '%s': cannot open %s: %s (see: ip netns list)", spec,
+			 path, strerror(e));
 		return -e;
 	}
 	return fd;

@@ -13,22 +13,26 @@
 #include "proto.h"
 
 static const char *const cmd_names[FL_CMD_MAX] = {
-	[FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
-	[FL_CMD_LIST] = "list",     [FL_CMD_CLEAR] = "clear",
+    [FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
+    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",
 };
 
 static const char *const kind_names[FL_KIND_MAX] = {
-	[FL_KIND_DROP] = "drop",
-	[FL_KIND_LATENCY] = "latency",
-	[FL_KIND_ERRNO] = "errno",
+    [FL_KIND_DROP] = "drop",
+    [FL_KIND_LATENCY] = "latency",
+    [FL_KIND_ERRNO] = "errno",
 };
 
 static const struct {
 	const char *name;
 	uint8_t proto;
 } protos[] = {
-	{"any", 0},          {"tcp", IPPROTO_TCP},     {"udp", IPPROTO_UDP},
-	{"icmp", IPPROTO_ICMP}, {"icmp6", IPPROTO_ICMPV6}, {"icmpv6", IPPROTO_ICMPV6},
+    {"any", 0},
+    {"tcp", IPPROTO_TCP},
+    {"udp", IPPROTO_UDP},
+    {"icmp", IPPROTO_ICMP},
+    {"icmp6", IPPROTO_ICMPV6},
+    {"icmpv6", IPPROTO_ICMPV6},
 };
 
 const char *fl_cmd_name(enum fl_cmd cmd)
@@ -95,8 +99,8 @@ static int get_cidr(json_t *obj, const char *key, const char *where, char *text,
 	if (!*text)
 		return 0;
 	if (parse_cidr(text, &fam, addr, mask))
-		FAIL("%s.%s: '%s' is not an address or CIDR (like 10.0.0.0/8 or fd00::/64)",
-		     where, key, text);
+		FAIL("%s.%s: '%s' is not an address or CIDR (like 10.0.0.0/8 or fd00::/64)", where,
+		     key, text);
 	if (*family && *family != fam)
 		FAIL("%s.%s: '%s' mixes IPv4 and IPv6 with the other address", where, key, text);
 	*family = fam;
@@ -106,8 +110,8 @@ static int get_cidr(json_t *obj, const char *key, const char *where, char *text,
 static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char *err,
 			    size_t errlen)
 {
-	static const char *const keys[] = {"dev",   "netns", "direction", "proto", "src",
-					   "dst",   "sport", "dport",     NULL};
+	static const char *const keys[] = {"dev", "netns", "direction", "proto", "src",
+					   "dst", "sport", "dport",	NULL};
 	const char *w = "fault.target";
 	struct fl_match *m = &tg->match;
 	char buf[16] = "";
@@ -196,7 +200,7 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"kind",  "name",   "backend", "duration",
-					   "force", "target", "params",  NULL};
+					   "force", "target", "params",	 NULL};
 	char kind[16] = "";
 	json_t *v;
 	size_t k;
@@ -275,9 +279,11 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (*t->dst)
 		json_object_set_new(target, "dst", json_string(t->dst));
 	if (t->match.sport_lo)
-		json_object_set_new(target, "sport", ports_json(t->match.sport_lo, t->match.sport_hi));
+		json_object_set_new(target, "sport",
+				    ports_json(t->match.sport_lo, t->match.sport_hi));
 	if (t->match.dport_lo)
-		json_object_set_new(target, "dport", ports_json(t->match.dport_lo, t->match.dport_hi));
+		json_object_set_new(target, "dport",
+				    ports_json(t->match.dport_lo, t->match.dport_hi));
 
 	json_object_set_new(j, "kind", json_string(fl_kind_name(s->kind)));
 	if (*s->name)
@@ -354,7 +360,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 		if (!strcmp(cmd_names[c], cmd))
 			break;
 	if (c == FL_CMD_MAX) {
-		snprintf(err, errlen, "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
+		snprintf(err, errlen,
+			 "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
 			 cmd);
 		goto out;
 	}
@@ -376,7 +383,9 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 		if (!req->all) {
 			if (!json_is_integer(id) || json_integer_value(id) < 1 ||
 			    json_integer_value(id) > UINT32_MAX) {
-				snprintf(err, errlen, "request.id: a fault id (positive integer) or \"all\":true is needed");
+				snprintf(err, errlen,
+					 "request.id: a fault id (positive integer) or "
+					 "\"all\":true is needed");
 				goto out;
 			}
 			req->id = json_integer_value(id);

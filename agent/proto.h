@@ -23,8 +23,8 @@
 #define FL_DEFAULT_SOCKET  "/run/faultline/agent.sock"
 #define FL_DEFAULT_STATE   "/run/faultline"
 #define FL_DEFAULT_METRICS 9464
-#define FL_NAME_LEN        64
-#define FL_NETNS_LEN       256
+#define FL_NAME_LEN	   64
+#define FL_NETNS_LEN	   256
 
 enum fl_cmd {
 	FL_CMD_STATUS,
@@ -39,7 +39,7 @@ enum fl_cmd {
 struct fl_target {
 	char dev[IF_NAMESIZE];
 	char netns[FL_NETNS_LEN]; /* "" = the agent's; a name, a path or "pid:N" */
-	uint8_t dir;              /* enum fl_dir */
+	uint8_t dir;		  /* enum fl_dir */
 	struct fl_match match;
 	char src[64]; /* as given, for display; the match holds the parsed form */
 	char dst[64];
@@ -48,18 +48,18 @@ struct fl_target {
 struct fl_fault_spec {
 	uint16_t kind; /* enum fl_kind */
 	char name[FL_NAME_LEN];
-	char backend[16]; /* "" = the best this kernel allows */
-	double prob;      /* 0..1 */
+	char backend[16];     /* "" = the best this kernel allows */
+	double prob;	      /* 0..1 */
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
-	bool force;           /* may touch protected ports */
+	bool force;	      /* may touch protected ports */
 	struct fl_target target;
 };
 
 struct fl_request {
 	enum fl_cmd cmd;
-	bool dry_run;           /* inject: say what would happen, change nothing */
-	bool all;               /* clear: every fault */
-	uint32_t id;            /* clear: the fault id */
+	bool dry_run; /* inject: say what would happen, change nothing */
+	bool all;     /* clear: every fault */
+	uint32_t id;  /* clear: the fault id */
 	struct fl_fault_spec fault;
 };
 

@@ -61,7 +61,7 @@ static pid_t start_loadgen(const struct scenario *sc, const char *loadgen, const
 	int n = 0, k = 0, fd;
 	pid_t pid;
 
-#define ARG(s) (argv[n++] = (char *)(s))
+#define ARG(s)	  (argv[n++] = (char *)(s))
 #define ARGF(...) (snprintf(a[k], sizeof(a[k]), __VA_ARGS__), argv[n++] = a[k++])
 	ARG(loadgen);
 	ARG(sc->url);
@@ -204,7 +204,8 @@ static int extract_events(const char *src, const char *dst, const uint32_t *ids,
 	}
 	out = gzopen(dst, "wb");
 	if (!out) {
-		snprintf(err, errlen, "cannot write %.300s: %s", dst, strerror(errno ? errno : ENOMEM));
+		snprintf(err, errlen, "cannot write %.300s: %s", dst,
+			 strerror(errno ? errno : ENOMEM));
 		ret = -EIO;
 		goto done;
 	}
@@ -220,7 +221,8 @@ static int extract_events(const char *src, const char *dst, const uint32_t *ids,
 			for (int i = 0; i < n && !keep; i++)
 				keep = ids[i] && ids[i] == json_integer_value(id);
 		} else if (type && !strcmp(type, "lost")) {
-			keep = (uint64_t)json_integer_value(json_object_get(r, "wall_ns")) >= since_wall;
+			keep = (uint64_t)json_integer_value(json_object_get(r, "wall_ns")) >=
+			       since_wall;
 		}
 		if (keep)
 			gzputs(out, line);
@@ -236,17 +238,17 @@ done:
 }
 
 static const char run_usage[] =
-	"Usage: agentctl run SCENARIO.json [--out DIR] [--loadgen PATH]\n"
-	"Run a scenario: load, faults on schedule, reconciliation, report.\n"
-	"Exit status: 0 pass, 1 fail, 2 error. See docs/scenarios.md.\n";
+    "Usage: agentctl run SCENARIO.json [--out DIR] [--loadgen PATH]\n"
+    "Run a scenario: load, faults on schedule, reconciliation, report.\n"
+    "Exit status: 0 pass, 1 fail, 2 error. See docs/scenarios.md.\n";
 
 int cmd_run(const char *sock, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"loadgen", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"out", required_argument, NULL, 'o'},
+	    {"loadgen", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	char out_dir[PATH_MAX] = "", loadgen[PATH_MAX] = "", events[PATH_MAX], err[512];
 	char run_events[PATH_MAX + 32];
@@ -316,7 +318,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 		if (w == pid)
 			break;
 		if (stop_signal) {
-			fl_err("interrupted: stopping the load, clearing faults, writing what there is");
+			fl_err("interrupted: stopping the load, clearing faults, writing what "
+			       "there is");
 			kill(pid, SIGINT);
 			stop_signal = 0;
 			next = sc.nfaults; /* inject nothing more */
@@ -352,20 +355,21 @@ int cmd_run(const char *sock, int argc, char **argv)
 
 	{
 		char ledger[PATH_MAX + 32];
-		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts}, *evs[] = {run_events};
+		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts},
+			   *evs[] = {run_events};
 		const char *phases[SC_MAX_PHASES];
 		struct rc_inputs in = {
-			.ledgers = ledgers,
-			.n_ledgers = 1,
-			.receipts = receipts,
-			.n_receipts = 1,
-			.events = evs,
-			.n_events = 1,
-			.objectives = sc.objectives,
-			.phases = phases,
-			.n_phases = sc.nphases,
-			.out_dir = out_dir,
-			.title = sc.name,
+		    .ledgers = ledgers,
+		    .n_ledgers = 1,
+		    .receipts = receipts,
+		    .n_receipts = 1,
+		    .events = evs,
+		    .n_events = 1,
+		    .objectives = sc.objectives,
+		    .phases = phases,
+		    .n_phases = sc.nphases,
+		    .out_dir = out_dir,
+		    .title = sc.name,
 		};
 
 		snprintf(ledger, sizeof(ledger), "%s/ledger.bin.gz", out_dir);

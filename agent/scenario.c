@@ -78,9 +78,9 @@ static int resolve_path(const char *dir, const char *p, char *out, size_t len)
 
 static int load_part(json_t *l, const char *dir, struct sc_load *ld, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"duration", "rate",    "users",   "think",
+	static const char *const keys[] = {"duration", "rate",	  "users",	 "think",
 					   "profile",  "arrival", "connections", "threads",
-					   "timeout",  "mix",     NULL};
+					   "timeout",  "mix",	  NULL};
 	char mix[PATH_MAX] = "";
 	json_t *v;
 
@@ -99,7 +99,8 @@ static int load_part(json_t *l, const char *dir, struct sc_load *ld, char *err, 
 		FAIL("load.rate: must be a positive number of requests per second");
 	ld->rate = v ? json_number_value(v) : 0;
 	v = json_object_get(l, "users");
-	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
+	if (v &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
 		FAIL("load.users: must be a whole number 1-100000");
 	ld->users = v ? json_integer_value(v) : 0;
 	if (ld->users && (ld->rate || *ld->profile))
@@ -107,7 +108,8 @@ static int load_part(json_t *l, const char *dir, struct sc_load *ld, char *err, 
 	if (!ld->users && !ld->rate && !*ld->profile)
 		FAIL("load: give rate (open model), profile, or users (closed model)");
 	v = json_object_get(l, "connections");
-	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
+	if (v &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000))
 		FAIL("load.connections: must be a whole number 1-100000");
 	ld->connections = v ? json_integer_value(v) : 0;
 	v = json_object_get(l, "threads");
@@ -135,7 +137,8 @@ static int phases_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 	{
 		if (!json_is_string(p) || !json_string_length(p) ||
 		    json_string_length(p) >= SC_NAME_LEN)
-			FAIL("phases[%zu]: must be a name of 1 to %d characters", i, SC_NAME_LEN - 1);
+			FAIL("phases[%zu]: must be a name of 1 to %d characters", i,
+			     SC_NAME_LEN - 1);
 		snprintf(sc->phases[i].name, SC_NAME_LEN, "%s", json_string_value(p));
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(sc->phases[k].name, sc->phases[i].name))
@@ -181,7 +184,8 @@ static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 				FAIL("%s.until: the fault ends before it starts", where);
 			if (json_object_get(fault, "duration"))
 				FAIL("%s: give until or fault.duration, not both", where);
-			json_object_set_new(fault, "duration", json_real((until - sf->at_ns) / 1e9));
+			json_object_set_new(fault, "duration",
+					    json_real((until - sf->at_ns) / 1e9));
 		}
 		if (fault_spec_from_json(fault, &sf->spec, ferr, sizeof(ferr)))
 			FAIL("%s.%s", where, ferr);
@@ -212,9 +216,8 @@ static int objectives_part(json_t *o, struct scenario *sc, char *err, size_t err
 
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name",   "description", "target",   "load",
-					   "phases", "faults",      "receipts", "objectives",
-					   NULL};
+	static const char *const keys[] = {"name",   "description", "target",	  "load", "phases",
+					   "faults", "receipts",    "objectives", NULL};
 	static const char *const tkeys[] = {"url", "netns", NULL};
 	char dirbuf[PATH_MAX], receipts[PATH_MAX] = "", *dir;
 	json_error_t jerr;
@@ -233,7 +236,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 		snprintf(err, errlen, "scenario: must be a JSON object");
 		goto out;
 	}
-	if (jf_check_keys(j, "scenario", keys, err, errlen) || expand_env(j, "scenario", err, errlen) ||
+	if (jf_check_keys(j, "scenario", keys, err, errlen) ||
+	    expand_env(j, "scenario", err, errlen) ||
 	    jf_string(j, "name", "scenario", sc->name, sizeof(sc->name), false, err, errlen) ||
 	    jf_string(j, "receipts", "scenario", receipts, sizeof(receipts), true, err, errlen))
 		goto out;
@@ -253,7 +257,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 	    jf_string(t, "netns", "target", sc->netns, sizeof(sc->netns), false, err, errlen))
 		goto out;
 	if (strncmp(sc->url, "http://", 7) && strncmp(sc->url, "https://", 8)) {
-		snprintf(err, errlen, "target.url: '%s' is not an http:// or https:// URL", sc->url);
+		snprintf(err, errlen, "target.url: '%s' is not an http:// or https:// URL",
+			 sc->url);
 		goto out;
 	}
 	if (!json_object_get(j, "load")) {
@@ -269,7 +274,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 	{
 		const char *colon = strchr(receipts, ':');
 
-		if (colon && (!strncmp(receipts, "nginx:", 6) || !strncmp(receipts, "ndjson:", 7)) &&
+		if (colon &&
+		    (!strncmp(receipts, "nginx:", 6) || !strncmp(receipts, "ndjson:", 7)) &&
 		    colon[1] != '/')
 			snprintf(sc->receipts, sizeof(sc->receipts), "%.*s%s/%s",
 				 (int)(colon - receipts + 1), receipts, dir, colon + 1);

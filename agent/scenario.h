@@ -25,15 +25,15 @@ struct sc_phase {
 };
 
 struct sc_fault {
-	uint64_t at_ns;  /* since the load started */
-	json_t *fault;   /* the inject request's fault object, netns filled in */
+	uint64_t at_ns; /* since the load started */
+	json_t *fault;	/* the inject request's fault object, netns filled in */
 	struct fl_fault_spec spec;
 };
 
 struct sc_load {
 	uint64_t duration_ns;
-	double rate;       /* open model, requests/s */
-	uint32_t users;    /* closed model */
+	double rate;	/* open model, requests/s */
+	uint32_t users; /* closed model */
 	uint64_t think_ns;
 	char profile[256]; /* loadgen --profile */
 	char arrival[16];

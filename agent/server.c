@@ -77,7 +77,8 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 
 static int listen_tcp(uint16_t port, char *err, size_t errlen)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd, one = 1, ret;
 
@@ -87,7 +88,9 @@ static int listen_tcp(uint16_t port, char *err, size_t errlen)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot serve metrics on 127.0.0.1:%u: %s (agentd --metrics-port N, 0 turns it off)",
+		snprintf(err, errlen,
+			 "cannot serve metrics on 127.0.0.1:%u: %s (agentd --metrics-port N, 0 "
+			 "turns it off)",
 			 port, strerror(errno));
 		close(fd);
 		return ret;
@@ -175,8 +178,8 @@ static void accept_client(int epfd, int lfd, enum client_kind kind)
 			c = &clients[i];
 	if (!c) {
 		if (kind == CLIENT_CTL) {
-			char *line = proto_reply_line(proto_error("agent busy: %d clients connected",
-								  FL_MAX_CLIENTS));
+			char *line = proto_reply_line(
+			    proto_error("agent busy: %d clients connected", FL_MAX_CLIENTS));
 
 			if (line)
 				send_all(fd, line, strlen(line));
@@ -191,7 +194,8 @@ static void accept_client(int epfd, int lfd, enum client_kind kind)
 
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {
-			char *line = proto_reply_line(proto_error("permission denied: only root may drive the agent"));
+			char *line = proto_reply_line(
+			    proto_error("permission denied: only root may drive the agent"));
 
 			if (line)
 				send_all(fd, line, strlen(line));
@@ -296,8 +300,9 @@ static void read_client(int epfd, struct client *c)
 		c->len -= start - c->buf;
 		memmove(c->buf, start, c->len);
 		if (c->len > FL_PROTO_MAX_LINE) {
-			if (!c->overflow && reply(c, proto_error("request longer than %d bytes; refused",
-								FL_PROTO_MAX_LINE))) {
+			if (!c->overflow &&
+			    reply(c, proto_error("request longer than %d bytes; refused",
+						 FL_PROTO_MAX_LINE))) {
 				client_close(epfd, c);
 				return;
 			}

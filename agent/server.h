@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FL_MAX_CLIENTS      64
-#define FL_CLIENT_IDLE_NS   (30ULL * 1000000000ULL) /* a silent client is dropped */
+#define FL_MAX_CLIENTS	  64
+#define FL_CLIENT_IDLE_NS (30ULL * 1000000000ULL) /* a silent client is dropped */
 
 /* Another process (an agent with another state folder) answers on path. */
 bool server_socket_in_use(const char *path);

@@ -60,8 +60,8 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	c->count++;
 	if (c->filter_cb) {
 		struct tc_filter_info f = {
-			.handle = tcm->tcm_handle,
-			.prio = TC_H_MAJ(tcm->tcm_info) >> 16,
+		    .handle = tcm->tcm_handle,
+		    .prio = TC_H_MAJ(tcm->tcm_info) >> 16,
 		};
 
 		snprintf(f.kind, sizeof(f.kind), "%s", kind);
@@ -118,8 +118,8 @@ out:
 	return ret;
 }
 
-int tc_filters(int ifindex, uint32_t parent,
-	       void (*cb)(const struct tc_filter_info *f, void *arg), void *arg)
+int tc_filters(int ifindex, uint32_t parent, void (*cb)(const struct tc_filter_info *f, void *arg),
+	       void *arg)
 {
 	struct dump_ctx c = {.ifindex = ifindex, .filter_cb = cb, .arg = arg};
 	int ret = dump(RTM_GETTFILTER, ifindex, parent, &c);

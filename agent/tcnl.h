@@ -15,8 +15,8 @@ struct tc_filter_info {
 /* Calls cb for every filter on ifindex under parent (e.g. the clsact
  * ingress or egress parent), in the calling thread's network namespace.
  * Returns the number of filters or -errno. */
-int tc_filters(int ifindex, uint32_t parent,
-	       void (*cb)(const struct tc_filter_info *f, void *arg), void *arg);
+int tc_filters(int ifindex, uint32_t parent, void (*cb)(const struct tc_filter_info *f, void *arg),
+	       void *arg);
 /* The kind of the root-less ingress/clsact qdisc on ifindex ("clsact",
  * "ingress"), or "" when there is none. Returns 0 or -errno. */
 int tc_clsact_kind(int ifindex, char *kind, int len);

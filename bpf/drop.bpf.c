@@ -15,9 +15,9 @@
 #define TC_ACT_SHOT 2
 #define ETH_P_IP    0x0800
 #define ETH_P_IPV6  0x86DD
-#define AF_INET     2
+#define AF_INET	    2
 #define AF_INET6    10
-#define IP_MF       0x2000
+#define IP_MF	    0x2000
 #define IP_OFFSET   0x1fff
 
 /* Set before load. */
@@ -29,7 +29,7 @@ const volatile __u32 nr_protected = 0;
 
 /* Written by the agent at run time. */
 struct fl_drop_rule rules[FL_DROP_MAX_RULES] = {};
-__u32 nr_slots = 0;     /* slots in use are below this */
+__u32 nr_slots = 0;	/* slots in use are below this */
 __u64 heartbeat_ns = 0; /* bpf_ktime_get_ns() of the agent's last beat */
 __u64 events_lost = 0;
 
@@ -162,8 +162,8 @@ static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt 
 	/* The agent reads on its 250 ms tick; wake it only when a backlog
 	 * builds up, not once per packet. */
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FL_EVENTS_WAKE_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
 }
 
 /* True when the packet is to be dropped. */

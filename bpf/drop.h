@@ -17,8 +17,8 @@
  * turns a CIDR into address & mask so that the program does four ANDs.
  */
 struct fl_match {
-	__u8 family;    /* 0 any, AF_INET, AF_INET6 */
-	__u8 proto;     /* 0 any, IPPROTO_TCP/UDP/ICMP/ICMPV6 */
+	__u8 family;	/* 0 any, AF_INET, AF_INET6 */
+	__u8 proto;	/* 0 any, IPPROTO_TCP/UDP/ICMP/ICMPV6 */
 	__u16 sport_lo; /* host byte order; lo = hi = 0 matches any */
 	__u16 sport_hi;
 	__u16 dport_lo;
@@ -31,10 +31,10 @@ struct fl_match {
 };
 
 struct fl_drop_rule {
-	__u32 active;   /* written last by the agent; the program skips inactive slots */
+	__u32 active; /* written last by the agent; the program skips inactive slots */
 	__u32 fault_id;
-	__u32 prob;     /* drop when bpf_get_prandom_u32() < prob; 0xffffffff = always */
-	__u32 force;    /* 1: may touch protected ports */
+	__u32 prob;  /* drop when bpf_get_prandom_u32() < prob; 0xffffffff = always */
+	__u32 force; /* 1: may touch protected ports */
 	struct fl_match match;
 };
 

@@ -25,21 +25,21 @@ enum fl_dir {
 	FL_DIR_EGRESS = 1,
 };
 
-#define FL_COMM_LEN 16
+#define FL_COMM_LEN		16
 #define FL_EVENTS_RINGBUF_BYTES (8 << 20)
 /* Producers wake the agent only past this backlog; it also reads on a tick. */
 #define FL_EVENTS_WAKE_BYTES (1 << 20)
 
 struct fl_event {
-	__u64 ts_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u64 cookie;   /* socket cookie, 0 when unknown */
-	__u64 value;    /* delay in ns (latency) or errno (errno); 0 for drops */
+	__u64 ts_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;	/* socket cookie, 0 when unknown */
+	__u64 value;	/* delay in ns (latency) or errno (errno); 0 for drops */
 	__u32 fault_id; /* the agent's fault id */
-	__u32 pid;      /* tgid, 0 in packet context */
-	__u16 kind;     /* enum fl_kind */
-	__u8 dir;       /* enum fl_dir, packet faults only */
-	__u8 family;    /* AF_INET or AF_INET6, 0 if not a packet */
-	__u8 proto;     /* IPPROTO_* */
+	__u32 pid;	/* tgid, 0 in packet context */
+	__u16 kind;	/* enum fl_kind */
+	__u8 dir;	/* enum fl_dir, packet faults only */
+	__u8 family;	/* AF_INET or AF_INET6, 0 if not a packet */
+	__u8 proto;	/* IPPROTO_* */
 	__u8 pad[3];
 	__u16 sport; /* host byte order */
 	__u16 dport; /* host byte order */

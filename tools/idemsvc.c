@@ -3,10 +3,10 @@
  * idemsvc: a small demo service for the duplicate-request race. Every
  * request that carries an Idempotency-Key asks for one "effect" (think: a
  * payment). Each request is written to a receipts file as NDJSON:
- *   {"id":"<X-Request-Id>","key":"<Idempotency-Key>","effect":true|false,"status":200,"ts":<wall s>}
- * Built twice: idemsvc performs the effect for every request, so two
- * requests with one key race into two effects; idemsvc-dedup (-DDEDUP)
- * remembers the keys it has served and performs each effect once.
+ *   {"id":"<X-Request-Id>","key":"<Idempotency-Key>","effect":true|false,"status":200,"ts":<wall
+ * s>} Built twice: idemsvc performs the effect for every request, so two requests with one key race
+ * into two effects; idemsvc-dedup (-DDEDUP) remembers the keys it has served and performs each
+ * effect once.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,7 +47,6 @@ static int first_time(const char *key)
 	return 1;
 }
 #endif
-
 
 /* Header values go into JSON strings: keep only safe characters. */
 static void safe_copy(char *dst, size_t len, const char *src)
@@ -92,8 +91,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		effect = 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	fprintf(receipts,
-		"{\"id\":\"%s\",\"key\":\"%s\",\"effect\":%s,\"status\":200,\"ts\":%lld.%09ld}\n", id,
-		key, effect ? "true" : "false", (long long)now.tv_sec, now.tv_nsec);
+		"{\"id\":\"%s\",\"key\":\"%s\",\"effect\":%s,\"status\":200,\"ts\":%lld.%09ld}\n",
+		id, key, effect ? "true" : "false", (long long)now.tv_sec, now.tv_nsec);
 	fflush(receipts);
 	body = effect ? "done\n" : "already done\n";
 	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
