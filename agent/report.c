@@ -296,6 +296,26 @@ static void fault_label(const struct rc_fault *f, char *buf, size_t len)
 		snprintf(buf, len, "%u", f->id);
 }
 
+/* The attribution table's cells of one fault, for the Markdown and HTML
+ * reports alike. */
+struct fault_cells {
+	char label[96], start[32], end[32], p99[32], recovery[32];
+};
+
+static void fault_cells(const struct rc_fault *f, struct fault_cells *c)
+{
+	fault_label(f, c->label, sizeof(c->label));
+	fmt_wall(c->start, sizeof(c->start), f->start_ns);
+	fmt_wall(c->end, sizeof(c->end), f->end_ns);
+	fmt_ms(c->p99, sizeof(c->p99), f->lat.count ? f->lat.p99_ms : NAN);
+	if (!f->has_recovery)
+		snprintf(c->recovery, sizeof(c->recovery), "-");
+	else if (f->recovery_s < 0)
+		snprintf(c->recovery, sizeof(c->recovery), "not recovered");
+	else
+		snprintf(c->recovery, sizeof(c->recovery), "%.1f s", f->recovery_s);
+}
+
 /* ---- Markdown ---- */
 
 static void md_list(FILE *fp, const char *title, const struct rc_idlist *l, const char *file)
@@ -369,22 +389,14 @@ static void write_md(FILE *fp, const struct rc_result *r)
 		    "|---|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n_faults; i++) {
 		const struct rc_fault *f = &r->faults[i];
-		char lbl[96], rec[32], p99[32];
+		struct fault_cells fc;
 
-		fault_label(f, lbl, sizeof(lbl));
-		fmt_wall(a, sizeof(a), f->start_ns);
-		fmt_wall(b, sizeof(b), f->end_ns);
-		fmt_ms(p99, sizeof(p99), f->lat.count ? f->lat.p99_ms : NAN);
-		if (!f->has_recovery)
-			snprintf(rec, sizeof(rec), "-");
-		else if (f->recovery_s < 0)
-			snprintf(rec, sizeof(rec), "not recovered");
-		else
-			snprintf(rec, sizeof(rec), "%.1f s", f->recovery_s);
+		fault_cells(f, &fc);
 		fprintf(fp, "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %s | %s |\n",
-			lbl, f->kind, f->backend, a, b, (unsigned long long)f->injections,
-			(unsigned long long)f->requests, (unsigned long long)f->failed,
-			(unsigned long long)f->explained, p99, rec);
+			fc.label, f->kind, f->backend, fc.start, fc.end,
+			(unsigned long long)f->injections, (unsigned long long)f->requests,
+			(unsigned long long)f->failed, (unsigned long long)f->explained, fc.p99,
+			fc.recovery);
 	}
 	fprintf(fp, "| unexplained | | | | | | | %llu | | |\n", (unsigned long long)c->unexplained);
 	snprintf(d, sizeof(d), "%.0f", (double)r->slack_ns / 1e6);
@@ -697,20 +709,11 @@ static int write_html(FILE *fp, const struct rc_result *r)
 		    "<th>recovery</th></tr>\n");
 	for (size_t i = 0; i < r->n_faults; i++) {
 		const struct rc_fault *f = &r->faults[i];
-		char lbl[96], rec[32], p99[32];
+		struct fault_cells fc;
 
-		fault_label(f, lbl, sizeof(lbl));
-		fmt_wall(a, sizeof(a), f->start_ns);
-		fmt_wall(b, sizeof(b), f->end_ns);
-		fmt_ms(p99, sizeof(p99), f->lat.count ? f->lat.p99_ms : NAN);
-		if (!f->has_recovery)
-			snprintf(rec, sizeof(rec), "-");
-		else if (f->recovery_s < 0)
-			snprintf(rec, sizeof(rec), "not recovered");
-		else
-			snprintf(rec, sizeof(rec), "%.1f s", f->recovery_s);
+		fault_cells(f, &fc);
 		fprintf(fp, "<tr><td>");
-		esc(fp, lbl);
+		esc(fp, fc.label);
 		fprintf(fp, "</td><td>");
 		esc(fp, f->kind);
 		fprintf(fp, "</td><td>");
@@ -718,8 +721,9 @@ static int write_html(FILE *fp, const struct rc_result *r)
 		fprintf(fp,
 			"</td><td>%s - %s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
 			"<td>%s</td><td>%s</td></tr>\n",
-			a, b, (unsigned long long)f->injections, (unsigned long long)f->requests,
-			(unsigned long long)f->failed, (unsigned long long)f->explained, p99, rec);
+			fc.start, fc.end, (unsigned long long)f->injections,
+			(unsigned long long)f->requests, (unsigned long long)f->failed,
+			(unsigned long long)f->explained, fc.p99, fc.recovery);
 	}
 	fprintf(fp,
 		"<tr><td>unexplained</td><td></td><td></td><td></td><td></td><td></td><td></td>"
