@@ -35,26 +35,6 @@ static inline uint32_t hist_index(uint64_t v)
 	return ((b + 1) << HIST_SUB_HALF_BITS) + (uint32_t)(v >> b) - HIST_SUB_HALF;
 }
 
-static inline void hist_record(struct hist *h, uint64_t v)
-{
-	uint32_t i;
-
-	if (v > HIST_MAX)
-		v = HIST_MAX; /* out of range: counted at the top */
-	i = hist_index(v);
-	h->counts[i]++;
-	h->total++;
-	h->sum += v;
-	if (v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
-	if (i < h->lo)
-		h->lo = i;
-	if (i > h->hi)
-		h->hi = i;
-}
-
 /* n values equal to v at once (merging histograms from elsewhere). */
 static inline void hist_record_n(struct hist *h, uint64_t v, uint64_t n)
 {
@@ -76,6 +56,13 @@ static inline void hist_record_n(struct hist *h, uint64_t v, uint64_t n)
 		h->lo = i;
 	if (i > h->hi)
 		h->hi = i;
+}
+
+/* One value; out of range values are counted at the top. With n = 1 known
+ * at compile time the inlined hist_record_n is the single-value path. */
+static inline void hist_record(struct hist *h, uint64_t v)
+{
+	hist_record_n(h, v, 1);
 }
 
 struct hist *hist_new(void);
