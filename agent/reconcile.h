@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #define RC_DEFAULT_SLACK_NS (200ULL * 1000 * 1000) /* 200 ms around a request */
@@ -173,6 +174,8 @@ int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_
 /* Reports (report.c). Each returns 0 or negative errno. */
 json_t *rc_report_json(const struct rc_result *r);
 int rc_write_reports(const struct rc_result *r, const char *dir, char *err, size_t errlen);
+/* The verdict for a terminal: counts, every objective, the report's path. */
+void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp);
 
 /* Receipts (receipts.c): calls cb for every receipt of spec. */
 struct rc_receipt {

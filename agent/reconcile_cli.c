@@ -48,37 +48,6 @@ static int add(const char **v, size_t *n, const char *s, const char *what)
 	return 0;
 }
 
-static void print_summary(const struct rc_result *r, const char *out)
-{
-	const struct rc_counts *c = &r->c;
-
-	printf("verdict: %s\n", r->pass ? "PASS" : "FAIL");
-	printf("requests %llu, sent %llu, answered %llu, failed %llu, missing %llu, ghosts %llu, "
-	       "duplicates %llu, recovered %llu, explained %llu, unexplained %llu\n",
-	       (unsigned long long)c->requests, (unsigned long long)c->sent,
-	       (unsigned long long)c->answered, (unsigned long long)c->failed,
-	       (unsigned long long)c->missing, (unsigned long long)c->ghosts,
-	       (unsigned long long)c->duplicates, (unsigned long long)c->recovered,
-	       (unsigned long long)c->explained, (unsigned long long)c->unexplained);
-	for (size_t i = 0; i < r->n_checks; i++) {
-		const struct rc_check *k = &r->checks[i];
-
-		if (k->pass)
-			continue;
-		if (k->no_data)
-			printf("  FAIL %s (%s): no data\n", k->name, k->field);
-		else
-			printf("  FAIL %s (%s): %g%s > %g%s\n", k->name, k->field, k->value,
-			       k->unit, k->limit, k->unit);
-	}
-	if (c->events_lost)
-		printf("  note: the agent lost %llu events; failures may be unexplained for that "
-		       "reason\n",
-		       (unsigned long long)c->events_lost);
-	if (out)
-		printf("report: %s/report.html\n", out);
-}
-
 int cmd_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -208,7 +177,7 @@ int cmd_reconcile(int argc, char **argv)
 		putchar('\n');
 		json_decref(j);
 	} else {
-		print_summary(&res, in.out_dir);
+		rc_print_summary(&res, in.out_dir, stdout);
 	}
 	rc_result_free(&res);
 	ret = c == 0 ? RC_EXIT_PASS : RC_EXIT_FAIL;

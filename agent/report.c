@@ -858,3 +858,41 @@ int rc_write_reports(const struct rc_result *r, const char *dir, char *err, size
 	}
 	return close_out(dir, "report.html", fp, tmp, err, errlen);
 }
+
+void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp)
+{
+	const struct rc_counts *c = &r->c;
+
+	fprintf(fp,
+		"requests %llu: sent %llu, answered %llu, ok %llu, failed %llu (explained %llu, "
+		"unexplained %llu)\n",
+		(unsigned long long)c->requests, (unsigned long long)c->sent,
+		(unsigned long long)c->answered, (unsigned long long)c->ok,
+		(unsigned long long)c->failed, (unsigned long long)c->explained,
+		(unsigned long long)c->unexplained);
+	fprintf(fp,
+		"service: missing %llu, ghosts %llu, duplicates %llu, recovered %llu, keys with "
+		"more than one effect %llu\n",
+		(unsigned long long)c->missing, (unsigned long long)c->ghosts,
+		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
+		(unsigned long long)c->duplicate_effects);
+	for (size_t i = 0; i < r->n_checks; i++) {
+		const struct rc_check *k = &r->checks[i];
+
+		if (k->no_data)
+			fprintf(fp, "  %-4s %s (%s): no data\n", k->pass ? "ok" : "FAIL", k->name,
+				k->field);
+		else
+			fprintf(fp, "  %-4s %s: %g%s (limit %g%s)\n", k->pass ? "ok" : "FAIL",
+				k->name, k->value, k->unit, k->limit, k->unit);
+	}
+	if (c->events_lost)
+		fprintf(fp,
+			"  note: the agent lost %llu events; failures may be unexplained for that "
+			"reason\n",
+			(unsigned long long)c->events_lost);
+	fprintf(fp, "verdict: %s", r->pass ? "PASS" : "FAIL");
+	if (out_dir)
+		fprintf(fp, " (report: %s/report.html)", out_dir);
+	fputc('\n', fp);
+}

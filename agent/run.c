@@ -166,27 +166,6 @@ static int agent_event_log(const char *sock, char *path, size_t len, char *err, 
 	return ret;
 }
 
-static void print_verdict(const struct rc_result *r)
-{
-	const struct rc_counts *c = &r->c;
-
-	printf("requests %llu: sent %llu, answered %llu, ok %llu, failed %llu (explained %llu, "
-	       "unexplained %llu)\n",
-	       (unsigned long long)c->requests, (unsigned long long)c->sent,
-	       (unsigned long long)c->answered, (unsigned long long)c->ok,
-	       (unsigned long long)c->failed, (unsigned long long)c->explained,
-	       (unsigned long long)c->unexplained);
-	printf("service: missing %llu, ghosts %llu, duplicates %llu, recovered %llu, keys with "
-	       "more than one effect %llu\n",
-	       (unsigned long long)c->missing, (unsigned long long)c->ghosts,
-	       (unsigned long long)c->duplicates, (unsigned long long)c->recovered,
-	       (unsigned long long)c->duplicate_effects);
-	for (size_t i = 0; i < r->n_checks; i++)
-		printf("  %-4s %s: %g%s (limit %g%s)%s\n", r->checks[i].pass ? "ok" : "FAIL",
-		       r->checks[i].name, r->checks[i].value, r->checks[i].unit, r->checks[i].limit,
-		       r->checks[i].unit, r->checks[i].no_data ? ", no data" : "");
-}
-
 /* Copy the records of this run's faults (and the agent's reports of lost
  * events since the run began) from the agent's event log into the run's
  * own: the agent's log holds every run it served. */
@@ -381,9 +360,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 			ret = 2;
 			goto out;
 		}
-		print_verdict(&res);
+		rc_print_summary(&res, out_dir, stdout);
 	}
-	printf("verdict: %s (report: %s/report.html)\n", ret == 0 ? "PASS" : "FAIL", out_dir);
 out:
 	rc_result_free(&res);
 	scenario_free(&sc);
