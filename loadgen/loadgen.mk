@@ -4,7 +4,7 @@
 LOADGEN_MAIN     := loadgen/main.c
 LOADGEN_LIB_SRCS := $(filter-out $(LOADGEN_MAIN),$(wildcard loadgen/*.c))
 LOADGEN_LIB      := $(OUT)/libloadgen.a
-LOADGEN_AGENT    := $(OBJ)/agent/parse.o $(OBJ)/agent/log.o
+LOADGEN_AGENT    := $(OBJ)/agent/common/parse.o $(OBJ)/agent/common/log.o
 
 $(LOADGEN_LIB): $(patsubst %.c,$(OBJ)/%.o,$(LOADGEN_LIB_SRCS)) $(LOADGEN_AGENT)
 	$(call msg,AR,$@)

@@ -13,12 +13,12 @@ $(BIN)/test_%: $(OBJ)/tests/unit/test_%.o $(AGENT_LIB) $(LOADGEN_LIB)
 
 FUZZ_OUT    := $(abspath build/fuzz)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
-               -I$(GEN) -iquote bpf -iquote agent -iquote loadgen
+               -I$(GEN) -iquote bpf $(addprefix -iquote ,$(AGENT_DIRS)) -iquote loadgen
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 # Each fuzz target lists the project sources it needs on a line
 # "// fuzz-srcs: agent/proto.c agent/parse.c" in its own file.
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard agent/*.c agent/*.h loadgen/*.c loadgen/*.h bpf/*.h)
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard agent/*/*.c agent/*/*.h loadgen/*.c loadgen/*.h bpf/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $$(sed -n 's|^// fuzz-srcs: ||p' $<) $(LDLIBS) -o $@

@@ -1,4 +1,4 @@
-// fuzz-srcs: agent/receipts.c
+// fuzz-srcs: agent/reconcile/receipts.c
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The receipts readers on arbitrary bytes: the first byte picks the format

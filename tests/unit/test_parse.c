@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The strict parsers of agent/parse.c: what people type, and what they mistype. */
+/* The strict parsers of agent/common/parse.c: what people type, and what they mistype. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
-#include "drops.h"
+#include "drop_kind.h"
 #include "events.h"
 #include "fault.h"
 #include "log.h"

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
-#include "drops.h"
+#include "drop_kind.h"
 #include "event.h"
 #include "probe.h"
 #include "proto.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* User-space half of packet drops: per device and direction, one instance
  * of drop.bpf.c attached by tcx, classic tc or xdp, with a rule table. */
-#ifndef FL_DROPS_H
-#define FL_DROPS_H
+#ifndef FL_DROP_KIND_H
+#define FL_DROP_KIND_H
 
 #include <stdbool.h>
 #include <stdint.h>

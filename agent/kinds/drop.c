@@ -22,7 +22,7 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 #include "event.h"
-#include "drops.h"
+#include "drop_kind.h"
 #include "drop.skel.h"
 #include "log.h"
 #include "netns.h"
