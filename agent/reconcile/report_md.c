@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* report.md: the report for a terminal or a pull request. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "report_int.h"
+
+/* ---- Markdown ---- */
+
+static void md_list(FILE *fp, const char *title, const struct rc_idlist *l, const char *file)
+{
+	size_t show = l->n < 50 ? l->n : 50;
+
+	if (!l->total)
+		return;
+	fprintf(fp, "\n### %s (%llu)\n\n", title, (unsigned long long)l->total);
+	for (size_t i = 0; i < show; i++)
+		fprintf(fp, "- `%s`\n", l->ids[i]);
+	if (l->total > show)
+		fprintf(fp, "- ... and %llu more%s%s\n", (unsigned long long)(l->total - show),
+			file ? ": see " : "", file ? file : "");
+}
+
+void rc_write_md(FILE *fp, const struct rc_result *r)
+{
+	const struct rc_counts *c = &r->c;
+	char a[32], b[32], d[32];
+
+	fprintf(fp, "# %s\n\n**Verdict: %s**\n\n", r->title, r->pass ? "PASS" : "FAIL");
+	fprintf(
+	    fp,
+	    "| requests | sent | answered | failed | missing | ghosts | duplicates | "
+	    "recovered | explained | unexplained |\n|---|---|---|---|---|---|---|---|---|---|\n");
+	fprintf(fp, "| %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu |\n",
+		(unsigned long long)c->requests, (unsigned long long)c->sent,
+		(unsigned long long)c->answered, (unsigned long long)c->failed,
+		(unsigned long long)c->missing, (unsigned long long)c->ghosts,
+		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
+		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
+
+	fprintf(fp,
+		"\n## Objectives\n\n| objective | value | limit | result |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < r->n_checks; i++) {
+		const struct rc_check *k = &r->checks[i];
+
+		fmt_check_value(a, sizeof(a), k, k->value);
+		fmt_limit(b, sizeof(b), k);
+		fprintf(fp, "| %s (`%s`) | %s | %s | %s |\n", k->name, k->field, a, b,
+			k->pass ? "pass" : "**FAIL**");
+	}
+	if (!r->n_checks)
+		fprintf(fp, "| (none) | | | |\n");
+
+	fprintf(fp, "\n## What the client saw x how often the service received it\n\n"
+		    "| client \\ received | 0 | 1 | more |\n|---|---|---|---|\n");
+	for (int i = 0; i < RC_C_MAX; i++)
+		fprintf(fp, "| %s | %llu | %llu | %llu |\n", client_titles[i],
+			(unsigned long long)c->cells[i][0], (unsigned long long)c->cells[i][1],
+			(unsigned long long)c->cells[i][2]);
+
+	fprintf(fp, "\n## Latency by phase\n\n| phase | requests | failed | p50 | p99 | p99.9 | "
+		    "max |\n|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < r->n_phases; i++) {
+		const struct rc_phase *p = &r->phases[i];
+		char e[32], f2[32];
+
+		fmt_ms(a, sizeof(a), p->lat.count ? p->lat.p50_ms : NAN);
+		fmt_ms(b, sizeof(b), p->lat.count ? p->lat.p99_ms : NAN);
+		fmt_ms(e, sizeof(e), p->lat.count ? p->lat.p999_ms : NAN);
+		fmt_ms(f2, sizeof(f2), p->lat.count ? p->lat.max_ms : NAN);
+		fprintf(fp, "| %s | %llu | %llu | %s | %s | %s | %s |\n", p->name,
+			(unsigned long long)p->requests, (unsigned long long)p->failed, a, b, e,
+			f2);
+	}
+
+	fprintf(fp, "\n## Attribution\n\n| fault | kind | backend | window (UTC) | injections | "
+		    "requests | failed | explained | p99 | recovery |\n"
+		    "|---|---|---|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < r->n_faults; i++) {
+		const struct rc_fault *f = &r->faults[i];
+		struct fault_cells fc;
+
+		fault_cells(f, &fc);
+		fprintf(fp, "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %s | %s |\n",
+			fc.label, f->kind, f->backend, fc.start, fc.end,
+			(unsigned long long)f->injections, (unsigned long long)f->requests,
+			(unsigned long long)f->failed, (unsigned long long)f->explained, fc.p99,
+			fc.recovery);
+	}
+	fprintf(fp, "| unexplained | | | | | | | %llu | | |\n", (unsigned long long)c->unexplained);
+	snprintf(d, sizeof(d), "%.0f", (double)r->slack_ns / 1e6);
+	fprintf(fp,
+		"\nA failure is explained when an inject event's port matches the request's local "
+		"port and its time lies within the request's window +- %s ms. Recovery: the first "
+		"%.0f s bin after a fault ends whose error rate is at most %.4f%%.\n",
+		d, (double)r->series.width_ns / 1e9, r->recovery_threshold * 100);
+	if (c->events_lost)
+		fprintf(fp,
+			"\n**The agent lost %llu events**: some failures may be unexplained "
+			"for that reason.\n",
+			(unsigned long long)c->events_lost);
+	md_list(fp, "Missing", &r->missing_ids, "missing_ids.txt");
+	md_list(fp, "Ghosts", &r->ghost_ids, "ghost_ids.txt");
+	md_list(fp, "Duplicates", &r->duplicate_ids, "duplicate_ids.txt");
+	md_list(fp, "Unexplained failures", &r->unexplained_ids, "unexplained_ids.txt");
+	md_list(fp, "Idempotency keys with more than one effect", &r->duplicate_keys, NULL);
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Statistics over time: the time bins, latency summaries, per-phase rows
+ * and recovery after each fault.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hist.h"
+#include "ledger.h"
+#include "rc_int.h"
+
+int rc_series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
+{
+	uint64_t idx = wall < s->t0_ns ? 0 : (wall - s->t0_ns) / s->width_ns;
+
+	if (!s->bins) {
+		s->bins = calloc(RC_MAX_BINS, sizeof(*s->bins));
+		if (!s->bins)
+			return -ENOMEM;
+	}
+	while (idx >= RC_MAX_BINS) {
+		/* widen: merge pairs */
+		size_t n = (s->n + 1) / 2;
+
+		for (size_t i = 0; i < n; i++) {
+			struct rc_bin *d = &s->bins[i], *a = &s->bins[2 * i];
+			struct rc_bin m = *a;
+
+			if (2 * i + 1 < s->n) {
+				struct rc_bin *b = &s->bins[2 * i + 1];
+
+				m.sent += b->sent;
+				m.answered += b->answered;
+				m.ok += b->ok;
+				m.failed += b->failed;
+				for (unsigned k = 0; k < RC_LH_LEN; k++)
+					m.lh[k] += b->lh[k];
+			}
+			*d = m;
+		}
+		memset(&s->bins[n], 0, (s->n - n) * sizeof(s->bins[0]));
+		s->n = n;
+		s->width_ns *= 2;
+		idx = wall < s->t0_ns ? 0 : (wall - s->t0_ns) / s->width_ns;
+	}
+	if (idx >= s->n) {
+		size_t n = idx + 1;
+
+		memset(&s->bins[s->n], 0, (n - s->n) * sizeof(s->bins[0]));
+		s->n = n;
+	}
+	*out = &s->bins[idx];
+	return 0;
+}
+
+/* ---- statistics ---- */
+
+void rc_latency_of(const struct hist *h, struct rc_latency *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (!h || !h->total)
+		return;
+	l->count = h->total;
+	l->p50_ms = (double)hist_percentile(h, 50) / 1e6;
+	l->p90_ms = (double)hist_percentile(h, 90) / 1e6;
+	l->p99_ms = (double)hist_percentile(h, 99) / 1e6;
+	l->p999_ms = (double)hist_percentile(h, 99.9) / 1e6;
+	l->max_ms = (double)h->max / 1e6;
+	l->mean_ms = hist_mean(h) / 1e6;
+}
+
+void rc_recovery(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	struct rc_series *s = &r->series;
+	uint64_t bs = 0, bf = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t a = s->t0_ns + i * s->width_ns, b = a + s->width_ns;
+		bool in = false;
+
+		for (size_t k = 0; k < r->n_faults && !in; k++)
+			in = a < r->faults[k].end_ns && b > r->faults[k].start_ns;
+		if (!in) {
+			bs += s->bins[i].sent;
+			bf += s->bins[i].failed;
+		}
+	}
+	r->baseline_error_rate = bs ? (double)bf / (double)bs : 0;
+	r->recovery_threshold =
+	    c->o.has_error_rate ? c->o.error_rate_max : r->baseline_error_rate + 0.01;
+	for (size_t k = 0; k < r->n_faults; k++) {
+		struct rc_fault *f = &r->faults[k];
+
+		if (f->end_ns == UINT64_MAX || f->start_ns == UINT64_MAX)
+			continue;
+		f->has_recovery = true;
+		f->recovery_s = -1;
+		for (size_t i = 0; i < s->n; i++) {
+			const struct rc_bin *b = &s->bins[i];
+			uint64_t a = s->t0_ns + i * s->width_ns;
+
+			if (a < f->end_ns || !b->sent)
+				continue;
+			if ((double)b->failed / (double)b->sent <= r->recovery_threshold) {
+				f->recovery_s = (double)(a - f->end_ns) / 1e9;
+				break;
+			}
+		}
+	}
+}
+
+int rc_make_phases(struct ctx *c)
+{
+	struct rc_result *r = c->r;
+	size_t n = 0;
+
+	for (int p = 0; p < 256; p++)
+		if (c->phase_req[p] || (size_t)p < c->in->n_phases)
+			n++;
+	r->phases = calloc(n + 1, sizeof(*r->phases));
+	if (!r->phases)
+		return -ENOMEM;
+	for (int p = 0; p < 256; p++) {
+		struct rc_phase *ph;
+		char pb[16];
+
+		if (!c->phase_req[p] && (size_t)p >= c->in->n_phases)
+			continue;
+		ph = &r->phases[r->n_phases++];
+		ph->phase = p;
+		snprintf(ph->name, sizeof(ph->name), "%s", rc_phase_label(c, p, pb, sizeof(pb)));
+		ph->requests = c->phase_req[p];
+		ph->failed = c->phase_failed[p];
+		rc_latency_of(c->phase_h[p], &ph->lat);
+	}
+	return 0;
+}
