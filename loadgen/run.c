@@ -51,6 +51,10 @@ static void ledger_add(struct lg_thread *t, const struct lg_slot *s, unsigned ou
 	r->status = (uint16_t)status;
 	r->local_port = s->lport;
 	r->sock_cookie = s->cookie;
+	memcpy(r->local_addr, s->addrs.laddr, sizeof(r->local_addr));
+	memcpy(r->peer_addr, s->addrs.paddr, sizeof(r->peer_addr));
+	r->peer_port = s->addrs.pport;
+	r->family = s->addrs.family;
 	r->mix = s->mix;
 	r->outcome = (uint8_t)outcome;
 	r->phase = s->phase;
