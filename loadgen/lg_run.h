@@ -169,6 +169,11 @@ size_t lg_req_var(struct lg_thread *t, unsigned i, char *var);
 void lg_slot_sockinfo(struct lg_slot *s, int fd, const struct sockaddr *peer);
 void lg_slot_forget_conn(struct lg_slot *s);
 
+/* ival.c: a thread hands its second to the interval log (and starts the
+ * next), and leaves it at its end. */
+void ival_publish(struct lg_thread *t, uint64_t now);
+void ival_leave(struct lg_thread *t);
+
 int run_init(struct lg_run *run, const struct lg_config *cfg);
 /* Runs to the end; returns 0 or negative errno (setup failures). */
 int run_exec(struct lg_run *run);
