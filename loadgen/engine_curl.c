@@ -7,14 +7,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <curl/curl.h>
 #include "log.h"
 #include "lg_run.h"
-
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
 
 struct cslot {
 	CURL *easy;
@@ -158,6 +155,44 @@ static unsigned curl_outcome(CURLcode rc, int *err)
 	}
 }
 
+/* An address curl reports as text ("10.0.0.1", "::1") into the ledger's bytes. */
+static uint8_t ip_bytes(const char *txt, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (!txt || !*txt)
+		return 0;
+	if (inet_pton(AF_INET, txt, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, txt, out) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/* The connection's 5-tuple: from the socket while curl still holds it open,
+ * else from what curl noted of the last connect attempt. */
+static void conn_info(CURL *h, struct lg_slot *s)
+{
+	curl_socket_t sk = CURL_SOCKET_BAD;
+	char *lip = NULL, *pip = NULL;
+	long lport = 0, pport = 0;
+	uint8_t fam;
+
+	lg_slot_forget_conn(s);
+	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sk) == CURLE_OK && sk != CURL_SOCKET_BAD) {
+		lg_slot_sockinfo(s, sk, NULL);
+		if (s->lport)
+			return;
+	}
+	curl_easy_getinfo(h, CURLINFO_LOCAL_IP, &lip);
+	curl_easy_getinfo(h, CURLINFO_LOCAL_PORT, &lport);
+	curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &pip);
+	curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &pport);
+	s->lport = (uint16_t)lport;
+	s->addrs.pport = (uint16_t)pport;
+	fam = ip_bytes(lip, s->addrs.laddr);
+	s->addrs.family = ip_bytes(pip, s->addrs.paddr) ?: fam;
+}
+
 static int curl_wait(struct lg_thread *t, uint64_t until)
 {
 	struct ceng *e = t->eng;
@@ -174,8 +209,7 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 	now = now_mono_ns();
 	while ((m = curl_multi_info_read(e->multi, &left))) {
 		struct cslot *cs = NULL;
-		long code = 0, port = 0;
-		curl_socket_t sk = CURL_SOCKET_BAD;
+		long code = 0;
 		unsigned outcome;
 		int err = 0;
 
@@ -183,17 +217,7 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&cs);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(m->easy_handle, CURLINFO_LOCAL_PORT, &port);
-		t->slots[cs->i].lport = (uint16_t)port;
-		t->slots[cs->i].cookie = 0;
-		if (curl_easy_getinfo(m->easy_handle, CURLINFO_ACTIVESOCKET, &sk) == CURLE_OK &&
-		    sk != CURL_SOCKET_BAD) {
-			uint64_t cookie = 0;
-			socklen_t cl = sizeof(cookie);
-
-			if (!getsockopt(sk, SOL_SOCKET, SO_COOKIE, &cookie, &cl))
-				t->slots[cs->i].cookie = cookie;
-		}
+		conn_info(m->easy_handle, &t->slots[cs->i]);
 		if (m->data.result == CURLE_OK) {
 			const struct lg_req *r = &t->run->cfg->reqs.r[t->slots[cs->i].mix];
 
@@ -205,8 +229,7 @@ static int curl_wait(struct lg_thread *t, uint64_t until)
 		curl_multi_remove_handle(e->multi, m->easy_handle);
 		lg_complete(t, cs->i, outcome, (unsigned)code, err, now);
 		/* curl picks the next request's connection itself: unknown at its start */
-		t->slots[cs->i].lport = 0;
-		t->slots[cs->i].cookie = 0;
+		lg_slot_forget_conn(&t->slots[cs->i]);
 	}
 	return 0;
 }

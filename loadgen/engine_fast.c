@@ -18,10 +18,6 @@
 #include "log.h"
 #include "lg_run.h"
 
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
-
 #define RBUF_SIZE  (64 * 1024)
 #define MAX_EVENTS 256
 
@@ -80,8 +76,7 @@ static void conn_close(struct lg_thread *t, unsigned i)
 	c->fd = -1;
 	c->state = C_CLOSED;
 	c->want_out = false;
-	t->slots[i].lport = 0;
-	t->slots[i].cookie = 0;
+	lg_slot_forget_conn(&t->slots[i]);
 }
 
 /* The request ends first, so that its record names the connection's port. */
@@ -161,23 +156,6 @@ static void flush(struct lg_thread *t, unsigned i, uint64_t now)
 	set_out(t, i, false);
 }
 
-static void connected(struct lg_thread *t, unsigned i)
-{
-	struct fconn *c = &((struct fast *)t->eng)->c[i];
-	struct lg_slot *s = &t->slots[i];
-	struct sockaddr_storage a;
-	socklen_t al = sizeof(a);
-	uint64_t cookie = 0;
-	socklen_t cl = sizeof(cookie);
-
-	if (!getsockname(c->fd, (struct sockaddr *)&a, &al))
-		s->lport = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
-							 : ((struct sockaddr_in *)&a)->sin_port);
-	if (!getsockopt(c->fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl))
-		s->cookie = cookie;
-	c->state = C_SENDING;
-}
-
 static void fast_send(struct lg_thread *t, unsigned i, uint64_t now)
 {
 	const struct lg_config *cfg = t->run->cfg;
@@ -206,9 +184,15 @@ static void fast_send(struct lg_thread *t, unsigned i, uint64_t now)
 		c->want_out = true;
 		if (connect(c->fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) &&
 		    errno != EINPROGRESS) {
-			fail(t, i, FL_OUT_CONNECT, errno, now);
+			int err = errno;
+
+			lg_slot_sockinfo(&t->slots[i], c->fd, (const struct sockaddr *)&cfg->addr);
+			fail(t, i, FL_OUT_CONNECT, err, now);
 			return;
 		}
+		/* the port is bound now, before the SYN is answered: a request whose
+		 * SYN is dropped still has its 5-tuple in the ledger */
+		lg_slot_sockinfo(&t->slots[i], c->fd, (const struct sockaddr *)&cfg->addr);
 		c->state = C_CONNECTING;
 		return; /* EPOLLOUT says when it is up */
 	}
@@ -303,7 +287,7 @@ static void on_event(struct lg_thread *t, unsigned i, uint32_t evs, uint64_t now
 			fail(t, i, FL_OUT_CONNECT, err, now);
 			return;
 		}
-		connected(t, i);
+		c->state = C_SENDING;
 		flush(t, i, now);
 		if (c->fd < 0 || c->state != C_WAITING)
 			return;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 struct fl_ledger_reader {
 	gzFile gz;
+	size_t rec_size; /* on disk: sizeof(struct fl_ledger_rec), or less (version 1) */
 };
 
 struct fl_ledger_writer {
@@ -62,6 +64,15 @@ static int gz_read_full(gzFile gz, void *buf, size_t n)
 	return got ? -EIO : 0;
 }
 
+/* Version 1 records were 96 bytes (88 before the socket cookie); each
+ * version extends the one before at its end. */
+static bool rec_size_known(__u32 version, __u32 rec_size)
+{
+	if (version == 1)
+		return rec_size == FL_LEDGER_V1_REC || rec_size == FL_LEDGER_V1_REC - 8;
+	return version == FL_LEDGER_VERSION && rec_size == sizeof(struct fl_ledger_rec);
+}
+
 int fl_ledger_open(const char *path, struct fl_ledger_reader **out, struct fl_ledger_hdr *hdr)
 {
 	struct fl_ledger_reader *r;
@@ -81,11 +92,12 @@ int fl_ledger_open(const char *path, struct fl_ledger_reader **out, struct fl_le
 		err = -EPROTO;
 		goto fail;
 	}
-	if (memcmp(hdr->magic, FL_LEDGER_MAGIC, 8) || hdr->version != FL_LEDGER_VERSION ||
-	    hdr->hdr_size != sizeof(*hdr) || hdr->rec_size != sizeof(struct fl_ledger_rec)) {
+	if (memcmp(hdr->magic, FL_LEDGER_MAGIC, 8) || hdr->hdr_size != sizeof(*hdr) ||
+	    !rec_size_known(hdr->version, hdr->rec_size)) {
 		err = -EPROTO;
 		goto fail;
 	}
+	r->rec_size = hdr->rec_size;
 	*out = r;
 	return 0;
 fail:
@@ -97,7 +109,45 @@ fail:
 
 int fl_ledger_next(struct fl_ledger_reader *r, struct fl_ledger_rec *rec)
 {
-	return gz_read_full(r->gz, rec, sizeof(*rec));
+	long n = fl_ledger_read(r, rec, 1);
+
+	return (int)n;
+}
+
+/* Spreads n records of r->rec_size bytes, packed at the start of v, to
+ * full records, from the last so that none is overwritten before it moved. */
+static void widen(struct fl_ledger_rec *v, size_t n, size_t rec_size)
+{
+	const char *src = (const char *)v;
+
+	for (size_t i = n; i-- > 0;) {
+		char *dst = (char *)&v[i];
+
+		memmove(dst, src + i * rec_size, rec_size);
+		memset(dst + rec_size, 0, sizeof(*v) - rec_size);
+	}
+}
+
+long fl_ledger_read(struct fl_ledger_reader *r, struct fl_ledger_rec *v, size_t n)
+{
+	size_t want = n * r->rec_size, got = 0;
+
+	while (got < want) {
+		unsigned chunk = want - got > (1u << 30) ? 1u << 30 : (unsigned)(want - got);
+		int k = gzread(r->gz, (char *)v + got, chunk);
+
+		if (k < 0)
+			return -EIO;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got % r->rec_size)
+		return -EIO;
+	n = got / r->rec_size;
+	if (r->rec_size != sizeof(*v))
+		widen(v, n, r->rec_size);
+	return (long)n;
 }
 
 void fl_ledger_close(struct fl_ledger_reader *r)

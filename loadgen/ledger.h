@@ -8,9 +8,9 @@
  * On disk: a gzip stream (possibly several concatenated gzip members, as
  * each load thread compresses its own batches) whose uncompressed bytes are
  * one struct fl_ledger_hdr followed by struct fl_ledger_rec records, all
- * little-endian, no padding. Records are in completion order per thread,
- * not sorted by sequence. A request id is (run_id, instance, seq) and is
- * sent as "<run_id as 16 hex digits>-<instance>-<seq>" in the id header.
+ * little-endian (addresses in network byte order), no padding. Records are in completion order per
+ * thread, not sorted by sequence. A request id is (run_id, instance, seq) and is sent as "<run_id
+ * as 16 hex digits>-<instance>-<seq>" in the id header.
  */
 #ifndef FL_LEDGER_H
 #define FL_LEDGER_H
@@ -20,7 +20,8 @@
 #include <linux/types.h>
 
 #define FL_LEDGER_MAGIC	  "FLLEDGER"
-#define FL_LEDGER_VERSION 1
+#define FL_LEDGER_VERSION 2
+#define FL_LEDGER_V1_REC  96 /* version 1: the record up to sock_cookie */
 #define FL_REQ_ID_LEN	  56 /* buffer for a formatted request id (at most 48 + NUL) */
 
 enum fl_outcome {
@@ -70,12 +71,24 @@ struct fl_ledger_rec {
 	__u8 phase;	   /* profile phase (e.g. step number, spike = 1) */
 	__u32 flags;	   /* FL_REC_* */
 	__u64 sock_cookie; /* SO_COOKIE of the connection, 0 if unknown: joins kernel traces */
+	/* Version 2: the connection's addresses, from the connect attempt itself
+	 * (getsockname right after connect(), even while it is EINPROGRESS), so a
+	 * request whose SYN was dropped still has its 5-tuple. Network byte
+	 * order; IPv4 in the first 4 bytes, the rest 0. All 0 when unknown (the
+	 * request never got a socket, or a version-1 file). */
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	__u16 peer_port; /* host byte order, like local_port */
+	__u8 family;	 /* AF_INET, AF_INET6, 0 unknown */
+	__u8 pad[5];
 };
 
 #define FL_REC_DUP 1 /* second request of an idempotency pair (same key) */
 
 _Static_assert(sizeof(struct fl_ledger_hdr) == 304, "ledger header layout");
-_Static_assert(sizeof(struct fl_ledger_rec) == 96, "ledger record layout");
+_Static_assert(sizeof(struct fl_ledger_rec) == 136, "ledger record layout");
+_Static_assert(offsetof(struct fl_ledger_rec, local_addr) == FL_LEDGER_V1_REC,
+	       "version 2 extends version 1 at its end");
 
 /* "%016llx-%u-%llu" */
 int fl_req_id_format(char *buf, size_t len, __u64 run_id, __u32 instance, __u64 seq);
@@ -83,10 +96,17 @@ const char *fl_outcome_name(unsigned outcome);
 
 /* Streaming reader: open, next record, close. Memory: one gzip stream. */
 struct fl_ledger_reader;
-/* Returns 0 or negative errno (-EPROTO: not a ledger or another version). */
+/* Returns 0 or negative errno (-EPROTO: not a ledger or an unknown version).
+ * Reads version 1 (records of 96 or 88 bytes) and version 2; hdr->version
+ * and hdr->rec_size tell which the file is. Records of version 1 come back
+ * as version 2 records with the fields they lack set to 0. */
 int fl_ledger_open(const char *path, struct fl_ledger_reader **r, struct fl_ledger_hdr *hdr);
 /* Returns 1 with a record, 0 at the end, -EIO on a truncated or corrupt file. */
 int fl_ledger_next(struct fl_ledger_reader *r, struct fl_ledger_rec *rec);
+/* Up to n records into v: returns how many (n except at the end), 0 at the
+ * end, -EIO on a truncated or corrupt file. Faster than fl_ledger_next for
+ * bulk readers. */
+long fl_ledger_read(struct fl_ledger_reader *r, struct fl_ledger_rec *v, size_t n);
 void fl_ledger_close(struct fl_ledger_reader *r);
 
 /* Writer: shared by the load threads, each with its own batch buffer. */

@@ -55,6 +55,14 @@ struct lg_counts {
 	uint64_t max_lag; /* open model: the latest send, ns after its scheduled time */
 };
 
+/* A connection's 5-tuple as the ledger records it (network byte order
+ * addresses, host byte order ports); all 0 when unknown. */
+struct lg_addrs {
+	uint8_t laddr[16], paddr[16];
+	uint16_t pport;
+	uint8_t family;
+};
+
 /* One connection (closed model: one user) and the request it carries. */
 struct lg_slot {
 	uint64_t seq, sched_ns, sent_ns, ready_ns, sched_wall_ns;
@@ -62,6 +70,7 @@ struct lg_slot {
 	uint32_t bytes_in, bytes_out;
 	uint16_t mix;
 	uint16_t lport;
+	struct lg_addrs addrs;
 	uint8_t phase;
 	uint8_t flags;
 	bool busy;
@@ -153,6 +162,17 @@ void lg_complete(struct lg_thread *t, unsigned i, unsigned outcome, unsigned sta
 		 uint64_t now);
 /* Sets up the request's bytes in var (REQ_VAR_MAX) and returns its length. */
 size_t lg_req_var(struct lg_thread *t, unsigned i, char *var);
+
+/* Records the socket's local address and port, cookie and peer in the slot
+ * (peer: the address connected to, or NULL to ask the socket). Works as
+ * soon as connect() has returned, even with EINPROGRESS. */
+void lg_slot_sockinfo(struct lg_slot *s, int fd, const struct sockaddr *peer);
+void lg_slot_forget_conn(struct lg_slot *s);
+
+/* ival.c: a thread hands its second to the interval log (and starts the
+ * next), and leaves it at its end. */
+void ival_publish(struct lg_thread *t, uint64_t now);
+void ival_leave(struct lg_thread *t);
 
 int run_init(struct lg_run *run, const struct lg_config *cfg);
 /* Runs to the end; returns 0 or negative errno (setup failures). */

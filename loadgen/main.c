@@ -2,6 +2,7 @@
 /* loadgen: an HTTP load generator with open and closed models and a ledger
  * of every request. See docs/loadgen.1. Exit: 0 pass, 1 SLO broken, 2 error. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
@@ -132,13 +133,21 @@ static int parse_dur(const char *opt, const char *v, bool allow_zero, uint64_t *
 	return 0;
 }
 
+/* "-" when unknown (family 0, or a version-1 ledger) */
+static void addr_text(unsigned family, const __u8 *a, char *buf, size_t len)
+{
+	if ((family != AF_INET && family != AF_INET6) ||
+	    !inet_ntop((int)family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "-");
+}
+
 static int dump_ledger(const char *path, bool verify_only)
 {
 	struct fl_ledger_reader *r;
 	struct fl_ledger_hdr h;
 	struct fl_ledger_rec rec;
 	uint64_t n = 0, max_seq = 0, counts[FL_OUT_MAX];
-	char id[FL_REQ_ID_LEN], msg[256];
+	char id[FL_REQ_ID_LEN], msg[256], la[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN];
 	int err;
 
 	err = fl_ledger_open(path, &r, &h);
@@ -152,7 +161,7 @@ static int dump_ledger(const char *path, bool verify_only)
 		printf(
 		    "# id\tphase\tsched_wall_ns\tsched_ns\tsent_ns\tdone_ns\tlatency_ns\toutcome\t"
 		    "status\terr\tlocal_port\tconn\tbytes_out\tbytes_in\tmix\tflags\tsock_"
-		    "cookie\n");
+		    "cookie\tlocal_addr\tpeer_addr\tpeer_port\n");
 	while ((err = fl_ledger_next(r, &rec)) == 1) {
 		n++;
 		if (rec.seq + 1 > max_seq)
@@ -160,14 +169,16 @@ static int dump_ledger(const char *path, bool verify_only)
 		if (verify_only)
 			continue;
 		fl_req_id_format(id, sizeof(id), rec.run_id, rec.instance, rec.seq);
+		addr_text(rec.family, rec.local_addr, la, sizeof(la));
+		addr_text(rec.family, rec.peer_addr, pa, sizeof(pa));
 		printf("%s\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u\t%"
-		       "llu\n",
+		       "llu\t%s\t%s\t%u\n",
 		       id, rec.phase, (unsigned long long)rec.sched_wall_ns,
 		       (unsigned long long)rec.sched_ns, (unsigned long long)rec.sent_ns,
 		       (unsigned long long)rec.done_ns, (unsigned long long)rec.latency_ns,
 		       fl_outcome_name(rec.outcome), rec.status, rec.err, rec.local_port, rec.conn,
 		       rec.bytes_out, rec.bytes_in, rec.mix, rec.flags,
-		       (unsigned long long)rec.sock_cookie);
+		       (unsigned long long)rec.sock_cookie, la, pa, rec.peer_port);
 	}
 	fl_ledger_close(r);
 	if (err < 0) {

@@ -24,6 +24,7 @@ sleep 0.3
 awk '$3=="/" {print $1"\t"$2}' "$NGINX_DIR/access.log" | sort >"$LG_TMP/nginx.ids"
 check curl_nginx_same_ids diff -q "$LG_TMP/lg.ids" "$LG_TMP/nginx.ids"
 check curl_local_ports [ "$("$LG" --dump-ledger "$LG_TMP/c.ledger" | awk -F'\t' 'NR>1 && $11==0' | wc -l)" -eq 0 ]
+check curl_v2_addrs [ "$("$LG" --dump-ledger "$LG_TMP/c.ledger" | awk -F'\t' -v p="$port" 'NR>1 && ($18!="127.0.0.1" || $19!="127.0.0.1" || $20!=p)' | wc -l)" -eq 0 ]
 check curl_socket_cookies [ "$("$LG" --dump-ledger "$LG_TMP/c.ledger" | awk -F'\t' 'NR>1 && $17==0' | wc -l)" -eq 0 ]
 
 if [ -n "$tls" ]; then

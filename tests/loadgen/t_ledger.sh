@@ -21,6 +21,8 @@ check ledger_id_format [ "$(grep -c '^0000000000c0ffee-3-[0-9]*	' "$LG_TMP/a.tsv
 check ledger_all_ok [ "$(cut -f8 "$LG_TMP/a.tsv" | sort -u)" = ok ]
 check ledger_times_ordered [ "$(awk -F'\t' '$5<$4 || $6<$5 || $7!=$6-$5 {n++} END{print n+0}' "$LG_TMP/a.tsv")" -eq 0 ]
 check ledger_local_ports [ "$(awk -F'\t' '$11==0 {n++} END{print n+0}' "$LG_TMP/a.tsv")" -eq 0 ]
+# version 2: the 5-tuple of every request (loopback both ends, the server's port)
+check ledger_v2_addrs [ "$(awk -F'\t' -v p="$port" '$18!="127.0.0.1" || $19!="127.0.0.1" || $20!=p {n++} END{print n+0}' "$LG_TMP/a.tsv")" -eq 0 ]
 wall_now=$(date +%s%N)
 check ledger_wall_clock [ "$(awk -F'\t' -v now="$wall_now" '$3 < now-600e9 || $3 > now {n++} END{print n+0}' "$LG_TMP/a.tsv")" -eq 0 ]
 

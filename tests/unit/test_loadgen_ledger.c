@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include "ledger.h"
 #include "lg_run.h"
 
@@ -170,6 +173,178 @@ static void test_duplicate_and_truncated(void **state)
 	unlink(path);
 }
 
+/* A version-1 file (records of rec_size bytes, written by an older loadgen)
+ * reads as version-2 records whose new fields are 0. */
+static void check_v1(unsigned rec_size)
+{
+	char path[] = "/tmp/lg-ledger-v1-XXXXXX";
+	struct fl_ledger_reader *r;
+	struct fl_ledger_hdr h;
+	struct fl_ledger_rec v[4], one;
+	char raw[FL_LEDGER_V1_REC];
+	const unsigned n = 5000; /* more than one read of the batch reader */
+	unsigned got = 0;
+	long k;
+	gzFile gz;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	make_hdr(&h);
+	h.version = 1;
+	h.rec_size = rec_size;
+	gz = gzopen(path, "wb1");
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, &h, sizeof(h)), (int)sizeof(h));
+	for (unsigned i = 0; i < n; i++) {
+		struct fl_ledger_rec full;
+
+		memset(&full, 0, sizeof(full));
+		full.run_id = h.run_id;
+		full.instance = h.instance;
+		full.seq = i;
+		full.local_port = (uint16_t)(40000 + i % 1000);
+		full.outcome = FL_OUT_OK;
+		if (rec_size == FL_LEDGER_V1_REC)
+			full.sock_cookie = 0xc0c0000ULL + i;
+		memcpy(raw, &full, rec_size);
+		assert_int_equal(gzwrite(gz, raw, rec_size), (int)rec_size);
+	}
+	gzclose(gz);
+
+	memset(&h, 0xff, sizeof(h));
+	assert_int_equal(fl_ledger_open(path, &r, &h), 0);
+	assert_int_equal(h.version, 1);
+	assert_int_equal(h.rec_size, rec_size);
+	/* one by one for the first record, then in batches of 4 */
+	memset(&one, 0xee, sizeof(one));
+	assert_int_equal(fl_ledger_next(r, &one), 1);
+	assert_int_equal(one.seq, 0);
+	assert_int_equal(one.local_port, 40000);
+	assert_int_equal(one.family, 0);
+	assert_int_equal(one.peer_port, 0);
+	got = 1;
+	for (;;) {
+		memset(v, 0xee, sizeof(v)); /* garbage the reader must overwrite */
+		k = fl_ledger_read(r, v, 4);
+		assert_true(k >= 0);
+		if (!k)
+			break;
+		for (long j = 0; j < k; j++) {
+			static const uint8_t zero[16];
+
+			assert_int_equal(v[j].seq, got);
+			assert_int_equal(v[j].local_port, 40000 + got % 1000);
+			assert_int_equal(v[j].outcome, FL_OUT_OK);
+			assert_int_equal(v[j].sock_cookie,
+					 rec_size == FL_LEDGER_V1_REC ? 0xc0c0000ULL + got : 0);
+			assert_memory_equal(v[j].local_addr, zero, 16);
+			assert_memory_equal(v[j].peer_addr, zero, 16);
+			assert_int_equal(v[j].peer_port, 0);
+			assert_int_equal(v[j].family, 0);
+			got++;
+		}
+	}
+	assert_int_equal(got, n);
+	fl_ledger_close(r);
+	unlink(path);
+}
+
+static void test_v1_still_read(void **state)
+{
+	(void)state;
+	check_v1(FL_LEDGER_V1_REC);
+	check_v1(FL_LEDGER_V1_REC - 8); /* before the socket cookie */
+}
+
+/* Unknown versions and sizes that do not fit their version are refused. */
+static void test_versions_refused(void **state)
+{
+	char path[] = "/tmp/lg-ledger-ver-XXXXXX";
+	struct {
+		__u32 version, rec_size;
+	} bad[] = {
+	    {0, 136}, {3, 136}, {1, 136}, {2, 96}, {1, 100}, {2, 144},
+	};
+	struct fl_ledger_reader *r;
+	struct fl_ledger_hdr h;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		gzFile gz = gzopen(path, "wb1");
+
+		make_hdr(&h);
+		h.version = bad[i].version;
+		h.rec_size = bad[i].rec_size;
+		gzwrite(gz, &h, sizeof(h));
+		gzclose(gz);
+		assert_int_equal(fl_ledger_open(path, &r, &h), -EPROTO);
+	}
+	unlink(path);
+}
+
+/* Version 2: the 5-tuple comes back byte for byte, IPv4 and IPv6. */
+static void test_v2_roundtrip(void **state)
+{
+	char path[] = "/tmp/lg-ledger-v2-XXXXXX";
+	struct fl_ledger_writer *w;
+	struct fl_ledger_reader *r;
+	struct fl_ledger_hdr h;
+	struct fl_ledger_rec recs[3], rec;
+	uint8_t v4[16] = {0}, v4p[16] = {0}, v6[16], v6p[16];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(inet_pton(AF_INET, "10.253.1.2", v4), 1);
+	assert_int_equal(inet_pton(AF_INET, "10.253.9.8", v4p), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:253::1", v6), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:253::2", v6p), 1);
+	memset(recs, 0, sizeof(recs));
+	for (int i = 0; i < 3; i++) {
+		recs[i].run_id = 0xabcdefULL;
+		recs[i].instance = 7;
+		recs[i].seq = (__u64)i;
+		recs[i].local_port = (__u16)(50000 + i);
+	}
+	recs[0].family = AF_INET;
+	memcpy(recs[0].local_addr, v4, 16);
+	memcpy(recs[0].peer_addr, v4p, 16);
+	recs[0].peer_port = 8080;
+	recs[0].outcome = FL_OUT_OK;
+	recs[1].family = AF_INET6;
+	memcpy(recs[1].local_addr, v6, 16);
+	memcpy(recs[1].peer_addr, v6p, 16);
+	recs[1].peer_port = 443;
+	recs[1].outcome = FL_OUT_CONNECT;
+	recs[2].outcome = FL_OUT_TIMEOUT; /* never sent: no socket, no addresses */
+	recs[2].local_port = 0;
+	make_hdr(&h);
+	assert_int_equal(fl_ledger_create(path, &h, &w), 0);
+	assert_int_equal(fl_ledger_write(w, recs, 3), 0);
+	assert_int_equal(fl_ledger_finish(w, NULL), 0);
+	assert_int_equal(fl_ledger_open(path, &r, &h), 0);
+	assert_int_equal(h.version, 2);
+	assert_int_equal(h.rec_size, 136);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fl_ledger_next(r, &rec), 1);
+		assert_memory_equal(&rec, &recs[i], sizeof(rec));
+	}
+	assert_int_equal(fl_ledger_next(r, &rec), 0);
+	fl_ledger_close(r);
+	/* IPv4 in the first 4 bytes, network byte order */
+	assert_int_equal(recs[0].local_addr[0], 10);
+	assert_int_equal(recs[0].local_addr[1], 253);
+	unlink(path);
+}
+
 static void test_req_id(void **state)
 {
 	char id[FL_REQ_ID_LEN];
@@ -187,9 +362,9 @@ static void test_req_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_duplicate_and_truncated),
-	    cmocka_unit_test(test_req_id),
+	    cmocka_unit_test(test_roundtrip),	     cmocka_unit_test(test_duplicate_and_truncated),
+	    cmocka_unit_test(test_req_id),	     cmocka_unit_test(test_v1_still_read),
+	    cmocka_unit_test(test_versions_refused), cmocka_unit_test(test_v2_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
