@@ -38,7 +38,8 @@ static enum rc_client client_of(unsigned outcome)
 #define LB_N	16384
 #define LB_BUFS 4
 struct lbatch {
-	gzFile gz;
+	struct fl_ledger_reader *lr;
+	struct fl_ledger_hdr hdr;
 	struct fl_ledger_rec *v[LB_BUFS];
 	ssize_t n[LB_BUFS]; /* records in each filled buffer; 0 end, < 0 error */
 	bool full[LB_BUFS];
@@ -53,20 +54,7 @@ struct lbatch {
 
 static ssize_t lb_fill(struct lbatch *b, struct fl_ledger_rec *v)
 {
-	size_t got = 0, want = LB_N * sizeof(*v);
-
-	while (got < want) {
-		int k = gzread(b->gz, (char *)v + got, (unsigned)(want - got));
-
-		if (k < 0)
-			return -EIO;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	if (got % sizeof(*v))
-		return -EIO;
-	return (ssize_t)(got / sizeof(*v));
+	return fl_ledger_read(b->lr, v, LB_N);
 }
 
 static void *lb_producer(void *arg)
@@ -106,12 +94,11 @@ static void lb_close(struct lbatch *b)
 		pthread_mutex_unlock(&b->lock);
 		pthread_join(b->th, NULL);
 	}
-	if (b->threaded || b->gz) {
+	if (b->threaded || b->lr) {
 		pthread_mutex_destroy(&b->lock);
 		pthread_cond_destroy(&b->cond);
 	}
-	if (b->gz)
-		gzclose(b->gz);
+	fl_ledger_close(b->lr);
 	for (int i = 0; i < LB_BUFS; i++)
 		free(b->v[i]);
 	memset(b, 0, sizeof(*b));
@@ -119,32 +106,20 @@ static void lb_close(struct lbatch *b)
 
 static int lb_open(const char *path, struct lbatch *b)
 {
-	struct fl_ledger_reader *lr;
-	struct fl_ledger_hdr hdr;
-	int ret = fl_ledger_open(path, &lr, &hdr);
+	int ret;
 
+	memset(b, 0, sizeof(*b));
+	ret = fl_ledger_open(path, &b->lr, &b->hdr);
 	if (ret)
 		return ret;
-	fl_ledger_close(lr);
-	memset(b, 0, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
-	b->gz = gzopen(path, "rb");
-	if (!b->gz) {
-		ret = errno ? -errno : -ENOMEM;
-		goto fail;
-	}
 	for (int i = 0; i < LB_BUFS; i++) {
 		b->v[i] = malloc(LB_N * sizeof(*b->v[i]));
 		if (!b->v[i]) {
 			ret = -ENOMEM;
 			goto fail;
 		}
-	}
-	gzbuffer(b->gz, 1 << 20);
-	if (gzread(b->gz, &hdr, sizeof(hdr)) != (int)sizeof(hdr)) {
-		ret = -EIO;
-		goto fail;
 	}
 	b->i = 0;
 	b->threaded = !pthread_create(&b->th, NULL, lb_producer, b);
