@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The event index: agentd's event logs read into fault windows and inject
- * events spilled by port and socket, with a time index for the portless.
+ * events spilled by port (each side of the 5-tuple) and by socket.
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <netinet/in.h>
+#include "event.h"
 #include "ledger.h"
 #include "rc_int.h"
 
@@ -44,15 +46,109 @@ static struct rc_fault *fault_get(struct ctx *c, const char *host, uint32_t id, 
 	return f;
 }
 
-static int ev_write(struct ctx *c, uint64_t wall, uint32_t fault, int port)
+unsigned rc_kind_of(const char *name)
 {
-	struct erec e = {.wall = wall, .fault = fault, .port = (uint16_t)port};
+	static const char *const names[FL_KIND_MAX] = {
+	    [FL_KIND_DROP] = "drop", [FL_KIND_LATENCY] = "latency", [FL_KIND_ERRNO] = "errno"};
 
-	return spill_put(&c->es, port % NP, &e, sizeof(e));
+	for (unsigned k = 1; name && k < FL_KIND_MAX; k++)
+		if (names[k] && !strcmp(names[k], name))
+			return k;
+	return FL_KIND_NONE;
 }
 
-static int event_line(struct ctx *c, const char *path, uint64_t line, const char *s, size_t len,
-		      FILE *all_fp)
+static unsigned proto_of(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (json_is_integer(v))
+		return (unsigned)json_integer_value(v) & 0xff;
+	if (!s)
+		return 0;
+	return !strcmp(s, "tcp") ? IPPROTO_TCP : !strcmp(s, "udp") ? IPPROTO_UDP : 0;
+}
+
+/* An address of an inject event, interned; RC_ADDR_NONE if absent or bad. */
+static int ev_addr(struct ctx *c, json_t *v, uint16_t *idx)
+{
+	const char *s = json_string_value(v);
+	uint8_t fam, a[16];
+	int ret;
+
+	*idx = RC_ADDR_NONE;
+	if (!s || rc_addr_parse(s, strlen(s), &fam, a))
+		return 0;
+	ret = rc_addr_intern(&c->addrs, fam, a, 0, idx);
+	return ret == -E2BIG ? 0 : ret; /* past the table: never matches */
+}
+
+/* An inject event: its fault's counters, one entry per side of its 5-tuple
+ * in the port partitions, one in the socket partitions if it names one. */
+static int inject_line(struct ctx *c, json_t *j, struct rc_fault *f, uint64_t wall)
+{
+	uint32_t fi = (uint32_t)(f - c->r->faults);
+	json_t *sp = json_object_get(j, "sport"), *dp = json_object_get(j, "dport");
+	int sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
+	int dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	json_t *ck = json_object_get(j, "cookie");
+	/* written as a signed JSON integer: the same 64 bits */
+	uint64_t cookie = json_is_integer(ck) ? (uint64_t)json_integer_value(ck) : 0;
+	json_int_t dl = json_integer_value(json_object_get(j, "delay_ns"));
+	json_int_t en = json_integer_value(json_object_get(j, "errno"));
+	struct erec e = {.wall = wall, .fault = fi};
+	uint16_t src, dst;
+	int ret;
+
+	if (!f->kind[0] && kind)
+		snprintf(f->kind, sizeof(f->kind), "%s", kind);
+	f->injections++;
+	if (wall < f->first_inject_ns)
+		f->first_inject_ns = wall;
+	c->r->c.events_inject++;
+	if (wall < c->ev_min)
+		c->ev_min = wall;
+	if (wall > c->ev_max)
+		c->ev_max = wall;
+	e.kind = (uint8_t)rc_kind_of(kind);
+	if (e.kind == FL_KIND_LATENCY)
+		e.value =
+		    dl > 0 ? (dl / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(dl / 1000)) : 0;
+	else if (e.kind == FL_KIND_ERRNO)
+		e.value = (uint32_t)(en < 0 ? -en : en);
+	e.proto = (uint8_t)proto_of(json_object_get(j, "proto"));
+	if ((ret = ev_addr(c, json_object_get(j, "src"), &src)) ||
+	    (ret = ev_addr(c, json_object_get(j, "dst"), &dst)))
+		return ret;
+	/* only an event with both ports names a connection: one without (ICMP,
+	 * a portless protocol) explains no request by its ports */
+	if (sport > 0 && sport < 65536 && dport > 0 && dport < 65536) {
+		e.port = (uint16_t)sport;
+		e.oport = (uint16_t)dport;
+		e.addr = src;
+		e.oaddr = dst;
+		e.side = 0;
+		ret = spill_put(&c->es, e.port % NP, &e, sizeof(e));
+		if (!ret && dport != sport) {
+			e.port = (uint16_t)dport;
+			e.oport = (uint16_t)sport;
+			e.addr = dst;
+			e.oaddr = src;
+			e.side = 1;
+			ret = spill_put(&c->es, e.port % NP, &e, sizeof(e));
+		}
+	}
+	if (!ret && cookie) {
+		struct crec k = {
+		    .cookie = cookie, .wall = wall, .fault = fi, .value = e.value, .kind = e.kind};
+
+		ret = spill_put(&c->cs, (unsigned)(mix64(cookie) % NP), &k, sizeof(k));
+		c->have_cookies = true;
+	}
+	return ret;
+}
+
+static int event_line(struct ctx *c, const char *path, uint64_t line, const char *s, size_t len)
 {
 	json_error_t jerr;
 	json_t *j, *v;
@@ -126,40 +222,7 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		f->end_ns = wall;
 		snprintf(f->end_reason, sizeof(f->end_reason), "%s", why ? why : "");
 	} else {
-		uint32_t fi = (uint32_t)(f - c->r->faults);
-		json_t *sp = json_object_get(j, "sport"), *dp = json_object_get(j, "dport");
-		int sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
-		int dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
-		const char *kind = json_string_value(json_object_get(j, "kind"));
-		json_t *ck = json_object_get(j, "cookie");
-		/* written as a signed JSON integer: the same 64 bits */
-		uint64_t cookie = json_is_integer(ck) ? (uint64_t)json_integer_value(ck) : 0;
-		struct erec e = {.wall = wall, .fault = fi};
-
-		if (!f->kind[0] && kind)
-			snprintf(f->kind, sizeof(f->kind), "%s", kind);
-		f->injections++;
-		if (wall < f->first_inject_ns)
-			f->first_inject_ns = wall;
-		c->r->c.events_inject++;
-		if (wall < c->ev_min)
-			c->ev_min = wall;
-		if (wall > c->ev_max)
-			c->ev_max = wall;
-		if (sport > 0 && sport < 65536)
-			ret = ev_write(c, wall, fi, sport);
-		if (!ret && dport > 0 && dport < 65536 && dport != sport)
-			ret = ev_write(c, wall, fi, dport);
-		if (!ret && cookie) {
-			struct crec k = {.cookie = cookie, .wall = wall, .fault = fi};
-
-			ret = spill_put(&c->cs, (unsigned)(mix64(cookie) % NP), &k, sizeof(k));
-			c->have_cookies = true;
-		}
-		/* 0: neither ports nor socket: matched by time alone */
-		e.port = (sport > 0 || dport > 0 || cookie) ? 1 : 0;
-		if (!ret && fwrite(&e, sizeof(e), 1, all_fp) != 1)
-			ret = -EIO;
+		ret = inject_line(c, j, f, wall);
 		if (ret && !c->err[0])
 			snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
 				 c->tmp, strerror(-ret));
@@ -169,7 +232,7 @@ out:
 	return ret;
 }
 
-int rc_read_events(struct ctx *c, FILE *all_fp)
+int rc_read_events(struct ctx *c)
 {
 	char *buf = malloc(EV_LINE_MAX + 1);
 	int ret = 0;
@@ -198,7 +261,7 @@ int rc_read_events(struct ctx *c, FILE *all_fp)
 				ret = -E2BIG;
 				break;
 			}
-			ret = event_line(c, path, line, buf, len, all_fp);
+			ret = event_line(c, path, line, buf, len);
 		}
 		if (!ret) {
 			int zerr;
@@ -217,66 +280,4 @@ int rc_read_events(struct ctx *c, FILE *all_fp)
 	}
 	free(buf);
 	return ret;
-}
-
-int tidx_build(struct tidx *t, FILE *fp, bool portless_only)
-{
-	struct erec e;
-	uint64_t span;
-
-	rewind(fp);
-	t->n = 0;
-	/* first pass: the span */
-	uint64_t lo = UINT64_MAX, hi = 0;
-
-	while (fread(&e, sizeof(e), 1, fp) == 1) {
-		if (portless_only && e.port)
-			continue;
-		if (e.wall < lo)
-			lo = e.wall;
-		if (e.wall > hi)
-			hi = e.wall;
-	}
-	if (lo > hi)
-		return 0;
-	span = hi - lo + 1;
-	t->t0 = lo;
-	t->w = span / TIDX_MAX + 1;
-	if (t->w < 1000000)
-		t->w = 1000000; /* 1 ms */
-	t->n = (uint32_t)(span / t->w + 1);
-	t->next = malloc((t->n + 1) * sizeof(uint32_t));
-	t->fault = malloc(t->n * sizeof(uint32_t));
-	if (!t->next || !t->fault)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < t->n; i++)
-		t->fault[i] = UINT32_MAX;
-	rewind(fp);
-	while (fread(&e, sizeof(e), 1, fp) == 1) {
-		if (portless_only && e.port)
-			continue;
-		t->fault[(e.wall - t->t0) / t->w] = e.fault;
-	}
-	t->next[t->n] = t->n;
-	for (uint32_t i = t->n; i-- > 0;)
-		t->next[i] = t->fault[i] != UINT32_MAX ? i : t->next[i + 1];
-	return 0;
-}
-
-/* The fault of an event in [lo, hi], or -1. */
-int64_t tidx_find(const struct tidx *t, uint64_t lo, uint64_t hi)
-{
-	uint64_t a, b;
-	uint32_t j;
-
-	if (!t->n || hi < t->t0)
-		return -1;
-	a = lo < t->t0 ? 0 : (lo - t->t0) / t->w;
-	if (a >= t->n)
-		return -1;
-	b = (hi - t->t0) / t->w;
-	j = t->next[a];
-	if (j >= t->n || j > b)
-		return -1;
-	return t->fault[j];
 }

@@ -16,6 +16,44 @@
 
 /* ---- receipts ---- */
 
+/* "10.0.0.3:5432", "[::1]:5432" -> the upstreams' table (RC_UP_NONE when
+ * it is not an address and port, or past the table). */
+static uint16_t upstream_of(struct ctx *c, const char *s, size_t n)
+{
+	const char *colon = NULL, *a = s;
+	size_t alen;
+	unsigned port = 0;
+	uint8_t fam, addr[16];
+	uint16_t idx;
+
+	if (n && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+
+		if (!rb || rb + 1 >= s + n || rb[1] != ':')
+			return RC_UP_NONE;
+		a = s + 1;
+		alen = (size_t)(rb - a);
+		colon = rb + 1;
+	} else {
+		colon = memrchr(s, ':', n);
+		if (!colon)
+			return RC_UP_NONE;
+		alen = (size_t)(colon - s);
+	}
+	for (const char *q = colon + 1; q < s + n; q++) {
+		if (*q < '0' || *q > '9' || port > 65535)
+			return RC_UP_NONE;
+		port = port * 10 + (unsigned)(*q - '0');
+	}
+	if (!port || port > 65535 || rc_addr_parse(a, alen, &fam, addr))
+		return RC_UP_NONE;
+	if (rc_addr_intern(&c->ups, fam, addr, (uint16_t)port, &idx))
+		return RC_UP_NONE;
+	/* the events' table is complete before the receipts are read */
+	c->ups.v[idx].ev = rc_addr_find(&c->addrs, fam, addr, 0);
+	return idx;
+}
+
 static int on_receipt(const struct rc_receipt *rc, void *arg)
 {
 	struct rctx *x = arg;
@@ -55,7 +93,13 @@ static int on_receipt(const struct rc_receipt *rc, void *arg)
 	}
 	x->hint = src_find(c, rr.run_id, rr.instance, x->hint);
 	if (x->hint >= 0) {
-		struct qrec q = {.seq = rr.seq, .src = (uint16_t)x->hint};
+		struct qrec q = {.seq = rr.seq,
+				 .src = (uint16_t)x->hint,
+				 .status = (uint16_t)rc->status,
+				 .up = rc->upstream_len
+					   ? upstream_of(c, rc->upstream, rc->upstream_len)
+					   : RC_UP_NONE,
+				 .up_status = (uint16_t)rc->upstream_status};
 
 		ret = spill_put(&c->rs,
 				(unsigned)(src_hash((unsigned)x->hint, rr.seq) >> c->nb_shift), &q,
@@ -145,7 +189,7 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 	struct qrec *rs = NULL;
 	struct rrec *xs = NULL;
 	struct wrec *ws = NULL;
-	uint32_t *slot = NULL, *cnt = NULL;
+	uint32_t *slot = NULL, *cnt = NULL, *first = NULL; /* first: its first receipt + 1 */
 	struct ghost_set gs = {0};
 	size_t nl, nr, nx, nw, wi = 0, cap = 16, i;
 	char id[RC_ID_LEN];
@@ -167,7 +211,8 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 		cap *= 2;
 	slot = calloc(cap, sizeof(*slot));
 	cnt = calloc(nl + 1, sizeof(*cnt));
-	if (!slot || !cnt) {
+	first = calloc(nl + 1, sizeof(*first));
+	if (!slot || !cnt || !first) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -201,7 +246,8 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			while (slot[h] && !same_id(&ls[slot[h] - 1], q->src, q->seq))
 				h = (h + 1) & (cap - 1);
 			if (slot[h]) {
-				cnt[slot[h] - 1]++;
+				if (!cnt[slot[h] - 1]++)
+					first[slot[h] - 1] = (uint32_t)i + 1;
 				continue;
 			}
 			full = (struct rrec){.run_id = c->src[q->src].run_id,
@@ -275,6 +321,21 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			f.lo = ws[wi].lo;
 			f.hi = ws[wi].hi;
 			f.cookie = ws[wi].cookie;
+			f.latency_ns = ws[wi].latency_ns;
+			f.err = ws[wi].err;
+			f.pport = ws[wi].pport;
+			f.laddr = ws[wi].laddr;
+			f.paddr = ws[wi].paddr;
+			f.status = ws[wi].status;
+			f.outcome = ws[wi].outcome;
+			f.up = RC_UP_NONE;
+			if (first[i]) {
+				const struct qrec *q = &rs[first[i] - 1];
+
+				f.svc_status = q->status;
+				f.up = q->up;
+				f.up_status = q->up_status;
+			}
 			wi++;
 
 			pthread_mutex_lock(&c->jlock);
@@ -295,6 +356,7 @@ out:
 	free(ws);
 	free(slot);
 	free(cnt);
+	free(first);
 	free(gs.v);
 	return ret;
 }

@@ -170,6 +170,50 @@ static inline int lb_next(struct lbatch *b, const struct fl_ledger_rec **rec)
 	return lb_next_slow(b, rec);
 }
 
+/* The service of load instance s from its URL: "host:port" as text, and
+ * the address and port that stand for the request's peer when a record has
+ * no 5-tuple (version 1): a host name matches any address, a port left out
+ * is the scheme's. */
+static void url_service(struct ctx *c, unsigned s, const char *url0)
+{
+	char url[sizeof(((struct fl_ledger_hdr *)0)->url) + 1];
+	const char *h = url, *e, *colon = NULL;
+	uint8_t fam, a[16];
+	unsigned port = 0;
+
+	snprintf(url, sizeof(url), "%.*s", (int)sizeof(((struct fl_ledger_hdr *)0)->url), url0);
+	c->url_addr[s] = RC_ADDR_ANY;
+	if (!strncmp(h, "http://", 7)) {
+		h += 7;
+		port = 80;
+	} else if (!strncmp(h, "https://", 8)) {
+		h += 8;
+		port = 443;
+	}
+	e = h + strcspn(h, "/?#");
+	if (*h == '[') { /* [v6]:port */
+		const char *rb = memchr(h, ']', (size_t)(e - h));
+
+		if (rb) {
+			if (!rc_addr_parse(h + 1, (size_t)(rb - h - 1), &fam, a))
+				c->url_addr[s] = rc_addr_find(&c->addrs, fam, a, 0);
+			colon = rb + 1 < e && rb[1] == ':' ? rb + 1 : NULL;
+		}
+	} else {
+		colon = memchr(h, ':', (size_t)(e - h));
+		if (!rc_addr_parse(h, (size_t)((colon ? colon : e) - h), &fam, a))
+			c->url_addr[s] = rc_addr_find(&c->addrs, fam, a, 0);
+	}
+	if (colon) {
+		port = 0;
+		for (const char *q = colon + 1; q < e && *q >= '0' && *q <= '9' && port < 65536;
+		     q++)
+			port = port * 10 + (unsigned)(*q - '0');
+	}
+	c->url_port[s] = port < 65536 ? (uint16_t)port : 0;
+	snprintf(c->url_svc[s], sizeof(c->url_svc[s]), "%.*s", (int)(e - h), h);
+}
+
 /* The ledgers' headers, before any record: the run's start fixes the time
  * bins, and each names its load instance. */
 int rc_read_headers(struct ctx *c)
@@ -180,6 +224,11 @@ int rc_read_headers(struct ctx *c)
 	uint64_t t0 = UINT64_MAX;
 	int ret = 0;
 
+	c->url_svc = calloc(c->in->n_ledgers, sizeof(*c->url_svc));
+	c->url_addr = calloc(c->in->n_ledgers, sizeof(*c->url_addr));
+	c->url_port = calloc(c->in->n_ledgers, sizeof(*c->url_port));
+	if (!c->url_svc || !c->url_addr || !c->url_port)
+		return -ENOMEM;
 	for (size_t i = 0; i < c->in->n_ledgers; i++) {
 		ret = fl_ledger_open(c->in->ledgers[i], &lr, &hdr);
 		if (ret) {
@@ -198,7 +247,8 @@ int rc_read_headers(struct ctx *c)
 				return -E2BIG;
 			}
 			c->src[c->n_src].run_id = hdr.run_id;
-			c->src[c->n_src++].instance = hdr.instance;
+			c->src[c->n_src].instance = hdr.instance;
+			url_service(c, c->n_src++, hdr.url);
 		}
 	}
 	c->t0 = t0;
@@ -291,7 +341,24 @@ int rc_read_ledgers(struct ctx *c)
 				struct wrec w = {
 				    .lo = wall > c->in->slack_ns ? wall - c->in->slack_ns : 0,
 				    .hi = hi + c->in->slack_ns,
-				    .cookie = rec.sock_cookie};
+				    .cookie = rec.sock_cookie,
+				    .latency_ns = rec.latency_ns,
+				    .err = rec.err,
+				    .status = rec.status,
+				    .outcome = rec.outcome};
+
+				if (rec.family) {
+					w.laddr =
+					    rc_addr_find(&c->addrs, rec.family, rec.local_addr, 0);
+					w.paddr =
+					    rc_addr_find(&c->addrs, rec.family, rec.peer_addr, 0);
+					w.pport = rec.peer_port;
+				} else {
+					/* no 5-tuple: the URL's, and any local address */
+					w.laddr = RC_ADDR_ANY;
+					w.paddr = c->url_addr[hint];
+					w.pport = c->url_port[hint];
+				}
 
 				ret = spill_put(&c->ws, bucket, &w, sizeof(w));
 			}

@@ -37,7 +37,8 @@
 #define NP		64	    /* port partitions; NP itself: failures with no port */
 #define WBUF		(16 * 1024) /* a bucket's buffer, one chunk of a spill file */
 #define MAX_FAULT_HISTS 64
-#define TIDX_MAX	(1u << 20) /* time index bins */
+#define MAX_ADDRS	65534 /* distinct addresses in the events, upstreams in the receipts */
+#define MAX_CHAINS	64    /* dependency chains listed in the report */
 #define EV_LINE_MAX	(256 * 1024)
 
 /* On-disk temporary records (native endian: they never leave this host). */
@@ -56,14 +57,24 @@ struct lrec {
 struct qrec {
 	uint64_t seq;
 	uint16_t src;
-	uint16_t pad[3];
+	uint16_t status;    /* the status the service answered, 0 unknown */
+	uint16_t up;	    /* the upstream it called (c->ups), RC_UP_NONE */
+	uint16_t up_status; /* the upstream's status, 0 unknown */
 };
 
 /* The window of a failed request, in the same bucket of its own spill and
  * in the same order as the failed requests' lrecs. */
 struct wrec {
-	uint64_t lo, hi; /* wall clock */
-	uint64_t cookie; /* the connection's socket cookie, 0 if unknown */
+	uint64_t lo, hi;     /* wall clock */
+	uint64_t cookie;     /* the connection's socket cookie, 0 if unknown */
+	uint64_t latency_ns; /* as the ledger has it (a timeout: about the timeout) */
+	int32_t err;	     /* errno the client saw */
+	uint16_t pport;	     /* the service's port; 0: any (unknown) */
+	uint16_t laddr;	     /* the client's address (event index), RC_ADDR_ANY unknown */
+	uint16_t paddr;	     /* the service's address */
+	uint16_t status;     /* the HTTP status the client saw */
+	uint8_t outcome;     /* FL_OUT_* */
+	uint8_t pad[3];
 };
 
 /* A full id: receipts of instances no ledger has (ghosts all), and the
@@ -81,35 +92,66 @@ struct krec {
 	char key[56];
 };
 
+/* A failure on its way through attribution: what the client saw (the
+ * wrec's fields) and what the service said (its receipt). */
 struct frec {
 	uint64_t run_id, seq;
-	uint32_t instance;
-	uint16_t port;
-	uint8_t client, recv;
 	uint64_t lo, hi;
 	uint64_t cookie;
+	uint64_t latency_ns;
+	uint32_t instance;
+	int32_t err;
+	uint16_t port, pport, laddr, paddr;
+	uint16_t status, svc_status, up, up_status;
+	uint8_t outcome, client, recv, pad[5];
 };
 
 /* An inject event that names a socket (its cookie). */
 struct crec {
 	uint64_t cookie, wall;
-	uint32_t fault, pad;
+	uint32_t fault; /* index into the faults */
+	uint32_t value; /* latency: delay in us; errno: the errno */
+	uint8_t kind;	/* enum fl_kind */
+	uint8_t pad[7];
 };
 
+/* An inject event with ports, filed under one of them (one entry per side
+ * of its 5-tuple): port/addr that side, oport/oaddr the other. */
 struct erec {
 	uint64_t wall;
 	uint32_t fault; /* index into the faults */
-	uint16_t port;
-	uint16_t pad;
+	uint32_t value; /* latency: delay in us; errno: the errno */
+	uint16_t port, oport;
+	uint16_t addr, oaddr; /* address indexes (c->addrs) */
+	uint8_t kind;	      /* enum fl_kind */
+	uint8_t proto;	      /* IPPROTO_* */
+	uint8_t side;	      /* 0: port is the source port, 1: the destination */
+	uint8_t pad;
 };
 
-/* "Is there an event in [lo, hi]" in O(1): next[i] = first bin >= i holding
- * an event (or n), fault[i] = the fault of an event in bin i. */
-struct tidx {
-	uint64_t t0, w;
-	uint32_t n;
-	uint32_t *next;
-	uint32_t *fault;
+/* Addresses interned: the events' addresses, indexed, so a request's
+ * 5-tuple compares as numbers; RC_ADDR_NONE: an address no event has,
+ * RC_ADDR_ANY: unknown (a version 1 ledger), matches any. */
+#define RC_ADDR_NONE 0xffff
+#define RC_ADDR_ANY  0xfffe
+struct rc_addr {
+	uint8_t family;
+	uint8_t a[16];
+	uint16_t port; /* the upstreams' table only */
+	uint16_t ev;   /* the upstreams' table: the address's index in the events' */
+};
+struct addr_tab {
+	struct rc_addr *v;
+	uint32_t *slot; /* open addressing, index + 1 */
+	size_t n, cap;
+};
+#define RC_UP_NONE 0xffff
+
+/* Effects a scenario declared for a fault (rc_inputs.declared), resolved
+ * to the fault's index. */
+struct decl {
+	size_t fault;
+	const struct rc_declared *d;
 };
 
 struct chunk {
@@ -154,7 +196,8 @@ struct ctx {
 	struct objectives o;
 	/* ledger, failure windows, receipts, keys, failures, events by port,
 	 * events by socket, failures left for the socket pass */
-	struct spill ls, ws, rs, xs, ks, fs, es, cs, us; /* xs: receipts of no ledger */
+	/* us: failures left for the socket pass, ds: for the dependency pass */
+	struct spill ls, ws, rs, xs, ks, fs, es, cs, us, ds; /* xs: receipts of no ledger */
 	struct {
 		uint64_t run_id;
 		uint32_t instance;
@@ -167,8 +210,16 @@ struct ctx {
 	pthread_mutex_t jlock;
 	bool any_keys;
 	uint64_t ev_min, ev_max;
-	struct tidx portless, all;
-	bool have_portless, have_cookies;
+	bool have_cookies;
+	struct addr_tab addrs; /* the events' addresses (evindex.c) */
+	struct addr_tab ups;   /* the upstreams the receipts name (join.c) */
+	/* per load instance, from its ledger's URL: the service as text, and
+	 * its address and port for records without a 5-tuple (version 1) */
+	char (*url_svc)[64];
+	uint16_t *url_addr, *url_port;
+	uint64_t p50_ns; /* answered requests' median: the latency rule */
+	struct decl *decl;
+	size_t n_decl;
 	struct hist *all_h;
 	struct hist *phase_h[256];
 	uint64_t phase_req[256], phase_failed[256];
@@ -219,7 +270,8 @@ static inline uint64_t str_hash(const char *s, size_t n)
 int spill_open(struct ctx *c, struct spill *s, unsigned nb);
 int spill_chunk(struct spill *s, struct sbucket *b);
 int spill_flush(struct ctx *c, struct spill *s);
-/* Reads bucket i back: *n records of size sz, in a malloc'd array. */
+/* Reads bucket i back: *n records of size sz, in a malloc'd array (as
+ * often as needed: the partitions of events serve two passes). */
 int spill_read(struct spill *s, unsigned i, size_t sz, void **out, size_t *n);
 void spill_close(struct spill *s);
 
@@ -256,10 +308,15 @@ const char *rc_phase_label(struct ctx *c, int p, char *buf, size_t len);
 int rc_checks(struct ctx *c);
 
 /* evindex.c */
-int rc_read_events(struct ctx *c, FILE *all_fp);
-int tidx_build(struct tidx *t, FILE *fp, bool portless_only);
-/* The fault of an event in [lo, hi], or -1. */
-int64_t tidx_find(const struct tidx *t, uint64_t lo, uint64_t hi);
+int rc_read_events(struct ctx *c);
+/* The index of an address among the events' (interned by the events
+ * pass), or RC_ADDR_NONE. */
+uint16_t rc_addr_find(const struct addr_tab *t, uint8_t family, const uint8_t *a, uint16_t port);
+int rc_addr_intern(struct addr_tab *t, uint8_t family, const uint8_t *a, uint16_t port,
+		   uint16_t *idx);
+/* "10.0.0.1", "::1" -> family and 16 bytes; 0 or -EINVAL */
+int rc_addr_parse(const char *s, size_t n, uint8_t *family, uint8_t *a);
+void rc_addr_free(struct addr_tab *t);
 
 /* ledger_read.c */
 int rc_read_headers(struct ctx *c);
@@ -283,6 +340,9 @@ int rc_join_keys(struct ctx *c, unsigned b);
 /* attribute.c */
 int rc_explain_partition(struct ctx *c, unsigned p);
 int rc_explain_cookies(struct ctx *c, unsigned p);
+int rc_explain_dependencies(struct ctx *c, unsigned p);
+/* A kind's name in the event log -> enum fl_kind (FL_KIND_NONE unknown). */
+unsigned rc_kind_of(const char *name);
 
 /* series.c */
 static inline void lh_record(uint32_t *lh, uint64_t v)

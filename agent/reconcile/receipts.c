@@ -4,9 +4,15 @@
  * (docs/reconcile.md). Three sources, all streamed line by line:
  *   nginx:PATH   an access log with
  *                log_format faultline '$msec $http_x_request_id $status $request_time';
+ *                or, for a proxy, the same followed by
+ *                '$upstream_addr $upstream_status $upstream_connect_time'
+ *                (nginx lists each upstream it tried, ", "-separated: the last
+ *                is the one that answered or failed last)
  *   ndjson:PATH  one JSON object per line: "id" (string, required), "status"
  *                (integer), "ts" (wall seconds), "key" (idempotency key of an effect the service
- *                performed; with "effect": false the key is not counted)
+ *                performed; with "effect": false the key is not counted),
+ *                "upstream" ("addr:port" of the upstream it called, or
+ *                {"addr": "addr:port", "status": 504})
  *   http(s)://   the same NDJSON fetched with libcurl
  * PATH may be gzip-compressed.
  */
@@ -146,6 +152,15 @@ static int nginx_fast(struct lp *p, const char *s, size_t len, int *ret)
 	    (q + 3 < e && q[3] != ' '))
 		return 0;
 	r.status = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+	/* upstream fields after $request_time: the general path */
+	for (q += 3; q < e && *q == ' '; q++)
+		;
+	while (q < e && *q != ' ')
+		q++;
+	while (q < e && *q == ' ')
+		q++;
+	if (q < e)
+		return 0;
 	r.ts_ns = sec * 1000000000ULL + frac;
 	r.parsed = true;
 	r.run_id = run;
@@ -155,17 +170,36 @@ static int nginx_fast(struct lp *p, const char *s, size_t len, int *ret)
 	return 1;
 }
 
-/* "$msec $http_x_request_id $status $request_time" */
+/* The last of an nginx list ("a, b, c" spread over tokens i..): its token,
+ * and the index of the token after the list. */
+static int nginx_last(const char *const *tok, const size_t *tlen, int i, int n, const char **v,
+		      size_t *vlen)
+{
+	*v = NULL;
+	*vlen = 0;
+	while (i < n) {
+		*v = tok[i];
+		*vlen = tlen[i];
+		if (!*vlen || (*v)[*vlen - 1] != ',')
+			return i + 1;
+		(*vlen)--; /* "a," then "b" */
+		i++;
+	}
+	return i;
+}
+
+/* "$msec $http_x_request_id $status $request_time [$upstream_addr
+ * $upstream_status $upstream_connect_time]" */
 static int nginx_line(struct lp *p, const char *s, size_t len)
 {
 	struct rc_receipt r = {0};
-	const char *tok[4], *e = s + len;
-	size_t tlen[4];
+	const char *tok[32], *e = s + len;
+	size_t tlen[32];
 	int n = 0, st = 0, ret;
 
 	if (nginx_fast(p, s, len, &ret))
 		return ret;
-	while (s < e && n < 4) {
+	while (s < e && n < 32) {
 		while (s < e && (*s == ' ' || *s == '\t'))
 			s++;
 		if (s >= e)
@@ -206,6 +240,19 @@ static int nginx_line(struct lp *p, const char *s, size_t len)
 	r.id_len = tlen[1];
 	if (r.id_len == 1 && r.id[0] == '-')
 		r.id_len = 0;
+	if (n > 4) {
+		const char *v;
+		size_t vlen;
+		int next = nginx_last(tok, tlen, 4, n, &v, &vlen);
+
+		if (vlen && !(vlen == 1 && v[0] == '-')) {
+			r.upstream = v;
+			r.upstream_len = vlen;
+		}
+		nginx_last(tok, tlen, next, n, &v, &vlen);
+		for (size_t i = 0; i < vlen && i < 3 && v[i] >= '0' && v[i] <= '9'; i++)
+			r.upstream_status = r.upstream_status * 10 + (v[i] - '0');
+	}
 	return p->cb(&r, p->arg);
 }
 
@@ -262,6 +309,26 @@ static int ndjson_line(struct lp *p, const char *s, size_t len)
 	} else if (v && !json_is_null(v)) {
 		snprintf(p->err, p->errlen, "%s line %llu: \"key\" must be a string", p->what,
 			 (unsigned long long)p->line);
+		err = -EINVAL;
+		goto out;
+	}
+	v = json_object_get(j, "upstream");
+	if (json_is_object(v)) {
+		json_t *st = json_object_get(v, "status");
+
+		if (json_is_integer(st) && json_integer_value(st) > 0 &&
+		    json_integer_value(st) <= 999)
+			r.upstream_status = (int)json_integer_value(st);
+		v = json_object_get(v, "addr");
+	}
+	if (json_is_string(v)) {
+		r.upstream = json_string_value(v);
+		r.upstream_len = json_string_length(v);
+	} else if (v && !json_is_null(v)) {
+		snprintf(p->err, p->errlen,
+			 "%s line %llu: \"upstream\" must be \"addr:port\" or {\"addr\": "
+			 "\"addr:port\", \"status\": N}",
+			 p->what, (unsigned long long)p->line);
 		err = -EINVAL;
 		goto out;
 	}

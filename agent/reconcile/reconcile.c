@@ -37,6 +37,38 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* The scenario's declared effects, by fault index. */
+static int resolve_declared(struct ctx *c)
+{
+	const struct rc_inputs *in = c->in;
+	struct rc_result *r = c->r;
+
+	if (!in->n_declared)
+		return 0;
+	c->decl = calloc(in->n_declared, sizeof(*c->decl));
+	if (!c->decl)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n_declared; i++) {
+		const struct rc_declared *d = &in->declared[i];
+
+		for (size_t k = 0; k < r->n_faults; k++) {
+			struct rc_fault *f = &r->faults[k];
+
+			if (f->id != d->fault_id || (d->host[0] && strcmp(d->host, f->host)))
+				continue;
+			f->declared = true;
+			c->decl[c->n_decl++] = (struct decl){.fault = k, .d = d};
+			break;
+		}
+	}
+	return 0;
+}
+
+static int cmp_fail(const void *a, const void *b)
+{
+	return strcmp(((const struct rc_failure *)a)->id, ((const struct rc_failure *)b)->id);
+}
+
 static int cmp_fault(const void *a, const void *b)
 {
 	const struct rc_fault *x = a, *y = b;
@@ -91,7 +123,6 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 {
 	struct rc_inputs in = *in0;
 	struct ctx c = {.in = &in, .r = r, .err = err, .errlen = errlen, .ev_min = UINT64_MAX};
-	FILE *all_fp = NULL;
 	unsigned cap;
 	int ret;
 
@@ -104,7 +135,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	snprintf(r->title, sizeof(r->title), "%s",
 		 in.title ? in.title : "Faultline reconciliation");
 	c.ls.fd = c.ws.fd = c.rs.fd = c.xs.fd = c.ks.fd = c.fs.fd = c.es.fd = c.cs.fd = c.us.fd =
-	    -1;
+	    c.ds.fd = -1;
 	pthread_mutex_init(&c.jlock, NULL);
 
 	if (!in.n_ledgers) {
@@ -149,31 +180,15 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 
 	rc_timing(NULL);
 	/* 1. event logs */
-	all_fp = tmpfile();
-	if (!all_fp) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
-		goto out;
-	}
 	if ((ret = spill_open(&c, &c.es, NP)) || (ret = spill_open(&c, &c.cs, NP)))
 		goto out;
-	ret = rc_read_events(&c, all_fp);
+	ret = rc_read_events(&c);
 	if (!ret)
 		ret = spill_flush(&c, &c.es);
 	if (!ret)
 		ret = spill_flush(&c, &c.cs);
 	if (ret)
 		goto out;
-	if (fflush(all_fp)) {
-		ret = -EIO;
-		goto out;
-	}
-	if ((ret = tidx_build(&c.portless, all_fp, true)) ||
-	    (ret = tidx_build(&c.all, all_fp, false)))
-		goto out;
-	c.have_portless = c.portless.n > 0;
-	fclose(all_fp);
-	all_fp = NULL;
 	for (size_t k = 0; k < r->n_faults; k++) {
 		struct rc_fault *f = &r->faults[k];
 
@@ -247,8 +262,13 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		goto out;
 
 	rc_timing("join");
-	/* 5. explanation: by port and time, then what is left by socket and time */
-	if ((ret = spill_open(&c, &c.us, NP)))
+	/* 5. attribution: direct by 5-tuple and time, then what is left by
+	 * socket and time; then by the upstream the receipt names; then what
+	 * the scenario declared; the rest is unexplained */
+	if ((ret = spill_open(&c, &c.us, NP)) || (ret = spill_open(&c, &c.ds, NP)))
+		goto out;
+	c.p50_ns = c.all_h->total ? hist_percentile(c.all_h, 50) : 0;
+	if ((ret = resolve_declared(&c)))
 		goto out;
 	for (unsigned p = 0; p <= NP && !ret; p++)
 		ret = rc_explain_partition(&c, p);
@@ -256,6 +276,10 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		ret = spill_flush(&c, &c.us);
 	for (unsigned p = 0; p < NP && !ret && c.have_cookies; p++)
 		ret = rc_explain_cookies(&c, p);
+	if (!ret)
+		ret = spill_flush(&c, &c.ds);
+	for (unsigned p = 0; p < NP && !ret; p++)
+		ret = rc_explain_dependencies(&c, p);
 	if (ret)
 		goto out;
 
@@ -299,6 +323,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	qsort(r->explained_ids.ids, r->explained_ids.n, RC_ID_LEN, cmp_ids);
 	qsort(r->recovered_ids.ids, r->recovered_ids.n, RC_ID_LEN, cmp_ids);
 	qsort(r->duplicate_keys.ids, r->duplicate_keys.n, RC_ID_LEN, cmp_ids);
+	if (r->n_unexplained > 1)
+		qsort(r->unexplained, r->n_unexplained, sizeof(*r->unexplained), cmp_fail);
 	for (int i = 0; i < 4; i++) {
 		if (c.list_fp[i] && fclose(c.list_fp[i]) && !ret) {
 			ret = -EIO;
@@ -318,8 +344,6 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	ret = r->pass ? 0 : 1;
 out:
 	pthread_mutex_destroy(&c.jlock);
-	if (all_fp)
-		fclose(all_fp);
 	for (int i = 0; i < 4; i++)
 		if (c.list_fp[i])
 			fclose(c.list_fp[i]);
@@ -332,14 +356,17 @@ out:
 	spill_close(&c.es);
 	spill_close(&c.cs);
 	spill_close(&c.us);
+	spill_close(&c.ds);
 	for (int p = 0; p < 256; p++)
 		hist_free(c.phase_h[p]);
 	hist_free(c.all_h);
 	free(c.o.lat);
-	free(c.portless.next);
-	free(c.portless.fault);
-	free(c.all.next);
-	free(c.all.fault);
+	rc_addr_free(&c.addrs);
+	rc_addr_free(&c.ups);
+	free(c.url_svc);
+	free(c.url_addr);
+	free(c.url_port);
+	free(c.decl);
 	if (ret < 0 && !err[0])
 		snprintf(err, errlen, "reconciliation failed: %s", strerror(-ret));
 	return ret;
@@ -361,5 +388,7 @@ void rc_result_free(struct rc_result *r)
 	free(r->phases);
 	free(r->series.bins);
 	free(r->checks);
+	free(r->unexplained);
+	free(r->chains);
 	memset(r, 0, sizeof(*r));
 }

@@ -27,6 +27,39 @@
 #define RC_DEFAULT_MAX_IDS  10000		   /* ids per list kept in report.json */
 #define RC_ID_LEN	    64			   /* a request id or idempotency key as text */
 
+/* The form of a client-visible failure, as the attribution rules see it. */
+enum rc_form {
+	RC_FORM_STATUS,	 /* the service answered a status that is not the expected one */
+	RC_FORM_TIMEOUT, /* no answer before the deadline (sent or not) */
+	RC_FORM_RESET,	 /* connection reset or another socket error */
+	RC_FORM_CONNECT, /* connection refused or unreachable */
+	RC_FORM_EOF,	 /* the service closed before the answer was complete */
+	RC_FORM_PARSE,	 /* a malformed answer */
+	RC_FORM_OTHER,
+	RC_FORM_MAX,
+};
+#define RC_FORM_BIT(f) (1u << (f))
+/* "status", "timeout", ...; and back (-1 unknown). */
+const char *rc_form_name(unsigned form);
+int rc_form_of_name(const char *name);
+
+/* Effects a scenario declares a fault is expected to cause: failures of
+ * this form inside the fault's window plus grace are explained as
+ * "declared" (weaker evidence than direct or dependency). */
+#define RC_MAX_DECL_STATUSES 16
+struct rc_declared {
+	uint32_t fault_id; /* the agent's fault id */
+	char host[64];	   /* the agent's host; "": any */
+	uint16_t statuses[RC_MAX_DECL_STATUSES];
+	unsigned n_statuses;
+	unsigned forms; /* RC_FORM_BIT of the transport failures declared */
+	uint64_t grace_ns;
+};
+
+/* The classes of evidence, strongest first (docs/reconcile.md). */
+enum rc_class { RC_EX_DIRECT, RC_EX_DEPENDENCY, RC_EX_DECLARED, RC_EX_MAX };
+extern const char *const rc_class_names[RC_EX_MAX];
+
 struct rc_inputs {
 	const char *const *ledgers; /* loadgen ledgers; several instances merge */
 	size_t n_ledgers;
@@ -42,6 +75,8 @@ struct rc_inputs {
 	uint64_t slack_ns;   /* 0: RC_DEFAULT_SLACK_NS */
 	unsigned max_ids;    /* 0: RC_DEFAULT_MAX_IDS */
 	const char *title;   /* report title; NULL: "Faultline reconciliation" */
+	const struct rc_declared *declared; /* may be none */
+	size_t n_declared;
 };
 
 /* What the client saw, and how many times the service received it. */
@@ -57,19 +92,20 @@ struct rc_counts {
 	uint64_t timed_out; /* of which timed out */
 	uint64_t inflight;  /* sent, no answer yet when the run ended: not a failure */
 	uint64_t unsent;
-	uint64_t receipts;	    /* receipt lines read */
-	uint64_t receipts_noid;	    /* receipts without a request id ("-"), ignored */
-	uint64_t missing;	    /* sent, never received */
-	uint64_t missing_explained; /* of which a client-visible failure a fault explains */
-	uint64_t ghosts;	    /* received ids never sent (distinct ids) */
-	uint64_t duplicates;	    /* requests received more than once */
-	uint64_t recovered;	    /* timed out at the client, received by the service */
-	uint64_t explained;	    /* failures matched to an injected fault */
-	uint64_t unexplained;	    /* failures no injected fault explains */
-	uint64_t keys;		    /* distinct idempotency keys in the receipts */
-	uint64_t duplicate_effects; /* keys with more than one effect */
-	uint64_t events_inject;	    /* inject events read */
-	uint64_t events_lost;	    /* events the agent reported lost */
+	uint64_t receipts;		  /* receipt lines read */
+	uint64_t receipts_noid;		  /* receipts without a request id ("-"), ignored */
+	uint64_t missing;		  /* sent, never received */
+	uint64_t missing_explained;	  /* of which a client-visible failure a fault explains */
+	uint64_t ghosts;		  /* received ids never sent (distinct ids) */
+	uint64_t duplicates;		  /* requests received more than once */
+	uint64_t recovered;		  /* timed out at the client, received by the service */
+	uint64_t explained;		  /* failures matched to an injected fault (any class) */
+	uint64_t explained_by[RC_EX_MAX]; /* of which direct, dependency, declared */
+	uint64_t unexplained;		  /* failures no injected fault explains */
+	uint64_t keys;			  /* distinct idempotency keys in the receipts */
+	uint64_t duplicate_effects;	  /* keys with more than one effect */
+	uint64_t events_inject;		  /* inject events read */
+	uint64_t events_lost;		  /* events the agent reported lost */
 	uint64_t cells[RC_C_MAX][RC_R_MAX];
 };
 
@@ -106,6 +142,8 @@ struct rc_fault {
 	uint64_t first_inject_ns;  /* wall clock of its first inject event */
 	uint64_t injections;	   /* inject events */
 	uint64_t explained;	   /* failures this fault explains */
+	uint64_t explained_by[RC_EX_MAX];
+	bool declared;		   /* the scenario declared effects for it */
 	uint64_t requests, failed; /* requests scheduled inside the window */
 	struct rc_latency lat;
 	double recovery_s; /* < 0: did not recover before the run ended */
@@ -142,6 +180,22 @@ struct rc_check {
 	char unit[8]; /* "ms", "s", "" */
 };
 
+/* An unexplained failure: what the client and the service saw. */
+struct rc_failure {
+	char id[RC_ID_LEN];
+	char client[48];  /* "timeout", "status 500", "reset (errno 104)" */
+	char service[96]; /* "not received", "500", "504 via 10.0.0.3:5432 (upstream -)" */
+};
+
+/* request -> service -> upstream -> fault, with how many failures. */
+struct rc_chain {
+	char service[64], upstream[64];
+	uint32_t fault_id;
+	char fault_name[64];
+	uint64_t n;
+	char example[RC_ID_LEN];
+};
+
 struct rc_result {
 	bool pass;
 	struct rc_counts c;
@@ -155,6 +209,10 @@ struct rc_result {
 	struct rc_series series;
 	struct rc_check *checks;
 	size_t n_checks;
+	struct rc_failure *unexplained; /* the first max_ids, by id */
+	size_t n_unexplained;
+	struct rc_chain *chains;
+	size_t n_chains;
 	uint64_t slack_ns;
 	uint64_t first_wall_ns, last_wall_ns; /* the run's span (scheduled times) */
 	double baseline_error_rate;	      /* outside every fault window */
@@ -183,9 +241,12 @@ struct rc_receipt {
 	size_t id_len;
 	const char *key; /* idempotency key or NULL */
 	size_t key_len;
-	int status;	/* HTTP status, 0 if unknown */
-	uint64_t ts_ns; /* wall clock, 0 if unknown */
-	bool parsed;	/* the reader parsed id already: */
+	int status;	      /* HTTP status, 0 if unknown */
+	uint64_t ts_ns;	      /* wall clock, 0 if unknown */
+	const char *upstream; /* "addr:port" of the upstream it called, not NUL-terminated */
+	size_t upstream_len;
+	int upstream_status; /* 0 if unknown */
+	bool parsed;	     /* the reader parsed id already: */
 	uint32_t instance;
 	uint64_t run_id, seq;
 };

@@ -172,6 +172,31 @@ static int close_out(const char *dir, const char *name, FILE *fp, const char *tm
 	return 0;
 }
 
+void rules_note(char *buf, size_t len, const struct rc_result *r)
+{
+	snprintf(buf, len,
+		 "A failure is explained only by evidence. Direct: an inject event on the "
+		 "request's own connection (its 5-tuple, both addresses and ports, or its socket "
+		 "cookie) within the request's window +- %.0f ms, of a kind that can cause that "
+		 "failure (a drop: timeouts, resets, connect failures, early EOF, never a status "
+		 "the service sent; a delay: only a timeout the delay itself caused). "
+		 "Dependency: the service's receipt names the upstream it called and an inject "
+		 "event hit that upstream's address and port within the window. Declared: the "
+		 "scenario said the fault causes failures of this form, and the request lies in "
+		 "its window plus grace (weaker evidence: the scenario's word). Everything else "
+		 "is unexplained. Recovery: the time from a fault's end after which the error "
+		 "rate stays at most %.4f%% (baseline %.4f%%).",
+		 (double)r->slack_ns / 1e6, r->recovery_threshold * 100,
+		 r->baseline_error_rate * 100);
+}
+
+void chain_text(const struct rc_chain *ch, char *buf, size_t len)
+{
+	snprintf(buf, len, "request -> %s -> upstream %s -> fault %u%s%s%s", ch->service,
+		 ch->upstream, ch->fault_id, ch->fault_name[0] ? " (" : "", ch->fault_name,
+		 ch->fault_name[0] ? ")" : "");
+}
+
 int rc_write_reports(const struct rc_result *r, const char *dir, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX + 64];
@@ -216,11 +241,14 @@ void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp)
 	const struct rc_counts *c = &r->c;
 
 	fprintf(fp,
-		"requests %llu: sent %llu, answered %llu, ok %llu, failed %llu (explained %llu, "
-		"unexplained %llu)\n",
+		"requests %llu: sent %llu, answered %llu, ok %llu, failed %llu (explained %llu: "
+		"direct %llu, dependency %llu, declared %llu; unexplained %llu)\n",
 		(unsigned long long)c->requests, (unsigned long long)c->sent,
 		(unsigned long long)c->answered, (unsigned long long)c->ok,
 		(unsigned long long)c->failed, (unsigned long long)c->explained,
+		(unsigned long long)c->explained_by[RC_EX_DIRECT],
+		(unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
+		(unsigned long long)c->explained_by[RC_EX_DECLARED],
 		(unsigned long long)c->unexplained);
 	fprintf(fp,
 		"service: missing %llu, ghosts %llu, duplicates %llu, recovered %llu, keys with "

@@ -242,7 +242,7 @@ static void html_list(FILE *fp, const char *title, const struct rc_idlist *l, co
 int rc_write_html(FILE *fp, const struct rc_result *r)
 {
 	const struct rc_counts *c = &r->c;
-	char a[32], b[32];
+	char a[32], b[32], note[1024];
 	int ret;
 
 	fprintf(fp, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
@@ -299,7 +299,8 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 
 	fprintf(fp, "<h2>Attribution</h2>\n<table id=\"attribution\"><tr><th>fault</th>"
 		    "<th>kind</th><th>backend</th><th>window (UTC)</th><th>injections</th>"
-		    "<th>requests in window</th><th>failed</th><th>explained</th><th>p99</th>"
+		    "<th>requests in window</th><th>failed</th><th>direct</th><th>dependency</th>"
+		    "<th>declared</th><th>p99</th>"
 		    "<th>recovery</th></tr>\n");
 	for (size_t i = 0; i < r->n_faults; i++) {
 		const struct rc_fault *f = &r->faults[i];
@@ -314,23 +315,41 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 		esc(fp, f->backend);
 		fprintf(fp,
 			"</td><td>%s - %s</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
-			"<td>%s</td><td>%s</td></tr>\n",
+			"<td>%llu</td><td>%llu%s</td><td>%s</td><td>%s</td></tr>\n",
 			fc.start, fc.end, (unsigned long long)f->injections,
 			(unsigned long long)f->requests, (unsigned long long)f->failed,
-			(unsigned long long)f->explained, fc.p99, fc.recovery);
+			(unsigned long long)f->explained_by[0],
+			(unsigned long long)f->explained_by[1],
+			(unsigned long long)f->explained_by[2],
+			f->declared ? "" : " (none declared)", fc.p99, fc.recovery);
 	}
 	fprintf(fp,
 		"<tr><td>unexplained</td><td></td><td></td><td></td><td></td><td></td><td></td>"
-		"<td class=\"%s\">%llu</td><td></td><td></td></tr></table>\n",
+		"<td class=\"%s\" colspan=\"3\">%llu</td><td></td><td></td></tr></table>\n",
 		c->unexplained ? "bad" : "ok", (unsigned long long)c->unexplained);
-	fprintf(
-	    fp,
-	    "<p class=\"note\">A failure is explained when an inject event's port matches the "
-	    "request's local port and its time lies within the request's scheduled..done window "
-	    "&plusmn; %.0f ms. Recovery: the first %.0f s bin wholly after a fault ends whose "
-	    "error rate is at most %.4f%% (baseline %.4f%%).</p>\n",
-	    (double)r->slack_ns / 1e6, (double)r->series.width_ns / 1e9,
-	    r->recovery_threshold * 100, r->baseline_error_rate * 100);
+	fprintf(fp,
+		"<p id=\"classes\">Failures explained: <b>direct %llu</b>, <b>dependency %llu</b>, "
+		"declared %llu (weaker: the scenario's word); <b>unexplained %llu</b>.</p>\n",
+		(unsigned long long)c->explained_by[RC_EX_DIRECT],
+		(unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
+		(unsigned long long)c->explained_by[RC_EX_DECLARED],
+		(unsigned long long)c->unexplained);
+	if (r->n_chains) {
+		fprintf(fp, "<h3>Dependency chains</h3>\n<ul id=\"chains\">\n");
+		for (size_t i = 0; i < r->n_chains; i++) {
+			chain_text(&r->chains[i], note, sizeof(note));
+			fprintf(fp, "<li>");
+			esc(fp, note);
+			fprintf(fp, ": %llu failures (e.g. ", (unsigned long long)r->chains[i].n);
+			esc(fp, r->chains[i].example);
+			fprintf(fp, ")</li>\n");
+		}
+		fprintf(fp, "</ul>\n");
+	}
+	rules_note(note, sizeof(note), r);
+	fprintf(fp, "<p class=\"note\">");
+	esc(fp, note);
+	fprintf(fp, "</p>\n");
 	if (c->events_lost)
 		fprintf(fp,
 			"<p class=\"note\"><b>The agent lost %llu events</b>: some failures may "
@@ -369,7 +388,29 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 	html_list(fp, "Missing", &r->missing_ids, "missing_ids.txt");
 	html_list(fp, "Ghosts", &r->ghost_ids, "ghost_ids.txt");
 	html_list(fp, "Duplicates", &r->duplicate_ids, "duplicate_ids.txt");
-	html_list(fp, "Unexplained failures", &r->unexplained_ids, "unexplained_ids.txt");
+	if (r->n_unexplained) {
+		size_t show = r->n_unexplained < 100 ? r->n_unexplained : 100;
+
+		fprintf(fp,
+			"<details open><summary>Unexplained failures (%llu)</summary>\n<table "
+			"id=\"unexplained\"><tr><th>id</th><th>client saw</th><th>service "
+			"saw</th></tr>\n",
+			(unsigned long long)c->unexplained);
+		for (size_t i = 0; i < show; i++) {
+			fprintf(fp, "<tr><td class=\"ids\">");
+			esc(fp, r->unexplained[i].id);
+			fprintf(fp, "</td><td>");
+			esc(fp, r->unexplained[i].client);
+			fprintf(fp, "</td><td>");
+			esc(fp, r->unexplained[i].service);
+			fprintf(fp, "</td></tr>\n");
+		}
+		fprintf(fp, "</table>");
+		if (c->unexplained > show)
+			fprintf(fp, "<p>... and %llu more (see unexplained_ids.txt)</p>",
+				(unsigned long long)(c->unexplained - show));
+		fprintf(fp, "</details>\n");
+	}
 	html_list(fp, "Recovered (timed out, received)", &r->recovered_ids, NULL);
 	html_list(fp, "Idempotency keys with more than one effect", &r->duplicate_keys, NULL);
 	if (!c->missing && !c->ghosts && !c->duplicates && !c->unexplained)

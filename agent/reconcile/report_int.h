@@ -29,6 +29,12 @@ struct fault_cells {
 };
 void fault_cells(const struct rc_fault *f, struct fault_cells *c);
 
+/* How failures are explained and recovery measured, in one paragraph of
+ * plain text (the Markdown and HTML reports print the same). */
+void rules_note(char *buf, size_t len, const struct rc_result *r);
+/* "request -> SERVICE -> upstream UP -> fault ID (NAME)" */
+void chain_text(const struct rc_chain *ch, char *buf, size_t len);
+
 void rc_write_md(FILE *fp, const struct rc_result *r);
 int rc_write_html(FILE *fp, const struct rc_result *r);
 

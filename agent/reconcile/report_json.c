@@ -64,6 +64,31 @@ json_t *rc_report_json(const struct rc_result *r)
 	C(duplicate_effects);
 #undef C
 	json_object_set_new(j, "counts", o);
+	o = json_object();
+	for (int k = 0; k < RC_EX_MAX; k++)
+		json_object_set_new(o, rc_class_names[k],
+				    json_integer((json_int_t)c->explained_by[k]));
+	json_object_set_new(o, "unexplained", json_integer((json_int_t)c->unexplained));
+	json_object_set_new(j, "explained_by", o);
+	a = json_array();
+	for (size_t i = 0; i < r->n_unexplained; i++) {
+		const struct rc_failure *u = &r->unexplained[i];
+
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "id", u->id, "client",
+						   u->client, "service", u->service));
+	}
+	json_object_set_new(j, "unexplained", a);
+	a = json_array();
+	for (size_t i = 0; i < r->n_chains; i++) {
+		const struct rc_chain *ch = &r->chains[i];
+
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "service",
+						   ch->service, "upstream", ch->upstream,
+						   "fault_id", (json_int_t)ch->fault_id,
+						   "fault_name", ch->fault_name, "failures",
+						   (json_int_t)ch->n, "example", ch->example));
+	}
+	json_object_set_new(j, "dependency_chains", a);
 	cells = json_object();
 	for (int i = 0; i < RC_C_MAX; i++) {
 		json_t *row = json_object();
@@ -125,6 +150,15 @@ json_t *rc_report_json(const struct rc_result *r)
 				    f->end_ns == UINT64_MAX ? json_null()
 							    : json_integer((json_int_t)f->end_ns));
 		json_object_set_new(fj, "end_reason", json_string(f->end_reason));
+		{
+			json_t *by = json_object();
+
+			for (int k = 0; k < RC_EX_MAX; k++)
+				json_object_set_new(by, rc_class_names[k],
+						    json_integer((json_int_t)f->explained_by[k]));
+			json_object_set_new(fj, "explained_by", by);
+			json_object_set_new(fj, "declared_effects", json_boolean(f->declared));
+		}
 		json_object_set_new(fj, "error_rate",
 				    f->requests ? json_real((double)f->failed / (double)f->requests)
 						: json_null());

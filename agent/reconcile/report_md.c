@@ -29,7 +29,7 @@ static void md_list(FILE *fp, const char *title, const struct rc_idlist *l, cons
 void rc_write_md(FILE *fp, const struct rc_result *r)
 {
 	const struct rc_counts *c = &r->c;
-	char a[32], b[32], d[32];
+	char a[32], b[32], note[1024];
 
 	fprintf(fp, "# %s\n\n**Verdict: %s**\n\n", r->title, r->pass ? "PASS" : "FAIL");
 	fprintf(
@@ -79,26 +79,42 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 	}
 
 	fprintf(fp, "\n## Attribution\n\n| fault | kind | backend | window (UTC) | injections | "
-		    "requests | failed | explained | p99 | recovery |\n"
-		    "|---|---|---|---|---|---|---|---|---|---|\n");
+		    "requests | failed | direct | dependency | declared | p99 | recovery |\n"
+		    "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n_faults; i++) {
 		const struct rc_fault *f = &r->faults[i];
 		struct fault_cells fc;
 
 		fault_cells(f, &fc);
-		fprintf(fp, "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %s | %s |\n",
-			fc.label, f->kind, f->backend, fc.start, fc.end,
-			(unsigned long long)f->injections, (unsigned long long)f->requests,
-			(unsigned long long)f->failed, (unsigned long long)f->explained, fc.p99,
-			fc.recovery);
+		fprintf(
+		    fp,
+		    "| %s | %s | %s | %s - %s | %llu | %llu | %llu | %llu | %llu | %llu%s | %s | "
+		    "%s |\n",
+		    fc.label, f->kind, f->backend, fc.start, fc.end,
+		    (unsigned long long)f->injections, (unsigned long long)f->requests,
+		    (unsigned long long)f->failed, (unsigned long long)f->explained_by[0],
+		    (unsigned long long)f->explained_by[1], (unsigned long long)f->explained_by[2],
+		    f->declared ? "" : " (none declared)", fc.p99, fc.recovery);
 	}
-	fprintf(fp, "| unexplained | | | | | | | %llu | | |\n", (unsigned long long)c->unexplained);
-	snprintf(d, sizeof(d), "%.0f", (double)r->slack_ns / 1e6);
+	fprintf(fp, "| unexplained | | | | | | | %llu | | | | |\n",
+		(unsigned long long)c->unexplained);
 	fprintf(fp,
-		"\nA failure is explained when an inject event's port matches the request's local "
-		"port and its time lies within the request's window +- %s ms. Recovery: the first "
-		"%.0f s bin after a fault ends whose error rate is at most %.4f%%.\n",
-		d, (double)r->series.width_ns / 1e9, r->recovery_threshold * 100);
+		"\nFailures explained: **direct %llu**, **dependency %llu**, declared %llu "
+		"(weaker: the scenario's word); **unexplained %llu**.\n",
+		(unsigned long long)c->explained_by[RC_EX_DIRECT],
+		(unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
+		(unsigned long long)c->explained_by[RC_EX_DECLARED],
+		(unsigned long long)c->unexplained);
+	if (r->n_chains) {
+		fprintf(fp, "\n### Dependency chains\n\n");
+		for (size_t i = 0; i < r->n_chains; i++) {
+			chain_text(&r->chains[i], note, sizeof(note));
+			fprintf(fp, "- %s: %llu failures (e.g. `%s`)\n", note,
+				(unsigned long long)r->chains[i].n, r->chains[i].example);
+		}
+	}
+	rules_note(note, sizeof(note), r);
+	fprintf(fp, "\n%s\n", note);
 	if (c->events_lost)
 		fprintf(fp,
 			"\n**The agent lost %llu events**: some failures may be unexplained "
@@ -107,6 +123,19 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 	md_list(fp, "Missing", &r->missing_ids, "missing_ids.txt");
 	md_list(fp, "Ghosts", &r->ghost_ids, "ghost_ids.txt");
 	md_list(fp, "Duplicates", &r->duplicate_ids, "duplicate_ids.txt");
-	md_list(fp, "Unexplained failures", &r->unexplained_ids, "unexplained_ids.txt");
+	if (c->unexplained) {
+		size_t show = r->n_unexplained < 50 ? r->n_unexplained : 50;
+
+		fprintf(fp,
+			"\n### Unexplained failures (%llu)\n\n| id | client saw | service saw |\n"
+			"|---|---|---|\n",
+			(unsigned long long)c->unexplained);
+		for (size_t i = 0; i < show; i++)
+			fprintf(fp, "| `%s` | %s | %s |\n", r->unexplained[i].id,
+				r->unexplained[i].client, r->unexplained[i].service);
+		if (c->unexplained > show)
+			fprintf(fp, "\n... and %llu more: see unexplained_ids.txt\n",
+				(unsigned long long)(c->unexplained - show));
+	}
 	md_list(fp, "Idempotency keys with more than one effect", &r->duplicate_keys, NULL);
 }

@@ -132,9 +132,6 @@ int spill_read(struct spill *s, unsigned i, size_t sz, void **out, size_t *n)
 		}
 		at += got;
 	}
-	free(b->ch);
-	b->ch = NULL;
-	b->n = b->cap = 0;
 	*out = buf;
 	*n = total / sz;
 	return 0;

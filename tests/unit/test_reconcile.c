@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -62,6 +63,13 @@ static void write_ledger(const char *path, unsigned n, unsigned (*fate)(unsigned
 		r->phase = (uint8_t)(phase ? phase(i) : 0);
 		r->local_port = (uint16_t)(40000 + i);
 		r->sock_cookie = 0xc00c1e000ULL + i;
+		/* the client 10.0.0.1, the service 10.0.0.2:80 */
+		r->family = AF_INET;
+		memcpy(r->local_addr, (const uint8_t[]){10, 0, 0, 1}, 4);
+		memcpy(r->peer_addr, (const uint8_t[]){10, 0, 0, 2}, 4);
+		r->peer_port = 80;
+		if (o == FL_OUT_CONNECT)
+			r->err = ECONNREFUSED;
 		if (o != FL_OUT_UNSENT) {
 			r->sent_ns = r->sched_ns + 1000;
 			r->done_ns =
@@ -560,7 +568,8 @@ static void test_recovery(void **state)
 	for (unsigned s = 200; s < 400; s++)
 		gzprintf(gz,
 			 "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
-			 "\"kind\":\"drop\",\"sport\":%u,\"dport\":80}\n",
+			 "\"kind\":\"drop\",\"dir\":\"egress\",\"proto\":\"tcp\","
+			 "\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"sport\":%u,\"dport\":80}\n",
 			 (unsigned long long)(T0 + s * 10 * MS + MS), 40000 + s);
 	gzprintf(gz,
 		 "{\"type\":\"end\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":1,"
