@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Attribution by evidence, the adversarial table of docs/reconcile.md: for
+ * every rule a failure that must be explained (and in which class) and one
+ * that must not. Synthetic ledgers, receipts and event logs, written here.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "ledger.h"
+#include "reconcile.h"
+
+#define RUN 0x00c0ffee00c0ffeeULL
+#define T0  1790000000000000000ULL
+#define MS  1000000ULL
+#define SEC 1000000000ULL
+
+/* One request: seq i is scheduled at T0 + i s. Addresses are
+ * 10.0.0.X by their last byte (0: unknown, a version 1 ledger's view). */
+struct req {
+	unsigned outcome;
+	uint16_t status; /* what the client saw */
+	int err;
+	uint16_t lport;
+	uint8_t laddr, paddr;
+	uint16_t pport;
+	uint64_t cookie;
+	/* the receipt: 0 none, else the status the service logged */
+	uint16_t rstatus;
+	const char *upstream; /* NDJSON "upstream" or NULL */
+};
+
+struct fix {
+	char dir[64], ledger[128], receipts[160], events[128], out[128];
+	gzFile ev;
+};
+
+static uint64_t at(unsigned seq)
+{
+	return T0 + (uint64_t)seq * SEC;
+}
+
+static void fix_open(struct fix *f)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/fl-test-ev.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->ledger, sizeof(f->ledger), "%s/ledger.fll", f->dir);
+	snprintf(f->receipts, sizeof(f->receipts), "ndjson:%s/receipts.ndjson", f->dir);
+	snprintf(f->events, sizeof(f->events), "%s/events.ndjson.gz", f->dir);
+	snprintf(f->out, sizeof(f->out), "%s/out", f->dir);
+	f->ev = gzopen(f->events, "wb");
+	assert_non_null(f->ev);
+}
+
+static void fix_close(struct fix *f)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+}
+
+static void write_reqs(struct fix *f, const struct req *q, unsigned n, const char *url)
+{
+	struct fl_ledger_hdr h = {0};
+	struct fl_ledger_writer *w;
+	struct fl_ledger_rec *recs = calloc(n, sizeof(*recs));
+	FILE *fp;
+
+	assert_non_null(recs);
+	memcpy(h.magic, FL_LEDGER_MAGIC, 8);
+	h.version = FL_LEDGER_VERSION;
+	h.hdr_size = sizeof(h);
+	h.rec_size = sizeof(struct fl_ledger_rec);
+	h.run_id = RUN;
+	h.start_mono_ns = 1000 * SEC;
+	h.start_wall_ns = T0;
+	snprintf(h.url, sizeof(h.url), "%s", url ? url : "http://10.0.0.2:80/");
+	assert_int_equal(fl_ledger_create(f->ledger, &h, &w), 0);
+	fp = fopen(f->receipts + 7, "w");
+	assert_non_null(fp);
+	for (unsigned i = 0; i < n; i++) {
+		struct fl_ledger_rec *r = &recs[i];
+		char id[FL_REQ_ID_LEN];
+
+		r->run_id = RUN;
+		r->seq = i;
+		r->sched_ns = h.start_mono_ns + (at(i) - T0);
+		r->sched_wall_ns = at(i);
+		r->outcome = (uint8_t)q[i].outcome;
+		r->status = q[i].status;
+		r->err = q[i].err;
+		r->local_port = q[i].lport;
+		r->sock_cookie = q[i].cookie;
+		r->sent_ns = r->sched_ns + 1000;
+		r->latency_ns = q[i].outcome == FL_OUT_TIMEOUT ? 1000 * MS : 5 * MS;
+		r->done_ns = r->sched_ns + r->latency_ns;
+		if (q[i].laddr) {
+			r->family = AF_INET;
+			memcpy(r->local_addr, (const uint8_t[]){10, 0, 0, q[i].laddr}, 4);
+			memcpy(r->peer_addr, (const uint8_t[]){10, 0, 0, q[i].paddr}, 4);
+			r->peer_port = q[i].pport;
+		}
+		fl_req_id_format(id, sizeof(id), RUN, 0, i);
+		if (q[i].rstatus) {
+			fprintf(fp, "{\"id\":\"%s\",\"status\":%u", id, q[i].rstatus);
+			if (q[i].upstream)
+				fprintf(fp, ",\"upstream\":%s", q[i].upstream);
+			fprintf(fp, "}\n");
+		}
+	}
+	assert_int_equal(fl_ledger_write(w, recs, n), 0);
+	assert_int_equal(fl_ledger_finish(w, NULL), 0);
+	fclose(fp);
+	free(recs);
+}
+
+static void ev_window(struct fix *f, unsigned id, const char *name, uint64_t start, uint64_t end)
+{
+	gzprintf(f->ev,
+		 "{\"type\":\"start\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":%u,"
+		 "\"backend\":\"tcx\",\"fault\":{\"kind\":\"drop\",\"name\":\"%s\"}}\n"
+		 "{\"type\":\"end\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":%u,"
+		 "\"reason\":\"cleared\"}\n",
+		 (unsigned long long)start, id, name, (unsigned long long)end, id);
+}
+
+/* An inject event: "extra" is the rest of the record (5-tuple, cookie...). */
+static void ev(struct fix *f, unsigned id, const char *kind, uint64_t wall, const char *extra)
+{
+	gzprintf(f->ev,
+		 "{\"type\":\"inject\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":%u,"
+		 "\"kind\":\"%s\"%s%s}\n",
+		 (unsigned long long)wall, id, kind, extra ? "," : "", extra ? extra : "");
+}
+
+/* A TCP packet event a.b.c.X:sp -> 10.0.0.Y:dp */
+static void ev_tcp(struct fix *f, unsigned id, const char *kind, uint64_t wall, unsigned sx,
+		   unsigned sp, unsigned dx, unsigned dp, const char *more)
+{
+	char x[256];
+
+	snprintf(x, sizeof(x),
+		 "\"dir\":\"egress\",\"proto\":\"tcp\",\"src\":\"10.0.0.%u\",\"dst\":\"10.0.0.%u\","
+		 "\"sport\":%u,\"dport\":%u%s%s",
+		 sx, dx, sp, dp, more ? "," : "", more ? more : "");
+	ev(f, id, kind, wall, x);
+}
+
+static int run(struct fix *f, const struct rc_declared *d, size_t nd, struct rc_result *res)
+{
+	const char *l[] = {f->ledger}, *r[] = {f->receipts}, *e[] = {f->events};
+	struct rc_inputs in = {.ledgers = l,
+			       .n_ledgers = 1,
+			       .receipts = r,
+			       .n_receipts = 1,
+			       .events = e,
+			       .n_events = 1,
+			       .out_dir = f->out,
+			       .declared = d,
+			       .n_declared = nd};
+	char err[256];
+	int ret;
+
+	gzclose(f->ev);
+	f->ev = NULL;
+	ret = reconcile(&in, res, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "reconcile: %s\n", err);
+	return ret;
+}
+
+/* Is seq in the unexplained list? */
+static bool unexplained(const struct rc_result *r, unsigned seq)
+{
+	char id[FL_REQ_ID_LEN];
+
+	fl_req_id_format(id, sizeof(id), RUN, 0, seq);
+	for (size_t i = 0; i < r->unexplained_ids.n; i++)
+		if (!strcmp(r->unexplained_ids.ids[i], id))
+			return true;
+	return false;
+}
+
+#define TIMEOUT(lp)                                                                                \
+	{                                                                                          \
+		.outcome = FL_OUT_TIMEOUT, .lport = lp, .laddr = 1, .paddr = 2, .pport = 80        \
+	}
+#define OK(lp)                                                                                     \
+	{                                                                                          \
+		.outcome = FL_OUT_OK, .status = 200, .lport = lp, .laddr = 1, .paddr = 2,          \
+		.pport = 80, .rstatus = 200                                                        \
+	}
+
+/* A drop never explains a status the service sent, even on the request's
+ * own 5-tuple; it does explain a timeout on it. */
+static void test_status_never_by_drop(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    {.outcome = FL_OUT_STATUS,
+	     .status = 500,
+	     .lport = 40001,
+	     .laddr = 1,
+	     .paddr = 2,
+	     .pport = 80,
+	     .rstatus = 500},
+	    TIMEOUT(40002),
+	    OK(40003),
+	};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 3, NULL);
+	ev_window(&f, 1, "loss", at(0), at(3));
+	ev_tcp(&f, 1, "drop", at(0) + MS, 1, 40001, 2, 80, NULL);
+	ev_tcp(&f, 1, "drop", at(1) + MS, 1, 40002, 2, 80, NULL);
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.failed, 2);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_int_equal(r.c.unexplained, 1);
+	assert_true(unexplained(&r, 0));
+	assert_string_equal(r.unexplained[0].client, "status 500");
+	assert_string_equal(r.unexplained[0].service, "status 500");
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* The 5-tuple, both addresses and ports, in either direction: another
+ * local port, peer port, peer address or local address explains nothing. */
+static void test_tuple(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000), TIMEOUT(40001), TIMEOUT(40002),
+			  TIMEOUT(40003), TIMEOUT(40004), TIMEOUT(40005)};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 6, NULL);
+	ev_window(&f, 1, "loss", at(0), at(6));
+	ev_tcp(&f, 1, "drop", at(0) + MS, 1, 40000, 2, 80, NULL); /* ours, to the service */
+	ev_tcp(&f, 1, "drop", at(1) + MS, 2, 80, 1, 40001, NULL); /* ours, the reply */
+	ev_tcp(&f, 1, "drop", at(2) + MS, 1, 40099, 2, 80, NULL); /* another local port */
+	ev_tcp(&f, 1, "drop", at(3) + MS, 1, 40003, 2, 81, NULL); /* another service port */
+	ev_tcp(&f, 1, "drop", at(4) + MS, 1, 40004, 9, 80, NULL); /* another service address */
+	ev_tcp(&f, 1, "drop", at(5) + MS, 7, 40005, 2, 80, NULL); /* another client address */
+	/* ours, but UDP */
+	ev(&f, 1, "drop", at(2) + 2 * MS,
+	   "\"proto\":\"udp\",\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"sport\":40002,"
+	   "\"dport\":80");
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 2);
+	assert_int_equal(r.c.unexplained, 4);
+	for (unsigned s = 2; s < 6; s++)
+		assert_true(unexplained(&r, s));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* An event without ports (ICMP) beside TCP failures explains none; a
+ * request that never had a local port matches no event by its ports, only
+ * by its socket. */
+static void test_portless(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000), TIMEOUT(0), TIMEOUT(0)};
+
+	(void)state;
+	q[2].cookie = 0xabc;
+	fix_open(&f);
+	write_reqs(&f, q, 3, NULL);
+	ev_window(&f, 1, "ping", at(0), at(3));
+	for (unsigned s = 0; s < 3; s++)
+		ev(&f, 1, "drop", at(s) + MS,
+		   "\"dir\":\"ingress\",\"proto\":\"icmp\",\"src\":\"10.0.0.1\",\"dst\":\"10.0.0."
+		   "2\"");
+	ev_tcp(&f, 1, "drop", at(1) + MS, 1, 0, 2, 80, NULL); /* port 0: not ours */
+	ev_tcp(&f, 1, "drop", at(2) + MS, 1, 40100, 2, 80, "\"cookie\":2748"); /* its socket */
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_int_equal(r.c.unexplained, 2);
+	assert_true(unexplained(&r, 0));
+	assert_true(unexplained(&r, 1));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* A dropped SYN: the connect attempt's port is in the ledger, so the
+ * connect failure (or timeout) matches by 5-tuple; outside the request's
+ * window it does not. */
+static void test_syn_drop(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    {.outcome = FL_OUT_CONNECT,
+	     .err = ETIMEDOUT,
+	     .lport = 40000,
+	     .laddr = 1,
+	     .paddr = 2,
+	     .pport = 80},
+	    {.outcome = FL_OUT_CONNECT,
+	     .err = ETIMEDOUT,
+	     .lport = 40001,
+	     .laddr = 1,
+	     .paddr = 2,
+	     .pport = 80},
+	};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 2, NULL);
+	ev_window(&f, 1, "syn", at(0), at(2) + 5 * SEC);
+	ev_tcp(&f, 1, "drop", at(0) + MS, 1, 40000, 2, 80, NULL);
+	ev_tcp(&f, 1, "drop", at(1) + 3 * SEC, 1, 40001, 2, 80, NULL); /* long after */
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_int_equal(r.c.missing_explained, 1);
+	assert_true(unexplained(&r, 1));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* A latency event explains a timeout only when its delay took the request
+ * past its deadline; never a status. */
+static void test_latency(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000),
+			  TIMEOUT(40001),
+			  {.outcome = FL_OUT_STATUS,
+			   .status = 503,
+			   .lport = 40002,
+			   .laddr = 1,
+			   .paddr = 2,
+			   .pport = 80,
+			   .rstatus = 503},
+			  OK(40003)};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 4, NULL);
+	ev_window(&f, 1, "slow", at(0), at(4));
+	ev_tcp(&f, 1, "latency", at(0) + MS, 1, 40000, 2, 80, "\"delay_ns\":1500000000");
+	ev_tcp(&f, 1, "latency", at(1) + MS, 1, 40001, 2, 80, "\"delay_ns\":10000000");
+	ev_tcp(&f, 1, "latency", at(2) + MS, 1, 40002, 2, 80, "\"delay_ns\":1500000000");
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_int_equal(r.c.unexplained, 2);
+	assert_true(unexplained(&r, 1));
+	assert_true(unexplained(&r, 2));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* A socket-call errno explains the failure with that errno on that socket
+ * only. */
+static void test_errno(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    {.outcome = FL_OUT_CONNECT, .err = ECONNREFUSED, .cookie = 11},
+	    {.outcome = FL_OUT_CONNECT, .err = ECONNREFUSED, .cookie = 12},
+	    {.outcome = FL_OUT_RESET, .err = ECONNRESET, .cookie = 13},
+	};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 3, NULL);
+	ev_window(&f, 3, "refuse", at(0), at(3));
+	ev(&f, 3, "errno", at(0) + MS, "\"pid\":7,\"cookie\":11,\"errno\":111");
+	ev(&f, 3, "errno", at(1) + MS,
+	   "\"pid\":7,\"cookie\":99,\"errno\":111"); /* another socket */
+	ev(&f, 3, "errno", at(2) + MS, "\"pid\":7,\"cookie\":13,\"errno\":111"); /* other errno */
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_true(unexplained(&r, 1));
+	assert_true(unexplained(&r, 2));
+	assert_string_equal(r.unexplained[0].client, "connect (errno 111)");
+	assert_string_equal(r.unexplained[1].client, "reset (errno 104)");
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+#define GW(lp, up)                                                                                 \
+	{                                                                                          \
+		.outcome = FL_OUT_STATUS, .status = 504, .lport = lp, .laddr = 1, .paddr = 2,      \
+		.pport = 80, .rstatus = 504, .upstream = up                                        \
+	}
+
+/* The service's receipt names its upstream and a drop hit that upstream's
+ * address and port while the request was there: dependency, and the chain
+ * is named. Another upstream port, another upstream address, no upstream
+ * named, or the drop outside the request's window: unexplained. */
+static void test_dependency(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    GW(40000, "\"10.0.0.3:5432\""),
+	    GW(40001, "{\"addr\":\"10.0.0.3:5432\",\"status\":504}"),
+	    GW(40002, "\"10.0.0.3:5433\""),
+	    GW(40003, "\"10.0.0.4:5432\""),
+	    GW(40004, NULL),
+	    GW(40005, "\"10.0.0.3:5432\""),
+	    OK(40006),
+	};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 7, NULL);
+	ev_window(&f, 5, "db-outage", at(0), at(5));
+	for (unsigned s = 0; s < 5; s++) /* the API's connections to the database */
+		ev_tcp(&f, 5, "drop", at(s) + 2 * MS, 2, 50000 + s, 3, 5432, NULL);
+	ev_tcp(&f, 5, "drop", at(5) + 3 * SEC, 2, 50005, 3, 5432, NULL);
+	/* on the client's own connection but a status: still not direct */
+	ev_tcp(&f, 5, "drop", at(4) + MS, 1, 40004, 2, 80, NULL);
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DEPENDENCY], 2);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 0);
+	assert_int_equal(r.c.unexplained, 4);
+	for (unsigned s = 2; s < 6; s++)
+		assert_true(unexplained(&r, s));
+	assert_int_equal(r.n_faults, 1);
+	assert_int_equal(r.faults[0].explained_by[RC_EX_DEPENDENCY], 2);
+	assert_int_equal(r.n_chains, 1);
+	assert_string_equal(r.chains[0].service, "10.0.0.2:80");
+	assert_string_equal(r.chains[0].upstream, "10.0.0.3:5432");
+	assert_int_equal(r.chains[0].fault_id, 5);
+	assert_int_equal(r.chains[0].n, 2);
+	assert_non_null(strstr(r.unexplained[0].service, "upstream 10.0.0.3:5433"));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* Receipts that name no upstream: unexplained, unless the scenario
+ * declared the effect; then declared, but only of the declared form and
+ * inside the window plus grace. */
+static void test_declared(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    GW(40000, NULL), /* 504 in the window: declared */
+	    {.outcome = FL_OUT_STATUS,
+	     .status = 500,
+	     .lport = 40001,
+	     .laddr = 1,
+	     .paddr = 2,
+	     .pport = 80,
+	     .rstatus = 500}, /* 500 not declared */
+	    TIMEOUT(40002),   /* timeout declared */
+	    {.outcome = FL_OUT_RESET,
+	     .err = ECONNRESET,
+	     .lport = 40003,
+	     .laddr = 1,
+	     .paddr = 2,
+	     .pport = 80},   /* reset not declared */
+	    GW(40004, NULL), /* inside the grace */
+	    OK(40005),
+	    OK(40006),
+	    GW(40007, NULL), /* after the grace */
+	};
+	struct rc_declared d = {.fault_id = 5,
+				.statuses = {502, 504},
+				.n_statuses = 2,
+				.forms = RC_FORM_BIT(RC_FORM_TIMEOUT),
+				.grace_ns = SEC};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 8, NULL);
+	ev_window(&f, 5, "db-outage", at(0), at(3) + 50 * MS);
+	assert_int_equal(run(&f, &d, 1, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DECLARED], 3);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT] + r.c.explained_by[RC_EX_DEPENDENCY], 0);
+	assert_int_equal(r.c.unexplained, 3);
+	assert_true(unexplained(&r, 1));
+	assert_true(unexplained(&r, 3));
+	assert_true(unexplained(&r, 7));
+	assert_true(r.faults[0].declared);
+	assert_int_equal(r.faults[0].explained_by[RC_EX_DECLARED], 3);
+	rc_result_free(&r);
+
+	/* the same without the declaration: all six unexplained */
+	fix_open(&f);
+	write_reqs(&f, q, 8, NULL);
+	ev_window(&f, 5, "db-outage", at(0), at(3) + 50 * MS);
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.unexplained, 6);
+	assert_int_equal(r.c.explained, 0);
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* A version 1 ledger (no addresses): the service's address and port come
+ * from the URL; both ports must still match. */
+static void test_v1_ledger(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000), TIMEOUT(40001)};
+	struct fl_ledger_hdr h = {0};
+	struct fl_ledger_rec rec;
+	gzFile gz;
+
+	(void)state;
+	q[0].laddr = q[1].laddr = 0;
+	fix_open(&f);
+	write_reqs(&f, q, 2, "http://10.0.0.2:8080/x");
+	/* rewrite the ledger as version 1: 96-byte records */
+	{
+		struct fl_ledger_reader *lr;
+		struct fl_ledger_rec v[2];
+
+		assert_int_equal(fl_ledger_open(f.ledger, &lr, &h), 0);
+		assert_int_equal(fl_ledger_next(lr, &v[0]), 1);
+		assert_int_equal(fl_ledger_next(lr, &v[1]), 1);
+		fl_ledger_close(lr);
+		h.version = 1;
+		h.rec_size = FL_LEDGER_V1_REC;
+		gz = gzopen(f.ledger, "wb");
+		assert_non_null(gz);
+		gzwrite(gz, &h, sizeof(h));
+		for (int i = 0; i < 2; i++) {
+			rec = v[i];
+			gzwrite(gz, &rec, FL_LEDGER_V1_REC);
+		}
+		gzclose(gz);
+	}
+	ev_window(&f, 1, "loss", at(0), at(2));
+	ev_tcp(&f, 1, "drop", at(0) + MS, 1, 40000, 2, 8080, NULL);
+	ev_tcp(&f, 1, "drop", at(1) + MS, 1, 40001, 2, 80, NULL); /* not the URL's port */
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_true(unexplained(&r, 1));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* nginx's upstream variables: the last upstream tried, its status. */
+struct got {
+	char up[64];
+	int up_status, status, n;
+};
+
+static int on_rc(const struct rc_receipt *rc, void *arg)
+{
+	struct got *g = arg;
+
+	g->n++;
+	snprintf(g->up, sizeof(g->up), "%.*s", (int)rc->upstream_len,
+		 rc->upstream ? rc->upstream : "");
+	g->up_status = rc->upstream_status;
+	g->status = rc->status;
+	return 0;
+}
+
+static void test_nginx_upstream(void **state)
+{
+	static const struct {
+		const char *line, *up;
+		int status, up_status;
+	} t[] = {
+	    {"1790000000.100 00c0ffee00c0ffee-0-1 504 5.001 10.0.0.3:5432 504 -", "10.0.0.3:5432",
+	     504, 504},
+	    {"1790000000.100 00c0ffee00c0ffee-0-1 502 0.002 10.0.0.4:5432, 10.0.0.3:5432 502, "
+	     "502 0.001, -",
+	     "10.0.0.3:5432", 502, 502},
+	    {"1790000000.100 00c0ffee00c0ffee-0-1 200 0.002 - - -", "", 200, 0},
+	    {"1790000000.100 00c0ffee00c0ffee-0-1 200 0.002", "", 200, 0},
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct got g = {0};
+
+		assert_int_equal(rc_receipts_parse("nginx", t[i].line, strlen(t[i].line), on_rc, &g,
+						   err, sizeof(err)),
+				 0);
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.up, t[i].up);
+		assert_int_equal(g.status, t[i].status);
+		assert_int_equal(g.up_status, t[i].up_status);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_status_never_by_drop),
+	    cmocka_unit_test(test_tuple),
+	    cmocka_unit_test(test_portless),
+	    cmocka_unit_test(test_syn_drop),
+	    cmocka_unit_test(test_latency),
+	    cmocka_unit_test(test_errno),
+	    cmocka_unit_test(test_dependency),
+	    cmocka_unit_test(test_declared),
+	    cmocka_unit_test(test_v1_ledger),
+	    cmocka_unit_test(test_nginx_upstream),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
