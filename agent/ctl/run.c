@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,15 +144,41 @@ static int inject(const char *sock, struct sc_fault *f, uint32_t *id, char *err,
 	return ret;
 }
 
-static void clear(const char *sock, uint32_t id)
+/* 0, or -errno with the agent's reason in err. A fault that ran its time
+ * is gone already; that is fine. */
+static int clear(const char *sock, uint32_t id, char *err, size_t errlen)
 {
-	char err[512];
 	json_t *reply;
+	int ret = client_call(sock, json_pack("{s:s,s:i}", "cmd", "clear", "id", (int)id), &reply,
+			      err, errlen);
 
-	/* A fault that ran its time is gone already; that is fine. */
-	client_call(sock, json_pack("{s:s,s:i}", "cmd", "clear", "id", (int)id), &reply, err,
-		    sizeof(err));
+	if (ret == -EREMOTEIO && strstr(err, "no fault with id"))
+		ret = 0;
 	json_decref(reply);
+	return ret;
+}
+
+/* A fault the run could not inject or clear: the run is not what the
+ * scenario said, so it fails (exit 2) and the report says which and why. */
+#define MAX_RUN_ERRORS (2 * SC_MAX_FAULTS)
+struct run_errors {
+	char msg[MAX_RUN_ERRORS][256];
+	const char *p[MAX_RUN_ERRORS];
+	size_t n;
+};
+
+static void run_error(struct run_errors *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->n >= MAX_RUN_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->msg[e->n], sizeof(e->msg[e->n]), fmt, ap);
+	va_end(ap);
+	fl_err("%s", e->msg[e->n]);
+	e->p[e->n] = e->msg[e->n];
+	e->n++;
 }
 
 static int agent_event_log(const char *sock, char *path, size_t len, char *err, size_t errlen)
@@ -234,6 +261,9 @@ int cmd_run(const char *sock, int argc, char **argv)
 	uint32_t ids[SC_MAX_FAULTS] = {};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct rc_result res = {};
+	struct rc_declared decl[SC_MAX_FAULTS];
+	size_t n_decl = 0;
+	struct run_errors rerr = {0};
 	struct scenario sc;
 	uint64_t t0, run_id, start_wall;
 	int c, status = 0, next = 0, ret = 2;
@@ -305,7 +335,9 @@ int cmd_run(const char *sock, int argc, char **argv)
 		}
 		while (next < sc.nfaults && sc.faults[next].at_ns <= t) {
 			if (inject(sock, &sc.faults[next], &ids[next], err, sizeof(err)))
-				fl_err("faults[%d]: %s", next, err);
+				run_error(&rerr, "faults[%d] (%s on %s) could not be injected: %s",
+					  next, fl_kind_name(sc.faults[next].spec.kind),
+					  sc.faults[next].spec.target.dev, err);
 			else
 				printf("  %6.2f s  fault %u: %s on %s\n", t / 1e9, ids[next],
 				       fl_kind_name(sc.faults[next].spec.kind),
@@ -315,9 +347,15 @@ int cmd_run(const char *sock, int argc, char **argv)
 		}
 		poll(NULL, 0, 10);
 	}
-	for (int i = 0; i < sc.nfaults; i++)
-		if (ids[i])
-			clear(sock, ids[i]);
+	for (int i = 0; i < sc.nfaults; i++) {
+		if (ids[i] && clear(sock, ids[i], err, sizeof(err)))
+			run_error(&rerr, "faults[%d] (fault %u) could not be cleared: %s", i,
+				  ids[i], err);
+		if (ids[i] && sc.faults[i].has_effects) {
+			decl[n_decl] = sc.faults[i].effects;
+			decl[n_decl++].fault_id = ids[i];
+		}
+	}
 	/* loadgen exits 0 or 1 (its own SLO) with a full ledger; 2 is an error. */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 		fl_err("loadgen failed (%s %d); see %s/loadgen.log",
@@ -349,6 +387,10 @@ int cmd_run(const char *sock, int argc, char **argv)
 		    .n_phases = sc.nphases,
 		    .out_dir = out_dir,
 		    .title = sc.name,
+		    .declared = decl,
+		    .n_declared = n_decl,
+		    .run_errors = rerr.p,
+		    .n_run_errors = rerr.n,
 		};
 
 		snprintf(ledger, sizeof(ledger), "%s/ledger.bin.gz", out_dir);
@@ -361,6 +403,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 			goto out;
 		}
 		rc_print_summary(&res, out_dir, stdout);
+		if (rerr.n)
+			ret = 2; /* the run was not the scenario: no verdict stands */
 	}
 out:
 	rc_result_free(&res);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "proto.h"
+#include "reconcile.h"
 
 #define SC_MAX_FAULTS 32
 #define SC_MAX_PHASES 16
@@ -28,6 +29,8 @@ struct sc_fault {
 	uint64_t at_ns; /* since the load started */
 	json_t *fault;	/* the inject request's fault object, netns filled in */
 	struct fl_fault_spec spec;
+	bool has_effects;	    /* "effects": what the fault is expected to cause */
+	struct rc_declared effects; /* fault_id filled in once injected */
 };
 
 struct sc_load {

@@ -363,6 +363,8 @@ int rc_checks(struct ctx *c)
 		if (fl->recovery_s < 0)
 			k->pass = false;
 	}
+	CHK(r->n_run_errors, "run_errors", "", (double)r->n_run_errors, 0,
+	    "the run itself (every fault injected and cleared)");
 #undef CHK
 	r->pass = true;
 	for (size_t i = 0; i < r->n_checks; i++)

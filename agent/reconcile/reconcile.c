@@ -150,6 +150,17 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	ret = rc_objectives_parse(in.objectives, in.phases, in.n_phases, &c.o, err, errlen);
 	if (ret)
 		goto out;
+	if (in.n_run_errors) {
+		r->run_errors = calloc(in.n_run_errors, sizeof(*r->run_errors));
+		if (!r->run_errors) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < in.n_run_errors; i++)
+			snprintf(r->run_errors[i], sizeof(r->run_errors[i]), "%s",
+				 in.run_errors[i]);
+		r->n_run_errors = in.n_run_errors;
+	}
 	if ((ret = idlist_init(&r->missing_ids, cap)) || (ret = idlist_init(&r->ghost_ids, cap)) ||
 	    (ret = idlist_init(&r->duplicate_ids, cap)) ||
 	    (ret = idlist_init(&r->unexplained_ids, cap)) ||
@@ -390,5 +401,6 @@ void rc_result_free(struct rc_result *r)
 	free(r->checks);
 	free(r->unexplained);
 	free(r->chains);
+	free(r->run_errors);
 	memset(r, 0, sizeof(*r));
 }

@@ -77,6 +77,10 @@ struct rc_inputs {
 	const char *title;   /* report title; NULL: "Faultline reconciliation" */
 	const struct rc_declared *declared; /* may be none */
 	size_t n_declared;
+	/* What went wrong with the run itself (a fault that could not be
+	 * injected or cleared): each fails the verdict and is reported. */
+	const char *const *run_errors;
+	size_t n_run_errors;
 };
 
 /* What the client saw, and how many times the service received it. */
@@ -213,6 +217,8 @@ struct rc_result {
 	size_t n_unexplained;
 	struct rc_chain *chains;
 	size_t n_chains;
+	char (*run_errors)[256];
+	size_t n_run_errors;
 	uint64_t slack_ns;
 	uint64_t first_wall_ns, last_wall_ns; /* the run's span (scheduled times) */
 	double baseline_error_rate;	      /* outside every fault window */

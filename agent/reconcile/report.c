@@ -256,6 +256,8 @@ void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp)
 		(unsigned long long)c->missing, (unsigned long long)c->ghosts,
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->duplicate_effects);
+	for (size_t i = 0; i < r->n_run_errors; i++)
+		fprintf(fp, "  FAIL run: %s\n", r->run_errors[i]);
 	for (size_t i = 0; i < r->n_checks; i++) {
 		const struct rc_check *k = &r->checks[i];
 

@@ -278,6 +278,15 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
 
+	if (r->n_run_errors) {
+		fprintf(fp, "<h2>The run itself failed</h2>\n<ul id=\"run_errors\">\n");
+		for (size_t i = 0; i < r->n_run_errors; i++) {
+			fprintf(fp, "<li class=\"bad\">");
+			esc(fp, r->run_errors[i]);
+			fprintf(fp, "</li>\n");
+		}
+		fprintf(fp, "</ul>\n");
+	}
 	fprintf(fp, "<h2>Objectives</h2>\n<table id=\"objectives\"><tr><th>objective</th>"
 		    "<th>field</th><th>value</th><th>limit</th><th>result</th></tr>\n");
 	for (size_t i = 0; i < r->n_checks; i++) {

@@ -89,6 +89,10 @@ json_t *rc_report_json(const struct rc_result *r)
 						   (json_int_t)ch->n, "example", ch->example));
 	}
 	json_object_set_new(j, "dependency_chains", a);
+	a = json_array();
+	for (size_t i = 0; i < r->n_run_errors; i++)
+		json_array_append_new(a, json_string(r->run_errors[i]));
+	json_object_set_new(j, "run_errors", a);
 	cells = json_object();
 	for (int i = 0; i < RC_C_MAX; i++) {
 		json_t *row = json_object();

@@ -43,6 +43,11 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
 
+	if (r->n_run_errors) {
+		fprintf(fp, "\n## The run itself failed\n\n");
+		for (size_t i = 0; i < r->n_run_errors; i++)
+			fprintf(fp, "- %s\n", r->run_errors[i]);
+	}
 	fprintf(fp,
 		"\n## Objectives\n\n| objective | value | limit | result |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n_checks; i++) {

@@ -38,6 +38,11 @@ bad objective_unknown_phase "objectives.latency[0].phase" "s['objectives']['late
 bad objective_wrong_type "objectives.missing_max" "s['objectives']['missing_max'] = 'none'"
 bad unset_variable "\${NOPE_NOT_SET} is not set" "s['target']['url'] = '\${NOPE_NOT_SET}'"
 bad missing_receipts "scenario.receipts: missing" "del s['receipts']"
+bad effects_unknown_field "faults[0].effects: unknown field 'status'" "s['faults'][0]['effects'] = {'status': [504]}"
+bad effects_bad_status "faults[0].effects.statuses[0]: must be an HTTP status" "s['faults'][0]['effects'] = {'statuses': [1000]}"
+bad effects_bad_error "faults[0].effects.errors[0]: must be one of timeout" "s['faults'][0]['effects'] = {'errors': ['slow']}"
+bad effects_empty "faults[0].effects: declares nothing" "s['faults'][0]['effects'] = {'grace': '1s'}"
+bad effects_bad_grace "faults[0].effects.grace" "s['faults'][0]['effects'] = {'errors': ['timeout'], 'grace': 'soon'}"
 echo '{"target": ' >"$dir/not_json.json"
 out=$("$FL_BIN/agentctl" run "$dir/not_json.json" 2>&1)
 rc=$?

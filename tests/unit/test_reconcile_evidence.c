@@ -602,6 +602,45 @@ static void test_nginx_upstream(void **state)
 	}
 }
 
+/* A fault the run could not inject fails the verdict, whatever else
+ * passed, and the report names it; without it the same run passes. */
+static void test_run_errors(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {OK(40000), OK(40001)};
+	const char *why[] = {"faults[0] (drop on veth9) could not be injected: no such device"};
+	const char *l[] = {f.ledger}, *rc[] = {f.receipts};
+	struct rc_inputs in = {.ledgers = l, .n_ledgers = 1, .receipts = rc, .n_receipts = 1};
+	char err[256], path[200], buf[8192];
+	FILE *fp;
+	size_t n;
+
+	(void)state;
+	fix_open(&f);
+	gzclose(f.ev);
+	write_reqs(&f, q, 2, NULL);
+	in.out_dir = f.out;
+	assert_int_equal(reconcile(&in, &r, err, sizeof(err)), 0);
+	rc_result_free(&r);
+	in.run_errors = why;
+	in.n_run_errors = 1;
+	assert_int_equal(reconcile(&in, &r, err, sizeof(err)), 1);
+	assert_false(r.pass);
+	assert_int_equal(r.n_run_errors, 1);
+	rc_result_free(&r);
+	snprintf(path, sizeof(path), "%s/report.md", f.out);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	assert_non_null(strstr(buf, "The run itself failed"));
+	assert_non_null(strstr(buf, "could not be injected: no such device"));
+	assert_non_null(strstr(buf, "**Verdict: FAIL**"));
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +654,7 @@ int main(void)
 	    cmocka_unit_test(test_declared),
 	    cmocka_unit_test(test_v1_ledger),
 	    cmocka_unit_test(test_nginx_upstream),
+	    cmocka_unit_test(test_run_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
