@@ -16,7 +16,8 @@ enum { RC_EXIT_PASS = 0, RC_EXIT_FAIL = 1, RC_EXIT_ERROR = 2 };
 static const char usage[] =
     "Usage: agentctl reconcile --ledger FILE [--ledger FILE...] --receipts SPEC [...]\n"
     "                          [--events FILE...] [--objectives FILE] [--phases A,B,...]\n"
-    "                          [--out DIR] [--slack DURATION] [--max-ids N] [--title T] [--json]\n"
+    "                          [--effects FILE] [--out DIR] [--slack DURATION] [--max-ids N]\n"
+    "                          [--title T] [--json]\n"
     "Join loadgen ledgers, the service's receipts and agentd event logs; give a verdict.\n"
     "  SPEC: nginx:PATH (log_format faultline '$msec $http_x_request_id $status "
     "$request_time'),\n"
@@ -26,6 +27,10 @@ static const char usage[] =
     "missing,\n"
     "                     duplicates, ghosts or unexplained failures\n"
     "  --phases A,B       names of ledger phases 0, 1, ... (for latency objectives)\n"
+    "  --effects FILE     {\"FAULT_ID\": {\"statuses\": [504], \"errors\": [\"timeout\"], "
+    "\"grace\": "
+    "\"2s\"}}:\n"
+    "                     failures a fault is declared to cause (weaker evidence)\n"
     "  --out DIR          writes report.json, report.md, report.html and the id lists\n"
     "  --slack DURATION   time around a request within which a fault event explains it (200ms)\n"
     "Exit status: 0 pass, 1 fail, 2 error.\n";
@@ -51,12 +56,19 @@ static int add(const char **v, size_t *n, const char *s, const char *what)
 int cmd_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"ledger", required_argument, NULL, 'l'}, {"receipts", required_argument, NULL, 'r'},
-	    {"events", required_argument, NULL, 'e'}, {"objectives", required_argument, NULL, 'o'},
-	    {"phases", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'O'},
-	    {"slack", required_argument, NULL, 's'},  {"max-ids", required_argument, NULL, 'm'},
-	    {"title", required_argument, NULL, 't'},  {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"ledger", required_argument, NULL, 'l'},
+	    {"receipts", required_argument, NULL, 'r'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"objectives", required_argument, NULL, 'o'},
+	    {"phases", required_argument, NULL, 'p'},
+	    {"out", required_argument, NULL, 'O'},
+	    {"slack", required_argument, NULL, 's'},
+	    {"max-ids", required_argument, NULL, 'm'},
+	    {"title", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"effects", required_argument, NULL, 'E'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *ledgers[MAX_FILES], *receipts[MAX_FILES], *events[MAX_FILES], *phases[256];
 	struct rc_inputs in = {
@@ -64,6 +76,7 @@ int cmd_reconcile(int argc, char **argv)
 	struct rc_result res;
 	char err[512], *phase_buf = NULL;
 	json_t *obj = NULL;
+	struct rc_declared *decl = NULL;
 	bool json_out = false;
 	int c, ret = RC_EXIT_ERROR;
 
@@ -117,6 +130,14 @@ int cmd_reconcile(int argc, char **argv)
 		}
 		case 'O':
 			in.out_dir = optarg;
+			break;
+		case 'E':
+			free(decl);
+			if (rc_declared_load(optarg, &decl, &in.n_declared, err, sizeof(err))) {
+				fprintf(stderr, "agentctl reconcile: --effects: %s\n", err);
+				goto out;
+			}
+			in.declared = decl;
 			break;
 		case 's':
 			if (parse_duration_ns(optarg, &in.slack_ns) || !in.slack_ns) {
@@ -183,6 +204,7 @@ int cmd_reconcile(int argc, char **argv)
 	ret = c == 0 ? RC_EXIT_PASS : RC_EXIT_FAIL;
 out:
 	json_decref(obj);
+	free(decl);
 	free(phase_buf);
 	return ret;
 }

@@ -148,52 +148,6 @@ static int phases_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-/* "effects": {"statuses": [502, 504], "errors": ["timeout"], "grace": "2s"} */
-static int effects_part(json_t *e, const char *where, struct rc_declared *d, char *err,
-			size_t errlen)
-{
-	static const char *const keys[] = {"statuses", "errors", "grace", NULL};
-	char w[96];
-	json_t *a, *v;
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(w, sizeof(w), "%s.effects", where);
-	if (!json_is_object(e))
-		FAIL("%s.effects: must be an object (statuses, errors, grace)", where);
-	if (jf_check_keys(e, w, keys, err, errlen) ||
-	    jf_duration(e, "grace", w, &d->grace_ns, false, true, err, errlen))
-		return -EINVAL;
-	a = json_object_get(e, "statuses");
-	if (a && (!json_is_array(a) || json_array_size(a) > RC_MAX_DECL_STATUSES))
-		FAIL("%s.effects.statuses: must be a list of at most %d HTTP statuses", where,
-		     RC_MAX_DECL_STATUSES);
-	json_array_foreach(a, i, v)
-	{
-		if (!json_is_integer(v) || json_integer_value(v) < 100 ||
-		    json_integer_value(v) > 599)
-			FAIL("%s.effects.statuses[%zu]: must be an HTTP status (100-599)", where,
-			     i);
-		d->statuses[d->n_statuses++] = (uint16_t)json_integer_value(v);
-	}
-	a = json_object_get(e, "errors");
-	if (a && !json_is_array(a))
-		FAIL("%s.effects.errors: must be a list of error names", where);
-	json_array_foreach(a, i, v)
-	{
-		int form = json_is_string(v) ? rc_form_of_name(json_string_value(v)) : -1;
-
-		if (form < 0 || form == RC_FORM_STATUS)
-			FAIL("%s.effects.errors[%zu]: must be one of timeout, reset, connect, eof, "
-			     "parse, other (statuses go in statuses)",
-			     where, i);
-		d->forms |= RC_FORM_BIT(form);
-	}
-	if (!d->n_statuses && !d->forms)
-		FAIL("%s.effects: declares nothing (give statuses or errors)", where);
-	return 0;
-}
-
 static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"at", "until", "fault", "effects", NULL};
@@ -219,8 +173,8 @@ static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 		    jf_duration(f, "until", where, &until, false, false, err, errlen))
 			return -EINVAL;
 		if (json_object_get(f, "effects")) {
-			if (effects_part(json_object_get(f, "effects"), where, &sf->effects, err,
-					 errlen))
+			if (rc_declared_parse(json_object_get(f, "effects"), where, &sf->effects,
+					      err, errlen))
 				return -EINVAL;
 			sf->has_effects = true;
 		}

@@ -56,6 +56,15 @@ struct rc_declared {
 	uint64_t grace_ns;
 };
 
+/* An "effects" object ({"statuses": [...], "errors": [...], "grace": "2s"})
+ * into d; where names it in messages. 0 or -EINVAL with the field named. */
+int rc_declared_parse(json_t *e, const char *where, struct rc_declared *d, char *err,
+		      size_t errlen);
+/* A file {"FAULT_ID": effects, ...} (agentctl reconcile --effects): *out is
+ * malloc'd. */
+int rc_declared_load(const char *path, struct rc_declared **out, size_t *n, char *err,
+		     size_t errlen);
+
 /* The classes of evidence, strongest first (docs/reconcile.md). */
 enum rc_class { RC_EX_DIRECT, RC_EX_DEPENDENCY, RC_EX_DECLARED, RC_EX_MAX };
 extern const char *const rc_class_names[RC_EX_MAX];
