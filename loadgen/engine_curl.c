@@ -53,18 +53,18 @@ static int curl_init(struct lg_thread *t)
 		return -ENOMEM;
 	t->eng = e;
 	e->multi = curl_multi_init();
-	e->s = calloc(t->nslots, sizeof(*e->s));
+	e->s = calloc(t->cap, sizeof(*e->s));
 	if (!e->multi || !e->s)
 		return -ENOMEM;
-	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)t->nslots);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)t->cap);
 	curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-	for (i = 0; i < t->nslots; i++) {
+	for (i = 0; i < t->cap; i++) {
 		struct cslot *cs = &e->s[i];
 
 		cs->t = t;
 		cs->i = i;
-		cs->easy = curl_easy_init();
-		if (!cs->easy)
+		/* the pool's first connections now; the rest when it grows */
+		if (i < t->nslots && !(cs->easy = curl_easy_init()))
 			return -ENOMEM;
 	}
 	return 0;
@@ -78,9 +78,14 @@ static void curl_send(struct lg_thread *t, unsigned i, uint64_t now)
 	struct lg_slot *s = &t->slots[i];
 	const struct lg_req *r = &c->reqs.r[s->mix];
 	char line[REQ_VAR_MAX + 80];
-	CURL *h = cs->easy;
+	CURL *h;
 	unsigned k;
 
+	if (!cs->easy && !(cs->easy = curl_easy_init())) {
+		lg_complete(t, i, FL_OUT_OTHER, 0, ENOMEM, now);
+		return;
+	}
+	h = cs->easy;
 	curl_slist_free_all(cs->hdrs);
 	cs->hdrs = NULL;
 	for (k = 0; k < r->nhdrs; k++)
@@ -101,8 +106,13 @@ static void curl_send(struct lg_thread *t, unsigned i, uint64_t now)
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 0L);
-	if (c->timeout_ns)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout_ns / 1000000 ?: 1));
+	/* the slot's deadline: from the scheduled time in the population model */
+	if (s->deadline_ns)
+		curl_easy_setopt(
+		    h, CURLOPT_TIMEOUT_MS,
+		    (long)(s->deadline_ns > now ? (s->deadline_ns - now) / 1000000 ?: 1 : 1));
+	else
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -247,7 +257,7 @@ static void curl_fini(struct lg_thread *t)
 
 	if (!e)
 		return;
-	for (i = 0; e->s && i < t->nslots; i++) {
+	for (i = 0; e->s && i < t->cap; i++) {
 		if (e->s[i].easy) {
 			if (e->multi)
 				curl_multi_remove_handle(e->multi, e->s[i].easy);

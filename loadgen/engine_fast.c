@@ -49,7 +49,7 @@ static int fast_init(struct lg_thread *t)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->c = calloc(t->nslots, sizeof(*f->c));
+	f->c = calloc(t->cap, sizeof(*f->c));
 	f->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!f->c || f->ep < 0) {
 		int err = f->ep < 0 ? -errno : -ENOMEM;
@@ -60,7 +60,7 @@ static int fast_init(struct lg_thread *t)
 		free(f);
 		return err;
 	}
-	for (i = 0; i < t->nslots; i++)
+	for (i = 0; i < t->cap; i++)
 		f->c[i].fd = -1;
 	t->eng = f;
 	return 0;
@@ -322,15 +322,12 @@ static int fast_wait(struct lg_thread *t, uint64_t until)
 
 static void fast_timeouts(struct lg_thread *t, uint64_t now)
 {
-	uint64_t to = t->run->cfg->timeout_ns;
 	unsigned i;
 
-	if (!to)
-		return;
 	for (i = 0; i < t->nslots; i++) {
 		struct lg_slot *s = &t->slots[i];
 
-		if (s->busy && now - s->sent_ns >= to)
+		if (s->busy && s->deadline_ns && now >= s->deadline_ns)
 			fail(t, i, FL_OUT_TIMEOUT, ETIMEDOUT, now);
 	}
 }
@@ -342,7 +339,7 @@ static void fast_fini(struct lg_thread *t)
 
 	if (!f)
 		return;
-	for (i = 0; i < t->nslots; i++)
+	for (i = 0; i < t->cap; i++)
 		if (f->c[i].fd >= 0)
 			close(f->c[i].fd);
 	close(f->ep);

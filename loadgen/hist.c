@@ -31,6 +31,8 @@ void hist_reset(struct hist *h)
 	h->max = 0;
 	h->lo = HIST_LEN;
 	h->hi = 0;
+	h->censored = 0;
+	h->cens_min = UINT64_MAX;
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)
@@ -51,6 +53,9 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		dst->lo = src->lo;
 	if (src->hi > dst->hi)
 		dst->hi = src->hi;
+	dst->censored += src->censored;
+	if (src->cens_min < dst->cens_min)
+		dst->cens_min = src->cens_min;
 }
 
 uint64_t hist_lowest(uint32_t i)
@@ -102,4 +107,12 @@ uint64_t hist_percentile(const struct hist *h, double p)
 double hist_mean(const struct hist *h)
 {
 	return h->total ? (double)h->sum / (double)h->total : 0;
+}
+
+bool hist_percentile_censored(const struct hist *h, double p)
+{
+	if (!h->censored)
+		return false;
+	/* compare in bucket terms: the percentile is the highest value of its bucket */
+	return hist_index(h->cens_min) <= hist_index(hist_percentile(h, p));
 }

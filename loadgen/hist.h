@@ -9,6 +9,7 @@
 #define LG_HIST_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HIST_SUB_HALF_BITS 10
@@ -22,6 +23,10 @@ struct hist {
 	uint64_t min, max;
 	uint64_t sum;	 /* ns; for the mean */
 	uint32_t lo, hi; /* lowest and highest index touched (for cheap merges) */
+	/* Censored values: requests that gave up (timed out) at the recorded
+	 * value; their true latency is that or more. Counted in total too. */
+	uint64_t censored;
+	uint64_t cens_min; /* the lowest censored value, UINT64_MAX if none */
 	uint64_t counts[HIST_LEN];
 };
 
@@ -65,6 +70,17 @@ static inline void hist_record(struct hist *h, uint64_t v)
 	hist_record_n(h, v, 1);
 }
 
+/* n requests that gave up at v: their latency is v or more. */
+static inline void hist_record_censored(struct hist *h, uint64_t v, uint64_t n)
+{
+	if (!n)
+		return;
+	hist_record_n(h, v, n);
+	h->censored += n;
+	if (v < h->cens_min)
+		h->cens_min = v;
+}
+
 struct hist *hist_new(void);
 void hist_free(struct hist *h);
 void hist_reset(struct hist *h);
@@ -76,6 +92,10 @@ uint64_t hist_highest(uint32_t i);
 /* Value at percentile p (0 < p <= 100): the highest value equivalent to the
  * nearest-rank sample, never above the largest recorded value. 0 if empty. */
 uint64_t hist_percentile(const struct hist *h, double p);
+/* True if the value at percentile p is only a lower bound: a censored value
+ * is at or below it, so the true percentile may be higher. Exact otherwise
+ * (censored values above it can only move further up). */
+bool hist_percentile_censored(const struct hist *h, double p);
 double hist_mean(const struct hist *h);
 
 #endif

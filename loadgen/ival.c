@@ -50,6 +50,8 @@ static void ival_emit(struct lg_run *run, struct lg_ival *iv)
 		json_object_set_new(o, "requests", json_integer((json_int_t)n));
 		json_object_set_new(o, "ok", json_integer((json_int_t)iv->c.out[FL_OUT_OK]));
 		json_object_set_new(o, "errors", json_integer((json_int_t)failed));
+		/* timeouts in the percentiles, at the time they gave up */
+		json_object_set_new(o, "censored", json_integer((json_int_t)iv->h->censored));
 		json_object_set_new(o, "p50_ms", json_real(p50));
 		json_object_set_new(o, "p90_ms", json_real(p90));
 		json_object_set_new(o, "p99_ms", json_real(p99));
@@ -136,4 +138,3 @@ void ival_leave(struct lg_thread *t)
 		ival_drain(run, true);
 	pthread_mutex_unlock(&run->ival_lock);
 }
-

@@ -62,7 +62,7 @@ struct fl_ledger_rec {
 	__u32 instance;
 	__u32 bytes_out;   /* request bytes written */
 	__u32 bytes_in;	   /* response bytes read (headers + body) */
-	__u32 conn;	   /* connection number within the instance */
+	__u32 conn;	   /* connection number within the instance, or FL_CONN_NONE */
 	__s32 err;	   /* errno (positive) for failures, else 0 */
 	__u16 status;	   /* HTTP status, 0 if none */
 	__u16 local_port;  /* local TCP port, 0 if unknown */
@@ -82,6 +82,8 @@ struct fl_ledger_rec {
 	__u8 family;	 /* AF_INET, AF_INET6, 0 unknown */
 	__u8 pad[5];
 };
+
+#define FL_CONN_NONE 0xffffffffu /* conn of a request that never had a connection */
 
 #define FL_REC_DUP 1 /* second request of an idempotency pair (same key) */
 

@@ -9,8 +9,10 @@
 struct lg_summary {
 	double elapsed_s;
 	uint64_t scheduled, sent, completed, ok, failed, unsent, inflight;
-	double rps;	   /* completed (answered or failed after sending) per second */
-	double target_rps; /* open model: scheduled per second */
+	uint64_t never_sent; /* timeouts whose deadline passed before a connection was free */
+	uint64_t ended;	     /* completed + never_sent: every request that met its end */
+	double rps;	     /* completed (answered or failed after sending) per second */
+	double target_rps;   /* open model: scheduled per second */
 	bool slo_pass;
 	bool conserved;
 };

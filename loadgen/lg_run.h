@@ -30,7 +30,9 @@ struct lg_config {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned conns, threads;
-	bool open; /* open model: --rate or --profile */
+	unsigned max_conns; /* open model: the pool's ceiling (--max-connections) */
+	bool open;	    /* open model: --rate or --profile */
+	bool fixed_pool;    /* --model wrk2: fixed pool, queueing, timeout from the send */
 	struct lg_profile prof;
 	enum lg_arrival arrival;
 	unsigned users; /* closed model with users (0: as fast as possible) */
@@ -51,8 +53,9 @@ struct lg_config {
 struct lg_counts {
 	uint64_t out[FL_OUT_MAX];
 	uint64_t bytes_in, bytes_out;
-	uint64_t late;	  /* open model: sent 1 ms or more after their scheduled time */
-	uint64_t max_lag; /* open model: the latest send, ns after its scheduled time */
+	uint64_t late;	     /* open model: sent 1 ms or more after their scheduled time */
+	uint64_t max_lag;    /* open model: the latest send, ns after its scheduled time */
+	uint64_t never_sent; /* timeouts whose deadline passed before they could be sent */
 };
 
 /* A connection's 5-tuple as the ledger records it (network byte order
@@ -66,7 +69,8 @@ struct lg_addrs {
 /* One connection (closed model: one user) and the request it carries. */
 struct lg_slot {
 	uint64_t seq, sched_ns, sent_ns, ready_ns, sched_wall_ns;
-	uint64_t cookie; /* socket cookie, 0 if unknown */
+	uint64_t deadline_ns; /* the request times out then; 0: never */
+	uint64_t cookie;      /* socket cookie, 0 if unknown */
 	uint32_t bytes_in, bytes_out;
 	uint16_t mix;
 	uint16_t lport;
@@ -84,9 +88,10 @@ struct lg_thread {
 	struct lg_run *run;
 	unsigned idx;
 	pthread_t tid;
-	unsigned nslots, slot_base;
+	unsigned nslots, slot_base; /* connections in use (the pool grows to cap) */
+	unsigned cap;		    /* slots allocated: the pool's ceiling */
 	struct lg_slot *slots;
-	unsigned *queue; /* FIFO of idle slots, in ready_ns order */
+	unsigned *queue; /* FIFO of idle slots, in ready_ns order (a ring of cap) */
 	unsigned qhead, qlen;
 	unsigned busy;
 	struct lg_sched sched;
@@ -115,7 +120,7 @@ struct lg_engine {
 	/* Wait for events until `until` (monotonic ns) at the latest, and
 	 * report every request that ended with lg_complete(). */
 	int (*wait)(struct lg_thread *t, uint64_t until);
-	/* Fail requests older than the timeout. */
+	/* Fail requests past their deadline (slot deadline_ns). */
 	void (*timeouts)(struct lg_thread *t, uint64_t now);
 	void (*fini)(struct lg_thread *t);
 };
@@ -152,6 +157,7 @@ struct lg_run {
 	/* totals after the run */
 	struct hist *lat, *svc;
 	struct lg_counts cnt;
+	unsigned conns_peak; /* connections the pool grew to, all threads */
 	uint64_t ledger_bytes, ledger_records;
 	int ledger_check; /* 0 ok, <0 error, >0 number of problems */
 	char ledger_msg[256];

@@ -18,10 +18,11 @@
 #include "lg_report.h"
 #include "lg_run.h"
 
-#define EXIT_PASS  0
-#define EXIT_SLO   1
-#define EXIT_ERROR 2
-#define MAX_HDRS   64
+#define EXIT_PASS	  0
+#define EXIT_SLO	  1
+#define EXIT_ERROR	  2
+#define MAX_HDRS	  64
+#define DEFAULT_MAX_CONNS 1024 /* the open model's pool ceiling without --max-connections */
 
 static struct lg_run *the_run;
 
@@ -44,7 +45,9 @@ static void usage(FILE *f)
 	    "[--json FILE]\n"
 	    "               [--slo 'p99<200ms,error_rate<0.1%%'] [--id-header NAME] [--engine "
 	    "fast|curl]\n"
-	    "               [--run-id HEX] [--instance N] [-k] [-q]\n"
+	    "               [--run-id HEX] [--instance N] [--max-connections N] [--model "
+	    "open|wrk2] "
+	    "[-k] [-q]\n"
 	    "       loadgen --dump-ledger FILE | --verify-ledger FILE | --merge SUMMARY.json...\n"
 	    "profiles: constant | ramp:from=R,to=R,over=D (or ramp:R->R:D) | "
 	    "step:from=R,by=R,every=D[,steps=N]\n"
@@ -77,6 +80,8 @@ enum {
 	OPT_BENCH_HIST,
 	OPT_PROGRESS,
 	OPT_MERGE,
+	OPT_MAX_CONNS,
+	OPT_MODEL,
 };
 
 static const struct option opts[] = {
@@ -110,6 +115,8 @@ static const struct option opts[] = {
     {"verify-ledger", required_argument, NULL, OPT_VERIFY},
     {"bench-hist", no_argument, NULL, OPT_BENCH_HIST},
     {"merge", no_argument, NULL, OPT_MERGE},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+    {"model", required_argument, NULL, OPT_MODEL},
     {NULL, 0, NULL, 0},
 };
 
@@ -213,24 +220,29 @@ static void bench_hist(void)
 	hist_free(h);
 }
 
-/* Every connection is a descriptor: raise the soft limit if need be. */
-static int fd_budget(unsigned conns)
+/* Every connection is a descriptor: raise the soft limit if need be. The
+ * default pool ceiling (*conns, not given by the user) shrinks to fit. */
+static int fd_budget(unsigned *conns, unsigned floor, bool given)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)conns + 64;
+	rlim_t need;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return 0;
+	if (!given && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)*conns + 64)
+		*conns = rl.rlim_max > (rlim_t)floor + 64 ? (unsigned)(rl.rlim_max - 64) : floor;
+	need = (rlim_t)*conns + 64;
 	if (rl.rlim_cur >= need)
 		return 0;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		fl_err("-c %u needs %llu open files, the hard limit is %llu (raise ulimit -n)",
-		       conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		fl_err("%u connections need %llu open files, the hard limit is %llu (raise ulimit "
+		       "-n)",
+		       *conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
 		return -EMFILE;
 	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl)) {
-		fl_err("-c %u needs %llu open files: %s (raise ulimit -n)", conns,
+		fl_err("%u connections need %llu open files: %s (raise ulimit -n)", *conns,
 		       (unsigned long long)need, strerror(errno));
 		return -errno;
 	}
@@ -262,6 +274,7 @@ int main(int argc, char **argv)
 	const char *profile = NULL, *engine = NULL, *slo = NULL;
 	double rate = 0;
 	bool have_conns = false, have_threads = false, force_progress = false;
+	bool have_max = false, wrk2 = false;
 	uint64_t v;
 	char why[512], ival_buf[4096];
 	struct lg_summary sum;
@@ -406,6 +419,24 @@ int main(int argc, char **argv)
 		case OPT_BENCH_HIST:
 			bench_hist();
 			return EXIT_PASS;
+		case OPT_MAX_CONNS:
+			if (parse_count("--max-connections", optarg, 100000, &v))
+				return EXIT_ERROR;
+			cfg.max_conns = (unsigned)v;
+			have_max = true;
+			break;
+		case OPT_MODEL:
+			if (!strcmp(optarg, "wrk2")) {
+				wrk2 = true;
+			} else if (strcmp(optarg, "open")) {
+				fl_err(
+				    "bad --model '%s': open (a population of clients, the default) "
+				    "or wrk2 (a fixed pool of -c connections that requests queue "
+				    "for)",
+				    optarg);
+				return EXIT_ERROR;
+			}
+			break;
 		case OPT_MERGE:
 			if (optind >= argc) {
 				fl_err("--merge needs the --json summaries to merge");
@@ -461,6 +492,29 @@ int main(int argc, char **argv)
 		}
 		cfg.conns = cfg.users;
 	}
+	if (wrk2 && !cfg.open) {
+		fl_err("--model wrk2 is a way of running the open model: give --rate or --profile");
+		return EXIT_ERROR;
+	}
+	if (have_max && (!cfg.open || wrk2)) {
+		fl_err("--max-connections is the ceiling of the open model's growing pool; %s",
+		       wrk2 ? "--model wrk2 keeps the -c connections it starts with"
+			    : "the closed model keeps its -c connections (or --users)");
+		return EXIT_ERROR;
+	}
+	cfg.fixed_pool = wrk2;
+	if (cfg.open && !wrk2) {
+		if (!have_max)
+			cfg.max_conns =
+			    cfg.conns > DEFAULT_MAX_CONNS ? cfg.conns : DEFAULT_MAX_CONNS;
+		if (cfg.max_conns < cfg.conns) {
+			fl_err("--max-connections %u is below -c %u (the pool it starts with)",
+			       cfg.max_conns, cfg.conns);
+			return EXIT_ERROR;
+		}
+	} else {
+		cfg.max_conns = cfg.conns;
+	}
 	if (!have_threads)
 		cfg.threads = cfg.conns < 2 ? 1 : 2;
 	if (cfg.threads > cfg.conns) {
@@ -508,7 +562,7 @@ int main(int argc, char **argv)
 		fl_err("%s", why);
 		return EXIT_ERROR;
 	}
-	if (resolve(&cfg) || fd_budget(cfg.conns))
+	if (resolve(&cfg) || fd_budget(&cfg.max_conns, cfg.conns, have_max))
 		goto cleanup;
 	if (cfg.json_path) {
 		/* find out now, not after the run, that the summary has nowhere to go */

@@ -24,10 +24,12 @@ void summary_compute(const struct lg_run *run, struct lg_summary *s)
 		s->scheduled += c->out[k];
 	s->unsent = c->out[FL_OUT_UNSENT];
 	s->inflight = c->out[FL_OUT_INFLIGHT];
-	s->sent = s->scheduled - s->unsent;
+	s->never_sent = c->never_sent;
+	s->sent = s->scheduled - s->unsent - s->never_sent;
 	s->completed = s->sent - s->inflight;
+	s->ended = s->completed + s->never_sent;
 	s->ok = c->out[FL_OUT_OK];
-	s->failed = s->completed - s->ok;
+	s->failed = s->ended - s->ok;
 	s->rps = (double)s->completed / s->elapsed_s;
 	s->target_rps = run->cfg->open ? (double)s->scheduled / s->elapsed_s : 0;
 	s->slo_pass = true;
@@ -50,8 +52,15 @@ static void print_hist(const char *label, const struct hist *h, const char *note
 		return;
 	}
 	for (k = 0; k < NPCT; k++)
-		printf(" %s %.3fms ", pct_names[k], hist_percentile(h, pcts[k]) / 1e6);
-	printf(" max %.3fms  mean %.3fms%s\n", h->max / 1e6, hist_mean(h) / 1e6, note);
+		printf(" %s %s%.3fms ", pct_names[k],
+		       hist_percentile_censored(h, pcts[k]) ? ">=" : "",
+		       hist_percentile(h, pcts[k]) / 1e6);
+	printf(" max %s%.3fms  mean %s%.3fms%s\n", h->censored ? ">=" : "", h->max / 1e6,
+	       h->censored ? ">=" : "", hist_mean(h) / 1e6, note);
+	if (h->censored)
+		printf("             %llu of %llu timed out: counted at the time they gave up "
+		       "(>= is a lower bound: the true value is that or more)\n",
+		       (unsigned long long)h->censored, (unsigned long long)h->total);
 }
 
 void report_text(const struct lg_run *run, const struct lg_summary *s)
@@ -62,7 +71,9 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 	unsigned k;
 
 	if (c->open)
-		snprintf(model, sizeof(model), "open model, %s profile, %s arrivals",
+		snprintf(model, sizeof(model), "%s, %s profile, %s arrivals",
+			 c->fixed_pool ? "open model as wrk2 (fixed pool, queueing)"
+				       : "open model (a population of clients)",
 			 profile_name(c->prof.kind),
 			 c->arrival == ARRIVAL_POISSON ? "poisson" : "uniform");
 	else if (c->users)
@@ -77,6 +88,14 @@ void report_text(const struct lg_run *run, const struct lg_summary *s)
 	       (unsigned long long)s->scheduled, (unsigned long long)s->sent,
 	       (unsigned long long)s->ok, (unsigned long long)s->failed,
 	       (unsigned long long)s->unsent, (unsigned long long)s->inflight);
+	if (c->open && !c->fixed_pool)
+		printf("  pool       %u connections at most (started with %u, ceiling %u)%s\n",
+		       run->conns_peak, c->conns, c->max_conns,
+		       run->conns_peak >= c->max_conns ? ": at the ceiling, requests waited" : "");
+	if (s->never_sent)
+		printf("  never sent %llu requests timed out waiting for a connection (failed as "
+		       "timeouts)\n",
+		       (unsigned long long)s->never_sent);
 	if (s->failed) {
 		printf("  errors    ");
 		for (k = FL_OUT_STATUS; k <= FL_OUT_OTHER; k++)
@@ -137,6 +156,19 @@ static json_t *hist_json(const struct hist *h)
 	for (k = 0; k < NPCT; k++)
 		json_object_set_new(o, pct_names[k], json_real(hist_percentile(h, pcts[k]) / 1e6));
 	json_object_set_new(o, "max", json_real(h->total ? h->max / 1e6 : 0));
+	/* censored: timeouts, counted at the time they gave up; a percentile
+	 * named in lower_bounds is only that (the true value is that or more) */
+	json_object_set_new(o, "censored", json_integer((json_int_t)h->censored));
+	{
+		json_t *lb = json_array();
+
+		for (k = 0; k < NPCT; k++)
+			if (hist_percentile_censored(h, pcts[k]))
+				json_array_append_new(lb, json_string(pct_names[k]));
+		if (h->censored)
+			json_array_append_new(lb, json_string("max"));
+		json_object_set_new(o, "lower_bounds", lb);
+	}
 	json_object_set_new(o, "min", json_real(h->total ? h->min / 1e6 : 0));
 	json_object_set_new(o, "mean", json_real(hist_mean(h) / 1e6));
 	json_object_set_new(o, "count", json_integer((json_int_t)h->total));
@@ -157,10 +189,17 @@ static json_t *hist_buckets(const struct hist *h)
 	return b;
 }
 
+/* [count, lowest value in ns] of the censored values in latency_hist */
+static json_t *censored_json(const struct hist *h)
+{
+	return json_pack("[II]", (json_int_t)h->censored,
+			 (json_int_t)(h->censored ? h->cens_min : 0));
+}
+
 static int merge_one(const char *path, json_t *sum, struct hist *h, char *why, size_t whylen)
 {
-	static const char *const adds[] = {"requests", "scheduled", "sent",	"ok",
-					   "failed",   "unsent",    "in_flight"};
+	static const char *const adds[] = {"requests", "scheduled", "sent",	 "ok",
+					   "failed",   "unsent",    "in_flight", "never_sent"};
 	json_error_t jerr;
 	json_t *o, *b, *e, *se, *pair;
 	const char *k;
@@ -187,6 +226,22 @@ static int merge_one(const char *path, json_t *sum, struct hist *h, char *why, s
 			goto cleanup;
 		}
 		hist_record_n(h, (uint64_t)json_integer_value(v), (uint64_t)json_integer_value(n));
+	}
+	b = json_object_get(o, "latency_censored");
+	if (b && !(json_is_array(b) && json_array_size(b) == 2 &&
+		   json_integer_value(json_array_get(b, 0)) >= 0 &&
+		   json_integer_value(json_array_get(b, 1)) >= 0)) {
+		snprintf(why, whylen, "%s: bad latency_censored", path);
+		goto cleanup;
+	}
+	if (b && json_integer_value(json_array_get(b, 0))) {
+		/* already in the buckets: only the count and the lowest value */
+		uint64_t nc = (uint64_t)json_integer_value(json_array_get(b, 0));
+		uint64_t lo = (uint64_t)json_integer_value(json_array_get(b, 1));
+
+		h->censored += nc;
+		if (lo < h->cens_min)
+			h->cens_min = lo;
 	}
 	for (i = 0; i < sizeof(adds) / sizeof(adds[0]); i++) {
 		json_t *v = json_object_get(o, adds[i]);
@@ -243,6 +298,7 @@ int report_merge(char *const *paths, int n)
 	}
 	json_object_set_new(sum, "latency_ms", hist_json(h));
 	json_object_set_new(sum, "latency_hist", hist_buckets(h));
+	json_object_set_new(sum, "latency_censored", censored_json(h));
 	txt = json_dumps(sum, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	if (txt)
 		printf("%s\n", txt);
@@ -264,10 +320,17 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "run_id", json_sprintf("%016llx", (unsigned long long)c->run_id));
 	json_object_set_new(o, "instance", json_integer(c->instance));
 	json_object_set_new(o, "engine", json_string(run->eng->name));
-	json_object_set_new(o, "model", json_string(c->open ? "open" : "closed"));
+	json_object_set_new(o, "model",
+			    json_string(!c->open	? "closed"
+					: c->fixed_pool ? "wrk2"
+							: "open"));
 	json_object_set_new(o, "profile", json_string(profile_name(c->prof.kind)));
 	json_object_set_new(o, "threads", json_integer(c->threads));
 	json_object_set_new(o, "connections", json_integer(c->conns));
+	if (c->open && !c->fixed_pool) {
+		json_object_set_new(o, "connections_peak", json_integer(run->conns_peak));
+		json_object_set_new(o, "max_connections", json_integer(c->max_conns));
+	}
 	json_object_set_new(o, "duration_s", json_real(s->elapsed_s));
 	json_object_set_new(o, "requests", json_integer((json_int_t)s->completed));
 	json_object_set_new(o, "requests_per_sec", json_real(s->rps));
@@ -279,8 +342,9 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "failed", json_integer((json_int_t)s->failed));
 	json_object_set_new(o, "unsent", json_integer((json_int_t)s->unsent));
 	json_object_set_new(o, "in_flight", json_integer((json_int_t)s->inflight));
+	json_object_set_new(o, "never_sent", json_integer((json_int_t)s->never_sent));
 	json_object_set_new(o, "error_rate",
-			    json_real(s->completed ? (double)s->failed / s->completed : 0));
+			    json_real(s->ended ? (double)s->failed / s->ended : 0));
 	for (k = FL_OUT_STATUS; k <= FL_OUT_OTHER; k++)
 		json_object_set_new(e, fl_outcome_name(k),
 				    json_integer((json_int_t)run->cnt.out[k]));
@@ -289,6 +353,7 @@ int report_json(const struct lg_run *run, const struct lg_summary *s, const char
 	json_object_set_new(o, "bytes_out", json_integer((json_int_t)run->cnt.bytes_out));
 	json_object_set_new(o, "latency_ms", hist_json(run->lat));
 	json_object_set_new(o, "latency_hist", hist_buckets(run->lat));
+	json_object_set_new(o, "latency_censored", censored_json(run->lat));
 	if (c->open) {
 		json_object_set_new(o, "service_ms", hist_json(run->svc));
 		json_object_set_new(o, "late", json_integer((json_int_t)run->cnt.late));

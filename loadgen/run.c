@@ -45,7 +45,8 @@ static void ledger_add(struct lg_thread *t, const struct lg_slot *s, unsigned ou
 	r->latency_ns = latency;
 	r->bytes_out = s->bytes_out;
 	r->bytes_in = s->bytes_in;
-	r->conn = t->slot_base + (uint32_t)(s - t->slots);
+	r->conn = s >= t->slots && s < t->slots + t->cap ? t->slot_base + (uint32_t)(s - t->slots)
+							 : FL_CONN_NONE;
 	r->err = err;
 	r->status = (uint16_t)status;
 	r->local_port = s->lport;
@@ -64,7 +65,7 @@ static void ledger_add(struct lg_thread *t, const struct lg_slot *s, unsigned ou
 
 static void queue_push(struct lg_thread *t, unsigned i)
 {
-	t->queue[(t->qhead + t->qlen) % t->nslots] = i;
+	t->queue[(t->qhead + t->qlen) % t->cap] = i;
 	t->qlen++;
 }
 
@@ -86,6 +87,10 @@ void lg_complete(struct lg_thread *t, unsigned i, unsigned outcome, unsigned sta
 		hist_record(t->lat, lat);
 		hist_record(t->svc, now - s->sent_ns);
 		hist_record(t->ival, lat);
+	} else if (outcome == FL_OUT_TIMEOUT) {
+		/* it gave up at lat: its latency is that or more */
+		hist_record_censored(t->lat, lat, 1);
+		hist_record_censored(t->ival, lat, 1);
 	}
 	t->cnt.out[outcome]++;
 	t->cnt.bytes_in += s->bytes_in;
@@ -141,7 +146,107 @@ static bool take_seq(struct lg_thread *t, uint64_t *seq)
 	return true;
 }
 
-static void dispatch(struct lg_thread *t, uint64_t now)
+/* The open model's next request: when it is due (a pending twin first). */
+static uint64_t open_next(struct lg_thread *t)
+{
+	return t->twin ? t->twin_sched : sched_peek(&t->sched);
+}
+
+/* The population model: the open model where every request is its own
+ * client (the pool grows, the deadline counts from the scheduled time). */
+static bool population(const struct lg_config *c)
+{
+	return c->open && !c->fixed_pool;
+}
+
+/* Takes the next request (its sequence number and what it is) into s, due
+ * at sched; false when the --requests budget is used up. */
+static bool take_request(struct lg_thread *t, struct lg_slot *s, uint64_t sched)
+{
+	const struct lg_config *c = t->run->cfg;
+	uint64_t seq;
+
+	if (!take_seq(t, &seq))
+		return false;
+	if (t->twin) {
+		s->mix = t->twin_mix;
+		s->phase = t->twin_phase;
+		s->flags = FL_REC_DUP;
+		t->twin = false;
+	} else {
+		s->mix = (uint16_t)reqs_pick(&c->reqs, rng_next(&t->rng));
+		s->phase = c->open ? (uint8_t)t->sched.phase : 0;
+		s->flags = 0;
+		if (c->open)
+			sched_advance(&t->sched);
+	}
+	s->seq = seq;
+	s->sched_ns = sched;
+	format_id(t->run, s->id, seq);
+	if (c->reqs.r[s->mix].idem_header && !s->flags) {
+		/* the duplicate race: the same key again, at the same time */
+		t->twin = true;
+		t->twin_mix = s->mix;
+		t->twin_sched = sched;
+		t->twin_phase = s->phase;
+		memcpy(t->twin_key, s->id, sizeof(t->twin_key));
+	}
+	return true;
+}
+
+/* Sends the request taken into slot i. */
+static void start(struct lg_thread *t, unsigned i, uint64_t now)
+{
+	const struct lg_config *c = t->run->cfg;
+	struct lg_slot *s = &t->slots[i];
+
+	s->sent_ns = now;
+	if (c->open && now > s->sched_ns) {
+		/* behind schedule: every connection was busy */
+		if (now - s->sched_ns > t->cnt.max_lag)
+			t->cnt.max_lag = now - s->sched_ns;
+		if (now - s->sched_ns >= 1000000)
+			t->cnt.late++;
+	}
+	s->deadline_ns = 0;
+	if (c->timeout_ns)
+		s->deadline_ns = (population(c) ? s->sched_ns : now) + c->timeout_ns;
+	s->bytes_in = s->bytes_out = 0;
+	s->busy = true;
+	t->busy++;
+	LG_PROBE_BEGIN(c->run_id, c->instance, s->seq, s->lport, s->cookie);
+	t->run->eng->send(t, i, now);
+}
+
+/* A request whose deadline passed before a connection was free for it:
+ * a timeout that was never sent, its latency censored at the timeout. */
+static void expire(struct lg_thread *t, uint64_t sched, uint64_t now)
+{
+	uint64_t to = t->run->cfg->timeout_ns;
+	struct lg_slot tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (!take_request(t, &tmp, sched))
+		return;
+	if (now >= t->ival_end)
+		ival_publish(t, now);
+	hist_record_censored(t->lat, to, 1);
+	hist_record_censored(t->ival, to, 1);
+	t->cnt.out[FL_OUT_TIMEOUT]++;
+	t->cnt.never_sent++;
+	t->ival_cnt.out[FL_OUT_TIMEOUT]++;
+	ledger_add(t, &tmp, FL_OUT_TIMEOUT, 0, ETIMEDOUT, sched + to, to);
+}
+
+static void queue_pop(struct lg_thread *t)
+{
+	t->qhead = (t->qhead + 1) % t->cap;
+	t->qlen--;
+}
+
+/* Closed model and --model wrk2: a fixed pool; a request waits for a free
+ * connection however long that takes. */
+static void dispatch_fixed(struct lg_thread *t, uint64_t now)
 {
 	const struct lg_config *c = t->run->cfg;
 	unsigned rounds = t->nslots + 64;
@@ -149,65 +254,87 @@ static void dispatch(struct lg_thread *t, uint64_t now)
 	while (t->qlen && rounds--) {
 		unsigned i = t->queue[t->qhead];
 		struct lg_slot *s = &t->slots[i];
-		uint64_t sched, seq;
-		uint8_t phase = 0, flags = 0;
-		uint16_t mix;
+		uint64_t sched;
 
 		if (s->ready_ns > now)
 			break;
 		if (t->twin) {
 			sched = t->twin_sched;
-			phase = t->twin_phase;
 		} else if (c->open) {
 			sched = sched_peek(&t->sched);
 			if (sched > now || (t->run->deadline && sched >= t->run->deadline))
 				break;
-			phase = (uint8_t)t->sched.phase;
 		} else {
 			/* a user is due when its think time is over; the first time, now */
 			sched = c->think_ns && s->ready_ns ? s->ready_ns : now;
 		}
-		if (!take_seq(t, &seq))
+		if (!take_request(t, s, sched))
 			break;
-		t->qhead = (t->qhead + 1) % t->nslots;
-		t->qlen--;
-		if (t->twin) {
-			mix = t->twin_mix;
-			flags = FL_REC_DUP;
-			t->twin = false;
-		} else {
-			mix = (uint16_t)reqs_pick(&c->reqs, rng_next(&t->rng));
-			if (c->open)
-				sched_advance(&t->sched);
-		}
-		s->seq = seq;
-		s->sched_ns = sched;
-		s->sent_ns = now;
-		if (c->open && now > sched) {
-			/* behind schedule: every connection was busy */
-			if (now - sched > t->cnt.max_lag)
-				t->cnt.max_lag = now - sched;
-			if (now - sched >= 1000000)
-				t->cnt.late++;
-		}
-		s->mix = mix;
-		s->phase = phase;
-		s->flags = flags;
-		s->bytes_in = s->bytes_out = 0;
-		s->busy = true;
-		format_id(t->run, s->id, seq);
-		if (c->reqs.r[mix].idem_header && !flags) {
-			/* the duplicate race: the same key again, at the same time */
-			t->twin = true;
-			t->twin_mix = mix;
-			t->twin_sched = sched;
-			t->twin_phase = phase;
-			memcpy(t->twin_key, s->id, sizeof(t->twin_key));
-		}
-		t->busy++;
-		LG_PROBE_BEGIN(c->run_id, c->instance, seq, s->lport, s->cookie);
-		t->run->eng->send(t, i, now);
+		queue_pop(t);
+		start(t, i, now);
 	}
+}
+
+/* The population model: a due request takes a free connection, or a new
+ * one while the pool is below --max-connections; one whose deadline has
+ * passed fails without being sent. */
+static void dispatch_population(struct lg_thread *t, uint64_t now)
+{
+	const struct lg_config *c = t->run->cfg;
+	unsigned rounds = t->cap + 64;
+
+	while (rounds-- && !t->exhausted) {
+		uint64_t sched = open_next(t);
+		unsigned i;
+
+		if (!t->twin && (sched > now || (t->run->deadline && sched >= t->run->deadline)))
+			break;
+		if (c->timeout_ns && sched + c->timeout_ns <= now) {
+			expire(t, sched, now);
+			continue;
+		}
+		if (!t->qlen) {
+			if (t->nslots == t->cap)
+				break; /* the pool is at its ceiling: wait for one, or the deadline
+					*/
+			queue_push(t, t->nslots++);
+		}
+		i = t->queue[t->qhead];
+		if (!take_request(t, &t->slots[i], sched))
+			break;
+		queue_pop(t);
+		start(t, i, now);
+	}
+}
+
+static void dispatch(struct lg_thread *t, uint64_t now)
+{
+	if (population(t->run->cfg))
+		dispatch_population(t, now);
+	else
+		dispatch_fixed(t, now);
+}
+
+/* When the loop must look again at the latest (it also wakes on events). */
+static uint64_t next_wake(struct lg_thread *t, uint64_t now)
+{
+	const struct lg_config *c = t->run->cfg;
+	uint64_t until = now + MAX_WAIT, next;
+
+	if (t->exhausted)
+		return until;
+	if (population(c)) {
+		next = open_next(t);
+		if (next <= now) /* due, no connection to be had: its deadline */
+			next = c->timeout_ns ? next + c->timeout_ns : until;
+	} else if (t->qlen) {
+		next = t->slots[t->queue[t->qhead]].ready_ns;
+		if (c->open && !t->twin && sched_peek(&t->sched) > next)
+			next = sched_peek(&t->sched);
+	} else {
+		return until;
+	}
+	return next < until ? next : until;
 }
 
 /* ---- the load thread ---- */
@@ -231,28 +358,18 @@ static void finish(struct lg_thread *t, uint64_t end)
 		ledger_add(t, s, FL_OUT_INFLIGHT, 0, 0, 0, 0);
 	}
 	/* the open model's schedule up to the end: what was never sent */
-	memset(&tmp, 0, sizeof(tmp));
 	while (c->open && !t->exhausted) {
-		uint64_t seq;
+		uint64_t sched = open_next(t);
 
-		if (t->twin) {
-			tmp.sched_ns = t->twin_sched;
-			tmp.mix = t->twin_mix;
-			tmp.phase = t->twin_phase;
-			tmp.flags = FL_REC_DUP;
-			t->twin = false;
-		} else {
-			tmp.sched_ns = sched_peek(&t->sched);
-			if (tmp.sched_ns >= end)
-				break;
-			tmp.phase = (uint8_t)t->sched.phase;
-			tmp.mix = (uint16_t)reqs_pick(&c->reqs, rng_next(&t->rng));
-			tmp.flags = 0;
-			sched_advance(&t->sched);
-		}
-		if (!take_seq(t, &seq))
+		if (!t->twin && sched >= end)
 			break;
-		tmp.seq = seq;
+		if (population(c) && c->timeout_ns && sched + c->timeout_ns <= end) {
+			expire(t, sched, end);
+			continue;
+		}
+		memset(&tmp, 0, sizeof(tmp));
+		if (!take_request(t, &tmp, sched))
+			break;
 		t->cnt.out[FL_OUT_UNSENT]++;
 		ledger_add(t, &tmp, FL_OUT_UNSENT, 0, 0, 0, 0);
 	}
@@ -262,7 +379,6 @@ static void *thread_main(void *arg)
 {
 	struct lg_thread *t = arg;
 	struct lg_run *run = t->run;
-	const struct lg_config *c = run->cfg;
 	uint64_t now, end, last_scan = 0;
 	int err;
 
@@ -299,15 +415,7 @@ static void *thread_main(void *arg)
 			end = now;
 			break;
 		}
-		until = now + MAX_WAIT;
-		if (t->qlen && !t->exhausted) {
-			uint64_t next = t->slots[t->queue[t->qhead]].ready_ns;
-
-			if (c->open && !t->twin && sched_peek(&t->sched) > next)
-				next = sched_peek(&t->sched);
-			if (next < until)
-				until = next;
-		}
+		until = next_wake(t, now);
 		if (run->deadline && run->deadline < until)
 			until = run->deadline;
 		err = run->eng->wait(t, until);
@@ -348,14 +456,20 @@ int run_init(struct lg_run *run, const struct lg_config *cfg)
 	extra = cfg->conns % cfg->threads;
 	for (i = 0; i < cfg->threads; i++) {
 		struct lg_thread *t = &run->threads[i];
+		unsigned maxc = cfg->max_conns > cfg->conns ? cfg->max_conns : cfg->conns;
 
 		t->run = run;
 		t->idx = i;
 		t->nslots = per + (i < extra);
+		t->cap = t->nslots;
+		if (population(cfg))
+			t->cap = maxc / cfg->threads + (i < maxc % cfg->threads);
+		if (t->cap < t->nslots)
+			t->cap = t->nslots;
 		t->slot_base = base;
-		base += t->nslots;
-		t->slots = calloc(t->nslots, sizeof(*t->slots));
-		t->queue = calloc(t->nslots, sizeof(*t->queue));
+		base += t->cap;
+		t->slots = calloc(t->cap, sizeof(*t->slots));
+		t->queue = calloc(t->cap, sizeof(*t->queue));
 		t->lat = hist_new();
 		t->svc = hist_new();
 		t->ival = hist_new();
@@ -452,6 +566,8 @@ int run_exec(struct lg_run *run)
 		run->cnt.bytes_in += t->cnt.bytes_in;
 		run->cnt.bytes_out += t->cnt.bytes_out;
 		run->cnt.late += t->cnt.late;
+		run->cnt.never_sent += t->cnt.never_sent;
+		run->conns_peak += t->nslots;
 		if (t->cnt.max_lag > run->cnt.max_lag)
 			run->cnt.max_lag = t->cnt.max_lag;
 		if (t->err && !err)

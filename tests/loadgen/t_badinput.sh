@@ -45,7 +45,17 @@ bad header "bad header" $u -H NoColon
 bad stress_no_slo "give --slo" $u --profile stress:from=10
 bad body "cannot read body file" $u --body "$LG_TMP/nope"
 bad unknown_host "cannot resolve" http://no-such-host.invalid/
-(ulimit -n 256; bad fd_limit "needs 1064 open files, the hard limit is 256" $u -c 1000)
+(ulimit -n 256; bad fd_limit "1000 connections need 1064 open files, the hard limit is 256" $u -c 1000)
+# an explicit pool ceiling is held to the limit too; the default one shrinks to fit
+(ulimit -n 256; bad fd_limit_max "2000 connections need 2064 open files, the hard limit is 256" $u --rate 10 --max-connections 2000)
+bad max_below_c "below -c 64" $u --rate 10 -c 64 --max-connections 32
+bad max_closed "ceiling of the open model" $u --max-connections 64
+bad max_wrk2 "--model wrk2 keeps the -c" $u --rate 10 --model wrk2 --max-connections 64
+bad model_name "bad --model 'wrk'" $u --rate 10 --model wrk
+bad model_closed "give --rate or --profile" $u --model wrk2
+# the default ceiling (1024) shrinks to what the descriptor limit allows
+(ulimit -n 256; timeout 10 "$LG" $u --rate 10 --duration 300ms --json "$LG_TMP/fit.json" -q >/dev/null 2>&1)
+check badinput_default_max_fits [ "$(jget "$LG_TMP/fit.json" max_connections)" -eq 192 ]
 bad json_path "cannot write JSON summary" $u --json /nonexistent/dir/x.json
 bad ledger_path "cannot create ledger" $u --ledger /nonexistent/dir/x.ledger --duration 1s
 bad interval_path "cannot create interval log" $u --interval-log /nonexistent/dir/x.jsonl --duration 1s

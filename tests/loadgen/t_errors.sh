@@ -38,16 +38,28 @@ check errors_body_until_close_bytes [ "$(jget "$LG_TMP/close.json" bytes_in)" -e
 kill "$BAD_PID" 2>/dev/null
 # the errno of a refused connection is in the ledger
 check errors_refused_errno [ "$("$LG" --dump-ledger "$LG_TMP/refused.ledger" | awk -F'\t' 'NR>1 && $10!=111' | wc -l)" -eq 0 ]
-# a server that never answers, open model: the deadline leaves requests in flight
+# a server that never answers, open model, a timeout longer than the run:
+# the run's end leaves requests in flight. A population of clients: every
+# request got its own connection (100 in flight); wrk2's fixed pool: 4 in
+# flight, the rest waited and were never sent; a pool ceiling of 10: 10.
 lg_bad silent || fail errors_inflight_server
-timeout 30 "$LG" "http://127.0.0.1:$BAD_PORT/" -c 4 -t 1 --rate 100 --duration 1s --timeout 10s \
-	--ledger "$LG_TMP/inflight.ledger" --json "$LG_TMP/inflight.json" -q >"$LG_TMP/inflight.out" 2>&1
-check errors_inflight_exit_0 [ $? -eq 0 ]
-check errors_inflight_4 [ "$(jget "$LG_TMP/inflight.json" in_flight)" -eq 4 ]
-unsent=$(jget "$LG_TMP/inflight.json" unsent)
-check errors_unsent_rest fcmp "abs($unsent - 96)" '<=' 2
-check errors_inflight_unsent_conserved grep -q "conservation ok: $((unsent + 4)) scheduled" "$LG_TMP/inflight.out"
-check errors_unsent_in_ledger [ "$("$LG" --dump-ledger "$LG_TMP/inflight.ledger" | awk -F'\t' '$8=="unsent" && $5==0' | wc -l)" -eq "$unsent" ]
+inflight() { # NAME INFLIGHT UNSENT ARGS...
+	local name=$1 want_in=$2 want_un=$3 unsent; shift 3
+	timeout 30 "$LG" "http://127.0.0.1:$BAD_PORT/" -c 4 -t 1 --rate 100 --duration 1s --timeout 10s \
+		--ledger "$LG_TMP/$name.ledger" --json "$LG_TMP/$name.json" -q "$@" >"$LG_TMP/$name.out" 2>&1
+	check "errors_${name}_exit_0" [ $? -eq 0 ]
+	check "errors_${name}_in_flight" fcmp "abs($(jget "$LG_TMP/$name.json" in_flight) - $want_in)" '<=' 2
+	unsent=$(jget "$LG_TMP/$name.json" unsent)
+	check "errors_${name}_unsent" fcmp "abs($unsent - $want_un)" '<=' 2
+	check "errors_${name}_conserved" grep -q "conservation ok: $(jget "$LG_TMP/$name.json" scheduled) scheduled" "$LG_TMP/$name.out"
+	check "errors_${name}_unsent_in_ledger" [ "$("$LG" --dump-ledger "$LG_TMP/$name.ledger" | awk -F'\t' '$8=="unsent" && $5==0' | wc -l)" -eq "$unsent" ]
+}
+inflight inflight 100 0
+inflight inflight_wrk2 4 96 --model wrk2
+inflight inflight_max10 10 90 --max-connections 10
+check errors_inflight_pool_grew [ "$(jget "$LG_TMP/inflight.json" connections_peak)" -ge 98 ]
+check errors_inflight_max10_pool [ "$(jget "$LG_TMP/inflight_max10.json" connections_peak)" -eq 10 ]
+kill "$BAD_PID" 2>/dev/null
 # a request that failed on an established connection names its port and cookie
 for m in reset silent eof; do
 	check "errors_${m}_ports_kept" [ "$("$LG" --dump-ledger "$LG_TMP/$m.ledger" | awk -F'\t' 'NR>1 && ($11==0 || $17==0)' | wc -l)" -eq 0 ]

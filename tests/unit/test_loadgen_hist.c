@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stdbool.h>
 #include <cmocka.h>
 #include "hist.h"
 
@@ -131,12 +132,48 @@ static void test_merge_reset(void **state)
 	hist_free(b);
 }
 
+/* An outage: 980 answers of 1 ms, 20 timeouts at 2 s. p99 is not computed
+ * from the survivors: it is >= 2 s, marked as a lower bound; p50 is exact. */
+static void test_censored(void **state)
+{
+	struct hist *h = hist_new(), *m = hist_new();
+
+	(void)state;
+	assert_non_null(h);
+	for (int i = 0; i < 980; i++)
+		hist_record(h, 1000000);
+	assert_false(hist_percentile_censored(h, 99));
+	hist_record_censored(h, 2000000000ULL, 20);
+	assert_int_equal(h->total, 1000);
+	assert_int_equal(h->censored, 20);
+	assert_true(hist_percentile(h, 99) >= 2000000000ULL);
+	assert_true(hist_percentile_censored(h, 99));
+	assert_true(hist_percentile_censored(h, 98.5));
+	/* rank 980 is the last survivor: exact */
+	assert_false(hist_percentile_censored(h, 98));
+	assert_true(hist_percentile(h, 98) < 2000000);
+	assert_false(hist_percentile_censored(h, 50));
+	/* a censored value below the survivors makes every percentile above it a bound */
+	hist_record_censored(h, 500000, 1);
+	assert_true(hist_percentile_censored(h, 50));
+	/* merge and reset carry and clear it */
+	hist_merge(m, h);
+	assert_int_equal(m->censored, 21);
+	assert_int_equal(m->cens_min, 500000);
+	hist_reset(m);
+	assert_int_equal(m->censored, 0);
+	assert_false(hist_percentile_censored(m, 99));
+	hist_free(h);
+	hist_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uniform_and_lognormal),
 	    cmocka_unit_test(test_small_exact_and_clamp),
 	    cmocka_unit_test(test_merge_reset),
+	    cmocka_unit_test(test_censored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
