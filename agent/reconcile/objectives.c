@@ -41,15 +41,21 @@ static int phase_by_name(const char *s, const char *const *names, size_t n, int 
 	return -EINVAL;
 }
 
+/* A count's limit: absent keeps the default (*v as it is), null checks
+ * nothing (-1), else an integer >= 0. */
 static int get_max(json_t *o, const char *key, int64_t *v, char *err, size_t errlen)
 {
 	json_t *j = json_object_get(o, key);
 
-	*v = -1;
 	if (!j)
 		return 0;
+	if (json_is_null(j)) {
+		*v = -1;
+		return 0;
+	}
 	if (!json_is_integer(j) || json_integer_value(j) < 0) {
-		snprintf(err, errlen, "objectives.%s: must be an integer >= 0", key);
+		snprintf(err, errlen, "objectives.%s: must be an integer >= 0 (or null: no limit)",
+			 key);
 		return -EINVAL;
 	}
 	*v = json_integer_value(j);
@@ -68,13 +74,12 @@ int rc_objectives_parse(json_t *j, const char *const *names, size_t n_names, str
 	int ret;
 
 	memset(o, 0, sizeof(*o));
-	o->missing_max = o->duplicates_max = o->ghosts_max = o->unexplained_max = -1;
+	/* The defaults, whatever else the objectives say: every request
+	 * accounted for. A file overrides each by name. */
+	o->missing_max = o->duplicates_max = o->ghosts_max = o->unexplained_max = 0;
 	o->dup_effects_max = -1;
-	if (!j) {
-		/* The defaults: every request accounted for. */
-		o->missing_max = o->duplicates_max = o->ghosts_max = o->unexplained_max = 0;
+	if (!j)
 		return 0;
-	}
 	if (!json_is_object(j)) {
 		snprintf(err, errlen, "objectives: must be a JSON object");
 		return -EINVAL;
@@ -317,7 +322,7 @@ int rc_checks(struct ctx *c)
 			}
 			h = fh;
 		}
-		v = h && h->total ? (double)hist_percentile(h, l->pct) / 1e6 : 0;
+		v = h && h->total ? (double)rc_percentile(h, l->pct) / 1e6 : 0;
 		snprintf(f, sizeof(f), "latency[%zu]", i);
 		if (l->fault[0]) {
 			k = add_check(r, f, "ms", v, l->max_ms);

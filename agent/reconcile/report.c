@@ -40,9 +40,7 @@ double bin_pct_ms(const struct rc_bin *b, double p)
 		total += b->lh[i];
 	if (!total)
 		return NAN;
-	rank = (uint64_t)ceil(p / 100.0 * (double)total);
-	if (rank < 1)
-		rank = 1;
+	rank = rc_rank(p, total);
 	for (unsigned i = 0; i < RC_LH_LEN; i++) {
 		seen += b->lh[i];
 		if (seen >= rank)

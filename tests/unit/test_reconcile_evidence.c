@@ -641,6 +641,87 @@ static void test_run_errors(void **state)
 	fix_close(&f);
 }
 
+/* Percentile ranks are exact: p99.9 of 1..1000 is 999 (in doubles,
+ * ceil(99.9 / 100 * 1000) is 1000). */
+static void test_exact_ranks(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[1000];
+
+	(void)state;
+	assert_int_equal(rc_rank(99.9, 1000), 999);
+	assert_int_equal(rc_rank(99, 100), 99);
+	assert_int_equal(rc_rank(50, 1), 1);
+	assert_int_equal(rc_rank(100, 1000), 1000);
+	assert_int_equal(rc_rank(0.1, 1000), 1);
+	assert_int_equal(rc_rank(99.99, 10000), 9999);
+	assert_int_equal(rc_rank(99.9, 1001), 1000); /* 999.999: the next rank */
+	for (unsigned i = 0; i < 1000; i++)
+		q[i] = (struct req)OK(40000 + i);
+	fix_open(&f);
+	write_reqs(&f, q, 1000, NULL);
+	/* latencies 1..1000 ns: exact in the histogram */
+	{
+		struct fl_ledger_reader *lr;
+		struct fl_ledger_hdr h;
+		struct fl_ledger_rec *v = calloc(1000, sizeof(*v));
+		struct fl_ledger_writer *w;
+
+		assert_non_null(v);
+		assert_int_equal(fl_ledger_open(f.ledger, &lr, &h), 0);
+		assert_int_equal(fl_ledger_read(lr, v, 1000), 1000);
+		fl_ledger_close(lr);
+		for (unsigned i = 0; i < 1000; i++) {
+			v[i].latency_ns = i + 1;
+			v[i].done_ns = v[i].sched_ns + i + 1;
+		}
+		assert_int_equal(fl_ledger_create(f.ledger, &h, &w), 0);
+		assert_int_equal(fl_ledger_write(w, v, 1000), 0);
+		assert_int_equal(fl_ledger_finish(w, NULL), 0);
+		free(v);
+	}
+	assert_int_equal(run(&f, NULL, 0, &r), 0);
+	assert_true(r.all.p999_ms * 1e6 > 998.5 && r.all.p999_ms * 1e6 < 999.5);
+	assert_true(r.all.p50_ms * 1e6 > 499.5 && r.all.p50_ms * 1e6 < 500.5);
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
+/* The accounting defaults (no missing, ghosts, duplicates, unexplained)
+ * hold when objectives say something else; a file overrides each by name,
+ * null drops the check. */
+static void test_defaults(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000), OK(40001)};
+	const char *l[] = {f.ledger}, *rc[] = {f.receipts};
+	struct rc_inputs in = {.ledgers = l, .n_ledgers = 1, .receipts = rc, .n_receipts = 1};
+	static const char *const cases[][2] = {
+	    {"{\"error_rate_max\": 1}", "1"},
+	    {"{\"error_rate_max\": 1, \"unexplained_max\": 1, \"missing_max\": 1}", "0"},
+	    {"{\"unexplained_max\": null, \"missing_max\": null}", "0"},
+	    {"{\"unexplained_max\": 1}", "1"}, /* missing still 0 */
+	};
+	char err[256];
+
+	(void)state;
+	fix_open(&f);
+	gzclose(f.ev);
+	write_reqs(&f, q, 2, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *o = json_loads(cases[i][0], 0, NULL);
+
+		assert_non_null(o);
+		in.objectives = o;
+		assert_int_equal(reconcile(&in, &r, err, sizeof(err)), atoi(cases[i][1]));
+		rc_result_free(&r);
+		json_decref(o);
+	}
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +736,8 @@ int main(void)
 	    cmocka_unit_test(test_v1_ledger),
 	    cmocka_unit_test(test_nginx_upstream),
 	    cmocka_unit_test(test_run_errors),
+	    cmocka_unit_test(test_exact_ranks),
+	    cmocka_unit_test(test_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
