@@ -267,7 +267,7 @@ int rc_read_headers(struct ctx *c)
 			return -ENOMEM;
 		c->win[c->n_win++] = (uint32_t)k;
 	}
-	return 0;
+	return rc_recovery_setup(c);
 }
 
 int rc_read_ledgers(struct ctx *c)
@@ -407,6 +407,8 @@ int rc_read_ledgers(struct ctx *c)
 			for (size_t k = 0; k < c->n_win; k++) {
 				struct rc_fault *f = &r->faults[c->win[k]];
 
+				if (!inflight)
+					rc_recovery_add(f, wall, cl != RC_C_OK);
 				if (wall < f->start_ns || wall >= f->end_ns)
 					continue;
 				f->requests++;

@@ -359,6 +359,27 @@ static inline void lh_record(uint32_t *lh, uint64_t v)
 		i = RC_LH_LEN - 1;
 	lh[i]++;
 }
+struct rc_recov {
+	uint64_t from, to;   /* wall: the effective end, the horizon */
+	uint32_t n;	     /* slots */
+	uint32_t (*slot)[2]; /* sent, failed */
+};
+/* The recovery arrays of the faults with statistics (after the events). */
+int rc_recovery_setup(struct ctx *c);
+static inline void rc_recovery_add(struct rc_fault *f, uint64_t wall, bool failed)
+{
+	struct rc_recov *v = f->rv;
+	uint64_t i;
+
+	if (!v || wall < v->from || wall >= v->to)
+		return;
+	i = (wall - v->from) / RECOV_SLOT_NS;
+	if (i < v->n) {
+		v->slot[i][0]++;
+		v->slot[i][1] += failed;
+	}
+}
+void rc_recovery_free(struct rc_fault *f);
 int rc_series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out);
 /* Value at percentile p by that rank (hist_percentile's rule otherwise). */
 uint64_t rc_percentile(const struct hist *h, double p);

@@ -311,6 +311,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 			if (!in) {
 				json_decref(f->spec);
 				hist_free(f->h);
+				rc_recovery_free(f);
 				continue;
 			}
 			r->faults[n++] = *f;
@@ -394,6 +395,7 @@ void rc_result_free(struct rc_result *r)
 	for (size_t i = 0; i < r->n_faults; i++) {
 		json_decref(r->faults[i].spec);
 		hist_free(r->faults[i].h);
+		rc_recovery_free(&r->faults[i]);
 	}
 	free(r->faults);
 	free(r->phases);

@@ -135,6 +135,16 @@ struct rc_latency {
 };
 
 struct hist;
+struct rc_recov;
+
+/* Recovery is measured from each request's scheduled time, in slots of
+ * RECOV_SLOT_NS over RECOV_SPAN_NS after a fault's end: the first moment
+ * after which every window of RECOV_WINDOW_NS and at least RECOV_MIN_REQ
+ * requests stays within the threshold error rate. */
+#define RECOV_SLOT_NS	(10ULL * 1000 * 1000)
+#define RECOV_SPAN_NS	(60ULL * 1000 * 1000 * 1000)
+#define RECOV_WINDOW_NS (3ULL * 1000 * 1000 * 1000)
+#define RECOV_MIN_REQ	20
 
 struct rc_phase {
 	int phase; /* ledger phase number */
@@ -161,7 +171,10 @@ struct rc_fault {
 	struct rc_latency lat;
 	double recovery_s; /* < 0: did not recover before the run ended */
 	bool has_recovery;
-	json_t *spec; /* the "fault" object of the start record, or NULL */
+	uint64_t recovery_from_ns; /* its end, or the end of the last fault overlapping it */
+	char recovery_note[80];	   /* why there is no recovery time, if there is none */
+	struct rc_recov *rv;	   /* request counts after the end (series.c) */
+	json_t *spec;		   /* the "fault" object of the start record, or NULL */
 	struct hist *h;
 };
 

@@ -129,7 +129,8 @@ void fault_cells(const struct rc_fault *f, struct fault_cells *c)
 	if (!f->has_recovery)
 		snprintf(c->recovery, sizeof(c->recovery), "-");
 	else if (f->recovery_s < 0)
-		snprintf(c->recovery, sizeof(c->recovery), "not recovered");
+		snprintf(c->recovery, sizeof(c->recovery), "%s",
+			 f->recovery_note[0] ? f->recovery_note : "not recovered");
 	else
 		snprintf(c->recovery, sizeof(c->recovery), "%.1f s", f->recovery_s);
 }
@@ -182,10 +183,11 @@ void rules_note(char *buf, size_t len, const struct rc_result *r)
 		 "event hit that upstream's address and port within the window. Declared: the "
 		 "scenario said the fault causes failures of this form, and the request lies in "
 		 "its window plus grace (weaker evidence: the scenario's word). Everything else "
-		 "is unexplained. Recovery: the time from a fault's end after which the error "
-		 "rate stays at most %.4f%% (baseline %.4f%%).",
-		 (double)r->slack_ns / 1e6, r->recovery_threshold * 100,
-		 r->baseline_error_rate * 100);
+		 "is unexplained. Recovery: the time from a fault's end (or the end of the last "
+		 "fault overlapping it) after which the error rate of every window of %.0f s and "
+		 "at least %d requests, by scheduled time, stays at most %.4f%% (baseline %.4f%%).",
+		 (double)r->slack_ns / 1e6, RECOV_WINDOW_NS / 1e9, RECOV_MIN_REQ,
+		 r->recovery_threshold * 100, r->baseline_error_rate * 100);
 }
 
 void chain_text(const struct rc_chain *ch, char *buf, size_t len)

@@ -25,7 +25,7 @@ void fault_label(const struct rc_fault *f, char *buf, size_t len);
 /* The attribution table's cells of one fault, for the Markdown and HTML
  * reports alike. */
 struct fault_cells {
-	char label[96], start[32], end[32], p99[32], recovery[32];
+	char label[96], start[32], end[32], p99[32], recovery[96];
 };
 void fault_cells(const struct rc_fault *f, struct fault_cells *c);
 

@@ -171,6 +171,12 @@ json_t *rc_report_json(const struct rc_result *r)
 									  : json_null());
 		json_object_set_new(fj, "recovered",
 				    json_boolean(f->has_recovery && f->recovery_s >= 0));
+		json_object_set_new(fj, "recovery_from_wall_ns",
+				    f->has_recovery && f->recovery_from_ns != UINT64_MAX
+					? json_integer((json_int_t)f->recovery_from_ns)
+					: json_null());
+		if (f->recovery_note[0])
+			json_object_set_new(fj, "recovery_note", json_string(f->recovery_note));
 		if (f->spec)
 			json_object_set(fj, "spec", f->spec);
 		json_array_append_new(a, fj);
@@ -188,10 +194,11 @@ json_t *rc_report_json(const struct rc_result *r)
 	}
 	json_object_set_new(j, "objectives", a);
 	json_object_set_new(j, "recovery",
-			    json_pack("{s:f,s:f,s:f}", "threshold_error_rate",
+			    json_pack("{s:f,s:f,s:f,s:f,s:i}", "threshold_error_rate",
 				      r->recovery_threshold, "baseline_error_rate",
-				      r->baseline_error_rate, "bin_s",
-				      (double)r->series.width_ns / 1e9));
+				      r->baseline_error_rate, "resolution_s", RECOV_SLOT_NS / 1e9,
+				      "window_s", RECOV_WINDOW_NS / 1e9, "window_min_requests",
+				      RECOV_MIN_REQ));
 	json_object_set_new(j, "events",
 			    json_pack("{s:I,s:I}", "inject", (json_int_t)c->events_inject, "lost",
 				      (json_int_t)c->events_lost));

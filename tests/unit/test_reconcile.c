@@ -600,6 +600,86 @@ static void test_recovery(void **state)
 	cleanup_fix(&f);
 }
 
+/* ---- recovery that does not last, and overlapping faults ---- */
+
+/* A fault 2-4 s. After it one request in 4-5 s succeeds (the rest were
+ * never sent), then 5-7 s fail, then all is well: recovery is at 7 s, 3 s
+ * after the end, not at the first good second. */
+static unsigned fate_relapse(unsigned seq)
+{
+	if (seq >= 200 && seq < 400)
+		return FL_OUT_CONNECT;
+	if (seq >= 400 && seq < 500)
+		return seq == 450 ? FL_OUT_OK : FL_OUT_UNSENT;
+	if (seq >= 500 && seq < 700)
+		return FL_OUT_CONNECT;
+	return FL_OUT_OK;
+}
+
+static unsigned recv_relapse(unsigned seq)
+{
+	return fate_relapse(seq) == FL_OUT_OK;
+}
+
+static void write_window(gzFile gz, unsigned id, uint64_t start, uint64_t end)
+{
+	gzprintf(gz,
+		 "{\"type\":\"start\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":%u,"
+		 "\"backend\":\"tcx\",\"fault\":{\"kind\":\"drop\"}}\n"
+		 "{\"type\":\"end\",\"wall_ns\":%llu,\"host\":\"h\",\"fault_id\":%u,"
+		 "\"reason\":\"ttl\"}\n",
+		 (unsigned long long)start, id, (unsigned long long)end, id);
+}
+
+static void test_recovery_sustained(void **state)
+{
+	struct fix f;
+	struct rc_result res;
+	char err[256];
+	gzFile gz;
+	json_t *o = json_loads("{\"unexplained_max\":null,\"missing_max\":null}", 0, NULL);
+
+	(void)state;
+	setup_fix(&f);
+	write_ledger(f.ledger, 1200, fate_relapse, NULL);
+	write_nginx(f.receipts + 6, 1200, recv_relapse, NULL);
+	gz = gzopen(f.events, "wb");
+	write_window(gz, 1, T0 + 2 * SEC, T0 + 4 * SEC);
+	gzclose(gz);
+	assert_true(run(&f, o, true, &res, err, sizeof(err)) >= 0);
+	assert_int_equal(res.n_faults, 1);
+	assert_true(res.faults[0].has_recovery);
+	assert_true(res.faults[0].recovery_s >= 2.95 && res.faults[0].recovery_s <= 3.05);
+	rc_result_free(&res);
+
+	/* a second fault 3-6 s overlaps the first: both recover from 6 s, and
+	 * the relapse at 5-7 s makes it 1 s */
+	gz = gzopen(f.events, "wb");
+	write_window(gz, 1, T0 + 2 * SEC, T0 + 4 * SEC);
+	write_window(gz, 2, T0 + 3 * SEC, T0 + 6 * SEC);
+	gzclose(gz);
+	assert_true(run(&f, o, true, &res, err, sizeof(err)) >= 0);
+	assert_int_equal(res.n_faults, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(res.faults[i].recovery_from_ns, T0 + 6 * SEC);
+		assert_true(res.faults[i].recovery_s >= 0.95 && res.faults[i].recovery_s <= 1.05);
+	}
+	rc_result_free(&res);
+
+	/* the run ends 2 s after the fault: no full window, no recovery time */
+	write_ledger(f.ledger, 900, fate_relapse, NULL);
+	write_nginx(f.receipts + 6, 900, recv_relapse, NULL);
+	gz = gzopen(f.events, "wb");
+	write_window(gz, 1, T0 + 2 * SEC, T0 + 7 * SEC);
+	gzclose(gz);
+	assert_true(run(&f, o, true, &res, err, sizeof(err)) >= 0);
+	assert_true(res.faults[0].recovery_s < 0);
+	assert_non_null(strstr(res.faults[0].recovery_note, "not measured"));
+	rc_result_free(&res);
+	json_decref(o);
+	cleanup_fix(&f);
+}
+
 /* ---- idempotency keys in NDJSON receipts ---- */
 
 static void test_keys(void **state)
@@ -772,7 +852,7 @@ int main(void)
 	    cmocka_unit_test(test_objectives), cmocka_unit_test(test_recovery),
 	    cmocka_unit_test(test_keys),       cmocka_unit_test(test_many),
 	    cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_gz_receipts),
-	    cmocka_unit_test(test_cookie),
+	    cmocka_unit_test(test_cookie),     cmocka_unit_test(test_recovery_sustained),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
