@@ -16,7 +16,8 @@ enum { RC_EXIT_PASS = 0, RC_EXIT_FAIL = 1, RC_EXIT_ERROR = 2 };
 static const char usage[] =
     "Usage: agentctl reconcile --ledger FILE [--ledger FILE...] --receipts SPEC [...]\n"
     "                          [--events FILE...] [--objectives FILE] [--phases A,B,...]\n"
-    "                          [--effects FILE] [--out DIR] [--slack DURATION] [--max-ids N]\n"
+    "                          [--effects FILE] [--mix FILE] [--out DIR] [--slack DURATION] "
+    "[--max-ids N]\n"
     "                          [--title T] [--json]\n"
     "Join loadgen ledgers, the service's receipts and agentd event logs; give a verdict.\n"
     "  SPEC: nginx:PATH (log_format faultline '$msec $http_x_request_id $status "
@@ -31,6 +32,7 @@ static const char usage[] =
     "\"grace\": "
     "\"2s\"}}:\n"
     "                     failures a fault is declared to cause (weaker evidence)\n"
+    "  --mix FILE         loadgen's mix file: entries' \"value\" sums to the value at risk\n"
     "  --out DIR          writes report.json, report.md, report.html and the id lists\n"
     "  --slack DURATION   time around a request within which a fault event explains it (200ms)\n"
     "Exit status: 0 pass, 1 fail, 2 error.\n";
@@ -56,19 +58,13 @@ static int add(const char **v, size_t *n, const char *s, const char *what)
 int cmd_reconcile(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"ledger", required_argument, NULL, 'l'},
-	    {"receipts", required_argument, NULL, 'r'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"objectives", required_argument, NULL, 'o'},
-	    {"phases", required_argument, NULL, 'p'},
-	    {"out", required_argument, NULL, 'O'},
-	    {"slack", required_argument, NULL, 's'},
-	    {"max-ids", required_argument, NULL, 'm'},
-	    {"title", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"effects", required_argument, NULL, 'E'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"ledger", required_argument, NULL, 'l'},  {"receipts", required_argument, NULL, 'r'},
+	    {"events", required_argument, NULL, 'e'},  {"objectives", required_argument, NULL, 'o'},
+	    {"phases", required_argument, NULL, 'p'},  {"out", required_argument, NULL, 'O'},
+	    {"slack", required_argument, NULL, 's'},   {"max-ids", required_argument, NULL, 'm'},
+	    {"title", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
+	    {"effects", required_argument, NULL, 'E'}, {"mix", required_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	const char *ledgers[MAX_FILES], *receipts[MAX_FILES], *events[MAX_FILES], *phases[256];
 	struct rc_inputs in = {
@@ -130,6 +126,9 @@ int cmd_reconcile(int argc, char **argv)
 		}
 		case 'O':
 			in.out_dir = optarg;
+			break;
+		case 'x':
+			in.mix = optarg;
 			break;
 		case 'E':
 			free(decl);

@@ -390,6 +390,7 @@ int cmd_run(const char *sock, int argc, char **argv)
 		    .declared = decl,
 		    .n_declared = n_decl,
 		    .run_errors = rerr.p,
+		    .mix = sc.load.mix[0] ? sc.load.mix : NULL,
 		    .n_run_errors = rerr.n,
 		};
 

@@ -284,6 +284,16 @@ static int join_bucket(struct ctx *c, unsigned b, struct rc_counts *cn)
 			}
 			continue;
 		}
+		if (c->mix_value) {
+			double v = l->mix < c->n_mix ? c->mix_value[l->mix] : 0;
+			bool failed =
+			    l->client == RC_C_FAILED || (l->client == RC_C_TIMEOUT && !l->inflight);
+
+			cn->value_missing += recv == RC_R_0 ? v : 0;
+			cn->value_duplicated += recv == RC_R_MORE ? v : 0;
+			cn->value_failed += failed ? v : 0;
+			cn->value_at_risk += recv != RC_R_1 || failed ? v : 0;
+		}
 		if (recv == RC_R_0) {
 			cn->missing++;
 			rc_fmt_id(id, c->src[l->src].run_id, c->src[l->src].instance, l->seq);
@@ -401,6 +411,10 @@ int rc_join_all(struct ctx *c)
 		d->missing += s->missing;
 		d->duplicates += s->duplicates;
 		d->recovered += s->recovered;
+		d->value_missing += s->value_missing;
+		d->value_duplicated += s->value_duplicated;
+		d->value_failed += s->value_failed;
+		d->value_at_risk += s->value_at_risk;
 		for (int i = 0; i < RC_C_MAX; i++)
 			for (int k = 0; k < RC_R_MAX; k++)
 				d->cells[i][k] += s->cells[i][k];

@@ -334,7 +334,8 @@ int rc_read_ledgers(struct ctx *c)
 					  .src = (uint16_t)hint,
 					  .port = rec.local_port,
 					  .client = (uint8_t)cl,
-					  .inflight = inflight};
+					  .inflight = inflight,
+					  .mix = rec.mix};
 			bucket = (unsigned)(src_hash((unsigned)hint, rec.seq) >> c->nb_shift);
 			ret = spill_put(&c->ls, bucket, &l, sizeof(l));
 			if (!ret && (cl == RC_C_FAILED || (cl == RC_C_TIMEOUT && !inflight))) {

@@ -50,7 +50,7 @@ struct lrec {
 	uint16_t port;
 	uint8_t client;	  /* enum rc_client */
 	uint8_t inflight; /* still in flight when the run ended: not a failure */
-	uint16_t pad;
+	uint16_t mix;	  /* its entry in the mix file */
 };
 
 /* A receipt of an id of one of those instances. */
@@ -220,6 +220,8 @@ struct ctx {
 	uint64_t p50_ns; /* answered requests' median: the latency rule */
 	struct decl *decl;
 	size_t n_decl;
+	double *mix_value; /* the mix file's "value" by entry; NULL: none */
+	size_t n_mix;
 	struct hist *all_h;
 	struct hist *phase_h[256];
 	uint64_t phase_req[256], phase_failed[256];

@@ -64,6 +64,55 @@ static int resolve_declared(struct ctx *c)
 	return 0;
 }
 
+/* The "value" of each entry of loadgen's mix file (a number >= 0, 0 when
+ * absent): what a request of that entry puts at risk. */
+static int load_mix_values(struct ctx *c)
+{
+	json_error_t jerr;
+	json_t *j, *e;
+	size_t i;
+	int ret = 0;
+
+	if (!c->in->mix)
+		return 0;
+	j = json_load_file(c->in->mix, 0, &jerr);
+	if (!json_is_array(j)) {
+		snprintf(c->err, c->errlen, "mix file %s: %s", c->in->mix,
+			 j ? "not a JSON array of requests" : jerr.text);
+		json_decref(j);
+		return -EINVAL;
+	}
+	c->n_mix = json_array_size(j);
+	c->mix_value = calloc(c->n_mix + 1, sizeof(*c->mix_value));
+	if (!c->mix_value) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(j, i, e)
+	{
+		json_t *v = json_object_get(e, "value");
+
+		if (v && (!json_is_number(v) || json_number_value(v) < 0)) {
+			snprintf(c->err, c->errlen,
+				 "mix file %s: request %zu: value must be a number >= 0",
+				 c->in->mix, i);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (v) {
+			c->mix_value[i] = json_number_value(v);
+			c->r->c.has_value = true;
+		}
+	}
+	if (!c->r->c.has_value) {
+		free(c->mix_value);
+		c->mix_value = NULL;
+	}
+out:
+	json_decref(j);
+	return ret;
+}
+
 static int cmp_fail(const void *a, const void *b)
 {
 	return strcmp(((const struct rc_failure *)a)->id, ((const struct rc_failure *)b)->id);
@@ -227,7 +276,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 		}
 	}
 	/* 3. receipts, in a thread beside the ledgers */
-	if ((ret = rc_read_headers(&c)))
+	if ((ret = rc_read_headers(&c)) || (ret = load_mix_values(&c)))
 		goto out;
 	if ((ret = spill_open(&c, &c.ls, c.nb)) || (ret = spill_open(&c, &c.ws, c.nb)) ||
 	    (ret = spill_open(&c, &c.rs, c.nb)) || (ret = spill_open(&c, &c.xs, c.nb)) ||
@@ -379,6 +428,7 @@ out:
 	free(c.url_addr);
 	free(c.url_port);
 	free(c.decl);
+	free(c.mix_value);
 	if (ret < 0 && !err[0])
 		snprintf(err, errlen, "reconciliation failed: %s", strerror(-ret));
 	return ret;

@@ -90,6 +90,7 @@ struct rc_inputs {
 	 * injected or cleared): each fails the verdict and is reported. */
 	const char *const *run_errors;
 	size_t n_run_errors;
+	const char *mix; /* loadgen's mix file: entries may carry a "value"; may be NULL */
 };
 
 /* What the client saw, and how many times the service received it. */
@@ -120,6 +121,11 @@ struct rc_counts {
 	uint64_t events_inject;		  /* inject events read */
 	uint64_t events_lost;		  /* events the agent reported lost */
 	uint64_t cells[RC_C_MAX][RC_R_MAX];
+	/* Value at risk (the mix entries' "value", e.g. a payment's amount):
+	 * of the requests missing, received more than once, failed; and of
+	 * those together, each request once. */
+	double value_missing, value_duplicated, value_failed, value_at_risk;
+	bool has_value; /* a mix with values was given */
 };
 
 /* A capped list of ids (as text); total is the true count. */

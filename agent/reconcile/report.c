@@ -256,6 +256,9 @@ void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp)
 		(unsigned long long)c->missing, (unsigned long long)c->ghosts,
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->duplicate_effects);
+	if (c->has_value)
+		fprintf(fp, "value at risk %.2f: missing %.2f, duplicated %.2f, failed %.2f\n",
+			c->value_at_risk, c->value_missing, c->value_duplicated, c->value_failed);
 	for (size_t i = 0; i < r->n_run_errors; i++)
 		fprintf(fp, "  FAIL run: %s\n", r->run_errors[i]);
 	for (size_t i = 0; i < r->n_checks; i++) {

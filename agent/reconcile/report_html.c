@@ -278,6 +278,12 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
 
+	if (c->has_value)
+		fprintf(
+		    fp,
+		    "<p id=\"value\"><b>Value at risk: %.2f</b> (missing %.2f, duplicated %.2f, "
+		    "failed %.2f; each request once in the total)</p>\n",
+		    c->value_at_risk, c->value_missing, c->value_duplicated, c->value_failed);
 	if (r->n_run_errors) {
 		fprintf(fp, "<h2>The run itself failed</h2>\n<ul id=\"run_errors\">\n");
 		for (size_t i = 0; i < r->n_run_errors; i++) {

@@ -64,6 +64,11 @@ json_t *rc_report_json(const struct rc_result *r)
 	C(duplicate_effects);
 #undef C
 	json_object_set_new(j, "counts", o);
+	if (c->has_value)
+		json_object_set_new(j, "value_at_risk",
+				    json_pack("{s:f,s:f,s:f,s:f}", "missing", c->value_missing,
+					      "duplicated", c->value_duplicated, "failed",
+					      c->value_failed, "total", c->value_at_risk));
 	o = json_object();
 	for (int k = 0; k < RC_EX_MAX; k++)
 		json_object_set_new(o, rc_class_names[k],

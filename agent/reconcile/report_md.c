@@ -43,6 +43,11 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 		(unsigned long long)c->duplicates, (unsigned long long)c->recovered,
 		(unsigned long long)c->explained, (unsigned long long)c->unexplained);
 
+	if (c->has_value)
+		fprintf(fp,
+			"\n**Value at risk: %.2f** (missing %.2f, duplicated %.2f, failed %.2f; "
+			"each request once in the total)\n",
+			c->value_at_risk, c->value_missing, c->value_duplicated, c->value_failed);
 	if (r->n_run_errors) {
 		fprintf(fp, "\n## The run itself failed\n\n");
 		for (size_t i = 0; i < r->n_run_errors; i++)

@@ -722,6 +722,80 @@ static void test_defaults(void **state)
 	fix_close(&f);
 }
 
+/* Value at risk: the mix entries' "value" summed over the requests
+ * missing, duplicated and failed (each once in the total); entries without
+ * a value count 0; a bad value is an error. */
+static void test_value_at_risk(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	/* entry 0: 100.0, entry 1: 2.5, entry 2: no value */
+	struct req q[] = {
+	    OK(40000),	    /* entry 0, fine */
+	    TIMEOUT(40001), /* entry 0, failed and missing: 100 */
+	    OK(40002),	    /* entry 1, received twice: 2.5 */
+	    OK(40003),	    /* entry 1, missing: 2.5 */
+	    TIMEOUT(40004), /* entry 2: 0 */
+	};
+	static const uint16_t mix[] = {0, 0, 1, 1, 2};
+	const char *l[] = {f.ledger}, *rc[] = {f.receipts};
+	struct rc_inputs in = {.ledgers = l, .n_ledgers = 1, .receipts = rc, .n_receipts = 1};
+	char err[256], mixf[200];
+	FILE *fp;
+
+	(void)state;
+	q[3].rstatus = 0;
+	fix_open(&f);
+	gzclose(f.ev);
+	write_reqs(&f, q, 5, NULL);
+	{ /* set the mix entries, and a second receipt of seq 2 */
+		struct fl_ledger_reader *lr;
+		struct fl_ledger_hdr h;
+		struct fl_ledger_rec v[5];
+		struct fl_ledger_writer *w;
+		char id[FL_REQ_ID_LEN];
+
+		assert_int_equal(fl_ledger_open(f.ledger, &lr, &h), 0);
+		assert_int_equal(fl_ledger_read(lr, v, 5), 5);
+		fl_ledger_close(lr);
+		for (int i = 0; i < 5; i++)
+			v[i].mix = mix[i];
+		assert_int_equal(fl_ledger_create(f.ledger, &h, &w), 0);
+		assert_int_equal(fl_ledger_write(w, v, 5), 0);
+		assert_int_equal(fl_ledger_finish(w, NULL), 0);
+		fp = fopen(f.receipts + 7, "a");
+		fl_req_id_format(id, sizeof(id), RUN, 0, 2);
+		fprintf(fp, "{\"id\":\"%s\",\"status\":200}\n", id);
+		fclose(fp);
+	}
+	snprintf(mixf, sizeof(mixf), "%s/mix.json", f.dir);
+	fp = fopen(mixf, "w");
+	fputs("[{\"path\":\"/pay\",\"value\":100},{\"path\":\"/small\",\"value\":2.5},"
+	      "{\"path\":\"/free\"}]",
+	      fp);
+	fclose(fp);
+	in.mix = mixf;
+	assert_int_equal(reconcile(&in, &r, err, sizeof(err)), 1);
+	assert_true(r.c.has_value);
+	assert_true(r.c.value_missing > 102.4 && r.c.value_missing < 102.6); /* 100 + 2.5 */
+	assert_true(r.c.value_duplicated > 2.4 && r.c.value_duplicated < 2.6);
+	assert_true(r.c.value_failed > 99.9 && r.c.value_failed < 100.1);
+	assert_true(r.c.value_at_risk > 104.9 && r.c.value_at_risk < 105.1);
+	rc_result_free(&r);
+	in.mix = NULL; /* no mix: no value */
+	assert_int_equal(reconcile(&in, &r, err, sizeof(err)), 1);
+	assert_false(r.c.has_value);
+	rc_result_free(&r);
+	fp = fopen(mixf, "w");
+	fputs("[{\"path\":\"/pay\",\"value\":\"lots\"}]", fp);
+	fclose(fp);
+	in.mix = mixf;
+	assert_int_equal(reconcile(&in, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "request 0: value must be a number >= 0"));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +812,7 @@ int main(void)
 	    cmocka_unit_test(test_run_errors),
 	    cmocka_unit_test(test_exact_ranks),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_value_at_risk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
