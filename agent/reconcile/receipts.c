@@ -13,8 +13,11 @@
  *                performed; with "effect": false the key is not counted),
  *                "upstream" ("addr:port" of the upstream it called, or
  *                {"addr": "addr:port", "status": 504})
- *   http(s)://   the same NDJSON fetched with libcurl
- * PATH may be gzip-compressed.
+ *   csv          a header line naming the columns (id, status, key, ts,
+ *                upstream, upstream_status; others ignored), then one row per
+ *                receipt; fields may be double-quoted ("" for a quote)
+ * The sources (files, URLs, commands, PostgreSQL) are receipts_src.c and
+ * receipts_pg.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,21 +31,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <zlib.h>
-#include "reconcile.h"
-
-#define LINE_MAX_LEN (64 * 1024)
-
-enum fmt { FMT_NGINX, FMT_NDJSON };
-
-struct lp {
-	enum fmt fmt;
-	const char *what; /* for messages */
-	uint64_t line;
-	rc_receipt_cb cb;
-	void *arg;
-	char *err;
-	size_t errlen;
-};
+#include "receipts_int.h"
 
 /* hex digit values + 1; 0 for anything else */
 static const unsigned char hexv[256] = {
@@ -338,238 +327,179 @@ out:
 	return err;
 }
 
-static int one_line(struct lp *p, const char *s, size_t len)
+/* The fields of one CSV line: f[i], n[i]; quoted fields unescaped into
+ * buf. Returns the number of fields, or -1 when a quote is not closed or
+ * buf is too small. */
+static int csv_split(const char *s, size_t len, const char **f, size_t *n, int max, char *buf,
+		     size_t cap)
+{
+	const char *e = s + len;
+	size_t used = 0;
+	int k = 0;
+
+	for (;;) {
+		if (k == max)
+			return k;
+		if (s < e && *s == '"') {
+			char *d = buf + used;
+
+			for (s++;; s++) {
+				if (s >= e)
+					return -1;
+				if (*s == '"') {
+					if (s + 1 < e && s[1] == '"')
+						s++;
+					else
+						break;
+				}
+				if (used >= cap)
+					return -1;
+				buf[used++] = *s;
+			}
+			f[k] = d;
+			n[k] = (size_t)(buf + used - d);
+			s++; /* the closing quote */
+			while (s < e && *s != ',')
+				s++;
+		} else {
+			const char *c = memchr(s, ',', (size_t)(e - s));
+
+			f[k] = s;
+			n[k] = (size_t)((c ? c : e) - s);
+			s = c ? c : e;
+		}
+		k++;
+		if (s >= e)
+			return k;
+		s++; /* the comma */
+	}
+}
+
+static bool field_is(const char *f, size_t n, const char *name)
+{
+	while (n && (*f == ' ' || *f == '\t')) {
+		f++;
+		n--;
+	}
+	while (n && (f[n - 1] == ' ' || f[n - 1] == '\t'))
+		n--;
+	return n == strlen(name) && !strncasecmp(f, name, n);
+}
+
+int rc_csv_header(struct lp *p, const char *s, size_t len)
+{
+	const char *f[CSV_MAX_COLS];
+	size_t n[CSV_MAX_COLS];
+	char buf[1024];
+	int k = csv_split(s, len, f, n, CSV_MAX_COLS, buf, sizeof(buf));
+
+	p->col_id = p->col_status = p->col_key = p->col_ts = p->col_upstream =
+	    p->col_upstream_status = -1;
+	for (int i = 0; i < k; i++) {
+		if (field_is(f[i], n[i], "id"))
+			p->col_id = i;
+		else if (field_is(f[i], n[i], "status"))
+			p->col_status = i;
+		else if (field_is(f[i], n[i], "key"))
+			p->col_key = i;
+		else if (field_is(f[i], n[i], "ts"))
+			p->col_ts = i;
+		else if (field_is(f[i], n[i], "upstream"))
+			p->col_upstream = i;
+		else if (field_is(f[i], n[i], "upstream_status"))
+			p->col_upstream_status = i;
+	}
+	if (p->col_id < 0) {
+		snprintf(p->err, p->errlen,
+			 "%s line %llu: a CSV header must name an \"id\" column (and status, key, "
+			 "ts, upstream, upstream_status if there are)",
+			 p->what, (unsigned long long)p->line);
+		return -EINVAL;
+	}
+	p->fmt = FMT_CSV;
+	return 0;
+}
+
+static int csv_int(const char *s, size_t n, int *v)
+{
+	*v = 0;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 3)
+			return -EINVAL;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+static int csv_line(struct lp *p, const char *s, size_t len)
+{
+	const char *f[CSV_MAX_COLS];
+	size_t n[CSV_MAX_COLS];
+	char buf[4096];
+	struct rc_receipt r = {0};
+	int k;
+
+	if (!len)
+		return 0;
+	k = csv_split(s, len, f, n, CSV_MAX_COLS, buf, sizeof(buf));
+	if (k < 0) {
+		snprintf(p->err, p->errlen, "%s line %llu: a quoted field that does not end",
+			 p->what, (unsigned long long)p->line);
+		return -EINVAL;
+	}
+#define COL(c) ((c) >= 0 && (c) < k)
+	if (COL(p->col_id)) {
+		r.id = f[p->col_id];
+		r.id_len = n[p->col_id];
+	}
+	if (COL(p->col_status) && csv_int(f[p->col_status], n[p->col_status], &r.status)) {
+		snprintf(p->err, p->errlen, "%s line %llu: status '%.*s' is not an HTTP status",
+			 p->what, (unsigned long long)p->line,
+			 (int)(n[p->col_status] > 32 ? 32 : n[p->col_status]), f[p->col_status]);
+		return -EINVAL;
+	}
+	if (COL(p->col_key) && n[p->col_key]) {
+		r.key = f[p->col_key];
+		r.key_len = n[p->col_key];
+	}
+	if (COL(p->col_upstream) && n[p->col_upstream] &&
+	    !(n[p->col_upstream] == 1 && f[p->col_upstream][0] == '-')) {
+		r.upstream = f[p->col_upstream];
+		r.upstream_len = n[p->col_upstream];
+	}
+	if (COL(p->col_upstream_status))
+		csv_int(f[p->col_upstream_status], n[p->col_upstream_status], &r.upstream_status);
+#undef COL
+	return p->cb(&r, p->arg);
+}
+
+int rc_one_line(struct lp *p, const char *s, size_t len)
 {
 	p->line++;
 	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
-	return p->fmt == FMT_NGINX ? nginx_line(p, s, len) : ndjson_line(p, s, len);
-}
+	if (p->fmt == FMT_AUTO) {
+		size_t i = 0;
 
-/* A plain file: mapped a window at a time (so that the mapped pages, which
- * count as resident, stay few), split with memchr, no copy. -ENODEV: not
- * mappable. */
-#define MAP_WINDOW (32u << 20)
-static int read_mapped(struct lp *p, int fd, const char *path)
-{
-	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	struct stat st;
-	size_t size, pos = 0;
-	int err = 0;
-
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return -ENODEV;
-	size = (size_t)st.st_size;
-	while (pos < size && !err) {
-		size_t base = pos & ~(pg - 1), len = size - base;
-		const char *m, *s, *e, *nl;
-		bool last;
-
-		if (len > MAP_WINDOW)
-			len = MAP_WINDOW;
-		last = base + len == size;
-		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)base);
-		if (m == MAP_FAILED)
-			return pos ? -errno : -ENODEV;
-		madvise((void *)m, len, MADV_SEQUENTIAL);
-		s = m + (pos - base);
-		e = m + len;
-		while (s < e) {
-			nl = memchr(s, '\n', (size_t)(e - s));
-			if (!nl && !last)
-				break; /* the rest of this line is in the next window */
-			if (!nl)
-				nl = e; /* a last line without \n */
-			if (nl - s > LINE_MAX_LEN) {
-				snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes",
-					 p->what, (unsigned long long)p->line + 1, LINE_MAX_LEN);
-				err = -E2BIG;
-				break;
-			}
-			err = one_line(p, s, (size_t)(nl - s));
-			if (err)
-				break;
-			s = nl + 1;
-		}
-		pos = base + (size_t)(s - m);
-		if (s >= e)
-			pos = base + len;
-		munmap((void *)m, len);
-		if (!err && !last && pos <= base) { /* cannot happen: a window holds a line */
-			err = -E2BIG;
-			snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes", p->what,
-				 (unsigned long long)p->line + 1, LINE_MAX_LEN);
-		}
-	}
-	(void)path;
-	return err;
-}
-
-/* Plain (mapped) or gzip-compressed (read in large blocks), split with memchr. */
-static int read_file(struct lp *p, const char *path)
-{
-	size_t cap = (1 << 20) + LINE_MAX_LEN, have = 0;
-	char *buf = malloc(cap + 1);
-	unsigned char magic[2];
-	gzFile gz = NULL;
-	int fd, err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(p->err, p->errlen, "cannot open receipts %s: %s", path, strerror(-err));
-		goto out;
-	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
-		err = read_mapped(p, fd, path);
-		if (err != -ENODEV) {
-			close(fd);
-			goto out;
-		}
-		err = 0; /* not mappable (a pipe, /proc): read it */
-	} else {
-		gz = gzdopen(fd, "rb"); /* owns fd from here */
-		if (!gz) {
-			close(fd);
-			err = -ENOMEM;
-			goto out;
-		}
-		gzbuffer(gz, 256 * 1024);
-	}
-	for (;;) {
-		ssize_t k;
-		char *s = buf, *e, *nl;
-
-		if (gz) {
-			k = gzread(gz, buf + have, (unsigned)(cap - have));
-		} else {
-			do
-				k = read(fd, buf + have, cap - have);
-			while (k < 0 && errno == EINTR);
-		}
-		if (k < 0) {
-			int zerr;
-
-			snprintf(p->err, p->errlen, "cannot read receipts %s: %s", path,
-				 gz ? gzerror(gz, &zerr) : strerror(errno));
-			err = -EIO;
-			break;
-		}
-		e = buf + have + k;
-		if (k == 0) {
-			if (have)
-				err = one_line(p, buf, have); /* a last line without \n */
-			break;
-		}
-		while ((nl = memchr(s, '\n', (size_t)(e - s)))) {
-			err = one_line(p, s, (size_t)(nl - s));
-			if (err)
-				goto done;
-			s = nl + 1;
-		}
-		have = (size_t)(e - s);
-		if (have >= LINE_MAX_LEN) {
-			snprintf(p->err, p->errlen, "%s line %llu: longer than %d bytes", p->what,
-				 (unsigned long long)p->line + 1, LINE_MAX_LEN);
-			err = -E2BIG;
-			break;
-		}
-		memmove(buf, s, have);
-	}
-done:
-	if (gz)
-		gzclose(gz);
-	else
-		close(fd);
-out:
-	free(buf);
-	return err;
-}
-
-struct fetch {
-	struct lp *p;
-	char *buf;
-	size_t len;
-	int err;
-};
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct fetch *f = arg;
-	size_t n = size * nmemb, i;
-
-	for (i = 0; i < n; i++) {
-		if (f->len >= LINE_MAX_LEN) {
-			snprintf(f->p->err, f->p->errlen, "%s line %llu: longer than %d bytes",
-				 f->p->what, (unsigned long long)f->p->line + 1, LINE_MAX_LEN);
-			f->err = -E2BIG;
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == len)
 			return 0;
-		}
-		f->buf[f->len++] = data[i];
-		if (data[i] == '\n') {
-			f->err = one_line(f->p, f->buf, f->len);
-			f->len = 0;
-			if (f->err)
-				return 0;
-		}
+		if (s[i] == '{')
+			p->fmt = FMT_NDJSON;
+		else
+			return rc_csv_header(p, s, len);
 	}
-	return n;
-}
-
-static int read_url(struct lp *p, const char *url)
-{
-	struct fetch f = {.p = p};
-	CURL *c = NULL;
-	CURLcode cr;
-	int err = 0;
-
-	f.buf = malloc(LINE_MAX_LEN + 1);
-	if (!f.buf)
-		return -ENOMEM;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c = curl_easy_init();
-	if (!c) {
-		err = -ENOMEM;
-		snprintf(p->err, p->errlen, "cannot start libcurl");
-		goto out;
+	switch (p->fmt) {
+	case FMT_NGINX:
+		return nginx_line(p, s, len);
+	case FMT_CSV:
+		return csv_line(p, s, len);
+	default:
+		return ndjson_line(p, s, len);
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	cr = curl_easy_perform(c);
-	if (f.err) {
-		err = f.err;
-		goto out;
-	}
-	if (cr == CURLE_HTTP_RETURNED_ERROR) {
-		long code = 0;
-
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		snprintf(p->err, p->errlen, "cannot fetch receipts %s: HTTP status %ld", url, code);
-		err = -EIO;
-		goto out;
-	}
-	if (cr != CURLE_OK) {
-		snprintf(p->err, p->errlen, "cannot fetch receipts %s: %s", url,
-			 curl_easy_strerror(cr));
-		err = -EIO;
-		goto out;
-	}
-	if (f.len)
-		err = one_line(p, f.buf, f.len);
-out:
-	if (c)
-		curl_easy_cleanup(c);
-	free(f.buf);
-	return err;
 }
 
 int rc_receipts_parse(const char *format, const char *buf, size_t len, rc_receipt_cb cb, void *arg,
@@ -584,8 +514,11 @@ int rc_receipts_parse(const char *format, const char *buf, size_t len, rc_receip
 		p.fmt = FMT_NGINX;
 	} else if (!strcmp(format, "ndjson")) {
 		p.fmt = FMT_NDJSON;
+	} else if (!strcmp(format, "csv") || !strcmp(format, "auto")) {
+		p.fmt = FMT_AUTO; /* csv: its first line is the header */
 	} else {
-		snprintf(err, errlen, "unknown receipts format '%s' (nginx or ndjson)", format);
+		snprintf(err, errlen, "unknown receipts format '%s' (nginx, ndjson or csv)",
+			 format);
 		return -EINVAL;
 	}
 	while (s < e && !ret) {
@@ -593,30 +526,8 @@ int rc_receipts_parse(const char *format, const char *buf, size_t len, rc_receip
 
 		if (!nl)
 			nl = e;
-		ret = one_line(&p, s, (size_t)(nl - s));
+		ret = rc_one_line(&p, s, (size_t)(nl - s));
 		s = nl + 1;
 	}
 	return ret;
-}
-
-int rc_receipts_read(const char *spec, rc_receipt_cb cb, void *arg, char *err, size_t errlen)
-{
-	struct lp p = {.what = spec, .cb = cb, .arg = arg, .err = err, .errlen = errlen};
-
-	err[0] = '\0';
-	if (!strncmp(spec, "nginx:", 6)) {
-		p.fmt = FMT_NGINX;
-		return read_file(&p, spec + 6);
-	}
-	if (!strncmp(spec, "ndjson:", 7)) {
-		p.fmt = FMT_NDJSON;
-		return read_file(&p, spec + 7);
-	}
-	if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8)) {
-		p.fmt = FMT_NDJSON;
-		return read_url(&p, spec);
-	}
-	snprintf(err, errlen,
-		 "unknown receipts '%s' (use nginx:PATH, ndjson:PATH or an http(s):// URL)", spec);
-	return -EINVAL;
 }

@@ -796,6 +796,76 @@ static void test_value_at_risk(void **state)
 	fix_close(&f);
 }
 
+/* exec:COMMAND prints NDJSON or CSV (its first line says which); a
+ * command that fails is an error; a CSV header needs an id column. */
+struct seen {
+	int n, status;
+	char id[64], key[64], up[64];
+};
+
+static int on_seen(const struct rc_receipt *rc, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->status = rc->status;
+	snprintf(s->id, sizeof(s->id), "%.*s", (int)rc->id_len, rc->id ? rc->id : "");
+	snprintf(s->key, sizeof(s->key), "%.*s", (int)rc->key_len, rc->key ? rc->key : "");
+	snprintf(s->up, sizeof(s->up), "%.*s", (int)rc->upstream_len,
+		 rc->upstream ? rc->upstream : "");
+	return 0;
+}
+
+static void test_exec_receipts(void **state)
+{
+	char err[256];
+	struct seen s = {0};
+
+	(void)state;
+	assert_int_equal(rc_receipts_read("exec:printf '{\"id\":\"a-1\",\"status\":201}\\n'",
+					  on_seen, &s, err, sizeof(err)),
+			 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.id, "a-1");
+	assert_int_equal(s.status, 201);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    rc_receipts_read("exec:printf 'status,key,id,upstream\\n200,\"k,1\",b-2,\\n503,k2,b-3,"
+			     "10.0.0.3:5432\\n'",
+			     on_seen, &s, err, sizeof(err)),
+	    0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.id, "b-3");
+	assert_string_equal(s.key, "k2");
+	assert_string_equal(s.up, "10.0.0.3:5432");
+	assert_int_equal(s.status, 503);
+	memset(&s, 0, sizeof(s));
+	{
+		static const char good[] = "id,key\nc-1,\"x \"\"y\"\"\"\n",
+				  open[] = "id,key\nc-1,\"x \"\"y\"\"\n";
+
+		assert_int_equal(
+		    rc_receipts_parse("csv", good, strlen(good), on_seen, &s, err, sizeof(err)), 0);
+		assert_string_equal(s.key, "x \"y\"");
+		assert_int_equal(
+		    rc_receipts_parse("csv", open, strlen(open), on_seen, &s, err, sizeof(err)),
+		    -EINVAL);
+		assert_non_null(strstr(err, "quoted field that does not end"));
+	}
+	/* not so */
+	assert_int_equal(rc_receipts_read("exec:echo hi; exit 3", on_seen, &s, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "must name an \"id\" column"));
+	assert_int_equal(rc_receipts_read("exec:exit 3", on_seen, &s, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "failed: exit 3"));
+	assert_int_equal(
+	    rc_receipts_read("exec:printf 'id,status\\nd-1,ok\\n'", on_seen, &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "status 'ok' is not an HTTP status"));
+	assert_int_equal(rc_receipts_read("pg:", on_seen, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "needs a query"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +883,7 @@ int main(void)
 	    cmocka_unit_test(test_exact_ranks),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_value_at_risk),
+	    cmocka_unit_test(test_exec_receipts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
