@@ -16,6 +16,9 @@
 #   FL_BIN: folder of agentctl (default build/bin); the ledger library is
 #   taken from the build folder beside it (make all first).
 #   FL_BENCH_DIR: where the files go (default a temporary folder, removed)
+#   FL_BENCH_EVENTS=E: also an agent event log of E inject events (drops on
+#   the timed-out requests' connections, the rest on requests that did not
+#   fail), given to ours with --events: the attribution pass at scale
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FL_BIN=${FL_BIN:-$ROOT/build/bin}
@@ -41,6 +44,33 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 printf 'generated in %.1f s: ledger %s, access log %s\n' "$(echo "$t1 - $t0" | bc)" \
 	"$(du -h "$DIR/ledger.fll" | cut -f1)" "$(du -h "$DIR/access.log" | cut -f1)"
+EVENTS=${FL_BENCH_EVENTS:-0}
+EVARGS=()
+if [ "$EVENTS" -gt 0 ]; then
+	python3 - "$N" "$EVENTS" "$DIR/events.ndjson.gz" <<'PY'
+import gzip, sys
+n, e, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+T0, GAP = 1790000000000000000, 100000  # tools/gen_ledger.c
+with gzip.open(path, "wt", compresslevel=1) as f:
+    f.write('{"type":"start","wall_ns":%d,"mono_ns":1,"host":"b","fault_id":1,"backend":"tcx",'
+            '"fault":{"kind":"drop","name":"bench"}}\n' % T0)
+    line = ('{"type":"inject","wall_ns":%d,"mono_ns":1,"host":"b","fault_id":1,"kind":"drop",'
+            '"dir":"ingress","ifindex":2,"proto":"tcp","src":"10.0.0.1","dst":"10.0.0.2",'
+            '"sport":%d,"dport":8080}\n')
+    out = []
+    for i in range(e):
+        s = (i * 100 + 50) % n if i < n // 100 else (i * 7919) % n  # timeouts first
+        out.append(line % (T0 + s * GAP + 1000000, 32768 + s % 28000))
+        if len(out) == 65536:
+            f.write("".join(out))
+            out = []
+    f.write("".join(out))
+    f.write('{"type":"end","wall_ns":%d,"mono_ns":2,"host":"b","fault_id":1,"reason":"cleared"}\n'
+            % (T0 + n * GAP))
+PY
+	EVARGS=(--events "$DIR/events.ndjson.gz")
+	printf 'events: %d inject events, %s\n' "$EVENTS" "$(du -h "$DIR/events.ndjson.gz" | cut -f1)"
+fi
 sync
 
 # time_v LABEL CMD...: runs CMD under /usr/bin/time -v; sets WALL (s) and RSS (MiB)
@@ -64,7 +94,7 @@ cat "$DIR/ledger.fll" "$DIR/access.log" >/dev/null
 
 run_ours() {
 	time_v ours "$FL_BIN/agentctl" reconcile --ledger "$DIR/ledger.fll" \
-		--receipts "nginx:$DIR/access.log" --out "$DIR/out" --json
+		--receipts "nginx:$DIR/access.log" --out "$DIR/out" --json "${EVARGS[@]}"
 	OURS_W+=("$WALL") OURS_R+=("$RSS")
 }
 run_py() {

@@ -16,8 +16,10 @@ import struct
 import sys
 
 HDR = 304
-# struct fl_ledger_rec: 88 bytes, or 96 with the socket cookie at the end
-REC_FMT = {88: "<QQQQQQQIIIIiHHHBBI", 96: "<QQQQQQQIIIIiHHHBBIQ"}
+# struct fl_ledger_rec: 88 bytes, 96 with the socket cookie at the end
+# (version 1), 136 with the connection's addresses (version 2)
+REC_FMT = {88: "<QQQQQQQIIIIiHHHBBI", 96: "<QQQQQQQIIIIiHHHBBIQ",
+           136: "<QQQQQQQIIIIiHHHBBIQ16s16sHB5x"}
 UNSENT = 9
 
 
