@@ -68,40 +68,190 @@ static unsigned proto_of(json_t *v)
 	return !strcmp(s, "tcp") ? IPPROTO_TCP : !strcmp(s, "udp") ? IPPROTO_UDP : 0;
 }
 
-/* An address of an inject event, interned; RC_ADDR_NONE if absent or bad. */
-static int ev_addr(struct ctx *c, json_t *v, uint16_t *idx)
+/* An inject record's fields, from jansson or from the scanner below. */
+struct inj {
+	uint64_t wall, cookie;
+	int64_t delay_ns, err;
+	int sport, dport;
+	uint32_t fault_id;
+	unsigned proto;
+	char host[64], kind[16], src[48], dst[48];
+};
+
+static void inj_from_json(json_t *j, uint64_t wall, struct inj *x)
 {
-	const char *s = json_string_value(v);
+	json_t *sp = json_object_get(j, "sport"), *dp = json_object_get(j, "dport");
+	json_t *ck = json_object_get(j, "cookie");
+
+	memset(x, 0, sizeof(*x));
+	x->wall = wall;
+	x->sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
+	x->dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
+	/* written as a signed JSON integer: the same 64 bits */
+	x->cookie = json_is_integer(ck) ? (uint64_t)json_integer_value(ck) : 0;
+	x->delay_ns = json_integer_value(json_object_get(j, "delay_ns"));
+	x->err = json_integer_value(json_object_get(j, "errno"));
+	x->proto = proto_of(json_object_get(j, "proto"));
+	snprintf(x->kind, sizeof(x->kind), "%s",
+		 json_string_value(json_object_get(j, "kind")) ?: "");
+	snprintf(x->src, sizeof(x->src), "%s", json_string_value(json_object_get(j, "src")) ?: "");
+	snprintf(x->dst, sizeof(x->dst), "%s", json_string_value(json_object_get(j, "dst")) ?: "");
+}
+
+/* The common inject record without jansson: a flat object of strings
+ * without escapes and integers, as agentd writes it. 1 filled x, 0 not
+ * that simple (the caller parses it in full). */
+static int inj_scan(const char *s, size_t len, struct inj *x)
+{
+	const char *e = s + len;
+	bool type = false, wall = false, fid = false;
+
+	memset(x, 0, sizeof(*x));
+	while (s < e && *s == ' ')
+		s++;
+	if (s >= e || *s++ != '{')
+		return 0;
+	for (;;) {
+		const char *k, *v;
+		size_t kl, vl;
+		bool str;
+
+		while (s < e && *s == ' ')
+			s++;
+		if (s >= e || *s++ != '"')
+			return 0;
+		k = s;
+		while (s < e && *s != '"' && *s != '\\')
+			s++;
+		if (s >= e || *s != '"')
+			return 0;
+		kl = (size_t)(s++ - k);
+		while (s < e && *s == ' ')
+			s++;
+		if (s >= e || *s++ != ':')
+			return 0;
+		while (s < e && *s == ' ')
+			s++;
+		if (s < e && *s == '"') {
+			v = ++s;
+			while (s < e && *s != '"' && *s != '\\')
+				s++;
+			if (s >= e || *s != '"')
+				return 0;
+			vl = (size_t)(s++ - v);
+			str = true;
+		} else {
+			v = s;
+			if (s < e && *s == '-')
+				s++;
+			while (s < e && *s >= '0' && *s <= '9')
+				s++;
+			vl = (size_t)(s - v);
+			if (!vl || (vl == 1 && *v == '-') || vl > 20)
+				return 0;
+			str = false;
+		}
+#define KEY(n) (kl == sizeof(n) - 1 && !memcmp(k, n, kl))
+#define NUM()  (str ? 0 : strtoll(v, NULL, 10))
+#define STR(dst)                                                                                   \
+	do {                                                                                       \
+		if (!str || vl >= sizeof(dst))                                                     \
+			return 0;                                                                  \
+		memcpy(dst, v, vl);                                                                \
+		dst[vl] = '\0';                                                                    \
+	} while (0)
+		if (KEY("type")) {
+			if (!str || vl != 6 || memcmp(v, "inject", 6))
+				return 0;
+			type = true;
+		} else if (KEY("wall_ns")) {
+			if (str)
+				return 0;
+			x->wall = strtoull(v, NULL, 10);
+			wall = true;
+		} else if (KEY("fault_id")) {
+			if (str)
+				return 0;
+			x->fault_id = (uint32_t)strtoul(v, NULL, 10);
+			fid = true;
+		} else if (KEY("host")) {
+			STR(x->host);
+		} else if (KEY("kind")) {
+			STR(x->kind);
+		} else if (KEY("src")) {
+			STR(x->src);
+		} else if (KEY("dst")) {
+			STR(x->dst);
+		} else if (KEY("proto")) {
+			if (str)
+				x->proto = vl == 3 && !memcmp(v, "tcp", 3)   ? IPPROTO_TCP
+					   : vl == 3 && !memcmp(v, "udp", 3) ? IPPROTO_UDP
+									     : 0;
+			else
+				x->proto = (unsigned)NUM() & 0xff;
+		} else if (KEY("sport")) {
+			x->sport = (int)NUM();
+		} else if (KEY("dport")) {
+			x->dport = (int)NUM();
+		} else if (KEY("cookie")) {
+			x->cookie = (uint64_t)NUM();
+		} else if (KEY("delay_ns")) {
+			x->delay_ns = NUM();
+		} else if (KEY("errno")) {
+			x->err = NUM();
+		}
+#undef KEY
+#undef NUM
+#undef STR
+		while (s < e && *s == ' ')
+			s++;
+		if (s < e && *s == ',') {
+			s++;
+			continue;
+		}
+		if (s < e && *s == '}')
+			break;
+		return 0;
+	}
+	return type && wall && fid;
+}
+
+/* An address of an inject event, interned; RC_ADDR_NONE if absent or bad.
+ * The last one of each side is remembered: events repeat their addresses. */
+static int ev_addr(struct ctx *c, const char *s, int side, uint16_t *idx)
+{
 	uint8_t fam, a[16];
 	int ret;
 
-	*idx = RC_ADDR_NONE;
-	if (!s || rc_addr_parse(s, strlen(s), &fam, a))
+	if (c->ev_last_ok[side] && !strcmp(c->ev_last[side], s)) {
+		*idx = c->ev_last_idx[side];
 		return 0;
-	ret = rc_addr_intern(&c->addrs, fam, a, 0, idx);
-	return ret == -E2BIG ? 0 : ret; /* past the table: never matches */
+	}
+	*idx = RC_ADDR_NONE;
+	if (*s && !rc_addr_parse(s, strlen(s), &fam, a)) {
+		ret = rc_addr_intern(&c->addrs, fam, a, 0, idx);
+		if (ret && ret != -E2BIG) /* past the table: never matches */
+			return ret;
+	}
+	snprintf(c->ev_last[side], sizeof(c->ev_last[side]), "%s", s);
+	c->ev_last_idx[side] = *idx;
+	c->ev_last_ok[side] = true;
+	return 0;
 }
 
 /* An inject event: its fault's counters, one entry per side of its 5-tuple
  * in the port partitions, one in the socket partitions if it names one. */
-static int inject_line(struct ctx *c, json_t *j, struct rc_fault *f, uint64_t wall)
+static int inject_line(struct ctx *c, const struct inj *x, struct rc_fault *f)
 {
 	uint32_t fi = (uint32_t)(f - c->r->faults);
-	json_t *sp = json_object_get(j, "sport"), *dp = json_object_get(j, "dport");
-	int sport = json_is_integer(sp) ? (int)json_integer_value(sp) : 0;
-	int dport = json_is_integer(dp) ? (int)json_integer_value(dp) : 0;
-	const char *kind = json_string_value(json_object_get(j, "kind"));
-	json_t *ck = json_object_get(j, "cookie");
-	/* written as a signed JSON integer: the same 64 bits */
-	uint64_t cookie = json_is_integer(ck) ? (uint64_t)json_integer_value(ck) : 0;
-	json_int_t dl = json_integer_value(json_object_get(j, "delay_ns"));
-	json_int_t en = json_integer_value(json_object_get(j, "errno"));
+	uint64_t wall = x->wall;
+	int sport = x->sport, dport = x->dport;
 	struct erec e = {.wall = wall, .fault = fi};
 	uint16_t src, dst;
 	int ret;
 
-	if (!f->kind[0] && kind)
-		snprintf(f->kind, sizeof(f->kind), "%s", kind);
+	if (!f->kind[0] && x->kind[0])
+		snprintf(f->kind, sizeof(f->kind), "%s", x->kind);
 	f->injections++;
 	if (wall < f->first_inject_ns)
 		f->first_inject_ns = wall;
@@ -110,15 +260,16 @@ static int inject_line(struct ctx *c, json_t *j, struct rc_fault *f, uint64_t wa
 		c->ev_min = wall;
 	if (wall > c->ev_max)
 		c->ev_max = wall;
-	e.kind = (uint8_t)rc_kind_of(kind);
+	e.kind = (uint8_t)rc_kind_of(x->kind);
 	if (e.kind == FL_KIND_LATENCY)
-		e.value =
-		    dl > 0 ? (dl / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(dl / 1000)) : 0;
+		e.value = x->delay_ns > 0
+			      ? (x->delay_ns / 1000 > UINT32_MAX ? UINT32_MAX
+								 : (uint32_t)(x->delay_ns / 1000))
+			      : 0;
 	else if (e.kind == FL_KIND_ERRNO)
-		e.value = (uint32_t)(en < 0 ? -en : en);
-	e.proto = (uint8_t)proto_of(json_object_get(j, "proto"));
-	if ((ret = ev_addr(c, json_object_get(j, "src"), &src)) ||
-	    (ret = ev_addr(c, json_object_get(j, "dst"), &dst)))
+		e.value = (uint32_t)(x->err < 0 ? -x->err : x->err);
+	e.proto = (uint8_t)x->proto;
+	if ((ret = ev_addr(c, x->src, 0, &src)) || (ret = ev_addr(c, x->dst, 1, &dst)))
 		return ret;
 	/* only an event with both ports names a connection: one without (ICMP,
 	 * a portless protocol) explains no request by its ports */
@@ -138,11 +289,14 @@ static int inject_line(struct ctx *c, json_t *j, struct rc_fault *f, uint64_t wa
 			ret = spill_put(&c->es, e.port % NP, &e, sizeof(e));
 		}
 	}
-	if (!ret && cookie) {
-		struct crec k = {
-		    .cookie = cookie, .wall = wall, .fault = fi, .value = e.value, .kind = e.kind};
+	if (!ret && x->cookie) {
+		struct crec k = {.cookie = x->cookie,
+				 .wall = wall,
+				 .fault = fi,
+				 .value = e.value,
+				 .kind = e.kind};
 
-		ret = spill_put(&c->cs, (unsigned)(mix64(cookie) % NP), &k, sizeof(k));
+		ret = spill_put(&c->cs, (unsigned)(mix64(x->cookie) % NP), &k, sizeof(k));
 		c->have_cookies = true;
 	}
 	return ret;
@@ -154,6 +308,7 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 	json_t *j, *v;
 	const char *type, *host;
 	struct rc_fault *f;
+	struct inj x;
 	uint64_t wall;
 	int ret = 0;
 
@@ -161,6 +316,13 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		len--;
 	if (!len)
 		return 0;
+	/* most lines are injections: those without jansson */
+	if (inj_scan(s, len, &x)) {
+		f = fault_get(c, x.host, x.fault_id, &ret);
+		if (f)
+			ret = inject_line(c, &x, f);
+		goto done;
+	}
 	j = json_loadb(s, len, 0, &jerr);
 	if (!j || !json_is_object(j)) {
 		snprintf(c->err, c->errlen, "event log %s line %llu: not a JSON object (%s)", path,
@@ -222,13 +384,16 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		f->end_ns = wall;
 		snprintf(f->end_reason, sizeof(f->end_reason), "%s", why ? why : "");
 	} else {
-		ret = inject_line(c, j, f, wall);
-		if (ret && !c->err[0])
-			snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s",
-				 c->tmp, strerror(-ret));
+		inj_from_json(j, wall, &x);
+		snprintf(x.host, sizeof(x.host), "%s", host);
+		ret = inject_line(c, &x, f);
 	}
 out:
 	json_decref(j);
+done:
+	if (ret && !c->err[0])
+		snprintf(c->err, c->errlen, "cannot write temporary files in %s: %s", c->tmp,
+			 strerror(-ret));
 	return ret;
 }
 

@@ -212,7 +212,10 @@ struct ctx {
 	uint64_t ev_min, ev_max;
 	bool have_cookies;
 	struct addr_tab addrs; /* the events' addresses (evindex.c) */
-	struct addr_tab ups;   /* the upstreams the receipts name (join.c) */
+	char ev_last[2][48];   /* the last source and destination seen, and their index */
+	uint16_t ev_last_idx[2];
+	bool ev_last_ok[2];
+	struct addr_tab ups; /* the upstreams the receipts name (join.c) */
 	/* per load instance, from its ledger's URL: the service as text, and
 	 * its address and port for records without a 5-tuple (version 1) */
 	char (*url_svc)[64];

@@ -50,6 +50,27 @@ for f in outage loss-1pct loss-5pct loss-10pct ramp-loss burst; do
 	check "scenario_${f}_reports" test -s "$OUT/$f/report.html" -a -s "$OUT/$f/report.md"
 done
 
+# The outage (10 s dark at 200 req/s, 2 s timeout): a population of clients
+# sees about rate x duration failures, not only the requests on stalled
+# connections; the chart's failed series holds them; recovery in bound.
+if [ -s "$OUT/outage/report.json" ]; then
+	check scenario_outage_failures_rate_x_duration python3 - "$OUT/outage/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+f = r["faults"][0]
+s = r["series"]
+t0 = (f["start_wall_ns"] - s["t0_wall_ns"]) / 1e9
+t1 = (f["end_wall_ns"] - s["t0_wall_ns"]) / 1e9
+w = s["bin_s"]
+charted = sum(v for i, v in enumerate(s["failed"]) if t0 - w <= i * w < t1 + w)
+print("failed in window", f["failed"], "of", f["requests"], "charted", charted,
+      "recovery", f["recovery_s"], "explained", f["explained_by"])
+ok = 0.8 * 2000 <= f["failed"] <= 1.1 * 2000 and charted >= f["failed"] \
+    and f["recovery_s"] is not None and f["recovery_s"] <= 5
+sys.exit(0 if ok else 1)
+PY
+fi
+
 # Ctrl-C in the middle of the outage: the run stops the load, clears its
 # fault, and still reconciles and reports what it has.
 : >"$RLOG"

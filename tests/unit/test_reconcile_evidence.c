@@ -866,6 +866,35 @@ static void test_exec_receipts(void **state)
 	assert_non_null(strstr(err, "needs a query"));
 }
 
+/* Inject records take a fast path (a flat object, as agentd writes them)
+ * or jansson's (anything else): the same verdict either way, and the same
+ * error for a record without its fault. */
+static void test_event_paths(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {TIMEOUT(40000), TIMEOUT(40001), TIMEOUT(40002)};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 3, NULL);
+	ev_window(&f, 1, "loss", at(0), at(3));
+	ev_tcp(&f, 1, "drop", at(0) + MS, 1, 40000, 2, 80, NULL);
+	ev_tcp(&f, 1, "drop", at(1) + MS, 1, 40001, 2, 80, "\"comm\":\"lo\\\"ad\"");
+	ev_tcp(&f, 1, "drop", at(2) + MS, 1, 40002, 2, 80, "\"x\":{\"y\":[1.5]}");
+	assert_int_equal(run(&f, NULL, 0, &r), 0);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 3);
+	assert_int_equal(r.c.events_inject, 3);
+	rc_result_free(&r);
+	fix_close(&f);
+	fix_open(&f);
+	write_reqs(&f, q, 1, NULL);
+	gzprintf(f.ev, "{\"type\":\"inject\",\"wall_ns\":5,\"host\":\"h\",\"kind\":\"drop\"}\n");
+	assert_int_equal(run(&f, NULL, 0, &r), -EINVAL);
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -884,6 +913,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_value_at_risk),
 	    cmocka_unit_test(test_exec_receipts),
+	    cmocka_unit_test(test_event_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
