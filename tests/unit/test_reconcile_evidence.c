@@ -497,6 +497,7 @@ static void test_declared(void **state)
 	assert_true(r.faults[0].declared);
 	assert_int_equal(r.faults[0].explained_by[RC_EX_DECLARED], 3);
 	rc_result_free(&r);
+	fix_close(&f);
 
 	/* the same without the declaration: all six unexplained */
 	fix_open(&f);
