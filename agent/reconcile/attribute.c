@@ -345,51 +345,50 @@ static int64_t direct_by_tuple(const struct ctx *c, const struct frec *f, const 
 	return delay_caused(c, f, delay) ? lat : -1;
 }
 
-static int read_pair(struct ctx *c, struct spill *fs, struct spill *es, unsigned p, size_t esz,
-		     struct frec **f, size_t *nf, void **ev, size_t *ne)
+/* One pass over partition p: its failures (of spill fsp) against its
+ * events (of esp, records of esz bytes, sorted with cmp), one call of fn
+ * per failure. */
+typedef int (*fail_fn)(struct ctx *c, const struct frec *f, const void *ev, size_t ne);
+static int pass(struct ctx *c, struct spill *fsp, struct spill *esp, unsigned p, size_t esz,
+		int (*cmp)(const void *, const void *), fail_fn fn)
 {
-	int ret = spill_read(fs, p, sizeof(**f), (void **)f, nf);
+	struct frec *fs = NULL;
+	void *ev = NULL;
+	size_t nf = 0, ne = 0;
+	int ret = spill_read(fsp, p, sizeof(*fs), (void **)&fs, &nf);
 
-	*ne = 0;
-	if (!ret && es)
-		ret = spill_read(es, p, esz, ev, ne);
+	if (!ret && esp)
+		ret = spill_read(esp, p, esz, &ev, &ne);
 	if (ret)
 		snprintf(c->err, c->errlen, "cannot read temporary files in %s: %s", c->tmp,
 			 strerror(-ret));
+	if (!ret && ne > 1)
+		qsort(ev, ne, esz, cmp);
+	for (size_t i = 0; i < nf && !ret; i++)
+		ret = fn(c, &fs[i], ev, ne);
+	free(fs);
+	free(ev);
 	return ret;
+}
+
+static int by_port(struct ctx *c, const struct frec *f, const void *ev, size_t ne)
+{
+	int64_t fi = f->port ? direct_by_tuple(c, f, ev, ne) : -1;
+
+	if (fi >= 0) {
+		explained(c, f, (uint32_t)fi, RC_EX_DIRECT);
+		return 0;
+	}
+	if (f->cookie && c->have_cookies) /* perhaps an event on its socket */
+		return spill_put(&c->us, (unsigned)(mix64(f->cookie) % NP), f, sizeof(*f));
+	return after_direct(c, f);
 }
 
 int rc_explain_partition(struct ctx *c, unsigned p)
 {
-	struct frec *fs = NULL;
-	struct erec *ev = NULL;
-	size_t nf, ne = 0;
-	int ret;
-
 	/* partition NP: requests with no local port, which no event can name
 	 * by its ports (only by the socket) */
-	ret = read_pair(c, &c->fs, p < NP ? &c->es : NULL, p, sizeof(*ev), &fs, &nf, (void **)&ev,
-			&ne);
-	if (ret)
-		goto out;
-	if (ne > 1)
-		qsort(ev, ne, sizeof(*ev), cmp_erec);
-	for (size_t i = 0; i < nf && !ret; i++) {
-		const struct frec *f = &fs[i];
-		int64_t fi = p < NP ? direct_by_tuple(c, f, ev, ne) : -1;
-
-		if (fi >= 0)
-			explained(c, f, (uint32_t)fi, RC_EX_DIRECT);
-		else if (f->cookie && c->have_cookies)
-			/* perhaps an event on its socket: the socket pass decides */
-			ret = spill_put(&c->us, (unsigned)(mix64(f->cookie) % NP), f, sizeof(*f));
-		else
-			ret = after_direct(c, f);
-	}
-out:
-	free(fs);
-	free(ev);
-	return ret;
+	return pass(c, &c->fs, p < NP ? &c->es : NULL, p, sizeof(struct erec), cmp_erec, by_port);
 }
 
 static int cmp_crec(const void *a, const void *b)
@@ -401,88 +400,65 @@ static int cmp_crec(const void *a, const void *b)
 	return x->wall < y->wall ? -1 : x->wall > y->wall;
 }
 
+static int by_socket(struct ctx *c, const struct frec *f, const void *evs, size_t ne)
+{
+	const struct crec *ev = evs;
+	size_t a = 0, b = ne;
+	uint64_t delay = 0;
+	int64_t fi = -1, lat = -1;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (ev[m].cookie < f->cookie || (ev[m].cookie == f->cookie && ev[m].wall < f->lo))
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (; a < ne && ev[a].cookie == f->cookie && ev[a].wall <= f->hi && fi < 0; a++) {
+		if (kind_explains(f, ev[a].kind, ev[a].value, &delay))
+			fi = ev[a].fault;
+		else if (ev[a].kind == FL_KIND_LATENCY && lat < 0)
+			lat = ev[a].fault;
+	}
+	if (fi < 0 && delay_caused(c, f, delay))
+		fi = lat;
+	if (fi < 0)
+		return after_direct(c, f);
+	explained(c, f, (uint32_t)fi, RC_EX_DIRECT);
+	return 0;
+}
+
 /* The failures the port pass left, against the events on their socket. */
 int rc_explain_cookies(struct ctx *c, unsigned p)
 {
-	struct frec *fs = NULL;
-	struct crec *ev = NULL;
-	size_t nf, ne;
-	int ret;
-
-	ret = read_pair(c, &c->us, &c->cs, p, sizeof(*ev), &fs, &nf, (void **)&ev, &ne);
-	if (ret)
-		goto out;
-	if (ne > 1)
-		qsort(ev, ne, sizeof(*ev), cmp_crec);
-	for (size_t i = 0; i < nf && !ret; i++) {
-		const struct frec *f = &fs[i];
-		size_t a = 0, b = ne;
-		uint64_t delay = 0;
-		int64_t fi = -1, lat = -1;
-
-		while (a < b) {
-			size_t m = a + (b - a) / 2;
-
-			if (ev[m].cookie < f->cookie ||
-			    (ev[m].cookie == f->cookie && ev[m].wall < f->lo))
-				a = m + 1;
-			else
-				b = m;
-		}
-		for (; a < ne && ev[a].cookie == f->cookie && ev[a].wall <= f->hi && fi < 0; a++) {
-			if (kind_explains(f, ev[a].kind, ev[a].value, &delay))
-				fi = ev[a].fault;
-			else if (ev[a].kind == FL_KIND_LATENCY && lat < 0)
-				lat = ev[a].fault;
-		}
-		if (fi < 0 && delay_caused(c, f, delay))
-			fi = lat;
-		if (fi >= 0)
-			explained(c, f, (uint32_t)fi, RC_EX_DIRECT);
-		else
-			ret = after_direct(c, f);
-	}
-out:
-	free(fs);
-	free(ev);
-	return ret;
+	return pass(c, &c->us, &c->cs, p, sizeof(struct crec), cmp_crec, by_socket);
 }
 
 /* ---- dependency: the upstream the service called ---- */
+
+static int by_upstream(struct ctx *c, const struct frec *f, const void *evs, size_t ne)
+{
+	const struct erec *ev = evs;
+	const struct rc_addr *u = &c->ups.v[f->up];
+	int64_t fi = -1;
+
+	for (size_t k = lower_bound(ev, ne, u->port, f->lo);
+	     k < ne && ev[k].port == u->port && ev[k].wall <= f->hi && fi < 0; k++)
+		if (ev[k].addr == u->ev && ev[k].proto == IPPROTO_TCP && ev[k].kind &&
+		    ev[k].kind < FL_KIND_MAX && rules[ev[k].kind].forms)
+			fi = ev[k].fault;
+	if (fi < 0) {
+		last_resort(c, f);
+		return 0;
+	}
+	explained(c, f, (uint32_t)fi, RC_EX_DEPENDENCY);
+	return add_chain(c, f, (uint32_t)fi);
+}
 
 /* The failures whose receipts name an upstream, against the events on
  * that upstream's address and port (partition p of its port). */
 int rc_explain_dependencies(struct ctx *c, unsigned p)
 {
-	struct frec *fs = NULL;
-	struct erec *ev = NULL;
-	size_t nf, ne;
-	int ret;
-
-	ret = read_pair(c, &c->ds, &c->es, p, sizeof(*ev), &fs, &nf, (void **)&ev, &ne);
-	if (ret)
-		goto out;
-	if (ne > 1)
-		qsort(ev, ne, sizeof(*ev), cmp_erec);
-	for (size_t i = 0; i < nf && !ret; i++) {
-		const struct frec *f = &fs[i];
-		const struct rc_addr *u = &c->ups.v[f->up];
-		int64_t fi = -1;
-
-		for (size_t k = lower_bound(ev, ne, u->port, f->lo);
-		     k < ne && ev[k].port == u->port && ev[k].wall <= f->hi && fi < 0; k++)
-			if (ev[k].addr == u->ev && ev[k].proto == IPPROTO_TCP && ev[k].kind &&
-			    ev[k].kind < FL_KIND_MAX && rules[ev[k].kind].forms)
-				fi = ev[k].fault;
-		if (fi >= 0) {
-			explained(c, f, (uint32_t)fi, RC_EX_DEPENDENCY);
-			ret = add_chain(c, f, (uint32_t)fi);
-		} else {
-			last_resort(c, f);
-		}
-	}
-out:
-	free(fs);
-	free(ev);
-	return ret;
+	return pass(c, &c->ds, &c->es, p, sizeof(struct erec), cmp_erec, by_upstream);
 }

@@ -239,6 +239,18 @@ static int ev_addr(struct ctx *c, const char *s, int side, uint16_t *idx)
 	return 0;
 }
 
+/* e filed under one side of its 5-tuple: that side's port and address. */
+static int put_side(struct ctx *c, struct erec *e, uint8_t side, uint16_t port, uint16_t addr,
+		    uint16_t oport, uint16_t oaddr)
+{
+	e->side = side;
+	e->port = port;
+	e->addr = addr;
+	e->oport = oport;
+	e->oaddr = oaddr;
+	return spill_put(&c->es, port % NP, e, sizeof(*e));
+}
+
 /* An inject event: its fault's counters, one entry per side of its 5-tuple
  * in the port partitions, one in the socket partitions if it names one. */
 static int inject_line(struct ctx *c, const struct inj *x, struct rc_fault *f)
@@ -274,20 +286,9 @@ static int inject_line(struct ctx *c, const struct inj *x, struct rc_fault *f)
 	/* only an event with both ports names a connection: one without (ICMP,
 	 * a portless protocol) explains no request by its ports */
 	if (sport > 0 && sport < 65536 && dport > 0 && dport < 65536) {
-		e.port = (uint16_t)sport;
-		e.oport = (uint16_t)dport;
-		e.addr = src;
-		e.oaddr = dst;
-		e.side = 0;
-		ret = spill_put(&c->es, e.port % NP, &e, sizeof(e));
-		if (!ret && dport != sport) {
-			e.port = (uint16_t)dport;
-			e.oport = (uint16_t)sport;
-			e.addr = dst;
-			e.oaddr = src;
-			e.side = 1;
-			ret = spill_put(&c->es, e.port % NP, &e, sizeof(e));
-		}
+		ret = put_side(c, &e, 0, (uint16_t)sport, src, (uint16_t)dport, dst);
+		if (!ret && dport != sport)
+			ret = put_side(c, &e, 1, (uint16_t)dport, dst, (uint16_t)sport, src);
 	}
 	if (!ret && x->cookie) {
 		struct crec k = {.cookie = x->cookie,
