@@ -190,6 +190,19 @@ void rules_note(char *buf, size_t len, const struct rc_result *r)
 		 r->recovery_threshold * 100, r->baseline_error_rate * 100);
 }
 
+void classes_text(char *buf, size_t len, const struct rc_result *r)
+{
+	const struct rc_counts *c = &r->c;
+
+	snprintf(buf, len,
+		 "Failures explained: direct %llu, dependency %llu, declared %llu (weaker: the "
+		 "scenario's word); unexplained %llu.",
+		 (unsigned long long)c->explained_by[RC_EX_DIRECT],
+		 (unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
+		 (unsigned long long)c->explained_by[RC_EX_DECLARED],
+		 (unsigned long long)c->unexplained);
+}
+
 void chain_text(const struct rc_chain *ch, char *buf, size_t len)
 {
 	snprintf(buf, len, "request -> %s -> upstream %s -> fault %u%s%s%s", ch->service,

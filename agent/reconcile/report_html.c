@@ -342,13 +342,10 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 		"<tr><td>unexplained</td><td></td><td></td><td></td><td></td><td></td><td></td>"
 		"<td class=\"%s\" colspan=\"3\">%llu</td><td></td><td></td></tr></table>\n",
 		c->unexplained ? "bad" : "ok", (unsigned long long)c->unexplained);
-	fprintf(fp,
-		"<p id=\"classes\">Failures explained: <b>direct %llu</b>, <b>dependency %llu</b>, "
-		"declared %llu (weaker: the scenario's word); <b>unexplained %llu</b>.</p>\n",
-		(unsigned long long)c->explained_by[RC_EX_DIRECT],
-		(unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
-		(unsigned long long)c->explained_by[RC_EX_DECLARED],
-		(unsigned long long)c->unexplained);
+	classes_text(note, sizeof(note), r);
+	fprintf(fp, "<p id=\"classes\">");
+	esc(fp, note);
+	fprintf(fp, "</p>\n");
 	if (r->n_chains) {
 		fprintf(fp, "<h3>Dependency chains</h3>\n<ul id=\"chains\">\n");
 		for (size_t i = 0; i < r->n_chains; i++) {

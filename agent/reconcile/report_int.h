@@ -32,6 +32,8 @@ void fault_cells(const struct rc_fault *f, struct fault_cells *c);
 /* How failures are explained and recovery measured, in one paragraph of
  * plain text (the Markdown and HTML reports print the same). */
 void rules_note(char *buf, size_t len, const struct rc_result *r);
+/* "Failures explained: direct N, dependency N, declared N (...); unexplained N." */
+void classes_text(char *buf, size_t len, const struct rc_result *r);
 /* "request -> SERVICE -> upstream UP -> fault ID (NAME)" */
 void chain_text(const struct rc_chain *ch, char *buf, size_t len);
 

@@ -108,13 +108,8 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 	}
 	fprintf(fp, "| unexplained | | | | | | | %llu | | | | |\n",
 		(unsigned long long)c->unexplained);
-	fprintf(fp,
-		"\nFailures explained: **direct %llu**, **dependency %llu**, declared %llu "
-		"(weaker: the scenario's word); **unexplained %llu**.\n",
-		(unsigned long long)c->explained_by[RC_EX_DIRECT],
-		(unsigned long long)c->explained_by[RC_EX_DEPENDENCY],
-		(unsigned long long)c->explained_by[RC_EX_DECLARED],
-		(unsigned long long)c->unexplained);
+	classes_text(note, sizeof(note), r);
+	fprintf(fp, "\n%s\n", note);
 	if (r->n_chains) {
 		fprintf(fp, "\n### Dependency chains\n\n");
 		for (size_t i = 0; i < r->n_chains; i++) {
