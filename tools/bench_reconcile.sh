@@ -8,6 +8,9 @@
 # timed-out requests), then reconciles them side by side in one run:
 #   agentctl reconcile   (ours: streaming, hash-partitioned join)
 #   reconcile_py.py      (the usual approach: Python sets and a Counter)
+#   sqlite3              (a SQL join: the ledger dumped to TSV by loadgen
+#                        --dump-ledger, the log's ids by awk, both imported,
+#                        indexed and joined; the whole pipeline timed)
 # each under /usr/bin/time -v, ROUNDS times, alternating which goes first,
 # and prints the median wall time and the peak RSS of both and whether their
 # counts agree with each other and with the generator's. Other load on the
@@ -101,11 +104,44 @@ run_py() {
 	time_v python python3 "$ROOT/tools/reconcile_py.py" "$DIR/ledger.fll" "nginx:$DIR/access.log"
 	PY_W+=("$WALL") PY_R+=("$RSS")
 }
+run_sqlite() {
+	rm -f "$DIR/rc.db"
+	time_v sqlite bash -c '
+set -eo pipefail
+"$1" --dump-ledger "$2" | awk -F"\t" "!/^#/ { print \$1 \"\t\" \$8 }" >"$3/l.tsv"
+awk "\$2 != \"-\" { print \$2 }" "$4" >"$3/r.tsv"
+sqlite3 "$3/rc.db" <<SQL
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+.mode tabs
+CREATE TABLE l (id TEXT, outcome TEXT);
+CREATE TABLE r (id TEXT);
+.import $3/l.tsv l
+.import $3/r.tsv r
+CREATE INDEX li ON l (id);
+CREATE INDEX ri ON r (id);
+CREATE TABLE rc AS SELECT id, count(*) AS n FROM r GROUP BY id;
+CREATE INDEX rci ON rc (id);
+SELECT json_object(
+  '"'"'requests'"'"', (SELECT count(*) FROM l),
+  '"'"'missing'"'"', (SELECT count(*) FROM l WHERE outcome != '"'"'unsent'"'"'
+                       AND NOT EXISTS (SELECT 1 FROM rc WHERE rc.id = l.id)),
+  '"'"'duplicates'"'"', (SELECT count(*) FROM l JOIN rc USING (id)
+                          WHERE outcome != '"'"'unsent'"'"' AND n > 1),
+  '"'"'ghosts'"'"', (SELECT count(*) FROM rc WHERE NOT EXISTS
+                      (SELECT 1 FROM l WHERE l.id = rc.id AND outcome != '"'"'unsent'"'"')));
+SQL
+rm -f "$3/l.tsv" "$3/r.tsv" "$3/rc.db"' _ "$FL_BIN/loadgen" "$DIR/ledger.fll" "$DIR" "$DIR/access.log"
+	SQ_W+=("$WALL") SQ_R+=("$RSS")
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
-OURS_W=() OURS_R=() PY_W=() PY_R=() RATIO=()
+OURS_W=() OURS_R=() PY_W=() PY_R=() SQ_W=() SQ_R=() RATIO=()
+SQLITE=${FL_BENCH_SQLITE:-1}
+command -v sqlite3 >/dev/null || SQLITE=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	if ((round % 2)); then run_ours; run_py; else run_py; run_ours; fi
+	[ "$SQLITE" = 1 ] && run_sqlite
 	RATIO+=("$(echo "${PY_W[-1]} / ${OURS_W[-1]}" | bc -l)")
 	printf 'round %d: ours %.2f s %.1f MiB, python %.2f s %.1f MiB, %.1fx (load %s)\n' "$round" \
 		"${OURS_W[-1]}" "${OURS_R[-1]}" "${PY_W[-1]}" "${PY_R[-1]}" "${RATIO[-1]}" \
@@ -130,13 +166,20 @@ echo "requests: $N ($(nproc) CPUs, $(uname -r))"
 printf '%-28s %10s %14s\n' "($ROUNDS rounds)" "median wall (s)" "peak RSS (MiB)"
 printf '%-28s %10.2f %14.1f\n' "agentctl reconcile" "$OURS_WALL" "$OURS_RSS"
 printf '%-28s %10.2f %14.1f\n' "reconcile_py.py (sets)" "$PY_WALL" "$PY_RSS"
+if [ "$SQLITE" = 1 ]; then
+	printf '%-28s %10.2f %14.1f\n' "sqlite3 (dump, import, join)" "$(median "${SQ_W[@]}")" \
+		"$(maxof "${SQ_R[@]}")"
+	sq=$(python3 -c 'import json, sys; print(json.dumps(json.loads(open(sys.argv[1]).read().split()[-1]), sort_keys=True))' "$DIR/sqlite.out")
+fi
 printf 'speed-up (median of the rounds'"'"' ratios): %.1fx, memory: %.1fx less\n' "$SPEEDUP" \
 	"$(echo "$PY_RSS / $OURS_RSS" | bc -l)"
 echo "counts: ours $ours"
 echo "        python $py"
+[ "$SQLITE" = 1 ] && echo "        sqlite $sq"
 echo "        expected $exp"
 ok=1
 [ "$ours" = "$py" ] && [ "$ours" = "$exp" ] || { echo "bench_reconcile: the counts differ" >&2; ok=0; }
+[ "$SQLITE" != 1 ] || [ "$ours" = "$sq" ] || { echo "bench_reconcile: sqlite's counts differ" >&2; ok=0; }
 awk -v s="$SPEEDUP" -v r="$OURS_RSS" 'BEGIN {
 	printf "goal >= 10x faster: %s; goal < 256 MiB: %s\n", (s >= 10 ? "met" : "NOT met"), (r < 256 ? "met" : "NOT met") }'
 [ $ok -eq 1 ]
