@@ -11,16 +11,11 @@
 #include "jsonfield.h"
 #include "parse.h"
 #include "proto.h"
+#include "registry.h"
 
 static const char *const cmd_names[FL_CMD_MAX] = {
     [FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
     [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",
-};
-
-static const char *const kind_names[FL_KIND_MAX] = {
-    [FL_KIND_DROP] = "drop",
-    [FL_KIND_LATENCY] = "latency",
-    [FL_KIND_ERRNO] = "errno",
 };
 
 static const struct {
@@ -38,11 +33,6 @@ static const struct {
 const char *fl_cmd_name(enum fl_cmd cmd)
 {
 	return cmd < FL_CMD_MAX ? cmd_names[cmd] : "?";
-}
-
-const char *fl_kind_name(uint16_t kind)
-{
-	return kind < FL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
 }
 
 static const char *proto_name(uint8_t proto)
@@ -201,9 +191,9 @@ static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t 
 {
 	static const char *const keys[] = {"kind",  "name",   "backend", "duration",
 					   "force", "target", "params",	 NULL};
-	char kind[16] = "";
+	char kind[32] = "";
+	const struct fl_kind_desc *k;
 	json_t *v;
-	size_t k;
 
 	memset(s, 0, sizeof(*s));
 	if (!json_is_object(j))
@@ -216,14 +206,14 @@ static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t 
 	for (const char *c = s->name; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("._:-", *c))
 			FAIL("fault.name: '%s' may hold only letters, digits and . _ : -", s->name);
-	for (k = 1; k < FL_KIND_MAX; k++)
-		if (kind_names[k] && !strcmp(kind_names[k], kind))
-			break;
-	if (k == FL_KIND_MAX)
-		FAIL("fault.kind: '%s' is not a fault kind (known: drop)", kind);
-	if (k != FL_KIND_DROP)
-		FAIL("fault.kind: '%s' is not supported by this agent yet (known: drop)", kind);
-	s->kind = k;
+	k = fl_kind_by_name(kind);
+	if (!k)
+		FAIL("fault.kind: '%s' is not a fault kind (known: %s)", kind,
+		     fl_kind_names(false));
+	if (!k->served)
+		FAIL("fault.kind: '%s' is not served by this agent yet (served: %s)", kind,
+		     fl_kind_names(true));
+	s->kind = k->kind;
 
 	if (jf_duration(j, "duration", "fault", &s->duration_ns, false, false, err, errlen))
 		return -EINVAL;

@@ -64,7 +64,6 @@ struct fl_request {
 };
 
 const char *fl_cmd_name(enum fl_cmd cmd);
-const char *fl_kind_name(uint16_t kind);
 
 /* Parse one request line (not NUL-terminated necessarily). On error returns
  * -EINVAL (-E2BIG for a line over FL_PROTO_MAX_LINE) and writes a one-line

@@ -123,7 +123,7 @@ static void print_faults(json_t *faults)
 		return;
 	}
 	printf("%-4s %-5s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", "KIND", "NAME", "TARGET",
-	       "PROB", "VIA", "LEFT", "MATCHED", "DROPPED");
+	       "PROB", "VIA", "LEFT", "MATCHED", "INJECTED");
 	json_array_foreach(faults, i, f)
 	{
 		char target[256], left[32];
@@ -143,7 +143,7 @@ static void print_faults(json_t *faults)
 		       json_number_value(json_object_get(json_object_get(f, "params"), "prob")),
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
-		       (long long)json_integer_value(json_object_get(f, "dropped")));
+		       (long long)json_integer_value(json_object_get(f, "injected")));
 	}
 }
 

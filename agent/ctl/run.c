@@ -22,6 +22,7 @@
 #include "client.h"
 #include "log.h"
 #include "reconcile.h"
+#include "registry.h"
 #include "run.h"
 #include "scenario.h"
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
-#include "drop_kind.h"
+#include "kind.h"
 #include "events.h"
 #include "fault.h"
 #include "log.h"
@@ -240,11 +240,11 @@ static void tick(uint64_t *lost_seen)
 {
 	uint64_t now = now_mono_ns(), lost;
 
-	drop_heartbeat();
+	kinds_heartbeat(now);
 	faults_reap(now);
 	server_reap(now);
 	events_poll();
-	lost = drop_events_lost();
+	lost = kinds_events_lost();
 	if (lost > *lost_seen) {
 		fl_log("lost %llu fault events: the ring buffer was full (they are still counted)",
 		       (unsigned long long)(lost - *lost_seen));
@@ -351,7 +351,6 @@ int main(int argc, char **argv)
 		fl_log("kernel %s probed in %.0f ms; drops by %s", facts.kernel, facts.elapsed_ms,
 		       b ? b : why);
 	}
-	drop_cleanup_leftovers(o.state_dir);
 
 	if (!realpath(o.state_dir, path))
 		snprintf(path, sizeof(path), "%s", o.state_dir);
@@ -363,11 +362,12 @@ int main(int argc, char **argv)
 	}
 	events_set_callback(faults_count_event, NULL);
 	{
-		struct drop_config dc = {
+		struct kind_env env = {
 		    .ringbuf_fd = events_ringbuf_fd(),
 		    .protected_ports = o.protect,
 		    .nr_protected = o.nr_protect,
 		    .state_dir = o.state_dir,
+		    .facts = &facts,
 		};
 		struct fault_config fc = {
 		    .default_ttl_ns = o.default_ttl,
@@ -378,8 +378,9 @@ int main(int argc, char **argv)
 		    .event_log = event_log,
 		};
 
-		if (drop_init(&dc)) {
-			fl_err("cannot count the CPUs");
+		kinds_cleanup_leftovers(&env);
+		if (kinds_init(&env, err, sizeof(err))) {
+			fl_err("%s", err);
 			ret = 1;
 			goto out;
 		}
@@ -405,7 +406,7 @@ int main(int argc, char **argv)
 	ret = run(epfd, sigfd, timerfd, events_epoll_fd()) ? 1 : 0;
 out:
 	faults_clear_all("agent stopped");
-	drop_fini();
+	kinds_shutdown();
 	events_close();
 	server_close();
 	if (epfd >= 0)

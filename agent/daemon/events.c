@@ -12,6 +12,7 @@
 #include "events.h"
 #include "log.h"
 #include "proto.h"
+#include "registry.h"
 
 static struct ring_buffer *rb;
 static int rb_fd = -1;

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include "event.h"
 #include "drop_kind.h"
+#include "kind.h"
 #include "drop.skel.h"
 #include "log.h"
 #include "netns.h"
@@ -50,8 +51,9 @@ struct drop_hook {
 	uint32_t used; /* bitmap of rule slots */
 };
 
-static struct drop_config cfg;
+static struct kind_env cfg;
 static struct drop_hook *hooks;
+static void drop_hook_release(struct drop_hook *h);
 static uint64_t lost_retired; /* events lost by hooks already gone */
 static int ncpus;
 
@@ -60,7 +62,12 @@ static const char *dir_name(uint8_t dir)
 	return dir == FL_DIR_EGRESS ? "egress" : "ingress";
 }
 
-int drop_init(const struct drop_config *c)
+struct drop_handle {
+	struct drop_hook *hook;
+	int slot;
+};
+
+static int drop_init(const struct kind_env *c)
 {
 	cfg = *c;
 	ncpus = libbpf_num_possible_cpus();
@@ -374,10 +381,11 @@ static void reset_counters(struct drop_hook *h, int slot)
 	free(zero);
 }
 
-int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t fault_id,
-	     bool dry_run, struct drop_handle *out, char *plan, size_t planlen, char *err,
-	     size_t errlen)
+static int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t fault_id,
+		    bool dry_run, void **state, char *plan, size_t planlen, char *err,
+		    size_t errlen)
 {
+	struct drop_handle *out = NULL;
 	const struct fl_target *t = &s->target;
 	enum hook_backend backend;
 	struct drop_hook *h = NULL;
@@ -412,6 +420,14 @@ int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t f
 	ret = hook_get(s, backend, netns_fd, ifindex, dry_run, &h, plan, planlen, err, errlen);
 	if (ret || dry_run)
 		goto out;
+	out = malloc(sizeof(*out));
+	if (!out) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		if (!h->used)
+			drop_hook_release(h);
+		goto out;
+	}
 	slot = __builtin_ctz(~h->used);
 	h->used |= 1u << slot;
 	reset_counters(h, slot);
@@ -427,6 +443,7 @@ int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t f
 	__atomic_store_n(&r->active, 1, __ATOMIC_RELEASE);
 	out->hook = h;
 	out->slot = slot;
+	*state = out;
 out:
 	netns_leave(saved);
 	close(netns_fd);
@@ -444,21 +461,28 @@ static void hook_unlink(struct drop_hook *h)
 		}
 }
 
-void drop_remove(struct drop_handle *dh)
+static void drop_remove(void *state)
 {
-	struct drop_hook *h = dh->hook;
+	struct drop_handle *dh = state;
+	struct drop_hook *h = dh ? dh->hook : NULL;
 	uint32_t n;
 
-	if (!h)
+	if (!h) {
+		free(dh);
 		return;
+	}
 	__atomic_store_n(&h->skel->bss->rules[dh->slot].active, 0, __ATOMIC_RELEASE);
 	h->used &= ~(1u << dh->slot);
 	n = h->used ? 32 - __builtin_clz(h->used) : 0;
 	h->skel->bss->nr_slots = n;
-	dh->hook = NULL;
-	if (h->used)
-		return;
-	/* The last fault on this hook: take the program off the device. */
+	free(dh);
+	if (!h->used)
+		drop_hook_release(h);
+}
+
+/* The last fault on this hook has gone: take the program off the device. */
+static void drop_hook_release(struct drop_hook *h)
+{
 	detach(h);
 	hook_unlink(h);
 	if (h->backend == HOOK_TC)
@@ -468,13 +492,13 @@ void drop_remove(struct drop_handle *dh)
 	hook_free(h);
 }
 
-void drop_counters(const struct drop_handle *dh, struct fl_drop_counters *c)
+static void drop_counters(const struct drop_handle *dh, struct fl_drop_counters *c)
 {
 	struct fl_drop_counters *v;
 	__u32 key;
 
 	memset(c, 0, sizeof(*c));
-	if (!dh->hook)
+	if (!dh || !dh->hook)
 		return;
 	v = calloc(ncpus, sizeof(*v));
 	key = dh->slot;
@@ -488,15 +512,13 @@ void drop_counters(const struct drop_handle *dh, struct fl_drop_counters *c)
 	free(v);
 }
 
-void drop_heartbeat(void)
+static void drop_heartbeat(uint64_t now)
 {
-	uint64_t now = now_mono_ns();
-
 	for (struct drop_hook *h = hooks; h; h = h->next)
 		h->skel->bss->heartbeat_ns = now;
 }
 
-uint64_t drop_events_lost(void)
+static uint64_t drop_events_lost(void)
 {
 	uint64_t n = lost_retired;
 
@@ -505,7 +527,7 @@ uint64_t drop_events_lost(void)
 	return n;
 }
 
-int drop_hook_count(void)
+static int drop_hook_count(void)
 {
 	int n = 0;
 
@@ -514,7 +536,7 @@ int drop_hook_count(void)
 	return n;
 }
 
-void drop_fini(void)
+static void drop_fini(void)
 {
 	while (hooks) {
 		struct drop_hook *h = hooks;
@@ -605,8 +627,9 @@ static void remove_ours_on(int ifindex, const char *dev)
 	}
 }
 
-int drop_cleanup_leftovers(const char *state_dir)
+static int drop_cleanup_leftovers(const struct kind_env *env)
 {
+	const char *state_dir = env->state_dir;
 	char path[512], err[256];
 	struct if_nameindex *ifs, *i;
 	json_t *arr, *e;
@@ -652,3 +675,34 @@ int drop_cleanup_leftovers(const char *state_dir)
 		if_freenameindex(ifs);
 	return 0;
 }
+
+static void kind_counters(const void *state, struct fl_counters *c)
+{
+	struct fl_drop_counters d;
+
+	drop_counters(state, &d);
+	c->matched = d.matched;
+	c->injected = d.dropped;
+}
+
+static void kind_describe(const void *state, json_t *fault)
+{
+	struct fl_drop_counters d;
+
+	drop_counters(state, &d);
+	json_object_set_new(fault, "dropped", json_integer((json_int_t)d.dropped));
+}
+
+const struct fault_kind drop_kind = {
+    .kind = FL_KIND_DROP,
+    .init = drop_init,
+    .add = drop_add,
+    .remove = drop_remove,
+    .counters = kind_counters,
+    .describe = kind_describe,
+    .heartbeat = drop_heartbeat,
+    .events_lost = drop_events_lost,
+    .hooks = drop_hook_count,
+    .cleanup_leftovers = drop_cleanup_leftovers,
+    .shutdown = drop_fini,
+};

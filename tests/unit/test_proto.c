@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "event.h"
 #include "proto.h"
+#include "registry.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
