@@ -100,19 +100,29 @@ static int get_cidr(json_t *obj, const char *key, const char *where, char *text,
 static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char *err,
 			    size_t errlen)
 {
-	static const char *const keys[] = {"dev", "netns", "direction", "proto", "src",
-					   "dst", "sport", "dport",	NULL};
+	static const char *const keys[] = {"dev",  "netns", "direction", "proto",  "src",
+					   "dst",  "sport", "dport",	 "cgroup", "pid",
+					   "comm", "path",  NULL};
 	const char *w = "fault.target";
 	struct fl_match *m = &tg->match;
 	char buf[16] = "";
+	json_t *v;
 
 	if (!json_is_object(t))
 		FAIL("%s: must be an object", w);
 	if (jf_check_keys(t, w, keys, err, errlen) ||
 	    jf_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
 	    jf_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
-	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen))
+	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen) ||
+	    jf_string(t, "cgroup", w, tg->cgroup, sizeof(tg->cgroup), false, err, errlen) ||
+	    jf_string(t, "comm", w, tg->comm, sizeof(tg->comm), false, err, errlen) ||
+	    jf_string(t, "path", w, tg->path, sizeof(tg->path), false, err, errlen))
 		return -EINVAL;
+	v = json_object_get(t, "pid");
+	if (v &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX))
+		FAIL("%s.pid: must be a process id (a positive integer)", w);
+	tg->pid = v ? json_integer_value(v) : 0;
 	if (!*buf || !strcmp(buf, "ingress"))
 		tg->dir = FL_DIR_INGRESS;
 	else if (!strcmp(buf, "egress"))
@@ -274,6 +284,14 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (t->match.dport_lo)
 		json_object_set_new(target, "dport",
 				    ports_json(t->match.dport_lo, t->match.dport_hi));
+	if (*t->cgroup)
+		json_object_set_new(target, "cgroup", json_string(t->cgroup));
+	if (t->pid)
+		json_object_set_new(target, "pid", json_integer(t->pid));
+	if (*t->comm)
+		json_object_set_new(target, "comm", json_string(t->comm));
+	if (*t->path)
+		json_object_set_new(target, "path", json_string(t->path));
 
 	json_object_set_new(j, "kind", json_string(fl_kind_name(s->kind)));
 	if (*s->name)

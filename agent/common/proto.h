@@ -35,7 +35,9 @@ enum fl_cmd {
 	FL_CMD_MAX,
 };
 
-/* Where a fault applies. Network faults use dev/netns/dir/match. */
+/* Where a fault applies. Network faults use dev/netns/dir/match; faults on
+ * processes and their calls use cgroup/pid/comm/path (and the match for a
+ * socket call's address and port). */
 struct fl_target {
 	char dev[IF_NAMESIZE];
 	char netns[FL_NETNS_LEN]; /* "" = the agent's; a name, a path or "pid:N" */
@@ -43,6 +45,10 @@ struct fl_target {
 	struct fl_match match;
 	char src[64]; /* as given, for display; the match holds the parsed form */
 	char dst[64];
+	char cgroup[256]; /* a cgroup v2 path, absolute or below the cgroup2 mount */
+	uint32_t pid;	  /* a process (tgid), 0 = any */
+	char comm[16];	  /* a command name, "" = any */
+	char path[256];	  /* a file path prefix, for calls that take a path */
 };
 
 struct fl_fault_spec {

@@ -693,8 +693,28 @@ static void kind_describe(const void *state, json_t *fault)
 	json_object_set_new(fault, "dropped", json_integer((json_int_t)d.dropped));
 }
 
+/* A drop matches packets; process targets are for other kinds. */
+static int drop_check(const struct fl_fault_spec *s, const char *backend, char *err, size_t errlen)
+{
+	const struct fl_target *t = &s->target;
+	const char *key = *t->cgroup ? "cgroup"
+			  : t->pid   ? "pid"
+			  : *t->comm ? "comm"
+			  : *t->path ? "path"
+				     : NULL;
+
+	if (!key)
+		return 0;
+	snprintf(err, errlen,
+		 "fault.target.%s: a drop matches packets (dev, direction, proto, addresses, "
+		 "ports), not processes",
+		 key);
+	return -EINVAL;
+}
+
 const struct fault_kind drop_kind = {
     .kind = FL_KIND_DROP,
+    .check = drop_check,
     .init = drop_init,
     .add = drop_add,
     .remove = drop_remove,
