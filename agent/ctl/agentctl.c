@@ -127,6 +127,7 @@ static void print_faults(json_t *faults)
 	json_array_foreach(faults, i, f)
 	{
 		char target[256], left[32];
+		json_t *chain;
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
 
 		describe_target(f, target, sizeof(target));
@@ -144,6 +145,10 @@ static void print_faults(json_t *faults)
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
 		       (long long)json_integer_value(json_object_get(f, "injected")));
+		chain = json_object_get(f, "chain");
+		if (chain && json_is_false(json_object_get(chain, "first")))
+			printf("     ! %s\n",
+			       json_string_value(json_object_get(chain, "note")) ?: "");
 	}
 }
 
