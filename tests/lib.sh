@@ -60,7 +60,9 @@ start_agentd() {
 		at_exit "stop_agentd"
 	fi
 	export FL_SOCK=$FL_RUN/agent.sock
-	${AGENTD_WRAP:-} "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0 "$@" \
+	local metrics=(--metrics-port 0)
+	[[ " $* " == *" --metrics-port "* ]] && metrics=()
+	${AGENTD_WRAP:-} "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" "${metrics[@]}" "$@" \
 		>>"$FL_RUN/agentd.log" 2>&1 &
 	AGENT_PID=$!
 	local i
