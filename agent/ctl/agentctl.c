@@ -270,6 +270,7 @@ static int cmd_inject(int argc, char **argv)
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
 	struct fl_fault_spec spec;
+	bool seen[256] = {};
 	char err[512];
 	int c, ret, dry_run = 0;
 
@@ -285,6 +286,18 @@ static int cmd_inject(int argc, char **argv)
 		const char *key = NULL;
 		json_t *obj = target;
 
+		/* "Last one wins" would hide a typo in a long command line. */
+		if (c > 0 && c < 256 && c != '?' && seen[c]) {
+			const struct option *o = longopts;
+
+			while (o->name && o->val != c)
+				o++;
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject: --%s given twice", o->name ?: "?");
+		}
+		if (c > 0 && c < 256)
+			seen[c] = true;
 		switch (c) {
 		case 'd':
 			key = "dev";
