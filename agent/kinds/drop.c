@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <net/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/membarrier.h>
 #include <linux/pkt_sched.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -414,10 +416,19 @@ int drop_add(const struct fl_fault_spec *s, const char *backend_name, uint32_t f
 		goto out;
 	slot = __builtin_ctz(~h->used);
 	h->used |= 1u << slot;
-	reset_counters(h, slot);
 	r = &h->skel->bss->rules[slot];
 	r->active = 0;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* A new generation first: a program still acting on the slot's old
+	 * rule sees it change and writes nothing more for that rule. Before
+	 * the counters are reset, a refilled slot waits for an RCU grace
+	 * period (membarrier GLOBAL is synchronize_rcu), so no program run
+	 * that read the old rule is left; see decide() in drop.bpf.c for what
+	 * remains when the kernel refuses. */
+	__atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_SEQ_CST);
+	if (r->gen != 1 && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		fl_log("cannot wait for drop programs to finish with slot %d: %s", slot,
+		       strerror(errno));
+	reset_counters(h, slot);
 	r->fault_id = fault_id;
 	r->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
 	r->force = s->force;
