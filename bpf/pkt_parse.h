@@ -150,6 +150,12 @@ static __always_inline int fl_parse_iphdr(struct fl_cursor *c, struct fl_pkt *p)
 	return ip->protocol;
 }
 
+static __always_inline bool fl_is_ip6ext(__u8 nh)
+{
+	return nh == FL_NEXTHDR_HOP || nh == FL_NEXTHDR_ROUT || nh == FL_NEXTHDR_FRAG ||
+	       nh == FL_NEXTHDR_AH || nh == FL_NEXTHDR_DEST;
+}
+
 /* IPv6 extension headers, from next header nh. Returns the upper-layer
  * protocol (also in p->proto), with the cursor on its header; -1 for a
  * fragment after the first (p->proto is the fragment's next header), a chain
@@ -160,38 +166,27 @@ static __always_inline int fl_skip_ip6ext(struct fl_cursor *c, struct fl_pkt *p,
 #pragma unroll
 	for (int i = 0; i < FL_IPV6_EXT_MAX; i++) {
 		struct fl_ip6_ext *h = c->pos;
-		__u32 len;
 
-		p->proto = nh;
-		switch (nh) {
-		case FL_NEXTHDR_HOP:
-		case FL_NEXTHDR_ROUT:
-		case FL_NEXTHDR_DEST:
-			if ((void *)(h + 1) > c->end)
-				return -1;
-			len = (h->hdrlen + 1) * 8;
+		if (!fl_is_ip6ext(nh))
 			break;
-		case FL_NEXTHDR_AH:
-			if ((void *)(h + 1) > c->end)
-				return -1;
-			len = (h->hdrlen + 2) * 4;
-			break;
-		case FL_NEXTHDR_FRAG:
-			if ((void *)(h + 1) > c->end)
-				return -1;
-			if (h->frag_off & bpf_htons(FL_IP6_OFFSET)) {
-				p->proto = h->nexthdr;
-				return -1; /* a later fragment carries no ports */
-			}
-			len = sizeof(*h);
-			break;
-		default:
-			return nh;
+		if ((void *)(h + 1) > c->end) {
+			p->proto = nh;
+			return -1;
 		}
+		if (nh == FL_NEXTHDR_FRAG && (h->frag_off & bpf_htons(FL_IP6_OFFSET))) {
+			p->proto = h->nexthdr;
+			return -1; /* a later fragment carries no ports */
+		}
+		if (nh == FL_NEXTHDR_FRAG)
+			c->pos += sizeof(*h);
+		else if (nh == FL_NEXTHDR_AH)
+			c->pos += (h->hdrlen + 2) * 4;
+		else
+			c->pos += (h->hdrlen + 1) * 8;
 		nh = h->nexthdr;
-		c->pos += len;
 	}
-	return -1;
+	p->proto = nh;
+	return fl_is_ip6ext(nh) ? -1 : nh;
 }
 
 /* IPv6. Returns the upper-layer protocol, with the cursor on its header; -1
