@@ -97,6 +97,9 @@ static const char *const fact_names[FACT_MAX] = {
     [FACT_XT_BPF] = "xt_bpf",
     [FACT_CGROUP2] = "cgroup2",
     [FACT_SECCOMP_NOTIFY] = "seccomp_notify",
+    [FACT_CGROUP_FREEZE] = "cgroup_freeze",
+    [FACT_CGROUP2_CPU] = "cgroup2_cpu",
+    [FACT_CGROUP1_CPU] = "cgroup1_cpu",
 };
 
 /* The facts the network child finds out. */
@@ -141,7 +144,8 @@ set_no(struct fl_fact_result *r, const char *fmt, ...)
 		snprintf(r->detail, sizeof(r->detail), "failed");
 }
 
-static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t len, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+append(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strnlen(buf, len);
 	va_list ap;
@@ -836,6 +840,76 @@ static void scan_mounts(char *cg2, size_t cg2len, char *bpffs, size_t bpflen, ch
 	fclose(fp);
 }
 
+/* The mount point of a cgroup v1 hierarchy that holds the cpu controller. */
+static void cgroup1_cpu_mount(char *dst, size_t len)
+{
+	char line[4096];
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+
+	while (fp && fgets(line, sizeof(line), fp)) {
+		char *sep = strstr(line, " - "), *save, *p, *mnt = NULL, *opts, *o;
+		int i;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		if (!(p = strtok_r(sep + 3, " ", &save)) || strcmp(p, "cgroup") ||
+		    !strtok_r(NULL, " ", &save) || !(opts = strtok_r(NULL, " \n", &save)))
+			continue;
+		for (i = 0, p = strtok_r(line, " ", &save); p && i < 4; i++)
+			p = mnt = strtok_r(NULL, " ", &save);
+		for (o = strtok_r(opts, ",", &save); mnt && o; o = strtok_r(NULL, ",", &save))
+			if (!strcmp(o, "cpu")) {
+				unescape(mnt);
+				snprintf(dst, len, "%s", mnt);
+				fclose(fp);
+				return;
+			}
+	}
+	if (fp)
+		fclose(fp);
+}
+
+/* The facts of the process faults: freezing, and where the cpu controller is. */
+static void cgroup_proc_facts(struct fl_facts *f, const char *cgpath)
+{
+	char path[PATH_MAX], line[512] = "", mnt[256] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", cgpath);
+	if (!f->r[FACT_CGROUP2].ok)
+		set_no(&f->r[FACT_CGROUP_FREEZE], "no cgroup v2 mount");
+	else if (!*cgpath)
+		set_no(&f->r[FACT_CGROUP_FREEZE], "cannot make a cgroup to look for cgroup.freeze");
+	else if (access(path, W_OK))
+		set_no(&f->r[FACT_CGROUP_FREEZE], "no cgroup.freeze (kernel before 5.2?)");
+	else
+		set_ok(&f->r[FACT_CGROUP_FREEZE], "cgroup.freeze");
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", f->cgroup2_path);
+	fp = f->r[FACT_CGROUP2].ok ? fopen(path, "re") : NULL;
+	if (fp && !fgets(line, sizeof(line), fp))
+		line[0] = '\0';
+	if (fp)
+		fclose(fp);
+	snprintf(path, sizeof(path), " %s", line);
+	path[strcspn(path, "\n")] = ' ';
+	if (!f->r[FACT_CGROUP2].ok)
+		set_no(&f->r[FACT_CGROUP2_CPU], "no cgroup v2 mount");
+	else if (!strstr(path, " cpu "))
+		set_no(&f->r[FACT_CGROUP2_CPU],
+		       "the cpu controller is not in %s/cgroup.controllers (bound to cgroup v1?)",
+		       f->cgroup2_path);
+	else
+		set_ok(&f->r[FACT_CGROUP2_CPU], "cpu.max");
+
+	cgroup1_cpu_mount(mnt, sizeof(mnt));
+	if (!*mnt)
+		set_no(&f->r[FACT_CGROUP1_CPU], "no cgroup v1 hierarchy with the cpu controller");
+	else
+		set_ok(&f->r[FACT_CGROUP1_CPU], "%s", mnt);
+}
+
 /* Leftovers of a probe that was killed between mkdir and rmdir. */
 static void remove_stale_cgroups(const char *cg2)
 {
@@ -1001,6 +1075,7 @@ int probe_run(struct fl_facts *f)
 		set_no(&f->r[FACT_SET_RETVAL], "%s", why);
 		set_no(&f->r[FACT_SOCKOPS], "%s", why);
 	}
+	cgroup_proc_facts(f, cgpath);
 	if (cgpath[0] && rmdir(cgpath))
 		fl_err("probe: cannot remove test cgroup %s: %s", cgpath, strerror(errno));
 
@@ -1067,4 +1142,3 @@ int probe_run(struct fl_facts *f)
 	fl_debug("probe: done in %.1f ms", f->elapsed_ms);
 	return 0;
 }
-
