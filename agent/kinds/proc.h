@@ -81,7 +81,7 @@ struct proc_change {
  * watchdog and record c in the state folder. On failure nothing is left
  * changed. */
 int proc_change_apply(struct proc_change *c, char *err, size_t errlen);
-/* Undo and forget c (frees nothing: c is the caller's). */
+/* Undo and forget c (c and its c->procs stay the caller's to close). */
 void proc_change_undo(struct proc_change *c);
 /* Each tick: tell every watchdog the agent is alive. */
 void proc_change_heartbeat(void);

@@ -120,7 +120,7 @@ int proc_change_apply(struct proc_change *c, char *err, size_t errlen)
 	return 0;
 undo:
 	proc_change_undo(c);
-	return ret;
+	return ret; /* the caller closes c->procs */
 fail:
 	if (c->fd >= 0)
 		close(c->fd);
@@ -143,7 +143,6 @@ void proc_change_undo(struct proc_change *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	proc_set_close(&c->procs);
 }
 
 void proc_change_heartbeat(void)

@@ -137,6 +137,7 @@ static void cpu_remove(void *state)
 	for (int i = 0; i < c->procs.n; i++)
 		proc_event(FL_KIND_CPU, c->fault_id, &c->procs, i, 0);
 	proc_events_flush();
+	proc_set_close(&c->procs);
 	fl_log("fault %u: restored %s to '%s'", c->fault_id, c->file, c->restore);
 	free(c);
 }

@@ -135,6 +135,7 @@ static void pause_remove(void *state)
 	for (int i = 0; i < c->procs.n; i++)
 		proc_event(FL_KIND_PAUSE, c->fault_id, &c->procs, i, 0);
 	proc_events_flush();
+	proc_set_close(&c->procs);
 	fl_log("fault %u: %s", c->fault_id, c->stopped ? "sent SIGCONT" : "thawed the cgroup");
 	free(c);
 }
