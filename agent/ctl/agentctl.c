@@ -314,6 +314,7 @@ static int cmd_inject(int argc, char **argv)
 	json_t *fault, *target, *params, *req, *r = NULL;
 	const char *kind;
 	uint64_t pid;
+	int li = 0;
 	struct fl_fault_spec spec;
 	char err[512];
 	int c, ret, dry_run = 0;
@@ -327,14 +328,15 @@ static int cmd_inject(int argc, char **argv)
 	json_object_set_new(fault, "target", target);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
 		const char *key = NULL, *not_for = opt_not_for(c, kind);
 		json_t *obj = target;
 
 		if (not_for) {
 			json_decref(fault);
 			json_decref(params);
-			return usage_error("inject %s: %s is %s", kind, argv[optind - 1], not_for);
+			return usage_error("inject %s: --%s is %s", kind, longopts[li].name,
+					   not_for);
 		}
 		switch (c) {
 		case 'd':
