@@ -376,10 +376,18 @@ int proc_collect(const struct fl_target *t, const char *cgdir, struct proc_set *
 	return 0;
 }
 
+void proc_set_drop_fds(struct proc_set *set)
+{
+	for (int i = 0; i < set->n; i++) {
+		if (set->pidfd[i] >= 0)
+			close(set->pidfd[i]);
+		set->pidfd[i] = -1;
+	}
+}
+
 void proc_set_close(struct proc_set *set)
 {
-	for (int i = 0; i < set->n; i++)
-		close(set->pidfd[i]);
+	proc_set_drop_fds(set);
 	set->n = 0;
 }
 

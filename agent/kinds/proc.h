@@ -48,6 +48,8 @@ int proc_cgroup_dir(const char *given, const char *mount, const char *hier, char
 int proc_collect(const struct fl_target *t, const char *cgdir, struct proc_set *set, char *err,
 		 size_t errlen);
 void proc_set_close(struct proc_set *set);
+/* Keep the pids and names (for events), close the pidfds. */
+void proc_set_drop_fds(struct proc_set *set);
 uint64_t proc_start_time(pid_t pid); /* 0 when gone */
 char proc_state(pid_t pid);	     /* 'R', 'S', 'T', ...; 0 when gone */
 

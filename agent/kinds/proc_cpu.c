@@ -104,6 +104,7 @@ static int cpu_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 		ret = proc_collect(&s->target, dir, &c->procs, err, errlen);
 	if (ret)
 		goto fail;
+	proc_set_drop_fds(&c->procs); /* only named in events */
 	proc_plan_list(&c->procs, list, sizeof(list));
 	snprintf(plan, planlen, "write '%s' to %s (now '%s'; %d process%s: %s), restore it after",
 		 c->set, c->file, c->restore, c->procs.n, c->procs.n == 1 ? "" : "es",

@@ -94,6 +94,8 @@ static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_
 	}
 	if (ret)
 		goto fail;
+	if (freeze)
+		proc_set_drop_fds(&c->procs); /* the freeze holds them, not pidfds */
 	proc_plan_list(&c->procs, list, sizeof(list));
 	if (freeze)
 		snprintf(plan, planlen, "freeze cgroup %s (%d process%s: %s), thaw it after", cgdir,

@@ -66,7 +66,8 @@ static void __attribute__((noreturn)) watchdog_main(const struct proc_change *c,
 	if (c->fd >= 0)
 		keep[n++] = c->fd;
 	for (int i = 0; i < c->procs.n; i++)
-		keep[n++] = c->procs.pidfd[i];
+		if (c->procs.pidfd[i] >= 0)
+			keep[n++] = c->procs.pidfd[i];
 	close_others(keep, n);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
