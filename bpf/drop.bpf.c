@@ -11,8 +11,11 @@
 #include "event.h"
 #include "drop.h"
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
+/* A packet we do not drop goes on to the next program or filter: on a tcx
+ * link TC_ACT_UNSPEC is TCX_NEXT; TC_ACT_OK (TCX_PASS) would end the chain
+ * and switch off everyone else's filters on the device. */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT   2
 #define ETH_P_IP    0x0800
 #define ETH_P_IPV6  0x86DD
 #define AF_INET	    2
@@ -210,7 +213,7 @@ int fl_drop(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 
-	return decide(data, end, skb->protocol) ? TC_ACT_SHOT : TC_ACT_OK;
+	return decide(data, end, skb->protocol) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("xdp")

@@ -52,6 +52,7 @@ _nsip() { local ns=$1; shift; if [ -n "$ns" ]; then ip -n "$ns" "$@"; else ip "$
 # start_agentd ARGS...: agentd in the background on a private socket and
 # state folder ($FL_RUN, kept across restarts within one test); sets
 # AGENT_PID and FL_SOCK; stopped on exit. Its log is $FL_RUN/agentd.log.
+# AGENTD_WRAP="ip netns exec NS" runs it inside another network namespace.
 start_agentd() {
 	if [ -z "${FL_RUN:-}" ]; then
 		FL_RUN=$(mktemp -d /tmp/fl-run.XXXXXX)
@@ -59,7 +60,9 @@ start_agentd() {
 		at_exit "stop_agentd"
 	fi
 	export FL_SOCK=$FL_RUN/agent.sock
-	"$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0 "$@" \
+	local metrics=(--metrics-port 0)
+	[[ " $* " == *" --metrics-port "* ]] && metrics=()
+	${AGENTD_WRAP:-} "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" "${metrics[@]}" "$@" \
 		>>"$FL_RUN/agentd.log" 2>&1 &
 	AGENT_PID=$!
 	local i

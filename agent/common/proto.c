@@ -281,6 +281,12 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 	} else {
 		FAIL("fault.params.prob: must be a number 0..1 or a string like \"30%%\"");
 	}
+	/* The programs draw a 32-bit random number: anything smaller than one
+	 * step would silently become "never". */
+	if (s->prob > 0 && s->prob < FL_PROB_RESOLUTION)
+		FAIL("fault.params.prob: %g is below the resolution of the random draw (2^-32, "
+		     "about 2.3e-10); use 0 or a larger probability",
+		     s->prob);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #define FL_DEFAULT_METRICS 9464
 #define FL_NAME_LEN	   64
 #define FL_NETNS_LEN	   256
+#define FL_PROB_RESOLUTION (1.0 / 4294967296.0) /* one step of a 32-bit draw */
 
 enum fl_cmd {
 	FL_CMD_STATUS,

@@ -154,6 +154,7 @@ static void print_faults(json_t *faults)
 	json_array_foreach(faults, i, f)
 	{
 		char target[256], left[32], param[24] = "-";
+		json_t *chain;
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
 		json_t *p = json_object_get(f, "params");
 
@@ -181,6 +182,10 @@ static void print_faults(json_t *faults)
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
 		       (long long)json_integer_value(json_object_get(f, "injected")));
+		chain = json_object_get(f, "chain");
+		if (chain && json_is_false(json_object_get(chain, "first")))
+			printf("     ! %s\n",
+			       json_string_value(json_object_get(chain, "note")) ?: "");
 	}
 }
 
@@ -316,6 +321,7 @@ static int cmd_inject(int argc, char **argv)
 	uint64_t pid;
 	int li = 0;
 	struct fl_fault_spec spec;
+	bool seen[256] = {};
 	char err[512];
 	int c, ret, dry_run = 0;
 
@@ -338,6 +344,18 @@ static int cmd_inject(int argc, char **argv)
 			return usage_error("inject %s: --%s is %s", kind, longopts[li].name,
 					   not_for);
 		}
+		/* "Last one wins" would hide a typo in a long command line. */
+		if (c > 0 && c < 256 && c != '?' && seen[c]) {
+			const struct option *o = longopts;
+
+			while (o->name && o->val != c)
+				o++;
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject: --%s given twice", o->name ?: "?");
+		}
+		if (c > 0 && c < 256)
+			seen[c] = true;
 		switch (c) {
 		case 'd':
 			key = "dev";

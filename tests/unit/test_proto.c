@@ -107,6 +107,13 @@ static void test_valid(void **state)
 	assert_int_equal(req.fault.duration_ns, 2500000000ULL);
 	assert_float_equal(req.fault.prob, 0, 0);
 	assert_int_equal(req.fault.target.match.family, AF_INET); /* icmp is IPv4 */
+	/* One step of the 32-bit draw is the smallest probability there is. */
+	assert_int_equal(
+	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\","
+		  "\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":2.3283064365386963e-10}}}",
+		  &req, err, sizeof(err)),
+	    0);
+	assert_true(req.fault.prob * 4294967296.0 >= 1.0);
 	assert_int_equal(
 	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
 		  "\"proto\":\"icmp6\"}}}",
@@ -292,6 +299,12 @@ static void test_invalid(void **state)
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":-0.1}}}",
 	     "fault.params.prob"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":1e-10}}}",
+	     "fault.params.prob: 1e-10 is below the resolution of the random draw"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"pid\":0}}}",
+	     "fault.target.pid: must be a process id"},
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":\"150%\"}}}",
 	     "fault.params.prob: '150%' is outside 0..1"},
