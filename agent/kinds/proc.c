@@ -111,23 +111,30 @@ char proc_state(pid_t pid)
 	return read_stat(pid, &s, NULL, NULL) ? 0 : s;
 }
 
-static int read_comm(pid_t pid, char comm[16])
+int proc_read_line(const char *path, char *buf, size_t len)
 {
-	char path[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, comm, 15);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
 		return -errno;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	for (n = strlen(buf); n && buf[n - 1] == ' '; n--)
+		buf[n - 1] = '\0';
 	return 0;
+}
+
+static int read_comm(pid_t pid, char comm[16])
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	return proc_read_line(path, comm, 16);
 }
 
 static pid_t parent_of(pid_t pid)

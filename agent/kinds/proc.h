@@ -50,6 +50,8 @@ int proc_collect(const struct fl_target *t, const char *cgdir, struct proc_set *
 void proc_set_close(struct proc_set *set);
 /* Keep the pids and names (for events), close the pidfds. */
 void proc_set_drop_fds(struct proc_set *set);
+/* The first line of a (small) file, without its newline and trailing blanks. */
+int proc_read_line(const char *path, char *buf, size_t len);
 uint64_t proc_start_time(pid_t pid); /* 0 when gone */
 char proc_state(pid_t pid);	     /* 'R', 'S', 'T', ...; 0 when gone */
 
@@ -85,6 +87,12 @@ struct proc_change {
 int proc_change_apply(struct proc_change *c, char *err, size_t errlen);
 /* Undo and forget c (c and its c->procs stay the caller's to close). */
 void proc_change_undo(struct proc_change *c);
+/* apply, then an event with value per process (the kind's "start" value);
+ * end: undo, an event with value 0 per process, and close c->procs. */
+int proc_change_start(struct proc_change *c, uint64_t value, char *err, size_t errlen);
+void proc_change_end(struct proc_change *c);
+/* A pause's or cap's counters: the processes it took, matched and injected. */
+void proc_change_counters(const void *state, struct fl_counters *c);
 /* Each tick: tell every watchdog the agent is alive. */
 void proc_change_heartbeat(void);
 int proc_change_count(void);

@@ -21,30 +21,6 @@
 
 static struct proc_change *changes;
 
-static void trim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-		s[--n] = '\0';
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	trim(buf);
-	return 0;
-}
-
 static void save_state(void)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
@@ -145,6 +121,31 @@ void proc_change_undo(struct proc_change *c)
 	c->fd = -1;
 }
 
+int proc_change_start(struct proc_change *c, uint64_t value, char *err, size_t errlen)
+{
+	int ret = proc_change_apply(c, err, errlen);
+
+	for (int i = 0; !ret && i < c->procs.n; i++)
+		proc_event(c->kind, c->fault_id, &c->procs, i, value);
+	return ret;
+}
+
+void proc_change_end(struct proc_change *c)
+{
+	proc_change_undo(c);
+	for (int i = 0; i < c->procs.n; i++)
+		proc_event(c->kind, c->fault_id, &c->procs, i, 0);
+	proc_events_flush();
+	proc_set_close(&c->procs);
+}
+
+void proc_change_counters(const void *state, struct fl_counters *c)
+{
+	const struct proc_change *pc = state;
+
+	c->matched = c->injected = pc ? pc->procs.n : 0;
+}
+
 void proc_change_heartbeat(void)
 {
 	for (struct proc_change *c = changes; c; c = c->next)
@@ -178,7 +179,7 @@ static void undo_record(json_t *e)
 	char cur[128];
 	size_t i;
 
-	if (file && *file && set && restore && !read_file(file, cur, sizeof(cur))) {
+	if (file && *file && set && restore && !proc_read_line(file, cur, sizeof(cur))) {
 		if (!strcmp(cur, restore)) {
 			fl_debug("%s is back to '%s' already", file, restore);
 		} else if (strcmp(cur, set)) {

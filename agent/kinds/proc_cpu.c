@@ -16,22 +16,6 @@
 #include "log.h"
 #include "proc.h"
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 static int cpu_check(const struct fl_fault_spec *s, const char *backend, char *err, size_t errlen)
 {
 	const struct fl_target *t = &s->target;
@@ -55,7 +39,7 @@ static int cpu_change(const char *backend, const char *dir, double quota, struct
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "cpu.max" : "cpu.cfs_period_us");
-	ret = read_line(path, cur, sizeof(cur));
+	ret = proc_read_line(path, cur, sizeof(cur));
 	if (!ret && sscanf(cur, v2 ? "%*s %llu" : "%llu", &period) != 1)
 		ret = -EINVAL;
 	if (ret) {
@@ -72,7 +56,9 @@ static int cpu_change(const char *backend, const char *dir, double quota, struct
 		return 0;
 	}
 	snprintf(c->file, sizeof(c->file), "%s/cpu.cfs_quota_us", dir);
-	ret = read_line(c->file, cur, sizeof(cur));
+	ret = proc_read_line(c->file, cur, sizeof(cur));
+	if (!ret && !*cur)
+		ret = -EIO;
 	if (ret) {
 		snprintf(err, errlen, "cannot read %s: %s", c->file, strerror(-ret));
 		return ret;
@@ -113,12 +99,9 @@ static int cpu_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 		goto fail;
 	c->fault_id = fault_id;
 	c->kind = FL_KIND_CPU;
-	ret = proc_change_apply(c, err, errlen);
+	ret = proc_change_start(c, (uint64_t)(s->proc.quota * 1e6 + 0.5), err, errlen);
 	if (ret)
 		goto fail;
-	for (int i = 0; i < c->procs.n; i++)
-		proc_event(FL_KIND_CPU, fault_id, &c->procs, i,
-			   (uint64_t)(s->proc.quota * 1e6 + 0.5));
 	fl_log("fault %u: wrote '%s' to %s (was '%s')", fault_id, c->set, c->file, c->restore);
 	*state = c;
 	return 0;
@@ -134,20 +117,9 @@ static void cpu_remove(void *state)
 
 	if (!c)
 		return;
-	proc_change_undo(c);
-	for (int i = 0; i < c->procs.n; i++)
-		proc_event(FL_KIND_CPU, c->fault_id, &c->procs, i, 0);
-	proc_events_flush();
-	proc_set_close(&c->procs);
+	proc_change_end(c);
 	fl_log("fault %u: restored %s to '%s'", c->fault_id, c->file, c->restore);
 	free(c);
-}
-
-static void cpu_counters(const void *state, struct fl_counters *c)
-{
-	const struct proc_change *pc = state;
-
-	c->matched = c->injected = pc ? pc->procs.n : 0;
 }
 
 static void cpu_describe(const void *state, json_t *fault)
@@ -170,6 +142,6 @@ const struct fault_kind cpu_kind = {
     .check = cpu_check,
     .add = cpu_add,
     .remove = cpu_remove,
-    .counters = cpu_counters,
+    .counters = proc_change_counters,
     .describe = cpu_describe,
 };

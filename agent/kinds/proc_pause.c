@@ -40,23 +40,6 @@ static int pause_check(const struct fl_fault_spec *s, const char *backend, char 
 	return 0;
 }
 
-static int read_freeze(const char *dir, char *val, size_t len)
-{
-	char path[PATH_MAX + 16];
-	FILE *fp;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
-	fp = fopen(path, "re");
-	if (!fp)
-		return -errno;
-	if (!fgets(val, len, fp))
-		ret = -EIO;
-	fclose(fp);
-	val[strcspn(val, "\n")] = '\0';
-	return ret;
-}
-
 static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_t fault_id,
 		     bool dry_run, void **state, char *plan, size_t planlen, char *err,
 		     size_t errlen)
@@ -75,7 +58,8 @@ static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_
 		ret = proc_cgroup_dir(t->cgroup, proc_env.facts->cgroup2_path, "0::", cgdir,
 				      sizeof(cgdir), err, errlen);
 	if (!ret && freeze) {
-		ret = read_freeze(cgdir, val, sizeof(val));
+		snprintf(c->file, sizeof(c->file), "%s/cgroup.freeze", cgdir);
+		ret = proc_read_line(c->file, val, sizeof(val));
 		if (ret)
 			snprintf(err, errlen, "cannot read %s/cgroup.freeze: %s", cgdir,
 				 strerror(-ret));
@@ -109,15 +93,12 @@ static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_
 	c->kind = FL_KIND_PAUSE;
 	c->stopped = !freeze;
 	if (freeze) {
-		snprintf(c->file, sizeof(c->file), "%s/cgroup.freeze", cgdir);
 		snprintf(c->set, sizeof(c->set), "1");
 		snprintf(c->restore, sizeof(c->restore), "0");
 	}
-	ret = proc_change_apply(c, err, errlen);
+	ret = proc_change_start(c, 1, err, errlen);
 	if (ret)
 		goto fail;
-	for (int i = 0; i < c->procs.n; i++)
-		proc_event(FL_KIND_PAUSE, fault_id, &c->procs, i, 1);
 	fl_log("fault %u: %s %s", fault_id, freeze ? "froze" : "stopped", freeze ? cgdir : list);
 	*state = c;
 	return 0;
@@ -133,20 +114,9 @@ static void pause_remove(void *state)
 
 	if (!c)
 		return;
-	proc_change_undo(c);
-	for (int i = 0; i < c->procs.n; i++)
-		proc_event(FL_KIND_PAUSE, c->fault_id, &c->procs, i, 0);
-	proc_events_flush();
-	proc_set_close(&c->procs);
+	proc_change_end(c);
 	fl_log("fault %u: %s", c->fault_id, c->stopped ? "sent SIGCONT" : "thawed the cgroup");
 	free(c);
-}
-
-static void pause_counters(const void *state, struct fl_counters *c)
-{
-	const struct proc_change *pc = state;
-
-	c->matched = c->injected = pc ? pc->procs.n : 0;
 }
 
 static void pause_describe(const void *state, json_t *fault)
@@ -176,7 +146,7 @@ const struct fault_kind pause_kind = {
     .check = pause_check,
     .add = pause_add,
     .remove = pause_remove,
-    .counters = pause_counters,
+    .counters = proc_change_counters,
     .describe = pause_describe,
     .heartbeat = proc_tick,
     .hooks = proc_change_count,
