@@ -89,6 +89,35 @@ ctl clear "$id" >/dev/null
 wait_until 1 running "$sp"
 check proc_pause_pid_continued running "$sp"
 
+# --- SIGSTOP by comm: every process of that name, none of another ---
+cp /bin/sleep "$TMP/${FL_TEST_ID}p"
+"$TMP/${FL_TEST_ID}p" 300 &
+n1=$!
+"$TMP/${FL_TEST_ID}p" 300 &
+n2=$!
+at_exit "kill -CONT $n1 $n2; kill -KILL $n1 $n2"
+id=$(ctl inject pause --comm "${FL_TEST_ID}p" --for 1m)
+wait_until 1 stopped "$n1"
+check proc_pause_comm_first_stopped stopped "$n1"
+wait_until 1 stopped "$n2"
+check proc_pause_comm_second_stopped stopped "$n2"
+check proc_pause_comm_other_name_runs running "$sp"
+check proc_pause_comm_counted test "$(field "$id" injected)" = 2
+ctl clear "$id" >/dev/null
+wait_until 1 running "$n1"
+check proc_pause_comm_continued running "$n1"
+check proc_pause_comm_continued_both running "$n2"
+
+# --- --backend sigstop on a cgroup: its processes are stopped, not frozen ---
+id=$(ctl inject pause --cgroup "$A" --backend sigstop --for 1m)
+wait_until 1 stopped "$ca"
+check proc_pause_cgroup_sigstop_stopped stopped "$ca"
+check proc_pause_cgroup_sigstop_not_frozen thawed "$A"
+ctl clear "$id" >/dev/null
+wait_until 1 running "$ca"
+check proc_pause_cgroup_sigstop_continued running "$ca"
+check proc_pause_cgroup_sigstop_counter_resumes advances "$TMP/a"
+
 # --- kill -9 of the agent: the watchdog resumes within 3 s ---
 for how in freeze sigstop; do
 	if [ $how = freeze ]; then
