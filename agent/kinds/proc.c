@@ -208,6 +208,18 @@ static int cgroup_of(pid_t pid, const char *hier, char *out, size_t len)
 	return ret;
 }
 
+/* "/a/b": no empty, "." or ".." component. */
+static bool plain_path(const char *rel)
+{
+	for (const char *c = rel; *c == '/'; c += strcspn(c + 1, "/") + 1) {
+		size_t n = strcspn(c + 1, "/");
+
+		if (!n || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+	}
+	return true;
+}
+
 int proc_cgroup_dir(const char *given, const char *mount, const char *hier, char *dir, size_t len,
 		    char *err, size_t errlen)
 {
@@ -230,8 +242,7 @@ int proc_cgroup_dir(const char *given, const char *mount, const char *hier, char
 	if (!strcmp(rel, "/"))
 		FAIL(-EPERM,
 		     "the root cgroup holds every process (pid 1 and the agent among them)");
-	if (strstr(rel, "/../") || !strcmp(rel + strlen(rel) - 3, "/..") || strstr(rel, "/./") ||
-	    strstr(rel, "//"))
+	if (!plain_path(rel))
 		FAIL(-EINVAL, "cgroup '%s': give a plain path, without . or ..", given);
 	snprintf(dir, len, "%s%s", mount, rel);
 	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);

@@ -52,6 +52,8 @@ for k in kill pause cpu; do
 		inject $k --cgroup / "${q[@]}"
 	refused proc_bad_${k}_dotdot 1 "without . or .." \
 		inject $k --cgroup "faultline-test-$FL_TEST_ID-x/../.." "${q[@]}"
+	refused proc_bad_${k}_dot 1 "without . or .." inject $k --cgroup . "${q[@]}"
+	refused proc_bad_${k}_dot_mount 1 "without . or .." inject $k --cgroup "$CG2/." "${q[@]}"
 	refused proc_bad_${k}_no_target 1 "needs a pid, a comm or a cgroup" inject $k "${q[@]}"
 	refused proc_bad_${k}_packet_option 2 "inject $k: --dport is for packet faults" inject $k --pid "$victim" --dport 80
 done
