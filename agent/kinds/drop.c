@@ -9,9 +9,11 @@
  * recorded for the next agent to remove (drop_state.c).
  */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -299,10 +301,19 @@ static int drop_add(const struct fl_fault_spec *s, const char *backend_name, uin
 	}
 	slot = __builtin_ctz(~h->used);
 	h->used |= 1u << slot;
-	reset_counters(h, slot);
 	r = &h->skel->bss->rules[slot];
 	r->active = 0;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* A new generation first: a program still acting on the slot's old
+	 * rule sees it change and writes nothing more for that rule. Before
+	 * the counters are reset, a refilled slot waits for an RCU grace
+	 * period (membarrier GLOBAL is synchronize_rcu), so no program run
+	 * that read the old rule is left; see decide() in drop.bpf.c for what
+	 * remains when the kernel refuses. */
+	__atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_SEQ_CST);
+	if (r->gen != 1 && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		fl_log("cannot wait for drop programs to finish with slot %d: %s", slot,
+		       strerror(errno));
+	reset_counters(h, slot);
 	r->fault_id = fault_id;
 	r->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
 	r->force = s->force;
