@@ -3,6 +3,7 @@
  * (kinds/proc.c), on a cgroup tree of plain folders made for the test and
  * on processes the test starts. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -288,13 +289,151 @@ static void test_check_target(void **state)
 	assert_non_null(strstr(err, "fault.target.path"));
 }
 
+extern const struct fault_kind cpu_kind;
+
+static void put(const char *rel, const char *text)
+{
+	char path[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", mnt, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *get(const char *rel, char *buf, size_t len)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", mnt, rel);
+	assert_int_equal(proc_read_line(path, buf, len), 0);
+	return buf;
+}
+
+static bool alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* The cpu kind on plain files standing for a cgroup's: what it writes,
+ * that it restores at remove, by its watchdog when its process dies, and
+ * from the state file. Both backends. */
+static void test_cpu_on_files(void **state)
+{
+	struct fl_facts facts = {};
+	struct kind_env env = {.state_dir = mnt, .facts = &facts};
+	struct fl_fault_spec s = {.kind = FL_KIND_CPU, .proc.quota = 0.1};
+	char plan[512], err[256], buf[128], path[PATH_MAX + 32];
+	const struct proc_change *pc;
+	void *st = NULL;
+	pid_t wd, pid;
+	int status;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN); /* as agentd */
+	snprintf(facts.cgroup2_path, sizeof(facts.cgroup2_path), "%s", mnt);
+	snprintf(facts.r[FACT_CGROUP1_CPU].detail, sizeof(facts.r[0].detail), "%s", mnt);
+	assert_int_equal(proc_init(&env), 0);
+	mkcg("cpu1");
+	put("cpu1/cpu.max", "max 100000\n");
+	snprintf(s.target.cgroup, sizeof(s.target.cgroup), "cpu1");
+	assert_int_equal(cpu_kind.check(&s, "cpu_max", err, sizeof(err)), 0);
+
+	/* dry run: the plan, nothing written */
+	assert_int_equal(
+	    cpu_kind.add(&s, "cpu_max", 1, true, &st, plan, sizeof(plan), err, sizeof(err)), 0);
+	assert_null(st);
+	snprintf(path, sizeof(path), "write '10000 100000' to %s/cpu1/cpu.max (now 'max 100000'",
+		 mnt);
+	if (!strstr(plan, path))
+		fail_msg("plan: %s", plan);
+	assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "max 100000");
+
+	/* add, then remove */
+	assert_int_equal(
+	    cpu_kind.add(&s, "cpu_max", 2, false, &st, plan, sizeof(plan), err, sizeof(err)), 0);
+	assert_non_null(st);
+	pc = st;
+	wd = pc->watchdog;
+	assert_true(wd > 0 && alive(wd));
+	assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "10000 100000");
+	assert_non_null(
+	    strstr(get("proc-changes.json", buf, sizeof(buf)), "\"set\":\"10000 100000\""));
+	cpu_kind.remove(st);
+	assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "max 100000");
+	assert_int_equal(kill(wd, 0), -1); /* reaped */
+	assert_string_equal(get("proc-changes.json", buf, sizeof(buf)), "[]");
+
+	/* the least quota is 1 ms */
+	s.proc.quota = 0.001;
+	assert_int_equal(
+	    cpu_kind.add(&s, "cpu_max", 3, true, &st, plan, sizeof(plan), err, sizeof(err)), 0);
+	assert_non_null(strstr(plan, "write '1000 100000'"));
+	s.proc.quota = 0.1;
+
+	/* the process that made the change dies: its watchdog restores */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		void *st2 = NULL;
+
+		_exit(cpu_kind.add(&s, "cpu_max", 4, false, &st2, plan, sizeof(plan), err,
+				   sizeof(err))
+			  ? 1
+			  : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 200 && strcmp(get("cpu1/cpu.max", buf, sizeof(buf)), "max 100000"); i++)
+		usleep(10000);
+	assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "max 100000");
+
+	/* ... and when the watchdog is gone too, the state file does, once:
+	 * a value someone else set since is left alone */
+	{
+		char j[PATH_MAX + 256];
+
+		snprintf(j, sizeof(j),
+			 "[{\"fault_id\":5,\"kind\":\"cpu\",\"file\":\"%s/cpu1/cpu.max\","
+			 "\"set\":\"10000 100000\",\"restore\":\"max 100000\",\"stopped\":[]}]",
+			 mnt);
+		put("proc-changes.json", j);
+		put("cpu1/cpu.max", "10000 100000\n");
+		assert_int_equal(proc_change_cleanup_leftovers(&env), 0);
+		assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "max 100000");
+		snprintf(path, sizeof(path), "%s/proc-changes.json", mnt);
+		assert_int_equal(access(path, F_OK), -1);
+		put("proc-changes.json", j);
+		put("cpu1/cpu.max", "50000 100000\n");
+		assert_int_equal(proc_change_cleanup_leftovers(&env), 0);
+		assert_string_equal(get("cpu1/cpu.max", buf, sizeof(buf)), "50000 100000");
+	}
+
+	/* cgroup v1: cpu.cfs_quota_us with the period kept */
+	mkcg("cpu2");
+	put("cpu2/cpu.cfs_period_us", "50000\n");
+	put("cpu2/cpu.cfs_quota_us", "-1\n");
+	snprintf(s.target.cgroup, sizeof(s.target.cgroup), "cpu2");
+	assert_int_equal(
+	    cpu_kind.add(&s, "cfs_quota", 6, false, &st, plan, sizeof(plan), err, sizeof(err)), 0);
+	assert_string_equal(get("cpu2/cpu.cfs_quota_us", buf, sizeof(buf)), "5000");
+	cpu_kind.remove(st);
+	assert_string_equal(get("cpu2/cpu.cfs_quota_us", buf, sizeof(buf)), "-1");
+
+	/* a cpu cap takes a cgroup alone */
+	s.target.pid = 7;
+	assert_int_equal(cpu_kind.check(&s, "cpu_max", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "applies to a whole cgroup"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cgroup_dir),
-	    cmocka_unit_test(test_cgroup_holds_agent),
-	    cmocka_unit_test(test_collect),
-	    cmocka_unit_test(test_check_target),
+	    cmocka_unit_test(test_cgroup_dir),	 cmocka_unit_test(test_cgroup_holds_agent),
+	    cmocka_unit_test(test_collect),	 cmocka_unit_test(test_check_target),
+	    cmocka_unit_test(test_cpu_on_files),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
