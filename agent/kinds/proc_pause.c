@@ -40,6 +40,36 @@ static int pause_check(const struct fl_fault_spec *s, const char *backend, char 
 	return 0;
 }
 
+/* A process stopped already (by someone else, or traced) is theirs: SIGCONT
+ * at the end would change what they set. Named by pid it is refused, else
+ * left out. */
+static int drop_stopped(struct proc_set *set, bool named, char *err, size_t errlen)
+{
+	int n = 0;
+
+	for (int i = 0; i < set->n; i++) {
+		char st = proc_state(set->pid[i]);
+
+		if (st == 'T' || st == 't') {
+			if (named) {
+				snprintf(err, errlen,
+					 "pid %d is stopped already (by someone else): left alone",
+					 (int)set->pid[i]);
+				return -EBUSY;
+			}
+			close(set->pidfd[i]);
+			continue;
+		}
+		set->pid[n] = set->pid[i];
+		set->pidfd[n] = set->pidfd[i];
+		set->start[n] = set->start[i];
+		memcpy(set->comm[n], set->comm[i], sizeof(set->comm[0]));
+		n++;
+	}
+	set->n = n;
+	return 0;
+}
+
 static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_t fault_id,
 		     bool dry_run, void **state, char *plan, size_t planlen, char *err,
 		     size_t errlen)
@@ -72,6 +102,8 @@ static int pause_add(const struct fl_fault_spec *s, const char *backend, uint32_
 	}
 	if (!ret)
 		ret = proc_collect(t, cgdir, &c->procs, err, errlen);
+	if (!ret && !freeze)
+		ret = drop_stopped(&c->procs, t->pid != 0, err, errlen);
 	if (!ret && !freeze && !c->procs.n) {
 		ret = -ESRCH;
 		snprintf(err, errlen, "no process in cgroup %s (that a fault may touch)", cgdir);

@@ -72,6 +72,16 @@ refused proc_bad_cpu_pid 1 "applies to a whole cgroup" inject cpu --pid "$victim
 refused proc_bad_freeze_pid 1 "freeze backend pauses a whole cgroup" \
 	inject pause --pid "$victim" --backend freeze
 
+# A process stopped by someone else is theirs: not paused (nor continued).
+sleep 300 &
+stopped=$!
+at_exit "kill -CONT $stopped; kill -KILL $stopped"
+kill -STOP "$stopped"
+wait_until 1 test "$(ps -o stat= -p "$stopped" | cut -c1)" = T
+refused proc_bad_pause_stopped_already 1 "pid $stopped is stopped already (by someone else): left alone" \
+	inject pause --pid "$stopped"
+check proc_bad_stopped_stays_stopped test "$(ps -o stat= -p "$stopped" | cut -c1)" = T
+
 # A cgroup that holds the agent (cgroup v2: kill and pause).
 make_cgroup "$CG2" bad-agent
 HOLD=$CGROUP_DIR
