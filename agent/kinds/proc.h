@@ -79,6 +79,7 @@ struct proc_change {
 	struct proc_set procs;
 	pid_t watchdog;
 	int watchdog_fd; /* write end of its pipe */
+	bool undone;	 /* the watchdog undid it (the agent's heartbeat stalled) */
 };
 
 /* Write c->set into c->file, SIGSTOP c->procs if c->stopped, start the

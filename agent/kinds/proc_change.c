@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "log.h"
@@ -161,8 +162,20 @@ void proc_change_counters(const void *state, struct fl_counters *c)
 
 void proc_change_heartbeat(void)
 {
-	for (struct proc_change *c = changes; c; c = c->next)
-		proc_watchdog_beat(c);
+	for (struct proc_change *c = changes; c; c = c->next) {
+		if (!c->undone && c->watchdog > 0 &&
+		    waitpid(c->watchdog, NULL, WNOHANG) == c->watchdog) {
+			/* It stopped hearing us (the agent was stopped or stuck) and
+			 * undid the change: the fault stays listed, doing nothing. */
+			c->undone = true;
+			c->watchdog = -1;
+			fl_log("fault %u: its watchdog has undone it (the agent's heartbeat "
+			       "stalled); it does nothing until cleared",
+			       c->fault_id);
+		}
+		if (!c->undone)
+			proc_watchdog_beat(c);
+	}
 }
 
 int proc_change_count(void)

@@ -131,6 +131,8 @@ static void cpu_describe(const void *state, json_t *fault)
 	json_object_set_new(fault, "file", json_string(pc->file));
 	json_object_set_new(fault, "set", json_string(pc->set));
 	json_object_set_new(fault, "restore", json_string(pc->restore));
+	if (pc->undone)
+		json_object_set_new(fault, "undone", json_true());
 	json_object_set_new(fault, "watchdog_pid", json_integer(pc->watchdog));
 }
 

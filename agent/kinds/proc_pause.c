@@ -161,6 +161,8 @@ static void pause_describe(const void *state, json_t *fault)
 	 * take the target. */
 	json_object_set_new(fault, "backend", json_string(pc->stopped ? "sigstop" : "freeze"));
 	json_object_set_new(fault, "paused", json_integer(pc->procs.n));
+	if (pc->undone)
+		json_object_set_new(fault, "undone", json_true());
 	json_object_set_new(fault, "watchdog_pid", json_integer(pc->watchdog));
 }
 

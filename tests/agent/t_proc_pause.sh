@@ -161,6 +161,8 @@ ms=$(ms_since "$t0")
 kill -CONT "$AGENT_PID"
 echo "# thawed $ms ms after the agent stopped"
 check proc_pause_stall_thaws_within_3s test "$ms" -le 3000
+wait_until 2 test "$(field "$id" undone 2>/dev/null)" = True
+check proc_pause_stall_listed_as_undone test "$(field "$id" undone 2>/dev/null)" = True
 check proc_pause_stall_agent_still_serves ctl clear "$id"
 check proc_pause_stall_stays_thawed thawed "$A"
 
