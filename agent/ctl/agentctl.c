@@ -32,6 +32,8 @@ static const char usage[] =
     "                                  each fault kind will use here\n"
     "  inject drop --dev IF [MATCH] [OPTIONS]\n"
     "                                  drop packets; prints the fault id\n"
+    "  inject kill|pause|cpu PROCESSES [OPTIONS]\n"
+    "                                  signal, pause or starve processes\n"
     "  list [--json]                   active faults with their counters\n"
     "  clear ID|--all                  remove faults\n"
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
@@ -52,6 +54,14 @@ static const char usage[] =
     "  --force                   allow protected ports (SSH, the agent's own)\n"
     "  --dry-run                 say what would be attached where; change nothing\n"
     "  --json                    print the agent's answer as JSON\n"
+    "\n"
+    "inject kill|pause|cpu options (--for, --name, --backend, --dry-run, --json as above):\n"
+    "  --pid PID | --comm NAME | --cgroup PATH\n"
+    "                            the processes (all that are given must match);\n"
+    "                            cpu takes --cgroup alone\n"
+    "  --signal NAME             kill: KILL (default), TERM, INT, HUP, QUIT, ...\n"
+    "  --quota P                 cpu: share of one CPU, 0 < P <= 100%, e.g. 10%\n"
+    "  pause: cgroup v2 freeze for a cgroup, SIGSTOP/SIGCONT for a pid or comm\n"
     "\n"
     "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
     "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
@@ -97,6 +107,23 @@ static void describe_target(json_t *f, char *buf, size_t len)
 	const char *keys[] = {"proto", "src", "dst", "sport", "dport"};
 	size_t n;
 
+	if (!json_object_get(t, "dev")) {
+		const char *pkeys[] = {"pid", "comm", "cgroup"};
+
+		n = 0;
+		buf[0] = '\0';
+		for (size_t i = 0; i < 3 && n < len; i++) {
+			json_t *v = json_object_get(t, pkeys[i]);
+
+			if (json_is_string(v))
+				n += snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", pkeys[i],
+					      json_string_value(v));
+			else if (json_is_integer(v))
+				n += snprintf(buf + n, len - n, "%s%s=%lld", n ? " " : "", pkeys[i],
+					      (long long)json_integer_value(v));
+		}
+		return;
+	}
 	n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
 		     json_string_value(json_object_get(t, "direction")) ?: "?");
 	if (json_object_get(t, "netns") && n < len)
@@ -126,9 +153,20 @@ static void print_faults(json_t *faults)
 	       "PROB", "VIA", "LEFT", "MATCHED", "INJECTED");
 	json_array_foreach(faults, i, f)
 	{
-		char target[256], left[32];
+		char target[256], left[32], param[24] = "-";
 		json_t *chain;
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
+		json_t *p = json_object_get(f, "params");
+
+		if (json_object_get(p, "prob"))
+			snprintf(param, sizeof(param), "%g",
+				 json_number_value(json_object_get(p, "prob")));
+		else if (json_object_get(p, "signal"))
+			snprintf(param, sizeof(param), "%s",
+				 json_string_value(json_object_get(p, "signal")));
+		else if (json_object_get(p, "quota"))
+			snprintf(param, sizeof(param), "%g%%",
+				 100 * json_number_value(json_object_get(p, "quota")));
 
 		describe_target(f, target, sizeof(target));
 		/* Whole seconds past ten: 4m59s reads better than 299.985s. */
@@ -137,11 +175,10 @@ static void print_faults(json_t *faults)
 				 (long long)(ms / 1000 % 60));
 		else
 			format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
-		printf("%-4lld %-5s %-12s %-44s %-6g %-4s %-8s %10lld %10lld\n",
+		printf("%-4lld %-5s %-12s %-44s %-6s %-4s %-8s %10lld %10lld\n",
 		       (long long)json_integer_value(json_object_get(f, "id")),
 		       json_string_value(json_object_get(f, "kind")),
-		       json_string_value(json_object_get(f, "name")) ?: "-", target,
-		       json_number_value(json_object_get(json_object_get(f, "params"), "prob")),
+		       json_string_value(json_object_get(f, "name")) ?: "-", target, param,
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
 		       (long long)json_integer_value(json_object_get(f, "injected")));
@@ -247,45 +284,66 @@ static int cmd_clear(int argc, char **argv)
 	return ret;
 }
 
+/* Which kinds take which inject option: NULL when kind takes option c,
+ * else what the option is for (strict: a kill refuses --dport). */
+static const char *opt_not_for(int c, const char *kind)
+{
+	bool proc = !strcmp(kind, "kill") || !strcmp(kind, "pause") || !strcmp(kind, "cpu");
+
+	if (strchr("dnIEpsDSPrF", c) && proc)
+		return "for packet faults (drop), not processes";
+	if (strchr("ioc", c) && !proc)
+		return "for process faults (kill, pause, cpu)";
+	if (c == 'g' && strcmp(kind, "kill"))
+		return "for kill only";
+	if (c == 'q' && strcmp(kind, "cpu"))
+		return "for cpu only";
+	return NULL;
+}
+
 static int cmd_inject(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"dev", required_argument, NULL, 'd'},
-	    {"netns", required_argument, NULL, 'n'},
-	    {"ingress", no_argument, NULL, 'I'},
-	    {"egress", no_argument, NULL, 'E'},
-	    {"proto", required_argument, NULL, 'p'},
-	    {"src", required_argument, NULL, 's'},
-	    {"dst", required_argument, NULL, 'D'},
-	    {"sport", required_argument, NULL, 'S'},
-	    {"dport", required_argument, NULL, 'P'},
-	    {"prob", required_argument, NULL, 'r'},
-	    {"for", required_argument, NULL, 'f'},
-	    {"name", required_argument, NULL, 'N'},
-	    {"backend", required_argument, NULL, 'b'},
-	    {"force", no_argument, NULL, 'F'},
-	    {"dry-run", no_argument, NULL, 'y'},
-	    {"json", no_argument, NULL, 'j'},
-	    {},
+	    {"dev", required_argument, NULL, 'd'},     {"netns", required_argument, NULL, 'n'},
+	    {"ingress", no_argument, NULL, 'I'},       {"egress", no_argument, NULL, 'E'},
+	    {"proto", required_argument, NULL, 'p'},   {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'D'},     {"sport", required_argument, NULL, 'S'},
+	    {"dport", required_argument, NULL, 'P'},   {"prob", required_argument, NULL, 'r'},
+	    {"for", required_argument, NULL, 'f'},     {"name", required_argument, NULL, 'N'},
+	    {"backend", required_argument, NULL, 'b'}, {"force", no_argument, NULL, 'F'},
+	    {"dry-run", no_argument, NULL, 'y'},       {"json", no_argument, NULL, 'j'},
+	    {"pid", required_argument, NULL, 'i'},     {"comm", required_argument, NULL, 'o'},
+	    {"cgroup", required_argument, NULL, 'c'},  {"signal", required_argument, NULL, 'g'},
+	    {"quota", required_argument, NULL, 'q'},   {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
+	const char *kind;
+	uint64_t pid;
+	int li = 0;
 	struct fl_fault_spec spec;
 	bool seen[256] = {};
 	char err[512];
 	int c, ret, dry_run = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("inject needs a fault kind: drop");
-	fault = json_pack("{s:s}", "kind", argv[1]);
+		return usage_error("inject needs a fault kind: drop, kill, pause, cpu");
+	kind = argv[1];
+	fault = json_pack("{s:s}", "kind", kind);
 	target = json_object();
 	params = json_object();
 	json_object_set_new(fault, "target", target);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *key = NULL;
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+		const char *key = NULL, *not_for = opt_not_for(c, kind);
 		json_t *obj = target;
 
+		if (not_for) {
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject %s: --%s is %s", kind, longopts[li].name,
+					   not_for);
+		}
 		/* "Last one wins" would hide a typo in a long command line. */
 		if (c > 0 && c < 256 && c != '?' && seen[c]) {
 			const struct option *o = longopts;
@@ -354,6 +412,29 @@ static int cmd_inject(int argc, char **argv)
 			break;
 		case 'j':
 			json_out = 1;
+			break;
+		case 'i':
+			if (parse_u64(optarg, &pid, false) || !pid || pid > INT32_MAX) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: --pid '%s' is not a process id",
+						   optarg);
+			}
+			json_object_set_new(target, "pid", json_integer((json_int_t)pid));
+			break;
+		case 'o':
+			key = "comm";
+			break;
+		case 'c':
+			key = "cgroup";
+			break;
+		case 'g':
+			key = "signal";
+			obj = params;
+			break;
+		case 'q':
+			key = "quota";
+			obj = params;
 			break;
 		default:
 			json_decref(fault);

@@ -77,6 +77,9 @@ static const char *const fact_names[FACT_MAX] = {
     [FACT_XT_BPF] = "xt_bpf",
     [FACT_CGROUP2] = "cgroup2",
     [FACT_SECCOMP_NOTIFY] = "seccomp_notify",
+    [FACT_CGROUP_FREEZE] = "cgroup_freeze",
+    [FACT_CGROUP2_CPU] = "cgroup2_cpu",
+    [FACT_CGROUP1_CPU] = "cgroup1_cpu",
 };
 
 const char *fact_name(enum fl_fact fact)
@@ -229,6 +232,7 @@ int probe_run(struct fl_facts *f)
 		flp_set_no(&f->r[FACT_SET_RETVAL], "%s", why);
 		flp_set_no(&f->r[FACT_SOCKOPS], "%s", why);
 	}
+	flp_cgroup_proc_facts(f, cgpath);
 	if (cgpath[0] && rmdir(cgpath))
 		fl_err("probe: cannot remove test cgroup %s: %s", cgpath, strerror(errno));
 

@@ -68,6 +68,9 @@ void flp_reap_until(pid_t pid, uint64_t deadline);
 void flp_scan_mounts(char *cg2, size_t cg2len, char *bpffs, size_t bpflen, char *tracefs,
 		     size_t trlen);
 void flp_remove_stale_cgroups(const char *cg2);
+/* cgroup_freeze (looked for in cgpath, a cgroup of the probe's own; "" if
+ * none), cgroup2_cpu and cgroup1_cpu. */
+void flp_cgroup_proc_facts(struct fl_facts *f, const char *cgpath);
 
 #endif
 
@@ -120,5 +123,8 @@ void flp_reap_until(pid_t pid, uint64_t deadline);
 void flp_scan_mounts(char *cg2, size_t cg2len, char *bpffs, size_t bpflen, char *tracefs,
 		     size_t trlen);
 void flp_remove_stale_cgroups(const char *cg2);
+/* cgroup_freeze (looked for in cgpath, a cgroup of the probe's own; "" if
+ * none), cgroup2_cpu and cgroup1_cpu. */
+void flp_cgroup_proc_facts(struct fl_facts *f, const char *cgpath);
 
 #endif

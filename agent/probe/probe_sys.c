@@ -203,3 +203,75 @@ void flp_remove_stale_cgroups(const char *cg2)
 	}
 	closedir(d);
 }
+
+/* The mount point of a cgroup v1 hierarchy that holds the cpu controller. */
+static void cgroup1_cpu_mount(char *dst, size_t len)
+{
+	char line[4096];
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+
+	while (fp && fgets(line, sizeof(line), fp)) {
+		char *sep = strstr(line, " - "), *save, *p, *mnt = NULL, *opts, *o;
+		int i;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		if (!(p = strtok_r(sep + 3, " ", &save)) || strcmp(p, "cgroup") ||
+		    !strtok_r(NULL, " ", &save) || !(opts = strtok_r(NULL, " \n", &save)))
+			continue;
+		for (i = 0, p = strtok_r(line, " ", &save); p && i < 4; i++)
+			p = mnt = strtok_r(NULL, " ", &save);
+		for (o = strtok_r(opts, ",", &save); mnt && o; o = strtok_r(NULL, ",", &save))
+			if (!strcmp(o, "cpu")) {
+				unescape(mnt);
+				snprintf(dst, len, "%s", mnt);
+				fclose(fp);
+				return;
+			}
+	}
+	if (fp)
+		fclose(fp);
+}
+
+void flp_cgroup_proc_facts(struct fl_facts *f, const char *cgpath)
+{
+	char path[PATH_MAX], line[512] = "", mnt[256] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", cgpath);
+	if (!f->r[FACT_CGROUP2].ok)
+		flp_set_no(&f->r[FACT_CGROUP_FREEZE], "no cgroup v2 mount");
+	else if (!*cgpath)
+		flp_set_no(&f->r[FACT_CGROUP_FREEZE],
+			   "cannot make a cgroup to look for cgroup.freeze");
+	else if (access(path, W_OK))
+		flp_set_no(&f->r[FACT_CGROUP_FREEZE], "no cgroup.freeze (kernel before 5.2?)");
+	else
+		flp_set_ok(&f->r[FACT_CGROUP_FREEZE], "cgroup.freeze");
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", f->cgroup2_path);
+	fp = f->r[FACT_CGROUP2].ok ? fopen(path, "re") : NULL;
+	if (fp && !fgets(line, sizeof(line), fp))
+		line[0] = '\0';
+	if (fp)
+		fclose(fp);
+	snprintf(path, sizeof(path), " %s", line);
+	path[strcspn(path, "\n")] = ' ';
+	if (!f->r[FACT_CGROUP2].ok)
+		flp_set_no(&f->r[FACT_CGROUP2_CPU], "no cgroup v2 mount");
+	else if (!strstr(path, " cpu "))
+		flp_set_no(
+		    &f->r[FACT_CGROUP2_CPU],
+		    "the cpu controller is not in %s/cgroup.controllers (bound to cgroup v1?)",
+		    f->cgroup2_path);
+	else
+		flp_set_ok(&f->r[FACT_CGROUP2_CPU], "cpu.max");
+
+	cgroup1_cpu_mount(mnt, sizeof(mnt));
+	if (!*mnt)
+		flp_set_no(&f->r[FACT_CGROUP1_CPU],
+			   "no cgroup v1 hierarchy with the cpu controller");
+	else
+		flp_set_ok(&f->r[FACT_CGROUP1_CPU], "%s", mnt);
+}
