@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include "drop_int.h" /* before the skeleton: it needs struct fl_drop_rule */
 #include "drop.skel.h"
+#include "jsonfield.h"
 #include "log.h"
 #include "netns.h"
 #include "parse.h"
@@ -24,7 +25,8 @@
 
 void drop_state_save(const char *state_dir)
 {
-	char path[512], tmp[520];
+	char path[512];
+	int ret;
 	json_t *arr = json_array();
 
 	for (struct drop_hook *h = drop_hooks; h; h = h->next) {
@@ -37,11 +39,10 @@ void drop_state_save(const char *state_dir)
 				   net_dir_name(h->at.dir), "created_clsact", h->at.clsact_ours));
 	}
 	snprintf(path, sizeof(path), "%s/tc-hooks.json", state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(arr, tmp, JSON_COMPACT) || rename(tmp, path))
+	if ((ret = jf_save_atomic(path, arr)))
 		fl_log("cannot write %s: %s (a crash now would leave tc filters for the heartbeat "
 		       "to disarm, but not remove)",
-		       path, strerror(errno));
+		       path, strerror(-ret));
 	json_decref(arr);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "jsonfield.h"
 #include "log.h"
 #include "proc.h"
 #include "registry.h"
@@ -24,7 +25,8 @@ static struct proc_change *changes;
 
 static void save_state(void)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX];
+	int ret;
 	json_t *arr = json_array();
 
 	for (struct proc_change *c = changes; c; c = c->next) {
@@ -40,11 +42,10 @@ static void save_state(void)
 				   "restore", c->restore, "stopped", pids));
 	}
 	snprintf(path, sizeof(path), "%s/proc-changes.json", proc_env.state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(arr, tmp, JSON_COMPACT) || rename(tmp, path))
+	if ((ret = jf_save_atomic(path, arr)))
 		fl_log("cannot write %s: %s (the watchdogs still undo pauses and cpu caps if "
 		       "the agent dies)",
-		       path, strerror(errno));
+		       path, strerror(-ret));
 	json_decref(arr);
 }
 
