@@ -6,7 +6,7 @@ computed beyond the IPv4 header's (the receiver may discard them, the BPF
 program under test has seen them by then).
 
   rawframe.py --dev D --dst-mac M [--vlan 8100:5 ...] --ip4 S D [--ihl N]
-              [--sport P] --dport P [--count N]
+              [--sport P] --dport P [--count N] [--pps N]
   rawframe.py ... --ip6 S D [--ext hop,dst,rt,ah,frag0,frag8,...]
 """
 import argparse
@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import struct
 import sys
+import time
 
 NEXT = {"hop": 0, "rt": 43, "frag0": 44, "frag8": 44, "ah": 51, "dst": 60}
 UDP = 17
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("--sport", type=int, default=40000)
     ap.add_argument("--dport", type=int, required=True)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--pps", type=int, default=0, help="frames per second, 0: as fast as it can")
     a = ap.parse_args()
     if bool(a.ip4) == bool(a.ip6):
         raise SystemExit("rawframe: give one of --ip4 and --ip6")
@@ -96,7 +98,12 @@ def main():
     frame = mac(a.dst_mac) + src_mac + tags + struct.pack("!H", ethertype) + l3
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     # The frame's outer EtherType as skb->protocol, as the stack would set it.
-    for _ in range(a.count):
+    start = time.monotonic()
+    for i in range(a.count):
+        if a.pps and i % 100 == 0:
+            ahead = start + i / a.pps - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
         try:
             s.sendto(frame, (a.dev, outer))
         except OSError as e:  # a filter on the way out dropped it: the point of the test
