@@ -8,10 +8,14 @@ program under test has seen them by then).
   rawframe.py --dev D --dst-mac M [--vlan 8100:5 ...] --ip4 S D [--ihl N]
               [--sport P] --dport P [--count N] [--pps N]
   rawframe.py ... --ip6 S D [--ext hop,dst,rt,ah,frag0,frag8,...]
+  rawframe.py --tun D ...    the IP packet alone, written into tun device D
+                             (received on D: a raw-IP device, no link header)
 """
 import argparse
 import errno
+import fcntl
 import ipaddress
+import os
 import socket
 import struct
 import sys
@@ -46,10 +50,30 @@ def ext_header(kind, nexthdr):
     raise SystemExit("rawframe: unknown extension header '%s'" % kind)
 
 
+def pace(i, start, pps):
+    if pps and i % 100 == 0:
+        ahead = start + i / pps - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def send_tun(dev, packet, count, pps):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    # TUNSETIFF: attach to the (persistent) device, IFF_TUN | IFF_NO_PI
+    fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", dev.encode(), 0x0001 | 0x1000))
+    start = time.monotonic()
+    for i in range(count):
+        pace(i, start, pps)
+        os.write(fd, packet)
+    os.close(fd)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dev", required=True)
-    ap.add_argument("--dst-mac", required=True)
+    ap.add_argument("--dev")
+    ap.add_argument("--dst-mac")
+    ap.add_argument("--tun")
     ap.add_argument("--vlan", action="append", default=[], help="TPID:VID, outer first")
     ap.add_argument("--ip4", nargs=2, metavar=("SRC", "DST"))
     ap.add_argument("--ip6", nargs=2, metavar=("SRC", "DST"))
@@ -88,6 +112,10 @@ def main():
                           ipaddress.IPv6Address(a.ip6[1]).packed)
         l3, ethertype = hdr + body, 0x86DD
 
+    if a.tun:
+        return send_tun(a.tun, l3, a.count, a.pps)
+    if not a.dev or not a.dst_mac:
+        raise SystemExit("rawframe: give --dev and --dst-mac, or --tun")
     with open("/sys/class/net/%s/address" % a.dev) as f:
         src_mac = mac(f.read().strip())
     tags = b""
@@ -100,10 +128,7 @@ def main():
     # The frame's outer EtherType as skb->protocol, as the stack would set it.
     start = time.monotonic()
     for i in range(a.count):
-        if a.pps and i % 100 == 0:
-            ahead = start + i / a.pps - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
+        pace(i, start, a.pps)
         try:
             s.sendto(frame, (a.dev, outer))
         except OSError as e:  # a filter on the way out dropped it: the point of the test
