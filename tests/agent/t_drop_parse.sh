@@ -6,15 +6,18 @@
 # parsed past its addresses, so no port rule matches it. Each frame kind has
 # a rule that must match it and one that must not.
 #
-# Three parts: hand-made frames (tests/agent/rawframe.py, AF_PACKET, so the tag
-# is in the frame on the sender's egress and, for xdp, on the receiver's
-# ingress; tc ingress finds the outer tag moved to skb->vlan_tci), counted
-# with `agentctl list --json` and the event log; IP packets written into a
-# tun device (raw IP, no link header: tc's skb->protocol, xdp's IP version
-# nibble); then real traffic through
-# the stack: TCP over IPv6 with hop-by-hop and destination options
-# (setsockopt), and TCP through a vlan device on top of the veth, the fault
-# on the lower device and on the vlan device.
+# Three parts:
+# - hand-made frames (tests/agent/rawframe.py, AF_PACKET): the tags are in
+#   the frame on the sender's egress and, for xdp, on the receiver's
+#   ingress; tc ingress finds the outer tag moved to skb->vlan_tci. Counted
+#   with `agentctl list --json` and the event log.
+# - IP packets written into a tun device: raw IP, no link header (tc goes by
+#   skb->protocol, xdp by the IP version).
+# - real traffic through the stack: TCP over IPv6 with hop-by-hop and
+#   destination options (setsockopt); TCP tagged by a tc filter of the
+#   test's own (vlan_tag.bpf.c: one tag in metadata, or two with the inner
+#   in the frame); TCP through a vlan device on top of the veth, the fault
+#   on the lower device and on the vlan device, where the kernel has them.
 . "$(dirname "$0")/../lib.sh"
 need_root drop_parse
 
