@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--ip4", nargs=2, metavar=("SRC", "DST"))
     ap.add_argument("--ip6", nargs=2, metavar=("SRC", "DST"))
     ap.add_argument("--ihl", type=int, default=5)
+    ap.add_argument("--frag-off", type=int, default=0, help="IPv4 fragment offset, 8-byte units")
     ap.add_argument("--ext", default="")
     ap.add_argument("--sport", type=int, default=40000)
     ap.add_argument("--dport", type=int, required=True)
@@ -93,7 +94,8 @@ def main():
         if not 0 <= a.ihl <= 15:
             raise SystemExit("rawframe: --ihl is 0..15")
         opts = b"\x01" * max(0, a.ihl * 4 - 20)  # NOP options
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | a.ihl, 0, 20 + len(opts) + len(udp), 1, 0,
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | a.ihl, 0, 20 + len(opts) + len(udp), 1,
+                          a.frag_off & 0x1FFF,
                           64, UDP, 0, ipaddress.IPv4Address(a.ip4[0]).packed,
                           ipaddress.IPv4Address(a.ip4[1]).packed)
         hdr = hdr[:10] + struct.pack("!H", csum(hdr + opts)) + hdr[12:]

@@ -69,6 +69,7 @@ frames=(
 	"vlan_qinq_v6 --vlan 88a8:100 --vlan 8100:5 --ip6 $S6 $D6 --ext hop --dport 7007"
 	"v4_ihl4 --ip4 $S4 10.251.20.4 --ihl 4 --dport 7008"
 	"v4_ihl6 --ip4 $S4 $D4 --ihl 6 --dport 7009"
+	"v4_frag_later --ip4 $S4 10.251.20.5 --frag-off 8 --dport 7010"
 )
 # The rules: name, frames it must match (0 or N), inject arguments. The
 # rules that must not match come first: a packet is dropped by the first
@@ -84,6 +85,7 @@ rules=(
 	"v4_ihl4_port_at_20 0 --proto udp --dport 7008"
 	"v4_ihl4_port_at_16 0 --proto udp --dport 5124" # what IHL 4 taken as 16 bytes gives
 	"v4_ihl6_other_port 0 --proto udp --dport 7109"
+	"v4_frag_later_port 0 --proto udp --dport 7010"
 	"v6_hop_dst $N --proto udp --dport 7001"
 	"v6_every_ext $N --proto udp --dport 7002"
 	"v6_chain8 $N --proto udp --dport 7003"
@@ -93,6 +95,7 @@ rules=(
 	"vlan_qinq_v6 $N --proto udp --dport 7007"
 	"v4_ihl4_address $N --proto udp --dst 10.251.20.4"
 	"v4_ihl6 $N --proto udp --dport 7009"
+	"v4_frag_later_proto $N --proto udp --dst 10.251.20.5"
 )
 
 # Rules whose events must name the upper-layer protocol and port: rule, proto, port.
