@@ -137,19 +137,9 @@ frames_at() {
 	ctl clear --all >/dev/null
 }
 
-have() {
-	kernel_has "$1"
-	case $? in
-	0) return 0 ;;
-	1) skip "drop_parse_$1" "(this kernel has no $1: see agentctl doctor)" ;;
-	*) fail "drop_parse_$1" "(no $1 in the fact table)" ;;
-	esac
-	return 1
-}
-
 wait_until 5 ip netns exec "$CNS" ping -c 1 -W 0.5 $D4 >/dev/null 2>&1
 for backend in tcx tc xdp; do
-	have "$backend" || continue
+	have_backend drop_parse "$backend" || continue
 	frames_at "ingress_$backend" "$SNS" "$B" ingress "$backend"
 	[ "$backend" = xdp ] || frames_at "egress_$backend" "$CNS" "$A" egress "$backend"
 done

@@ -40,11 +40,7 @@ stop_flood() { [ -n "$flood_pid" ] && kill "$flood_pid" 2>/dev/null; wait "$floo
 at_exit stop_flood
 
 for backend in tcx tc xdp; do
-	kernel_has "$backend"
-	case $? in
-	1) skip "drop_refill_$backend" "(this kernel has no $backend)"; continue ;;
-	2) fail "drop_refill_$backend" "(no $backend in the fact table)"; continue ;;
-	esac
+	have_backend drop_refill "$backend" || continue
 	inj() { ctl inject drop --dev "$B" --netns "$SNS" --backend "$backend" --proto udp --for 2m "$@"; }
 	keeper=$(inj --dport 7299) # slot 0: keeps the program on the device
 	timeout 60 ip netns exec "$CNS" python3 "$RAW" --dev "$A" --dst-mac "$MAC_B" \
