@@ -37,7 +37,10 @@ struct fl_match {
  * program reads gen, then active and the rule, and writes counters and
  * events only while gen is still the one it read: a packet matched against
  * the slot's old rule is never counted or reported for the new one
- * (drop.bpf.c, decide).
+ * (drop.bpf.c, decide). The program's loads keep their order on x86 (TSO);
+ * BPF has no load-acquire before kernel 6.15 and clang 20, so on a weakly
+ * ordered CPU (arm64) a packet that arrives while a slot is being filled
+ * may still be matched against the slot's previous rule.
  */
 struct fl_drop_rule {
 	__u32 active; /* written last by the agent; the program skips inactive slots */

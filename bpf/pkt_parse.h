@@ -14,7 +14,8 @@
  *   moved the outer tag into skb->vlan_tci (always on ingress, and on egress
  *   when the device inserts tags itself): the data then holds the Ethernet
  *   header with the inner EtherType and any further tags, and the parser
- *   reads it the same way. skb->protocol is not the EtherType to parse on
+ *   reads it the same way (a tag in metadata does not count against
+ *   FL_VLAN_MAX_DEPTH). skb->protocol is not the EtherType to parse on
  *   Ethernet (it names the tag type while a tag is in the data); it is used
  *   on raw-IP devices only, where there is no Ethernet header.
  * - IPv4: an IHL below 5 or past the data, or a fragment after the first,

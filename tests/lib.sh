@@ -129,6 +129,19 @@ f = json.load(sys.stdin).get('facts', {}).get(sys.argv[1])
 sys.exit(2 if f is None else 0 if f['ok'] else 1)" "$1"
 }
 
+# have_backend TEST BACKEND: true when the kernel has BACKEND (a fact of the
+# same name); otherwise reports TEST_BACKEND as skipped (the kernel lacks it)
+# or failed (no such fact) and is false.
+have_backend() {
+	kernel_has "$2"
+	case $? in
+	0) return 0 ;;
+	1) skip "$1_$2" "(this kernel has no $2: see agentctl doctor)" ;;
+	*) fail "$1_$2" "(no $2 in the fact table)" ;;
+	esac
+	return 1
+}
+
 # make_cgroup MOUNT NAME: the cgroup MOUNT/faultline-test-$FL_TEST_ID-NAME
 # (MOUNT: the cgroup2 mount or a v1 hierarchy), its path in CGROUP_DIR. On
 # exit it is thawed, its processes are sent SIGCONT and SIGKILL, and it is

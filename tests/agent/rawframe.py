@@ -6,15 +6,20 @@ computed beyond the IPv4 header's (the receiver may discard them, the BPF
 program under test has seen them by then).
 
   rawframe.py --dev D --dst-mac M [--vlan 8100:5 ...] --ip4 S D [--ihl N]
-              [--sport P] --dport P [--count N]
+              [--sport P] --dport P [--count N] [--pps N]
   rawframe.py ... --ip6 S D [--ext hop,dst,rt,ah,frag0,frag8,...]
+  rawframe.py --tun D ...    the IP packet alone, written into tun device D
+                             (received on D: a raw-IP device, no link header)
 """
 import argparse
 import errno
+import fcntl
 import ipaddress
+import os
 import socket
 import struct
 import sys
+import time
 
 NEXT = {"hop": 0, "rt": 43, "frag0": 44, "frag8": 44, "ah": 51, "dst": 60}
 UDP = 17
@@ -45,18 +50,40 @@ def ext_header(kind, nexthdr):
     raise SystemExit("rawframe: unknown extension header '%s'" % kind)
 
 
+def pace(i, start, pps):
+    if pps and i % 100 == 0:
+        ahead = start + i / pps - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def send_tun(dev, packet, count, pps):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    # TUNSETIFF: attach to the (persistent) device, IFF_TUN | IFF_NO_PI
+    fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", dev.encode(), 0x0001 | 0x1000))
+    start = time.monotonic()
+    for i in range(count):
+        pace(i, start, pps)
+        os.write(fd, packet)
+    os.close(fd)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dev", required=True)
-    ap.add_argument("--dst-mac", required=True)
+    ap.add_argument("--dev")
+    ap.add_argument("--dst-mac")
+    ap.add_argument("--tun")
     ap.add_argument("--vlan", action="append", default=[], help="TPID:VID, outer first")
     ap.add_argument("--ip4", nargs=2, metavar=("SRC", "DST"))
     ap.add_argument("--ip6", nargs=2, metavar=("SRC", "DST"))
     ap.add_argument("--ihl", type=int, default=5)
+    ap.add_argument("--frag-off", type=int, default=0, help="IPv4 fragment offset, 8-byte units")
     ap.add_argument("--ext", default="")
     ap.add_argument("--sport", type=int, default=40000)
     ap.add_argument("--dport", type=int, required=True)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--pps", type=int, default=0, help="frames per second, 0: as fast as it can")
     a = ap.parse_args()
     if bool(a.ip4) == bool(a.ip6):
         raise SystemExit("rawframe: give one of --ip4 and --ip6")
@@ -67,7 +94,8 @@ def main():
         if not 0 <= a.ihl <= 15:
             raise SystemExit("rawframe: --ihl is 0..15")
         opts = b"\x01" * max(0, a.ihl * 4 - 20)  # NOP options
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | a.ihl, 0, 20 + len(opts) + len(udp), 1, 0,
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | a.ihl, 0, 20 + len(opts) + len(udp), 1,
+                          a.frag_off & 0x1FFF,
                           64, UDP, 0, ipaddress.IPv4Address(a.ip4[0]).packed,
                           ipaddress.IPv4Address(a.ip4[1]).packed)
         hdr = hdr[:10] + struct.pack("!H", csum(hdr + opts)) + hdr[12:]
@@ -86,6 +114,10 @@ def main():
                           ipaddress.IPv6Address(a.ip6[1]).packed)
         l3, ethertype = hdr + body, 0x86DD
 
+    if a.tun:
+        return send_tun(a.tun, l3, a.count, a.pps)
+    if not a.dev or not a.dst_mac:
+        raise SystemExit("rawframe: give --dev and --dst-mac, or --tun")
     with open("/sys/class/net/%s/address" % a.dev) as f:
         src_mac = mac(f.read().strip())
     tags = b""
@@ -96,7 +128,9 @@ def main():
     frame = mac(a.dst_mac) + src_mac + tags + struct.pack("!H", ethertype) + l3
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     # The frame's outer EtherType as skb->protocol, as the stack would set it.
-    for _ in range(a.count):
+    start = time.monotonic()
+    for i in range(a.count):
+        pace(i, start, a.pps)
         try:
             s.sendto(frame, (a.dev, outer))
         except OSError as e:  # a filter on the way out dropped it: the point of the test

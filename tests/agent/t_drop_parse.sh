@@ -6,13 +6,18 @@
 # parsed past its addresses, so no port rule matches it. Each frame kind has
 # a rule that must match it and one that must not.
 #
-# Two parts: hand-made frames (tests/agent/rawframe.py, AF_PACKET, so the tag
-# is in the frame on the sender's egress and, for xdp, on the receiver's
-# ingress; tc ingress finds the outer tag moved to skb->vlan_tci), counted
-# with `agentctl list --json` and the event log; then real traffic through
-# the stack: TCP over IPv6 with hop-by-hop and destination options
-# (setsockopt), and TCP through a vlan device on top of the veth, the fault
-# on the lower device and on the vlan device.
+# Three parts:
+# - hand-made frames (tests/agent/rawframe.py, AF_PACKET): the tags are in
+#   the frame on the sender's egress and, for xdp, on the receiver's
+#   ingress; tc ingress finds the outer tag moved to skb->vlan_tci. Counted
+#   with `agentctl list --json` and the event log.
+# - IP packets written into a tun device: raw IP, no link header (tc goes by
+#   skb->protocol, xdp by the IP version).
+# - real traffic through the stack: TCP over IPv6 with hop-by-hop and
+#   destination options (setsockopt); TCP tagged by a tc filter of the
+#   test's own (vlan_tag.bpf.c: one tag in metadata, or two with the inner
+#   in the frame); TCP through a vlan device on top of the veth, the fault
+#   on the lower device and on the vlan device, where the kernel has them.
 . "$(dirname "$0")/../lib.sh"
 need_root drop_parse
 
@@ -33,6 +38,7 @@ start_nginx "$SNS" 8081
 start_agentd
 
 frame() { ip netns exec "$CNS" python3 "$RAW" --dev "$A" --dst-mac "$MAC_B" --count $N "$@"; }
+sender=frame
 # counters: "ID matched dropped" per line, for every fault
 counters() { ctl list --json | python3 -c '
 import json, sys
@@ -63,6 +69,7 @@ frames=(
 	"vlan_qinq_v6 --vlan 88a8:100 --vlan 8100:5 --ip6 $S6 $D6 --ext hop --dport 7007"
 	"v4_ihl4 --ip4 $S4 10.251.20.4 --ihl 4 --dport 7008"
 	"v4_ihl6 --ip4 $S4 $D4 --ihl 6 --dport 7009"
+	"v4_frag_later --ip4 $S4 10.251.20.5 --frag-off 8 --dport 7010"
 )
 # The rules: name, frames it must match (0 or N), inject arguments. The
 # rules that must not match come first: a packet is dropped by the first
@@ -78,6 +85,7 @@ rules=(
 	"v4_ihl4_port_at_20 0 --proto udp --dport 7008"
 	"v4_ihl4_port_at_16 0 --proto udp --dport 5124" # what IHL 4 taken as 16 bytes gives
 	"v4_ihl6_other_port 0 --proto udp --dport 7109"
+	"v4_frag_later_port 0 --proto udp --dport 7010"
 	"v6_hop_dst $N --proto udp --dport 7001"
 	"v6_every_ext $N --proto udp --dport 7002"
 	"v6_chain8 $N --proto udp --dport 7003"
@@ -87,9 +95,14 @@ rules=(
 	"vlan_qinq_v6 $N --proto udp --dport 7007"
 	"v4_ihl4_address $N --proto udp --dst 10.251.20.4"
 	"v4_ihl6 $N --proto udp --dport 7009"
+	"v4_frag_later_proto $N --proto udp --dst 10.251.20.5"
 )
 
-# frames_at PLACE NETNS DEV DIRECTION BACKEND
+# Rules whose events must name the upper-layer protocol and port: rule, proto, port.
+logged_rules=("v6_hop_dst udp 7001" "vlan_qinq_v6 udp 7007")
+
+# frames_at PLACE NETNS DEV DIRECTION BACKEND: inject the rules, send the
+# frames with $sender, check every rule's counters and the events.
 frames_at() {
 	local place=$1 ns=$2 dev=$3 dir=$4 backend=$5 r name want args id f ids=() all
 	local -A idof
@@ -103,7 +116,7 @@ frames_at() {
 	done
 	for f in "${frames[@]}"; do
 		# shellcheck disable=SC2086
-		frame ${f#* } || fail "drop_parse_${place}_send_${f%% *}"
+		$sender ${f#* } || fail "drop_parse_${place}_send_${f%% *}"
 	done
 	# The receiver handles frames after the sender returns: wait for the
 	# last rule that must match, then read every counter.
@@ -116,27 +129,49 @@ frames_at() {
 		check "drop_parse_${place}_$name" test "${m:-x}" = "$want" -a "${d:-x}" = "$want"
 	done
 	# The events name the fault and the upper-layer protocol and port.
-	check "drop_parse_${place}_logged_v6_hop_dst" wait_until 3 logged_is "${idof[v6_hop_dst]}" udp 7001 $N
-	check "drop_parse_${place}_logged_vlan_qinq_v6" wait_until 3 logged_is "${idof[vlan_qinq_v6]}" udp 7007 $N
+	for r in "${logged_rules[@]}"; do
+		read -r name args <<<"$r"
+		# shellcheck disable=SC2086
+		check "drop_parse_${place}_logged_$name" wait_until 3 logged_is "${idof[$name]}" $args $N
+	done
 	ctl clear --all >/dev/null
-}
-
-have() {
-	kernel_has "$1"
-	case $? in
-	0) return 0 ;;
-	1) skip "drop_parse_$1" "(this kernel has no $1: see agentctl doctor)" ;;
-	*) fail "drop_parse_$1" "(no $1 in the fact table)" ;;
-	esac
-	return 1
 }
 
 wait_until 5 ip netns exec "$CNS" ping -c 1 -W 0.5 $D4 >/dev/null 2>&1
 for backend in tcx tc xdp; do
-	have "$backend" || continue
+	have_backend drop_parse "$backend" || continue
 	frames_at "ingress_$backend" "$SNS" "$B" ingress "$backend"
 	[ "$backend" = xdp ] || frames_at "egress_$backend" "$CNS" "$A" egress "$backend"
 done
+
+# ---- a raw-IP device (no link header): a tun device, packets written into it ----
+TUN=${FL_TEST_ID}pt
+if ip -n "$SNS" tuntap add dev "$TUN" mode tun 2>/dev/null; then
+	ip -n "$SNS" link set "$TUN" up
+	frame_tun() { ip netns exec "$SNS" python3 "$RAW" --tun "$TUN" --count $N "$@"; }
+	sender=frame_tun
+	frames=(
+		"v4 --ip4 $S4 $D4 --dport 7301"
+		"v6_hop_dst --ip6 $S6 $D6 --ext hop,dst --dport 7302"
+		"v4_ihl4 --ip4 $S4 10.251.20.4 --ihl 4 --dport 7303"
+	)
+	rules=(
+		"v4_other_port 0 --proto udp --dport 7401"
+		"v6_hop_dst_other_port 0 --proto udp --dport 7402"
+		"v4_ihl4_port 0 --proto udp --dport 7303"
+		"v4 $N --proto udp --dport 7301"
+		"v6_hop_dst $N --proto udp --dport 7302"
+		"v4_ihl4_address $N --proto udp --dst 10.251.20.4"
+	)
+	logged_rules=("v4 udp 7301" "v6_hop_dst udp 7302")
+	# xdp too: attached in generic mode, it sees the IP header first (the
+	# parser goes by the IP version; the program before it passed them all).
+	for backend in tcx tc xdp; do
+		kernel_has "$backend" && frames_at "rawip_$backend" "$SNS" "$TUN" ingress "$backend"
+	done
+else
+	skip drop_parse_rawip "(no tun devices here)"
+fi
 
 # ---- real traffic ----
 connects() { ip netns exec "$CNS" timeout 1.5 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
