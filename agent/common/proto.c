@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "errno_names.h"
 #include "event.h"
 #include "jsonfield.h"
 #include "parse.h"
@@ -164,27 +165,19 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 	return 0;
 }
 
-static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+/* The probability every kind takes: a number 0..1 or "30%". */
+static int get_prob(json_t *p, double *prob, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"prob", NULL};
-	json_t *v;
+	json_t *v = json_object_get(p, "prob");
 
-	s->prob = 1.0;
-	if (!p)
-		return 0;
-	if (!json_is_object(p))
-		FAIL("fault.params: must be an object");
-	if (jf_check_keys(p, "fault.params", keys, err, errlen))
-		return -EINVAL;
-	v = json_object_get(p, "prob");
 	if (!v)
 		return 0;
 	if (json_is_number(v)) {
-		s->prob = json_number_value(v);
-		if (!(s->prob >= 0 && s->prob <= 1))
-			FAIL("fault.params.prob: %g is outside 0..1", s->prob);
+		*prob = json_number_value(v);
+		if (!(*prob >= 0 && *prob <= 1))
+			FAIL("fault.params.prob: %g is outside 0..1", *prob);
 	} else if (json_is_string(v)) {
-		int e = parse_prob(json_string_value(v), &s->prob);
+		int e = parse_prob(json_string_value(v), prob);
 
 		if (e == -ERANGE)
 			FAIL("fault.params.prob: '%s' is outside 0..1", json_string_value(v));
@@ -195,6 +188,81 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 		FAIL("fault.params.prob: must be a number 0..1 or a string like \"30%%\"");
 	}
 	return 0;
+}
+
+/* errno and syscall-latency: the syscall, and the errno or the delay; and
+ * what the target may hold for that call. */
+static int sys_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	const char *w = "fault.params";
+	struct fl_errno_params *sp = &s->sys;
+	const struct fl_target *t = &s->target;
+	bool is_errno = s->kind == FL_KIND_ERRNO;
+	char en[32] = "";
+
+	if (jf_string(p, "syscall", w, sp->syscall, sizeof(sp->syscall), true, err, errlen))
+		return -EINVAL;
+	sp->nr = fl_syscall_nr(sp->syscall);
+	if (sp->nr < 0)
+		FAIL("%s.syscall: '%s' is not a syscall on this machine (a name like openat, "
+		     "connect, write)",
+		     w, sp->syscall);
+	if (is_errno) {
+		if (jf_string(p, "errno", w, en, sizeof(en), true, err, errlen))
+			return -EINVAL;
+		sp->err = fl_errno_nr(en);
+		if (sp->err < 0)
+			FAIL("%s.errno: '%s' is not an errno name (like EIO, ENOSPC, "
+			     "ECONNREFUSED)",
+			     w, en);
+		if (!fl_syscall_may_return(sp->syscall, sp->err))
+			snprintf(sp->warning, sizeof(sp->warning),
+				 "%s is not among the errnos %s(2) documents; callers may not "
+				 "expect it",
+				 en, sp->syscall);
+	} else {
+		if (jf_duration(p, "delay", w, &sp->delay_ns, true, false, err, errlen) ||
+		    jf_duration(p, "jitter", w, &sp->jitter_ns, false, true, err, errlen))
+			return -EINVAL;
+		if (sp->jitter_ns > sp->delay_ns)
+			FAIL("%s.jitter: more than the delay (the delay is held +- jitter)", w);
+	}
+	if (*t->path && fl_syscall_path_arg(sp->syscall) < 0)
+		FAIL("fault.target.path: %s takes no path (calls with one: open, openat, stat, "
+		     "unlink, mkdir, rename, execve, ...)",
+		     sp->syscall);
+	if ((*t->dst || *t->src || t->match.dport_lo || t->match.sport_lo || t->match.proto) &&
+	    !(fl_syscall_sock_call(sp->syscall) &
+	      (FL_SOCK_CONNECT | FL_SOCK_BIND | FL_SOCK_SENDMSG)))
+		FAIL("fault.target: addresses, ports and proto need connect, bind, sendto or "
+		     "sendmsg, not %s",
+		     sp->syscall);
+	if (*t->src || t->match.sport_lo)
+		FAIL("fault.target: a call has one address (dst and dport: the one it names)");
+	return 0;
+}
+
+static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const drop_keys[] = {"prob", NULL};
+	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
+	static const char *const lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
+	const char *const *keys = s->kind == FL_KIND_ERRNO	     ? errno_keys
+				  : s->kind == FL_KIND_SYSCALL_LATENCY ? lat_keys
+								       : drop_keys;
+	bool sys = keys != drop_keys;
+
+	s->prob = 1.0;
+	if (!p && sys)
+		FAIL("fault.params: missing (%s needs a syscall)", fl_kind_name(s->kind));
+	if (!p)
+		return 0;
+	if (!json_is_object(p))
+		FAIL("fault.params: must be an object");
+	if (jf_check_keys(p, "fault.params", keys, err, errlen) ||
+	    get_prob(p, &s->prob, err, errlen))
+		return -EINVAL;
+	return sys ? sys_params_from_json(p, s, err, errlen) : 0;
 }
 
 static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
@@ -261,6 +329,27 @@ static json_t *ports_json(uint16_t lo, uint16_t hi)
 	return json_string(buf);
 }
 
+static json_t *params_to_json(const struct fl_fault_spec *s)
+{
+	json_t *p = json_pack("{s:f}", "prob", s->prob);
+	char d[32];
+
+	if (s->kind != FL_KIND_ERRNO && s->kind != FL_KIND_SYSCALL_LATENCY)
+		return p;
+	json_object_set_new(p, "syscall", json_string(s->sys.syscall));
+	if (s->kind == FL_KIND_ERRNO) {
+		json_object_set_new(p, "errno", json_string(fl_errno_name(s->sys.err)));
+		return p;
+	}
+	format_duration(s->sys.delay_ns, d, sizeof(d));
+	json_object_set_new(p, "delay", json_string(d));
+	if (s->sys.jitter_ns) {
+		format_duration(s->sys.jitter_ns, d, sizeof(d));
+		json_object_set_new(p, "jitter", json_string(d));
+	}
+	return p;
+}
+
 json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 {
 	const struct fl_target *t = &s->target;
@@ -305,7 +394,7 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (s->force)
 		json_object_set_new(j, "force", json_true());
 	json_object_set_new(j, "target", target);
-	json_object_set_new(j, "params", json_pack("{s:f}", "prob", s->prob));
+	json_object_set_new(j, "params", params_to_json(s));
 	return j;
 }
 

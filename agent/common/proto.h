@@ -51,6 +51,17 @@ struct fl_target {
 	char path[256];	  /* a file path prefix, for calls that take a path */
 };
 
+/* The errno and syscall-latency kinds' parameters (params.syscall, .errno,
+ * .delay, .jitter). */
+struct fl_errno_params {
+	char syscall[32];   /* as named */
+	int32_t nr;	    /* its number on this machine */
+	int32_t err;	    /* the errno to fail it with, positive; 0 for latency */
+	uint64_t delay_ns;  /* syscall-latency: how long to hold each call */
+	uint64_t jitter_ns; /* and up to this much more or less, uniformly */
+	char warning[160];  /* "" or why the fault may not mean what it says */
+};
+
 struct fl_fault_spec {
 	uint16_t kind; /* enum fl_kind */
 	char name[FL_NAME_LEN];
@@ -59,6 +70,7 @@ struct fl_fault_spec {
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
+	struct fl_errno_params sys; /* errno, syscall-latency */
 };
 
 struct fl_request {

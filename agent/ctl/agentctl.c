@@ -32,6 +32,12 @@ static const char usage[] =
     "                                  each fault kind will use here\n"
     "  inject drop --dev IF [MATCH] [OPTIONS]\n"
     "                                  drop packets; prints the fault id\n"
+    "  inject errno --syscall NAME --errno NAME [TARGET] [OPTIONS]\n"
+    "                                  fail a call with an errno\n"
+    "  inject syscall-latency --syscall NAME --delay D [--jitter J] [TARGET]\n"
+    "                                  hold a supervised process's call\n"
+    "  exec [--fault FILE.json ...] [--trap NAME,...] -- CMD ARGS...\n"
+    "                                  run CMD under the syscall supervisor\n"
     "  list [--json]                   active faults with their counters\n"
     "  clear ID|--all                  remove faults\n"
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
@@ -52,6 +58,14 @@ static const char usage[] =
     "  --force                   allow protected ports (SSH, the agent's own)\n"
     "  --dry-run                 say what would be attached where; change nothing\n"
     "  --json                    print the agent's answer as JSON\n"
+    "\n"
+    "inject errno / syscall-latency options (and --prob, --for, --name, --backend):\n"
+    "  --syscall NAME            connect, bind, sendto, socket, openat, write, fsync, ...\n"
+    "  --errno NAME              ECONNREFUSED, EIO, ENOSPC, EACCES, ...\n"
+    "  --delay D  --jitter J     syscall-latency: hold each call D +- J\n"
+    "  --cgroup PATH | --pid PID | --comm NAME   whose calls\n"
+    "  --dst CIDR  --dport P[-P] --proto tcp|udp   the address a socket call names\n"
+    "  --path PREFIX             calls on paths under PREFIX (seccomp backend)\n"
     "\n"
     "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
     "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
@@ -94,11 +108,18 @@ static void print_json(json_t *j)
 static void describe_target(json_t *f, char *buf, size_t len)
 {
 	json_t *t = json_object_get(f, "target");
-	const char *keys[] = {"proto", "src", "dst", "sport", "dport"};
+	const char *keys[] = {"proto", "src", "dst", "sport", "dport", "cgroup", "pid", "comm", "path"};
+	json_t *p = json_object_get(f, "params");
+	const char *sc = json_string_value(json_object_get(p, "syscall"));
 	size_t n;
 
-	n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
-		     json_string_value(json_object_get(t, "direction")) ?: "?");
+	if (sc)
+		n = snprintf(buf, len, "%s:%s", sc,
+			     json_string_value(json_object_get(p, "errno"))
+				 ?: json_string_value(json_object_get(p, "delay")) ?: "?");
+	else
+		n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
+			     json_string_value(json_object_get(t, "direction")) ?: "?");
 	if (json_object_get(t, "netns") && n < len)
 		n += snprintf(buf + n, len - n, "@%s",
 			      json_string_value(json_object_get(t, "netns")));
@@ -261,15 +282,24 @@ static int cmd_inject(int argc, char **argv)
 	    {"force", no_argument, NULL, 'F'},
 	    {"dry-run", no_argument, NULL, 'y'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"syscall", required_argument, NULL, 'C'},
+	    {"errno", required_argument, NULL, 'e'},
+	    {"delay", required_argument, NULL, 'l'},
+	    {"jitter", required_argument, NULL, 'J'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"pid", required_argument, NULL, 'i'},
+	    {"comm", required_argument, NULL, 'c'},
+	    {"path", required_argument, NULL, 'a'},
 	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
+	uint64_t pid;
 	struct fl_fault_spec spec;
 	char err[512];
 	int c, ret, dry_run = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("inject needs a fault kind: drop");
+		return usage_error("inject needs a fault kind: drop, errno, syscall-latency");
 	fault = json_pack("{s:s}", "kind", argv[1]);
 	target = json_object();
 	params = json_object();
@@ -331,6 +361,39 @@ static int cmd_inject(int argc, char **argv)
 		case 'F':
 			json_object_set_new(fault, "force", json_true());
 			break;
+		case 'C':
+			key = "syscall";
+			obj = params;
+			break;
+		case 'e':
+			key = "errno";
+			obj = params;
+			break;
+		case 'l':
+			key = "delay";
+			obj = params;
+			break;
+		case 'J':
+			key = "jitter";
+			obj = params;
+			break;
+		case 'g':
+			key = "cgroup";
+			break;
+		case 'c':
+			key = "comm";
+			break;
+		case 'a':
+			key = "path";
+			break;
+		case 'i':
+			if (parse_u64(optarg, &pid, false) || pid < 1 || pid > INT32_MAX) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: --pid '%s' is not a process id", optarg);
+			}
+			json_object_set_new(target, "pid", json_integer((json_int_t)pid));
+			break;
 		case 'y':
 			dry_run = 1;
 			break;
@@ -360,6 +423,8 @@ static int cmd_inject(int argc, char **argv)
 		fl_err("%s", err);
 		return EXIT_USAGE;
 	}
+	if (*spec.sys.warning)
+		fl_err("warning: %s", spec.sys.warning);
 	req = json_pack("{s:s,s:o}", "cmd", "inject", "fault", fault);
 	if (dry_run)
 		json_object_set_new(req, "dry_run", json_true());

@@ -7,9 +7,13 @@
 #include "registry.h"
 
 extern const struct fault_kind drop_kind;
+extern const struct fault_kind errno_kind;
+extern const struct fault_kind syscall_latency_kind;
 
 const struct fault_kind *const fault_kinds[] = {
     &drop_kind,
+    &errno_kind,
+    &syscall_latency_kind,
     NULL,
 };
 
