@@ -17,7 +17,6 @@ mkdir "$CG2/$A" "$CG2/$B" || { fail errno_cgroup_mkdir; exit 1; }
 at_exit "rmdir $CG2/$A $CG2/$B"
 TMP=$(mktemp -d /tmp/fl-errno.XXXXXX)
 at_exit "rm -rf $TMP"
-PORT=$((47000 + $$ % 1000))
 
 # sock.py CGROUP|- CALL N [PORT] [ADDR]: joins the cgroup, makes N calls,
 # prints "ok=N ECONNREFUSED=M ..." and its pid.
@@ -68,6 +67,14 @@ for i in range(n):
 print(' '.join('%s=%d' % kv for kv in sorted(c.items())), 'pid=%d' % os.getpid())
 PY
 sock() { python3 "$TMP/sock.py" "$@"; }
+# Two free ports, one beside the other.
+free_port() { python3 -c "
+import socket
+for p in range(47000 + $$ % 900 * 20, 65000, 2):
+    try:
+        [socket.socket().bind(('127.0.0.1', q)) for q in (p, p + 1)]; print(p); break
+    except OSError: pass"; }
+PORT=$(free_port)
 # field OUTPUT KEY: the count for KEY (0 when absent)
 field() { local v; v=$(echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"); echo "${v:-0}"; }
 logged() { # FAULT_ID: the fault's errno events in the log, as "count pids errnos syscalls cookies>0 dport"
