@@ -16,7 +16,7 @@
 
 static const char *const cmd_names[FL_CMD_MAX] = {
     [FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
-    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",
+    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",   [FL_CMD_SUPERVISE] = "supervise",
 };
 
 static const struct {
@@ -227,10 +227,12 @@ static int sys_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, s
 		if (sp->jitter_ns > sp->delay_ns)
 			FAIL("%s.jitter: more than the delay (the delay is held +- jitter)", w);
 	}
-	if (*t->path && fl_syscall_path_arg(sp->syscall) < 0)
-		FAIL("fault.target.path: %s takes no path (calls with one: open, openat, stat, "
-		     "unlink, mkdir, rename, execve, ...)",
+	if (*t->path && fl_syscall_path_arg(sp->syscall) < 0 && fl_syscall_fd_arg(sp->syscall) < 0)
+		FAIL("fault.target.path: %s takes no path or file (calls with one: open, openat, "
+		     "stat, unlink, mkdir, rename, execve, read, write, fsync, ...)",
 		     sp->syscall);
+	if (*t->path && t->path[0] != '/')
+		FAIL("fault.target.path: '%s' must be absolute", t->path);
 	if ((*t->dst || *t->src || t->match.dport_lo || t->match.sport_lo || t->match.proto) &&
 	    !(fl_syscall_sock_call(sp->syscall) &
 	      (FL_SOCK_CONNECT | FL_SOCK_BIND | FL_SOCK_SENDMSG)))
@@ -420,10 +422,34 @@ json_t *proto_request_to_json(const struct fl_request *req)
 	return j;
 }
 
+/* {"cmd":"supervise","pid":N,"trap":["openat","write"]} */
+static int supervise_from_json(json_t *j, struct fl_request *req, char *err, size_t errlen)
+{
+	json_t *pid = json_object_get(j, "pid"), *trap = json_object_get(j, "trap"), *v;
+	size_t i;
+
+	if (!json_is_integer(pid) || json_integer_value(pid) < 1 ||
+	    json_integer_value(pid) > INT32_MAX)
+		FAIL("request.pid: the supervised process id (a positive integer) is needed");
+	req->pid = json_integer_value(pid);
+	if (!json_is_array(trap) || !json_array_size(trap))
+		FAIL("request.trap: a list of the syscall names the filter traps is needed");
+	json_array_foreach(trap, i, v)
+	{
+		int nr = fl_syscall_nr(json_string_value(v));
+
+		if (nr < 0 || nr >= FL_TRAP_WORDS * 64)
+			FAIL("request.trap[%zu]: not a syscall name on this machine", i);
+		req->trap[nr / 64] |= 1ULL << (nr % 64);
+	}
+	return 0;
+}
+
 int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
 			size_t errlen)
 {
-	static const char *const keys[] = {"cmd", "fault", "dry_run", "id", "all", NULL};
+	static const char *const keys[] = {"cmd", "fault", "dry_run", "id",
+					   "all", "pid",   "trap",    NULL};
 	json_error_t jerr;
 	const char *cmd;
 	json_t *j, *v;
@@ -458,7 +484,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			break;
 	if (c == FL_CMD_MAX) {
 		snprintf(err, errlen,
-			 "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
+			 "unknown command '%.40s' (known: status, doctor, inject, list, clear, "
+			 "supervise)",
 			 cmd);
 		goto out;
 	}
@@ -488,6 +515,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			req->id = json_integer_value(id);
 		}
 	}
+	if (req->cmd == FL_CMD_SUPERVISE && supervise_from_json(j, req, err, errlen))
+		goto out;
 	ret = 0;
 out:
 	if (ret)

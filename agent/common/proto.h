@@ -25,6 +25,7 @@
 #define FL_DEFAULT_METRICS 9464
 #define FL_NAME_LEN	   64
 #define FL_NETNS_LEN	   256
+#define FL_TRAP_WORDS	   8 /* syscall numbers below 512 */
 
 enum fl_cmd {
 	FL_CMD_STATUS,
@@ -32,6 +33,7 @@ enum fl_cmd {
 	FL_CMD_INJECT,
 	FL_CMD_LIST,
 	FL_CMD_CLEAR,
+	FL_CMD_SUPERVISE, /* agentctl exec: this connection supervises pid */
 	FL_CMD_MAX,
 };
 
@@ -79,6 +81,8 @@ struct fl_request {
 	bool all;     /* clear: every fault */
 	uint32_t id;  /* clear: the fault id */
 	struct fl_fault_spec fault;
+	uint32_t pid;		      /* supervise: the process agentctl exec started */
+	uint64_t trap[FL_TRAP_WORDS]; /* supervise: the syscalls its filter traps (bits) */
 };
 
 const char *fl_cmd_name(enum fl_cmd cmd);

@@ -13,6 +13,7 @@
 #include "proto.h"
 #include "reconcile.h"
 #include "run.h"
+#include "supervise.h"
 
 /* Exit codes (agentctl(8)). */
 enum {
@@ -446,6 +447,11 @@ out:
 	return ret;
 }
 
+static int exec_main(int argc, char **argv)
+{
+	return cmd_exec(sock_path, argc, argv);
+}
+
 static int run_main(int argc, char **argv)
 {
 	return cmd_run(sock_path, argc, argv);
@@ -459,7 +465,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
 	    {"list", cmd_list},	    {"clear", cmd_clear},   {"reconcile", cmd_reconcile},
-	    {"run", run_main},
+	    {"run", run_main},	    {"exec", exec_main},
 	};
 	int i = 1;
 

@@ -186,6 +186,14 @@ int events_poll(void)
 	return ring_buffer__consume(rb);
 }
 
+void events_emit(const struct fl_event *e)
+{
+	int64_t off;
+
+	wall_offset_ns(&off);
+	on_event(&off, (void *)e, sizeof(*e));
+}
+
 void events_flush(void)
 {
 	if (gz)

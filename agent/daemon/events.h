@@ -20,6 +20,9 @@ int events_ringbuf_fd(void);
 int events_epoll_fd(void); /* readable when the ring buffer has records */
 /* Take what is in the ring buffer; returns records taken or -errno. */
 int events_poll(void);
+/* An event injected by the agent's user-space half (a seccomp supervisor's
+ * report): the same path as a record from the ring buffer. */
+void events_emit(const struct fl_event *e);
 void events_flush(void); /* make the log readable up to now (Z_SYNC_FLUSH) */
 void events_close(void);
 uint64_t events_written(void);

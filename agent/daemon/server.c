@@ -14,9 +14,10 @@
 #include "fault.h"
 #include "log.h"
 #include "proto.h"
+#include "seccomp_sup.h"
 #include "server.h"
 
-enum client_kind { CLIENT_CTL, CLIENT_METRICS };
+enum client_kind { CLIENT_CTL, CLIENT_METRICS, CLIENT_SUP /* a seccomp supervisor */ };
 
 struct client {
 	int fd; /* -1 when the slot is free */
@@ -129,6 +130,8 @@ int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *er
 
 static void client_close(int epfd, struct client *c)
 {
+	if (c->kind == CLIENT_SUP)
+		seccomp_sup_gone(c->fd);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->buf);
@@ -258,9 +261,20 @@ static int handle_line(struct client *c, const char *line, size_t len)
 	struct fl_request req;
 	char err[512];
 
+	json_t *r;
+
+	if (c->kind == CLIENT_SUP) {
+		seccomp_sup_line(c->fd, line, len);
+		return 0;
+	}
 	if (proto_parse_request(line, len, &req, err, sizeof(err)))
 		return reply(c, proto_error("%s", err));
-	return reply(c, faults_handle(&req));
+	if (req.cmd != FL_CMD_SUPERVISE)
+		return reply(c, faults_handle(&req));
+	r = seccomp_sup_register(c->fd, &req);
+	if (json_is_true(json_object_get(r, "ok")))
+		c->kind = CLIENT_SUP; /* its lines go to the supervisors from now on */
+	return reply(c, r);
 }
 
 static void read_client(int epfd, struct client *c)
@@ -333,7 +347,8 @@ int server_handle(int epfd, int fd, uint32_t events)
 void server_reap(uint64_t now)
 {
 	for (int i = 0; i < FL_MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0 && now - clients[i].last_active > FL_CLIENT_IDLE_NS)
+		if (clients[i].fd >= 0 && clients[i].kind != CLIENT_SUP &&
+		    now - clients[i].last_active > FL_CLIENT_IDLE_NS)
 			client_close(-1, &clients[i]);
 }
 

@@ -30,6 +30,9 @@ int fl_syscall_nr(const char *name);
 const char *fl_syscall_name(int nr);
 /* The argument (0-based) holding a path the call opens or names; -1: none. */
 int fl_syscall_path_arg(const char *name);
+/* The argument holding a file descriptor whose file a --path matches
+ * (write, fsync, ...); -1: none. */
+int fl_syscall_fd_arg(const char *name);
 /* The socket call a cgroup hook can fail, FL_SOCK_NONE if none. */
 enum fl_sock_call fl_syscall_sock_call(const char *name);
 /* The socket calls, for messages ("connect, bind, ..."). */
