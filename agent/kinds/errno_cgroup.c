@@ -123,10 +123,8 @@ int sockerr_check(const struct fl_fault_spec *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (!fl_syscall_sock_call(s->sys.syscall)) {
-		snprintf(err, errlen,
-			 "the cgroup backend fails socket calls only (%s), not %s: run the "
-			 "program under agentctl exec for the seccomp backend",
-			 fl_sock_call_names(), s->sys.syscall);
+		snprintf(err, errlen, "fails socket calls only (%s), not %s", fl_sock_call_names(),
+			 s->sys.syscall);
 		return -EINVAL;
 	}
 	if (*t->path) {

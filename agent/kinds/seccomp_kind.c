@@ -106,8 +106,7 @@ static uint32_t sups_for(const struct fl_fault_spec *s, char *err, size_t errlen
 		return mask;
 	if (!under && s->target.pid)
 		snprintf(err, errlen,
-			 "pid %u is not under a seccomp supervisor: start it with agentctl exec "
-			 "(socket calls work on any process with the cgroup backend)",
+			 "pid %u is not under a supervisor: start it with agentctl exec -- CMD",
 			 s->target.pid);
 	else if (!under)
 		snprintf(err, errlen, "no process runs under agentctl exec, the seccomp supervisor");

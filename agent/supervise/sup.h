@@ -19,7 +19,11 @@ struct sup_held {
 	uint32_t tid;	   /* the thread that waits */
 	int nr;		   /* in this syscall */
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: let it go on then */
+	uint64_t aborted;  /* 0, or when the kernel aborted it (a signal): until
+			    * SUP_ABORTED_NS later, its restart keeps the deadline */
 };
+
+#define SUP_ABORTED_NS (1000 * 1000000ULL)
 
 struct sup {
 	int listener;	/* the seccomp notification fd */

@@ -26,7 +26,9 @@
 #include "log.h"
 #include "sup.h"
 
-static void respond(struct sup *s, uint64_t id, int err, bool go_on)
+/* 0, or -ENOENT when nothing waits for the answer any more (the thread
+ * was interrupted by a signal, or has died). */
+static int respond(struct sup *s, uint64_t id, int err, bool go_on)
 {
 	struct seccomp_notif_resp resp = {.id = id};
 
@@ -34,17 +36,26 @@ static void respond(struct sup *s, uint64_t id, int err, bool go_on)
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	else
 		resp.error = -err;
-	/* ENOENT: the thread was interrupted or has died; nothing waits. */
-	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) && errno != ENOENT)
+	if (!ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp))
+		return 0;
+	if (errno != ENOENT)
 		fl_err("cannot answer a trapped call: %s", strerror(errno));
+	return -errno;
 }
 
 static void release_held(struct sup *s, uint64_t now, bool all)
 {
 	for (int i = 0; i < s->nheld;) {
-		if (all || s->held[i].deadline <= now) {
-			respond(s, s->held[i].id, 0, true);
-			s->held[i] = s->held[--s->nheld];
+		struct sup_held *h = &s->held[i];
+
+		if (h->aborted && (all || now - h->aborted > SUP_ABORTED_NS)) {
+			*h = s->held[--s->nheld]; /* its restart never came */
+		} else if (!h->aborted && (all || h->deadline <= now)) {
+			/* Aborted just now: its restart is on the way; let it through. */
+			if (respond(s, h->id, 0, true) == -ENOENT && !all)
+				h->aborted = now;
+			else
+				*h = s->held[--s->nheld];
 		} else {
 			i++;
 		}
@@ -70,9 +81,9 @@ static void report(struct sup *s, bool final)
 		return;
 	}
 	msg = json_pack("{s:o,s:O,s:b}", "counters", counters, "events", s->events, "final", final);
-	json_array_clear(s->events);
 	line = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
+	json_array_clear(s->events);
 	if (line) {
 		size_t len = strlen(line);
 
@@ -120,11 +131,21 @@ static void on_notification(struct sup *s, struct seccomp_notif *n)
 	memset(n, 0, sizeof(*n));
 	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n))
 		return; /* EINTR, or ENOENT: the thread went before we read it */
-	for (int i = 0; i < s->nheld; i++)
-		if (s->held[i].tid == n->pid && s->held[i].nr == n->data.nr) {
-			s->held[i].id = n->id; /* a signal restarted it: same deadline */
-			return;
+	for (int i = 0; i < s->nheld; i++) {
+		struct sup_held *h = &s->held[i];
+
+		if (h->tid != n->pid || h->nr != n->data.nr)
+			continue;
+		/* A signal aborted the held call and it restarts: same deadline. */
+		if (h->deadline <= now) {
+			respond(s, n->id, 0, true);
+			*h = s->held[--s->nheld];
+		} else {
+			h->id = n->id;
+			h->aborted = 0;
 		}
+		return;
+	}
 	r = s->armed ? rules_match(&s->rules, s->listener, n) : NULL;
 	if (!r) {
 		respond(s, n->id, 0, true);
@@ -143,7 +164,7 @@ static void on_notification(struct sup *s, struct seccomp_notif *n)
 		respond(s, n->id, 0, true); /* no room: let it go undelayed */
 		return;
 	}
-	s->held[s->nheld++] = (struct sup_held){n->id, n->pid, n->data.nr, now + delay};
+	s->held[s->nheld++] = (struct sup_held){n->id, n->pid, n->data.nr, now + delay, 0};
 }
 
 static void on_signal(struct sup *s)
@@ -197,9 +218,13 @@ int sup_loop(struct sup *s)
 
 		if (s->child_done && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
 			break; /* CMD and all it started (we are their subreaper) are done */
-		for (int i = 0; i < s->nheld; i++)
-			if (s->held[i].deadline < next)
-				next = s->held[i].deadline;
+		for (int i = 0; i < s->nheld; i++) {
+			uint64_t d = s->held[i].aborted ? s->held[i].aborted + SUP_ABORTED_NS
+							: s->held[i].deadline;
+
+			if (d < next)
+				next = d;
+		}
 		next = next > now ? next - now : 0;
 		ts.tv_sec = next / 1000000000ULL;
 		ts.tv_nsec = next % 1000000000ULL;
