@@ -134,22 +134,40 @@ static __always_inline int sock_addr(struct bpf_sock_addr *ctx, bool v6, bool is
 }
 
 SEC("cgroup/connect4")
-int fl_connect4(struct bpf_sock_addr *ctx) { return sock_addr(ctx, false, false); }
+int fl_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, false, false);
+}
 
 SEC("cgroup/connect6")
-int fl_connect6(struct bpf_sock_addr *ctx) { return sock_addr(ctx, true, false); }
+int fl_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, true, false);
+}
 
 SEC("cgroup/bind4")
-int fl_bind4(struct bpf_sock_addr *ctx) { return sock_addr(ctx, false, true); }
+int fl_bind4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, false, true);
+}
 
 SEC("cgroup/bind6")
-int fl_bind6(struct bpf_sock_addr *ctx) { return sock_addr(ctx, true, true); }
+int fl_bind6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, true, true);
+}
 
 SEC("cgroup/sendmsg4")
-int fl_sendmsg4(struct bpf_sock_addr *ctx) { return sock_addr(ctx, false, false); }
+int fl_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, false, false);
+}
 
 SEC("cgroup/sendmsg6")
-int fl_sendmsg6(struct bpf_sock_addr *ctx) { return sock_addr(ctx, true, false); }
+int fl_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr(ctx, true, false);
+}
 
 SEC("cgroup/sock_create")
 int fl_sock_create(struct bpf_sock *ctx)
@@ -178,9 +196,15 @@ static __always_inline int sockopt(struct bpf_sockopt *ctx)
 }
 
 SEC("cgroup/getsockopt")
-int fl_getsockopt(struct bpf_sockopt *ctx) { return sockopt(ctx); }
+int fl_getsockopt(struct bpf_sockopt *ctx)
+{
+	return sockopt(ctx);
+}
 
 SEC("cgroup/setsockopt")
-int fl_setsockopt(struct bpf_sockopt *ctx) { return sockopt(ctx); }
+int fl_setsockopt(struct bpf_sockopt *ctx)
+{
+	return sockopt(ctx);
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -14,18 +14,18 @@
 
 struct fl_sockerr_cfg {
 	__u32 fault_id;
-	__u32 err;	  /* positive errno */
-	__u32 prob;	  /* fail when bpf_get_prandom_u32() < prob; 0xffffffff = always */
-	__u32 pid;	  /* tgid, 0 = any */
-	__u32 agent_pid;  /* never fail the agent's own calls */
-	__u16 sysno;	  /* for the event */
-	__u8 has_comm;	  /* match comm */
-	__u8 family;	  /* 0 any, AF_INET, AF_INET6: of the address in the call */
-	__u8 proto;	  /* 0 any, IPPROTO_TCP or IPPROTO_UDP */
+	__u32 err;	 /* positive errno */
+	__u32 prob;	 /* fail when bpf_get_prandom_u32() < prob; 0xffffffff = always */
+	__u32 pid;	 /* tgid, 0 = any */
+	__u32 agent_pid; /* never fail the agent's own calls */
+	__u16 sysno;	 /* for the event */
+	__u8 has_comm;	 /* match comm */
+	__u8 family;	 /* 0 any, AF_INET, AF_INET6: of the address in the call */
+	__u8 proto;	 /* 0 any, IPPROTO_TCP or IPPROTO_UDP */
 	__u8 pad[3];
-	__u16 dport_lo;	  /* host byte order; 0 = any */
+	__u16 dport_lo; /* host byte order; 0 = any */
 	__u16 dport_hi;
-	__u32 dst[4];	  /* network byte order, IPv4 in word 0 */
+	__u32 dst[4]; /* network byte order, IPv4 in word 0 */
 	__u32 dst_mask[4];
 	char comm[16];
 };

@@ -249,7 +249,7 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 	static const char *const drop_keys[] = {"prob", NULL};
 	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
 	static const char *const lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
-	const char *const *keys = s->kind == FL_KIND_ERRNO	     ? errno_keys
+	const char *const *keys = s->kind == FL_KIND_ERRNO	       ? errno_keys
 				  : s->kind == FL_KIND_SYSCALL_LATENCY ? lat_keys
 								       : drop_keys;
 	bool sys = keys != drop_keys;

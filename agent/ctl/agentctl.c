@@ -109,7 +109,8 @@ static void print_json(json_t *j)
 static void describe_target(json_t *f, char *buf, size_t len)
 {
 	json_t *t = json_object_get(f, "target");
-	const char *keys[] = {"proto", "src", "dst", "sport", "dport", "cgroup", "pid", "comm", "path"};
+	const char *keys[] = {"proto",	"src", "dst",  "sport", "dport",
+			      "cgroup", "pid", "comm", "path"};
 	json_t *p = json_object_get(f, "params");
 	const char *sc = json_string_value(json_object_get(p, "syscall"));
 	size_t n;
@@ -391,7 +392,8 @@ static int cmd_inject(int argc, char **argv)
 			if (parse_u64(optarg, &pid, false) || pid < 1 || pid > INT32_MAX) {
 				json_decref(fault);
 				json_decref(params);
-				return usage_error("inject: --pid '%s' is not a process id", optarg);
+				return usage_error("inject: --pid '%s' is not a process id",
+						   optarg);
 			}
 			json_object_set_new(target, "pid", json_integer((json_int_t)pid));
 			break;

@@ -106,8 +106,8 @@ static const char *pick_backend(const struct fl_fault_spec *s, const struct faul
 		one[0] = '\0';
 		if (!probe_backend_ok(cfg.facts, k->name, b->name, one, sizeof(one))) {
 			if (np < sizeof(probe))
-				np += snprintf(probe + np, sizeof(probe) - np, "%s%s", np ? "; " : "",
-					       one);
+				np += snprintf(probe + np, sizeof(probe) - np, "%s%s",
+					       np ? "; " : "", one);
 			continue;
 		}
 		if (!ops->check || !ops->check(s, b->name, one, sizeof(one)))
@@ -115,8 +115,8 @@ static const char *pick_backend(const struct fl_fault_spec *s, const struct faul
 		/* What the kind refused says more than what the kernel lacks;
 		 * a reason all backends give is said once. */
 		if (!strstr(refused, one) && nr < sizeof(refused))
-			nr += snprintf(refused + nr, sizeof(refused) - nr, "%s%s%s%s", nr ? "; " : "",
-				       b->name, ": ", one);
+			nr += snprintf(refused + nr, sizeof(refused) - nr, "%s%s%s%s",
+				       nr ? "; " : "", b->name, ": ", one);
 	}
 	snprintf(why, len, "%s", nr ? refused : probe);
 	return NULL;
@@ -191,10 +191,10 @@ static json_t *inject(const struct fl_request *req)
 	events_fault_start(f->id, f->backend, &f->spec);
 	format_duration(ttl, dur, sizeof(dur));
 	if (*s->target.dev)
-		fl_log("fault %u: %s on %s %s%s%s (%s, p=%g, for %s)", f->id,
-		       fl_kind_name(s->kind), s->target.dev,
-		       s->target.dir == FL_DIR_EGRESS ? "egress" : "ingress",
-		       *s->target.netns ? " in netns " : "", s->target.netns, backend, s->prob, dur);
+		fl_log("fault %u: %s on %s %s%s%s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
+		       s->target.dev, s->target.dir == FL_DIR_EGRESS ? "egress" : "ingress",
+		       *s->target.netns ? " in netns " : "", s->target.netns, backend, s->prob,
+		       dur);
 	else
 		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
 		       s->sys.syscall, backend, s->prob, dur);

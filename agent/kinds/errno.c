@@ -24,8 +24,7 @@ static int errno_init(const struct kind_env *env)
 	return sockerr_init(env);
 }
 
-static int sys_check(const struct fl_fault_spec *s, const char *backend, char *err,
-		     size_t errlen)
+static int sys_check(const struct fl_fault_spec *s, const char *backend, char *err, size_t errlen)
 {
 	const struct fl_target *t = &s->target;
 
@@ -33,7 +32,8 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 		snprintf(err, errlen,
 			 "fault.target.%s: a %s fault targets processes (cgroup, pid, comm, path), "
 			 "not devices",
-			 *t->dev ? "dev" : "netns", s->kind == FL_KIND_ERRNO ? "errno" : "syscall-latency");
+			 *t->dev ? "dev" : "netns",
+			 s->kind == FL_KIND_ERRNO ? "errno" : "syscall-latency");
 		return -EINVAL;
 	}
 	if (t->pid && kill(t->pid, 0) && errno == ESRCH) {
@@ -59,8 +59,7 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 }
 
 static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t fault_id,
-		   bool dry_run, void **state, char *plan, size_t planlen, char *err,
-		   size_t errlen)
+		   bool dry_run, void **state, char *plan, size_t planlen, char *err, size_t errlen)
 {
 	struct errno_fault *f;
 	bool sc = !strcmp(backend, "seccomp");

@@ -165,8 +165,8 @@ static void fault_free(struct sockerr_fault *f)
 	for (int i = 0; i < f->nlinks; i++)
 		bpf_link__destroy(f->links[i]);
 	if (f->skel && f->skel->bss)
-		lost_retired += __atomic_load_n(&f->skel->bss->counters.events_lost,
-						__ATOMIC_RELAXED);
+		lost_retired +=
+		    __atomic_load_n(&f->skel->bss->counters.events_lost, __ATOMIC_RELAXED);
 	sockerr_bpf__destroy(f->skel);
 	free(f);
 }

@@ -35,7 +35,7 @@ struct sc_fault {
 	uint32_t id;
 	uint16_t kind;
 	uint64_t matched, injected;
-	int nsups; /* supervisors it was pushed to */
+	int nsups;	   /* supervisors it was pushed to */
 	uint32_t sup_mask; /* which (slots), while they live */
 };
 
@@ -109,7 +109,8 @@ static uint32_t sups_for(const struct fl_fault_spec *s, char *err, size_t errlen
 			 "pid %u is not under a supervisor: start it with agentctl exec -- CMD",
 			 s->target.pid);
 	else if (!under)
-		snprintf(err, errlen, "no process runs under agentctl exec, the seccomp supervisor");
+		snprintf(err, errlen,
+			 "no process runs under agentctl exec, the seccomp supervisor");
 	else
 		snprintf(err, errlen,
 			 "the supervisor of pid %u does not trap %s: name it when starting "
@@ -121,9 +122,10 @@ static uint32_t sups_for(const struct fl_fault_spec *s, char *err, size_t errlen
 int seccomp_check(const struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	if (*s->target.cgroup) {
-		snprintf(err, errlen,
-			 "fault.target.cgroup: the seccomp backend targets processes under agentctl "
-			 "exec (pid, comm, path), not cgroups");
+		snprintf(
+		    err, errlen,
+		    "fault.target.cgroup: the seccomp backend targets processes under agentctl "
+		    "exec (pid, comm, path), not cgroups");
 		return -EINVAL;
 	}
 	return sups_for(s, err, errlen) ? 0 : -ENOENT;
@@ -140,7 +142,8 @@ int seccomp_add(const struct fl_fault_spec *s, uint32_t fault_id, bool dry_run, 
 		return -ENOENT;
 	for (int i = 0; i < MAX_SUPS; i++)
 		n += mask >> i & 1;
-	snprintf(plan, planlen, "answer trapped %s calls in %d seccomp supervisor%s (agentctl exec)",
+	snprintf(plan, planlen,
+		 "answer trapped %s calls in %d seccomp supervisor%s (agentctl exec)",
 		 s->sys.syscall, n, n == 1 ? "" : "s");
 	if (dry_run)
 		return 0;
@@ -150,10 +153,9 @@ int seccomp_add(const struct fl_fault_spec *s, uint32_t fault_id, bool dry_run, 
 	f->id = fault_id;
 	f->kind = s->kind;
 	for (int i = 0; i < MAX_SUPS; i++)
-		if (mask >> i & 1 &&
-		    !push(&sups[i], json_pack("{s:s,s:I,s:o}", "push", "add", "id",
-					      (json_int_t)fault_id, "fault",
-					      fault_spec_to_json(s)))) {
+		if (mask >> i & 1 && !push(&sups[i], json_pack("{s:s,s:I,s:o}", "push", "add", "id",
+							       (json_int_t)fault_id, "fault",
+							       fault_spec_to_json(s)))) {
 			f->sup_mask |= 1u << i;
 			f->nsups++;
 		}
@@ -266,8 +268,11 @@ void seccomp_sup_line(int fd, const char *line, size_t len)
 		events_emit(&e);
 	}
 	/* The last report before the supervisor clears its faults: say it is in. */
-	if (json_is_true(json_object_get(j, "final")))
-		send(fd, "{\"ok\":true,\"final\":true}\n", 27, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (json_is_true(json_object_get(j, "final"))) {
+		static const char ack[] = "{\"ok\":true,\"final\":true}\n";
+
+		send(fd, ack, sizeof(ack) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	json_decref(j);
 }
 

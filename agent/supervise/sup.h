@@ -26,14 +26,14 @@ struct sup_held {
 #define SUP_ABORTED_NS (1000 * 1000000ULL)
 
 struct sup {
-	int listener;	/* the seccomp notification fd */
-	int agent;	/* the supervise connection to agentd; -1 when it has gone */
-	int exec_fd;	/* the child's end of the start-up socket: EOF once it has exec'd */
+	int listener; /* the seccomp notification fd */
+	int agent;    /* the supervise connection to agentd; -1 when it has gone */
+	int exec_fd;  /* the child's end of the start-up socket: EOF once it has exec'd */
 	int sigfd;
-	pid_t child;	/* CMD */
-	int status;	/* CMD's wait status, once it has exited */
+	pid_t child; /* CMD */
+	int status;  /* CMD's wait status, once it has exited */
 	bool child_done;
-	bool armed;	/* CMD has exec'd: faults apply from now on */
+	bool armed;	 /* CMD has exec'd: faults apply from now on */
 	bool final_seen; /* agentd has taken the last report */
 	struct sup_rules rules;
 	struct sup_held held[SUP_MAX_HELD];

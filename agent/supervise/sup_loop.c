@@ -117,10 +117,9 @@ static void record(struct sup *s, const struct sup_rule *r, const struct seccomp
 	char comm[16];
 
 	rules_comm(n->pid, comm);
-	json_array_append_new(s->events, json_pack("[I,I,I,i,I,s]", (json_int_t)r->id,
-						   (json_int_t)now_mono_ns(),
-						   (json_int_t)tgid_of(n->pid), n->data.nr,
-						   (json_int_t)value, comm));
+	json_array_append_new(
+	    s->events, json_pack("[I,I,I,i,I,s]", (json_int_t)r->id, (json_int_t)now_mono_ns(),
+				 (json_int_t)tgid_of(n->pid), n->data.nr, (json_int_t)value, comm));
 }
 
 static void on_notification(struct sup *s, struct seccomp_notif *n)

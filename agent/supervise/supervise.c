@@ -142,9 +142,8 @@ static long tell(int nr, int fd, void *buf, size_t len)
 	}
 }
 
-static void __attribute__((noreturn))
-child(const struct setup *st, int sock, pid_t parent, const sigset_t *mask, char **argv, int wr,
-      int rd)
+static void __attribute__((noreturn)) child(const struct setup *st, int sock, pid_t parent,
+					    const sigset_t *mask, char **argv, int wr, int rd)
 {
 	scmp_filter_ctx ctx;
 	int fd = -1, ret = 0;
@@ -161,8 +160,7 @@ child(const struct setup *st, int sock, pid_t parent, const sigset_t *mask, char
 	if (!ctx || ret || (ret = seccomp_load(ctx)) || (fd = seccomp_notify_fd(ctx)) < 0)
 		fd = -(ret ? -ret : EINVAL) - 1000; /* < 0: the error, for the parent */
 	/* From here on every call but wr and rd may be trapped. */
-	if (tell(wr, sock, &fd, sizeof(fd)) != sizeof(fd) || fd < 0 ||
-	    tell(rd, sock, &go, 1) != 1)
+	if (tell(wr, sock, &fd, sizeof(fd)) != sizeof(fd) || fd < 0 || tell(rd, sock, &go, 1) != 1)
 		_exit(EXIT_SETUP);
 	execvp(argv[0], argv);
 	fprintf(stderr, "agentctl: exec: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -270,7 +268,8 @@ int cmd_exec(const char *sock, int argc, char **argv)
 		if (c == 't') {
 			char *list = strdup(optarg), *save = NULL;
 
-			for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			for (char *n = strtok_r(list, ",", &save); n;
+			     n = strtok_r(NULL, ",", &save))
 				if (add_trap(&st, n)) {
 					free(list);
 					return 2;
@@ -350,8 +349,10 @@ out:
 		char err[256];
 
 		if (st.ids[i])
-			client_call(sock, json_pack("{s:s,s:I}", "cmd", "clear", "id", (json_int_t)st.ids[i]),
-				    &r, err, sizeof(err));
+			client_call(
+			    sock,
+			    json_pack("{s:s,s:I}", "cmd", "clear", "id", (json_int_t)st.ids[i]), &r,
+			    err, sizeof(err));
 		json_decref(r);
 	}
 	if (s.child > 0 && !s.child_done && ret == EXIT_SETUP)
