@@ -81,6 +81,27 @@ read -r smed smax < <(ctl exec --fault "$TMP/lat.json" -- python3 "$TMP/w.py" 20
 echo "# with SIGALRM every 3 ms: median $smed ms, max $smax ms"
 check errno_seccomp_latency_signal_not_doubled awk -v m="$smed" -v x="$smax" 'BEGIN { exit !(m >= 18 && m <= 23 && x < 30) }'
 
+# 3b. A call no fault names never leaves the kernel: CPU time of 300,000
+# getppid calls, plain and under a supervisor that traps openat and write,
+# interleaved, median of three each. What is left is the kernel's seccomp
+# entry path (about 100-200 ns a call on the build VM, docs/benchmarks.md),
+# against tens of microseconds for a trapped call: at most 1.5x.
+cat >"$TMP/cpu.py" <<'PY'
+import os, time
+f = os.getppid
+t = time.process_time()
+for i in range(300000): f()
+print('%.1f' % ((time.process_time() - t) * 1000))
+PY
+plain=() sup=()
+for i in 1 2 3; do
+	plain+=("$(python3 "$TMP/cpu.py")")
+	sup+=("$(ctl exec --trap openat,write -- python3 "$TMP/cpu.py" 2>/dev/null)")
+done
+med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+echo "# 300,000 getppid: ${plain[*]} ms plain, ${sup[*]} ms supervised"
+check errno_seccomp_untrapped_costs_nothing awk -v p="$(med "${plain[@]}")" -v s="$(med "${sup[@]}")" 'BEGIN { exit !(s > 0 && s <= p * 1.5) }'
+
 # 4. Disk full: ENOSPC on write under a path; dd says so and fails.
 fault "$TMP/full.json" errno "{\"path\": \"$TMP/data/\"}" '{"syscall": "write", "errno": "ENOSPC"}'
 out=$(ctl exec --fault "$TMP/full.json" -- dd if=/dev/zero of="$TMP/data/big" bs=4k count=10 2>&1)
