@@ -39,7 +39,7 @@ void rules_remove(struct sup_rules *rs, uint32_t id)
 		}
 }
 
-static uint32_t tgid_of(uint32_t tid)
+uint32_t rules_tgid(uint32_t tid)
 {
 	char path[64], line[128];
 	unsigned tgid = 0;
@@ -48,7 +48,7 @@ static uint32_t tgid_of(uint32_t tid)
 	snprintf(path, sizeof(path), "/proc/%u/status", tid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return 0; /* it has gone */
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "Tgid: %u", &tgid) == 1)
 			break;
@@ -95,17 +95,26 @@ static int read_string(uint32_t tid, uint64_t addr, char *buf, size_t len)
 	return -ENAMETOOLONG;
 }
 
-static int read_link(const char *fmt, uint32_t tid, long fd, char *buf, size_t len)
+/* The target of /proc/TID/what (what: "cwd", "fd/3"). */
+static int read_link(uint32_t tid, const char *what, char *buf, size_t len)
 {
 	char path[80];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), fmt, tid, fd);
+	snprintf(path, sizeof(path), "/proc/%u/%s", tid, what);
 	n = readlink(path, buf, len - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
+}
+
+static int read_fd_link(uint32_t tid, uint64_t fd, char *buf, size_t len)
+{
+	char what[24];
+
+	snprintf(what, sizeof(what), "fd/%d", (int)fd);
+	return read_link(tid, what, buf, len);
 }
 
 /* The path the call names or works on, absolute (not normalised: "..",
@@ -118,9 +127,7 @@ static int call_path(const struct fl_fault_spec *s, const struct seccomp_notif *
 	int ret;
 
 	if (pa < 0)
-		return fa < 0 ? -EINVAL
-			      : read_link("/proc/%u/fd/%ld", n->pid, (long)(int)n->data.args[fa],
-					  out, len);
+		return fa < 0 ? -EINVAL : read_fd_link(n->pid, n->data.args[fa], out, len);
 	ret = read_string(n->pid, n->data.args[pa], rel, sizeof(rel));
 	if (ret)
 		return ret;
@@ -130,10 +137,9 @@ static int call_path(const struct fl_fault_spec *s, const struct seccomp_notif *
 	}
 	/* Relative: to the directory fd of an *at call, else the cwd. */
 	if (pa > 0 && (int)n->data.args[pa - 1] != AT_FDCWD)
-		ret = read_link("/proc/%u/fd/%ld", n->pid, (long)(int)n->data.args[pa - 1], dir,
-				sizeof(dir));
+		ret = read_fd_link(n->pid, n->data.args[pa - 1], dir, sizeof(dir));
 	else
-		ret = read_link("/proc/%u/cwd%.0ld", n->pid, 0, dir, sizeof(dir));
+		ret = read_link(n->pid, "cwd", dir, sizeof(dir));
 	if (ret)
 		return ret;
 	if ((size_t)snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "", rel) >= len)
@@ -165,7 +171,7 @@ struct sup_rule *rules_match(struct sup_rules *rs, int listener, const struct se
 			continue;
 		if (t->pid && t->pid != rs->root) {
 			if (!tgid)
-				tgid = tgid_of(n->pid);
+				tgid = rules_tgid(n->pid);
 			if (tgid != t->pid)
 				continue;
 		}

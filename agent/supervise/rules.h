@@ -34,6 +34,8 @@ void rules_remove(struct sup_rules *rs, uint32_t id);
 /* The first rule that the trapped call n matches, or NULL. listener is
  * used to check that n is still alive after the target's memory was read. */
 struct sup_rule *rules_match(struct sup_rules *rs, int listener, const struct seccomp_notif *n);
+/* The thread's process (its tgid); 0 when it has gone. */
+uint32_t rules_tgid(uint32_t tid);
 /* The thread's command name into comm (16 bytes). */
 void rules_comm(uint32_t tid, char comm[16]);
 

@@ -19,6 +19,7 @@ struct sup_held {
 	uint32_t tid;	   /* the thread that waits */
 	int nr;		   /* in this syscall */
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: let it go on then */
+	uint32_t fault_id; /* the fault that holds it */
 	uint64_t aborted;  /* 0, or when the kernel aborted it (a signal): until
 			    * SUP_ABORTED_NS later, its restart keeps the deadline */
 };

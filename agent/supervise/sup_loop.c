@@ -94,32 +94,16 @@ static void report(struct sup *s, bool final)
 	}
 }
 
-static uint32_t tgid_of(uint32_t tid)
-{
-	char path[64], line[128];
-	unsigned tgid = tid;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %u", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 static void record(struct sup *s, const struct sup_rule *r, const struct seccomp_notif *n,
 		   uint64_t value)
 {
 	char comm[16];
 
 	rules_comm(n->pid, comm);
-	json_array_append_new(
-	    s->events, json_pack("[I,I,I,i,I,s]", (json_int_t)r->id, (json_int_t)now_mono_ns(),
-				 (json_int_t)tgid_of(n->pid), n->data.nr, (json_int_t)value, comm));
+	json_array_append_new(s->events, json_pack("[I,I,I,i,I,s]", (json_int_t)r->id,
+						   (json_int_t)now_mono_ns(),
+						   (json_int_t)(rules_tgid(n->pid) ?: n->pid),
+						   n->data.nr, (json_int_t)value, comm));
 }
 
 static void on_notification(struct sup *s, struct seccomp_notif *n)
@@ -163,7 +147,11 @@ static void on_notification(struct sup *s, struct seccomp_notif *n)
 		respond(s, n->id, 0, true); /* no room: let it go undelayed */
 		return;
 	}
-	s->held[s->nheld++] = (struct sup_held){n->id, n->pid, n->data.nr, now + delay, 0};
+	s->held[s->nheld++] = (struct sup_held){.id = n->id,
+						.tid = n->pid,
+						.nr = n->data.nr,
+						.deadline = now + delay,
+						.fault_id = r->id};
 }
 
 static void on_signal(struct sup *s)
@@ -299,7 +287,10 @@ void sup_agent_line(struct sup *s, const char *line, size_t len)
 	} else if (op && !strcmp(op, "remove")) {
 		rules_remove(&s->rules, id);
 		/* Its held calls go on now: a cleared fault delays nothing more. */
-		release_held(s, 0, true);
+		for (int i = 0; i < s->nheld; i++)
+			if (s->held[i].fault_id == id)
+				s->held[i].deadline = 0;
+		release_held(s, now_mono_ns(), false);
 	}
 	json_decref(j);
 }
