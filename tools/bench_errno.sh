@@ -14,7 +14,9 @@
 #   strace     strace --seccomp-bpf -e inject=connect:error=EIO:when=65535
 #              (traps every connect, fails none), for comparison
 # Reports the median rate of each, its ratio to "none" (goal for cgnomatch
-# and scother: >= 0.98), and the cost per trapped call (1/rate - 1/none);
+# and scother: >= 0.98), the wall-clock cost per connect over "none"
+# (1/rate - 1/none), and the loop's own CPU time per connect (user +
+# system, which another load on the machine disturbs less than the rate);
 # and the cgroup/connect4 program's own run time per connect from the
 # kernel's BPF statistics (kernel.bpf_stats_enabled, restored on exit).
 # Wall-clock rates need a quiet machine: run it when nothing else does.
@@ -45,25 +47,29 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cat >"$TMP/loop.c" <<'C'
-/* connects per second for DURATION seconds, printed as one number */
+/* For DURATION seconds: prints connects per second of wall-clock time and
+ * the loop's own CPU time (user + system) per connect, in ns. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+static double cpu(void) { struct rusage u; getrusage(RUSAGE_SELF, &u); return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6; }
 int main(int argc, char **argv)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
-	double d = atof(argv[1]), t0, t;
+	double d = atof(argv[1]), t0, c0, t;
 	long n = 0;
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (void *)&a, sizeof(a)) || listen(l, 64) || getsockname(l, (void *)&a, &len))
 		return perror("listen"), 1;
 	t0 = now();
+	c0 = cpu();
 	do {
 		int c = socket(AF_INET, SOCK_STREAM, 0), s;
 		struct linger lg = {1, 0};
@@ -75,7 +81,7 @@ int main(int argc, char **argv)
 		close(s);
 		n++;
 	} while ((t = now()) - t0 < d);
-	printf("%.0f\n", n / (t - t0));
+	printf("%.0f %.0f\n", n / (t - t0), (cpu() - c0) / n * 1e9);
 	return 0;
 }
 C
@@ -113,20 +119,24 @@ OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
 trap 'sysctl -qw kernel.bpf_stats_enabled=$OLD_STATS; cleanup' EXIT
 CONFIGS=(none cgnomatch scother sctrap strace)
-declare -A R
+declare -A R C
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((k = 0; k < ${#CONFIGS[@]}; k++)); do
 		c=${CONFIGS[$(((k + r) % ${#CONFIGS[@]}))]}
-		R[$c]+="$(run "$c") "
+		read -r rate ns < <(run "$c")
+		R[$c]+="$rate "
+		C[$c]+="$ns "
 	done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 base=$(echo "${R[none]}" | median)
-echo "connects/s, median of $ROUNDS rounds of ${DURATION}s (kernel $(uname -r), $(nproc) CPUs)"
-printf "%-10s %10s %7s %16s   %s\n" config rate ratio "us/call extra" "rounds"
+cbase=$(echo "${C[none]}" | median)
+echo "connects/s, median of $ROUNDS rounds of ${DURATION}s (kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+printf "%-10s %9s %6s %12s %12s %8s   %s\n" config rate ratio "us/conn +" "cpu ns/conn" "cpu +ns" "rates"
 for c in "${CONFIGS[@]}"; do
 	m=$(echo "${R[$c]}" | median)
-	awk -v c="$c" -v m="$m" -v b="$base" -v all="${R[$c]}" 'BEGIN {
-		printf "%-10s %10.0f %7.3f %16.2f   %s\n", c, m, m / b, (1 / m - 1 / b) * 1e6, all }'
+	cm=$(echo "${C[$c]}" | median)
+	awk -v c="$c" -v m="$m" -v b="$base" -v cm="$cm" -v cb="$cbase" -v all="${R[$c]}" 'BEGIN {
+		printf "%-10s %9.0f %6.3f %12.2f %12.0f %8.0f   %s\n", c, m, m / b, (1 / m - 1 / b) * 1e6, cm, cm - cb, all }'
 done
-awk '{ t += $1; n += $2 } END { if (n) printf "cgroup/connect4 program (no match): %.0f ns per connect over %d runs (kernel BPF statistics)\n", t / n, n }' "$TMP/bpfstats" 
+awk '{ t += $1; n += $2 } END { if (n) printf "cgroup/connect4 program (no match): %.0f ns per connect over %d runs (kernel BPF statistics)\n", t / n, n }' "$TMP/bpfstats"

@@ -30,13 +30,15 @@ if cg != '-':
         f.write(str(os.getpid()))
 c = collections.Counter()
 ls = None
+fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
 if call == 'connect':
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(('127.0.0.1', port)); ls.listen(256); port = ls.getsockname()[1]
+    ls = socket.socket(fam); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(('::1' if fam == socket.AF_INET6 else '127.0.0.1', port)); ls.listen(256)
+    port = ls.getsockname()[1]
 for i in range(n):
     try:
         if call == 'connect':
-            s = socket.socket(); s.settimeout(1)
+            s = socket.socket(fam); s.settimeout(1)
             try:
                 s.connect((addr, port)); c['ok'] += 1
                 ls.accept()[0].close()
@@ -159,6 +161,15 @@ outp=$(sock "$CG2/$A" connect 5 0 10.255.3.4)
 outq=$(sock "$CG2/$A" connect 20)
 check errno_cgroup_dst_matches test "$(field "$outp" ENETUNREACH)" -eq 5
 check errno_cgroup_dst_others_ok test "$(field "$outq" ok)" -eq 20
+ctl clear "$id" >/dev/null
+
+# IPv6: a fault on ::1 fails connects to it (cgroup/connect6), not to 127.0.0.1.
+id=$(ctl inject errno --syscall connect --errno ECONNREFUSED --cgroup "$A" --dst ::1/128 --for 2m)
+outp=$(sock "$CG2/$A" connect 20 0 ::1)
+outq=$(sock "$CG2/$A" connect 20)
+echo "# IPv6: ::1 $outp; 127.0.0.1 $outq"
+check errno_cgroup_ipv6_matches test "$(field "$outp" ECONNREFUSED)" -eq 20
+check errno_cgroup_ipv6_not_ipv4 test "$(field "$outq" ok)" -eq 20
 ctl clear "$id" >/dev/null
 
 # 4. The other socket calls, each in cgroup A only.
