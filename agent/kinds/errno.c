@@ -14,13 +14,24 @@
 #include "errno_names.h"
 #include "event.h"
 
+enum backend { B_CGROUP, B_FMOD, B_SECCOMP, B_NONE };
+
 struct errno_fault {
-	bool seccomp;
+	enum backend b;
 	void *impl;
 };
 
+static enum backend backend_of(const char *name)
+{
+	return !strcmp(name, "cgroup")	   ? B_CGROUP
+	       : !strcmp(name, "fmod_ret") ? B_FMOD
+	       : !strcmp(name, "seccomp")  ? B_SECCOMP
+					   : B_NONE;
+}
+
 static int errno_init(const struct kind_env *env)
 {
+	fmod_init(env);
 	return sockerr_init(env);
 }
 
@@ -40,9 +51,14 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 		snprintf(err, errlen, "fault.target.pid: no process with pid %u", t->pid);
 		return -ESRCH;
 	}
-	if (!strcmp(backend, "seccomp"))
+	switch (backend_of(backend)) {
+	case B_SECCOMP:
 		return seccomp_check(s, err, errlen);
-	if (!strcmp(backend, "cgroup")) {
+	case B_FMOD:
+		if (*t->cgroup && errno_cgroup_dir(t, (char[512]){0}, 512, err, errlen))
+			return -ENOENT;
+		return fmod_check(s, err, errlen);
+	case B_CGROUP:
 		if (!*t->cgroup && !t->pid && !*t->comm) {
 			snprintf(err, errlen,
 				 "fault.target: the cgroup backend needs a cgroup, a pid or a "
@@ -50,33 +66,41 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 			return -EINVAL;
 		}
 		return sockerr_check(s, err, errlen);
+	default:
+		snprintf(err, errlen,
+			 "the %s backend is not built into this agent yet; use cgroup (socket "
+			 "calls), fmod_ret or seccomp (agentctl exec)",
+			 backend);
+		return -EOPNOTSUPP;
 	}
-	snprintf(err, errlen,
-		 "the %s backend is not built into this agent yet; use cgroup (socket calls) or "
-		 "seccomp (agentctl exec)",
-		 backend);
-	return -EOPNOTSUPP;
 }
 
 static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t fault_id,
 		   bool dry_run, void **state, char *plan, size_t planlen, char *err, size_t errlen)
 {
+	static int (*const add[])(const struct fl_fault_spec *, uint32_t, bool, void **, char *,
+				  size_t, char *, size_t) = {sockerr_add, fmod_add, seccomp_add};
+	enum backend b = backend_of(backend);
 	struct errno_fault *f;
-	bool sc = !strcmp(backend, "seccomp");
 	void *impl = NULL;
 	int ret;
 
-	ret = sc ? seccomp_add(s, fault_id, dry_run, &impl, plan, planlen, err, errlen)
-		 : sockerr_add(s, fault_id, dry_run, &impl, plan, planlen, err, errlen);
+	if (b == B_NONE) {
+		snprintf(err, errlen, "no backend %s for this fault", backend);
+		return -EINVAL;
+	}
+	ret = add[b](s, fault_id, dry_run, &impl, plan, planlen, err, errlen);
 	if (ret || dry_run)
 		return ret;
 	f = malloc(sizeof(*f));
 	if (!f) {
-		sc ? seccomp_remove(impl) : sockerr_remove(impl);
+		static void (*const rm[])(void *) = {sockerr_remove, fmod_remove, seccomp_remove};
+
+		rm[b](impl);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	f->seccomp = sc;
+	f->b = b;
 	f->impl = impl;
 	*state = f;
 	return 0;
@@ -84,36 +108,38 @@ static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 
 static void sys_remove(void *state)
 {
+	static void (*const rm[])(void *) = {sockerr_remove, fmod_remove, seccomp_remove};
 	struct errno_fault *f = state;
 
-	if (f->seccomp)
-		seccomp_remove(f->impl);
-	else
-		sockerr_remove(f->impl);
+	rm[f->b](f->impl);
 	free(f);
 }
 
 static void sys_counters(const void *state, struct fl_counters *c)
 {
+	static void (*const cn[])(const void *, struct fl_counters *) = {
+	    sockerr_counters, fmod_counters, seccomp_counters};
 	const struct errno_fault *f = state;
 
-	if (f->seccomp)
-		seccomp_counters(f->impl, c);
-	else
-		sockerr_counters(f->impl, c);
+	cn[f->b](f->impl, c);
 }
 
 static void sys_describe(const void *state, json_t *fault)
 {
 	const struct errno_fault *f = state;
 
-	if (f->seccomp)
+	if (f->b == B_SECCOMP)
 		seccomp_describe(f->impl, fault);
+}
+
+static uint64_t errno_events_lost(void)
+{
+	return sockerr_events_lost() + fmod_events_lost();
 }
 
 static int errno_hooks(void)
 {
-	return sockerr_hooks() + seccomp_hooks();
+	return sockerr_hooks() + fmod_hooks() + seccomp_hooks();
 }
 
 const struct fault_kind errno_kind = {
@@ -124,7 +150,7 @@ const struct fault_kind errno_kind = {
     .remove = sys_remove,
     .counters = sys_counters,
     .describe = sys_describe,
-    .events_lost = sockerr_events_lost,
+    .events_lost = errno_events_lost,
     .hooks = errno_hooks,
 };
 

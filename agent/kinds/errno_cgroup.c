@@ -89,7 +89,7 @@ static const char *hook_names(enum fl_sock_call call)
 
 /* The cgroup's folder: the path as given when it is under the cgroup2
  * mount already, else below it; the root when the fault names none. */
-static int cgroup_dir(const struct fl_target *t, char *dir, size_t len, char *err, size_t errlen)
+int errno_cgroup_dir(const struct fl_target *t, char *dir, size_t len, char *err, size_t errlen)
 {
 	const char *root = cfg.facts->cgroup2_path;
 	size_t rl = strlen(root);
@@ -135,7 +135,7 @@ int sockerr_check(const struct fl_fault_spec *s, char *err, size_t errlen)
 		snprintf(err, errlen, "no cgroup v2 mount for the cgroup backend");
 		return -ENOENT;
 	}
-	return cgroup_dir(t, dir, sizeof(dir), err, errlen);
+	return errno_cgroup_dir(t, dir, sizeof(dir), err, errlen);
 }
 
 static void fill_cfg(struct fl_sockerr_cfg *c, const struct fl_fault_spec *s, uint32_t fault_id)
@@ -180,7 +180,7 @@ int sockerr_add(const struct fl_fault_spec *s, uint32_t fault_id, bool dry_run, 
 	char dir[512];
 	int n, cgfd = -1, ret;
 
-	ret = cgroup_dir(&s->target, dir, sizeof(dir), err, errlen);
+	ret = errno_cgroup_dir(&s->target, dir, sizeof(dir), err, errlen);
 	if (ret)
 		return ret;
 	snprintf(plan, planlen, "attach %s programs to the cgroup %s (links held by the agent)",
