@@ -32,6 +32,8 @@ struct {
 	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
 } events SEC(".maps");
 
+#include "syserr_match.bpf.h"
+
 static __always_inline unsigned long arg(struct pt_regs *regs, int i)
 {
 	switch (i) {
@@ -51,60 +53,20 @@ static __always_inline unsigned long arg(struct pt_regs *regs, int i)
 static __always_inline bool match_path(struct pt_regs *regs)
 {
 	char buf[FL_SYSERR_PATH] = {};
-	__u32 n = cfg.path_len;
 
 	if (bpf_probe_read_user_str(buf, sizeof(buf), (void *)arg(regs, cfg.path_arg)) <= 0)
 		return false;
-	for (int i = 0; i < FL_SYSERR_PATH; i++) {
-		/* The prefix ends: the path is it, or below it. */
-		if (i == n)
-			return buf[i] == '\0' || buf[i] == '/' || (i > 0 && cfg.path[i - 1] == '/');
-		if (buf[i] != cfg.path[i])
-			return false;
-	}
-	return false;
+	return match_prefix(buf);
 }
 
 SEC("fmod_ret/__x64_sys_getpid") /* the agent sets the real target */
 int BPF_PROG(fl_sys_errno, struct pt_regs *regs)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	char comm[FL_COMM_LEN] = {};
-	struct fl_event *e;
 
-	if (tgid == cfg.agent_pid || (cfg.pid && tgid != cfg.pid))
+	if (!match_task(comm) || (cfg.path_arg >= 0 && !match_path(regs)))
 		return 0;
-	bpf_get_current_comm(comm, sizeof(comm));
-	if (cfg.has_comm)
-		for (int i = 0; i < FL_COMM_LEN; i++) {
-			if (comm[i] != cfg.comm[i])
-				return 0;
-			if (!comm[i])
-				break;
-		}
-	if (cfg.has_cgroup && bpf_current_task_under_cgroup(&cgroup, 0) != 1)
-		return 0;
-	if (cfg.path_arg >= 0 && !match_path(regs))
-		return 0;
-	__sync_fetch_and_add(&counters.matched, 1);
-	if (cfg.prob != 0xffffffffu && bpf_get_prandom_u32() >= cfg.prob)
-		return 0;
-	__sync_fetch_and_add(&counters.injected, 1);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = bpf_ktime_get_ns();
-		e->value = cfg.err;
-		e->fault_id = cfg.fault_id;
-		e->pid = tgid;
-		e->kind = FL_KIND_ERRNO;
-		e->sysno = cfg.sysno;
-		__builtin_memcpy(e->comm, comm, FL_COMM_LEN);
-		bpf_ringbuf_submit(e, 0);
-	} else {
-		__sync_fetch_and_add(&counters.events_lost, 1);
-	}
-	return -(int)cfg.err;
+	return decide(comm);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Shared between syserr.bpf.c and agent/kinds/errno_fmod.c: what one errno
- * fault on any syscall matches, for the fmod_ret backend. One program
- * instance per fault, attached to the syscall's entry function; the agent
- * fills this in before load. Counters: struct fl_sockerr_counters.
+ * Shared between syserr.bpf.c, lsmerr.bpf.c and agent/kinds/errno_fmod.c,
+ * errno_lsm.c: what one errno fault on any syscall matches, for the fmod_ret
+ * and lsm backends. One program instance per fault; the agent fills this in
+ * before load. Counters: struct fl_sockerr_counters.
  */
 #ifndef FL_SYSERR_H
 #define FL_SYSERR_H
@@ -24,7 +24,8 @@ struct fl_syserr_cfg {
 	__u8 has_comm;
 	__u8 has_cgroup; /* match the cgroup in the program's cgroup array, slot 0 */
 	__s8 path_arg;	 /* the argument holding the path, -1: no path match */
-	__u8 pad[3];
+	__u8 lsm_mask;	 /* lsm file_permission: MAY_READ (4) or MAY_WRITE (2) */
+	__u8 pad[2];
 	__u32 path_len; /* of the prefix */
 	char comm[16];
 	char path[FL_SYSERR_PATH];

@@ -14,7 +14,7 @@
 #include "errno_names.h"
 #include "event.h"
 
-enum backend { B_CGROUP, B_FMOD, B_SECCOMP, B_NONE };
+enum backend { B_CGROUP, B_FMOD, B_LSM, B_SECCOMP, B_NONE };
 
 struct errno_fault {
 	enum backend b;
@@ -25,13 +25,14 @@ static enum backend backend_of(const char *name)
 {
 	return !strcmp(name, "cgroup")	   ? B_CGROUP
 	       : !strcmp(name, "fmod_ret") ? B_FMOD
+	       : !strcmp(name, "lsm")	   ? B_LSM
 	       : !strcmp(name, "seccomp")  ? B_SECCOMP
 					   : B_NONE;
 }
 
 static int errno_init(const struct kind_env *env)
 {
-	fmod_init(env);
+	sysbpf_init(env);
 	return sockerr_init(env);
 }
 
@@ -55,9 +56,10 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 	case B_SECCOMP:
 		return seccomp_check(s, err, errlen);
 	case B_FMOD:
+	case B_LSM:
 		if (*t->cgroup && errno_cgroup_dir(t, (char[512]){0}, 512, err, errlen))
 			return -ENOENT;
-		return fmod_check(s, err, errlen);
+		return sysbpf_check(s, backend_of(backend) == B_LSM, err, errlen);
 	case B_CGROUP:
 		if (!*t->cgroup && !t->pid && !*t->comm) {
 			snprintf(err, errlen,
@@ -68,35 +70,53 @@ static int sys_check(const struct fl_fault_spec *s, const char *backend, char *e
 		return sockerr_check(s, err, errlen);
 	default:
 		snprintf(err, errlen,
-			 "the %s backend is not built into this agent yet; use cgroup (socket "
-			 "calls), fmod_ret or seccomp (agentctl exec)",
+			 "no backend %s for errno faults (cgroup, fmod_ret, lsm, seccomp)",
 			 backend);
 		return -EOPNOTSUPP;
 	}
 }
 
+/* Undo the backend's add. */
+static void sys_remove_impl(struct errno_fault *f)
+{
+	if (f->b == B_CGROUP)
+		sockerr_remove(f->impl);
+	else if (f->b == B_SECCOMP)
+		seccomp_remove(f->impl);
+	else
+		sysbpf_remove(f->impl);
+}
+
 static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t fault_id,
 		   bool dry_run, void **state, char *plan, size_t planlen, char *err, size_t errlen)
 {
-	static int (*const add[])(const struct fl_fault_spec *, uint32_t, bool, void **, char *,
-				  size_t, char *, size_t) = {sockerr_add, fmod_add, seccomp_add};
 	enum backend b = backend_of(backend);
 	struct errno_fault *f;
 	void *impl = NULL;
 	int ret;
 
-	if (b == B_NONE) {
+	switch (b) {
+	case B_CGROUP:
+		ret = sockerr_add(s, fault_id, dry_run, &impl, plan, planlen, err, errlen);
+		break;
+	case B_FMOD:
+	case B_LSM:
+		ret =
+		    sysbpf_add(s, b == B_LSM, fault_id, dry_run, &impl, plan, planlen, err, errlen);
+		break;
+	case B_SECCOMP:
+		ret = seccomp_add(s, fault_id, dry_run, &impl, plan, planlen, err, errlen);
+		break;
+	default:
 		snprintf(err, errlen, "no backend %s for this fault", backend);
 		return -EINVAL;
 	}
-	ret = add[b](s, fault_id, dry_run, &impl, plan, planlen, err, errlen);
 	if (ret || dry_run)
 		return ret;
 	f = malloc(sizeof(*f));
 	if (!f) {
-		static void (*const rm[])(void *) = {sockerr_remove, fmod_remove, seccomp_remove};
-
-		rm[b](impl);
+		f = &(struct errno_fault){b, impl};
+		sys_remove_impl(f);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -108,20 +128,20 @@ static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 
 static void sys_remove(void *state)
 {
-	static void (*const rm[])(void *) = {sockerr_remove, fmod_remove, seccomp_remove};
-	struct errno_fault *f = state;
-
-	rm[f->b](f->impl);
-	free(f);
+	sys_remove_impl(state);
+	free(state);
 }
 
 static void sys_counters(const void *state, struct fl_counters *c)
 {
-	static void (*const cn[])(const void *, struct fl_counters *) = {
-	    sockerr_counters, fmod_counters, seccomp_counters};
 	const struct errno_fault *f = state;
 
-	cn[f->b](f->impl, c);
+	if (f->b == B_CGROUP)
+		sockerr_counters(f->impl, c);
+	else if (f->b == B_SECCOMP)
+		seccomp_counters(f->impl, c);
+	else
+		sysbpf_counters(f->impl, c);
 }
 
 static void sys_describe(const void *state, json_t *fault)
@@ -134,12 +154,12 @@ static void sys_describe(const void *state, json_t *fault)
 
 static uint64_t errno_events_lost(void)
 {
-	return sockerr_events_lost() + fmod_events_lost();
+	return sockerr_events_lost() + sysbpf_events_lost();
 }
 
 static int errno_hooks(void)
 {
-	return sockerr_hooks() + fmod_hooks() + seccomp_hooks();
+	return sockerr_hooks() + sysbpf_hooks() + seccomp_hooks();
 }
 
 const struct fault_kind errno_kind = {

@@ -2,8 +2,9 @@
 /*
  * Inside the errno and syscall-latency kinds (kinds/errno.c): the backends
  * each kind dispatches to. cgroup: socket calls failed by cgroup v2 hooks
- * (errno_cgroup.c, bpf/sockerr.bpf.c). fmod_ret: any call, where the kernel
- * allows it (errno_fmod.c, bpf/syserr.bpf.c). seccomp: any call of a process that
+ * (errno_cgroup.c, bpf/sockerr.bpf.c). fmod_ret and lsm: any call (lsm:
+ * those its hooks cover), where the kernel allows them (errno_sys.c).
+ * seccomp: any call of a process that
  * `agentctl exec` supervises (seccomp_kind.c in agentd; the supervisor
  * itself is agent/supervise/).
  */
@@ -29,15 +30,15 @@ int sockerr_hooks(void);
  * the root when it names none; -ENOENT with err when it does not exist. */
 int errno_cgroup_dir(const struct fl_target *t, char *dir, size_t len, char *err, size_t errlen);
 
-/* fmod_ret backend (errno_fmod.c, bpf/syserr.bpf.c) */
-void fmod_init(const struct kind_env *env);
-int fmod_check(const struct fl_fault_spec *s, char *err, size_t errlen);
-int fmod_add(const struct fl_fault_spec *s, uint32_t fault_id, bool dry_run, void **state,
-	     char *plan, size_t planlen, char *err, size_t errlen);
-void fmod_remove(void *state);
-void fmod_counters(const void *state, struct fl_counters *c);
-uint64_t fmod_events_lost(void);
-int fmod_hooks(void);
+/* fmod_ret and lsm backends (errno_sys.c, bpf/syserr.bpf.c, bpf/lsmerr.bpf.c) */
+void sysbpf_init(const struct kind_env *env);
+int sysbpf_check(const struct fl_fault_spec *s, bool lsm, char *err, size_t errlen);
+int sysbpf_add(const struct fl_fault_spec *s, bool lsm, uint32_t fault_id, bool dry_run,
+	       void **state, char *plan, size_t planlen, char *err, size_t errlen);
+void sysbpf_remove(void *state);
+void sysbpf_counters(const void *state, struct fl_counters *c);
+uint64_t sysbpf_events_lost(void);
+int sysbpf_hooks(void);
 
 /* seccomp backend (agentd's side of the supervisors) */
 int seccomp_check(const struct fl_fault_spec *s, char *err, size_t errlen);
