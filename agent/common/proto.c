@@ -416,6 +416,16 @@ json_t *proto_request_to_json(const struct fl_request *req)
 		else
 			json_object_set_new(j, "id", json_integer(req->id));
 		break;
+	case FL_CMD_SUPERVISE: {
+		json_t *trap = json_array();
+
+		for (int nr = 0; nr < FL_TRAP_WORDS * 64; nr++)
+			if (req->trap[nr / 64] >> (nr % 64) & 1)
+				json_array_append_new(trap, json_string(fl_syscall_name(nr)));
+		json_object_set_new(j, "pid", json_integer(req->pid));
+		json_object_set_new(j, "trap", trap);
+		break;
+	}
 	default:
 		break;
 	}
