@@ -47,6 +47,13 @@ echo "# events of fault $id: $n, $calls, $errnos, $kinds"
 check errno_seccomp_open_events test "$n" -eq 2 -a "$calls" = openat -a "$errnos" = EACCES
 check errno_seccomp_fault_cleared_at_exit test "$(ctl list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 0
 
+# 1b. comm: the same open fails for head, not for cat.
+fault "$TMP/comm.json" errno "{\"comm\": \"head\", \"path\": \"$TMP/g\"}" '{"syscall": "openat", "errno": "EPERM"}'
+out=$(ctl exec --fault "$TMP/comm.json" -- sh -c "cat $TMP/g; head -1 $TMP/g" 2>&1)
+echo "$out" | sed 's/^/# /'
+check errno_seccomp_comm_matches grep -q "^head: cannot open .*Operation not permitted" <<<"$out"
+check errno_seccomp_comm_others_ok grep -q "^outside" <<<"$out"
+
 # 2. The exit status is CMD's; a signal that ends CMD gives 128 + signal.
 ctl exec --trap openat -- sh -c 'exit 7' 2>/dev/null
 check errno_seccomp_exit_code test $? -eq 7
@@ -101,6 +108,30 @@ done
 med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 echo "# 300,000 getppid: ${plain[*]} ms plain, ${sup[*]} ms supervised"
 check errno_seccomp_untrapped_costs_nothing awk -v p="$(med "${plain[@]}")" -v s="$(med "${sup[@]}")" 'BEGIN { exit !(s > 0 && s <= p * 1.5) }'
+
+# 3c. Jitter: 40 writes held 10 ms +- 5 ms spread over that range; each
+# hold is one syscall-latency event with its delay.
+fault "$TMP/jit.json" syscall-latency "{\"path\": \"$TMP/data/\"}" '{"syscall": "write", "delay": "10ms", "jitter": "5ms"}'
+cat >"$TMP/j.py" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+ts = []
+for i in range(40):
+    t = time.monotonic(); os.write(fd, b'x'); ts.append((time.monotonic() - t) * 1000)
+print('%.2f %.2f' % (min(ts), max(ts)))
+PY
+out=$(ctl exec --fault "$TMP/jit.json" -- python3 "$TMP/j.py" "$TMP/data/j" 2>&1)
+read -r jmin jmax < <(tail -1 <<<"$out")
+id=$(sed -n 's/^agentctl: exec: fault \([0-9]*\)$/\1/p' <<<"$out")
+echo "# jitter: holds from $jmin to $jmax ms"
+check errno_seccomp_jitter_range awk -v a="$jmin" -v b="$jmax" 'BEGIN { exit !(a >= 4.9 && b <= 20 && b - a >= 4) }'
+read -r n calls _ kinds < <(logged "$id")
+delays=$(zcat "$FL_RUN/events.ndjson.gz" 2>/dev/null | python3 -c "
+import json, sys
+d = [r['delay_ns'] for l in sys.stdin if (r := json.loads(l))['type'] == 'inject' and r['fault_id'] == int(sys.argv[1])]
+print(min(d) >= 5000000 and max(d) <= 15000000)" "$id")
+check errno_seccomp_latency_events test "$n" -eq 40 -a "$calls" = write -a "$kinds" = syscall-latency
+check errno_seccomp_latency_event_delays test "$delays" = True
 
 # 4. Disk full: ENOSPC on write under a path; dd says so and fails.
 fault "$TMP/full.json" errno "{\"path\": \"$TMP/data/\"}" '{"syscall": "write", "errno": "ENOSPC"}'
