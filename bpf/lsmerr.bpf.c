@@ -14,23 +14,6 @@
 #include "sockerr.h"
 #include "syserr.h"
 
-const volatile struct fl_syserr_cfg cfg = {};
-
-struct fl_sockerr_counters counters = {};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup SEC(".maps");
-
-/* Shared by every instance: the agent creates it once and reuses its fd. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
-} events SEC(".maps");
-
 #include "syserr_match.bpf.h"
 
 /* The file's path: matches the prefix, or no prefix is set. */

@@ -27,6 +27,8 @@ struct {
 	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
 } events SEC(".maps");
 
+#include "errno_match.bpf.h"
+
 struct call {
 	__u32 addr[4]; /* network byte order */
 	__u64 cookie;
@@ -35,23 +37,6 @@ struct call {
 	__u8 proto;
 	__u8 is_bind; /* the address is the local one */
 };
-
-static __always_inline bool match_proc(char comm[FL_COMM_LEN])
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	if (tgid == cfg.agent_pid || (cfg.pid && tgid != cfg.pid))
-		return false;
-	bpf_get_current_comm(comm, FL_COMM_LEN);
-	if (cfg.has_comm)
-		for (int i = 0; i < FL_COMM_LEN; i++) {
-			if (comm[i] != cfg.comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	return true;
-}
 
 static __always_inline bool match_addr(const struct call *c)
 {
@@ -68,48 +53,29 @@ static __always_inline bool match_addr(const struct call *c)
 	return true;
 }
 
-static __always_inline void emit(const struct call *c, const char comm[FL_COMM_LEN])
-{
-	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		__sync_fetch_and_add(&counters.events_lost, 1);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cookie = c->cookie;
-	e->value = cfg.err;
-	e->fault_id = cfg.fault_id;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->kind = FL_KIND_ERRNO;
-	e->sysno = cfg.sysno;
-	e->family = c->family;
-	e->proto = c->proto;
-	if (c->is_bind) {
-		e->sport = c->port;
-		__builtin_memcpy(e->saddr, c->addr, 16);
-	} else {
-		e->dport = c->port;
-		__builtin_memcpy(e->daddr, c->addr, 16);
-	}
-	__builtin_memcpy(e->comm, comm, FL_COMM_LEN);
-	bpf_ringbuf_submit(e, 0);
-}
-
-/* 1: let the call go on; 0: it fails with cfg.err. */
+/* 1: let the call go on; 0: it fails with the errno. */
 static __always_inline int decide(const struct call *c)
 {
 	char comm[FL_COMM_LEN] = {};
+	struct fl_event *e;
 
-	if (!match_proc(comm) || !match_addr(c))
+	if (!match_pid_comm(comm) || !match_addr(c) || !roll())
 		return 1;
-	__sync_fetch_and_add(&counters.matched, 1);
-	if (cfg.prob != 0xffffffffu && bpf_get_prandom_u32() >= cfg.prob)
-		return 1;
-	__sync_fetch_and_add(&counters.injected, 1);
-	emit(c, comm);
-	bpf_set_retval(-(int)cfg.err);
+	e = event_start(comm);
+	if (e) {
+		e->cookie = c->cookie;
+		e->family = c->family;
+		e->proto = c->proto;
+		if (c->is_bind) {
+			e->sport = c->port;
+			__builtin_memcpy(e->saddr, c->addr, 16);
+		} else {
+			e->dport = c->port;
+			__builtin_memcpy(e->daddr, c->addr, 16);
+		}
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_set_retval(-(int)cfg.c.err);
 	return 0;
 }
 

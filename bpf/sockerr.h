@@ -12,7 +12,9 @@
 #include <linux/types.h>
 #endif
 
-struct fl_sockerr_cfg {
+/* What every errno program (sockerr, syserr, lsmerr) matches and reports;
+ * first in each one's configuration. */
+struct fl_errno_common {
 	__u32 fault_id;
 	__u32 err;	 /* positive errno */
 	__u32 prob;	 /* fail when bpf_get_prandom_u32() < prob; 0xffffffff = always */
@@ -20,17 +22,22 @@ struct fl_sockerr_cfg {
 	__u32 agent_pid; /* never fail the agent's own calls */
 	__u16 sysno;	 /* for the event */
 	__u8 has_comm;	 /* match comm */
-	__u8 family;	 /* 0 any, AF_INET, AF_INET6: of the address in the call */
-	__u8 proto;	 /* 0 any, IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad[3];
-	__u16 dport_lo; /* host byte order; 0 = any */
-	__u16 dport_hi;
-	__u32 dst[4]; /* network byte order, IPv4 in word 0 */
-	__u32 dst_mask[4];
+	__u8 pad;
 	char comm[16];
 };
 
-/* Counters, in the program's .bss (atomic adds). */
+struct fl_sockerr_cfg {
+	struct fl_errno_common c;
+	__u8 family;	/* 0 any, AF_INET, AF_INET6: of the address in the call */
+	__u8 proto;	/* 0 any, IPPROTO_TCP or IPPROTO_UDP */
+	__u16 dport_lo; /* host byte order; 0 = any */
+	__u16 dport_hi;
+	__u16 pad;
+	__u32 dst[4]; /* network byte order, IPv4 in word 0 */
+	__u32 dst_mask[4];
+};
+
+/* Counters, in each errno program's .bss (atomic adds). */
 struct fl_sockerr_counters {
 	__u64 matched;
 	__u64 injected;

@@ -1,29 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * BPF side only: the match of struct fl_syserr_cfg (syserr.h) against the
- * current task and a path, and the event of one failed call; shared by
- * syserr.bpf.c (fmod_ret) and lsmerr.bpf.c (BPF LSM). The including program
- * defines cfg, counters, the cgroup array and the events ring buffer.
+ * BPF side only, shared by syserr.bpf.c (fmod_ret) and lsmerr.bpf.c (BPF
+ * LSM): their configuration (struct fl_syserr_cfg, syserr.h), counters,
+ * cgroup array and events ring buffer, and the match against the current
+ * task (errno_match.bpf.h) and a path.
  */
 #ifndef FL_SYSERR_MATCH_BPF_H
 #define FL_SYSERR_MATCH_BPF_H
 
+const volatile struct fl_syserr_cfg cfg = {};
+
+struct fl_sockerr_counters counters = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup SEC(".maps");
+
+/* Shared by every instance: the agent creates it once and reuses its fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
+} events SEC(".maps");
+
+#include "errno_match.bpf.h"
+
 /* The task: not the agent, the pid, the comm, the cgroup. */
 static __always_inline bool match_task(char comm[FL_COMM_LEN])
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	if (tgid == cfg.agent_pid || (cfg.pid && tgid != cfg.pid))
-		return false;
-	bpf_get_current_comm(comm, FL_COMM_LEN);
-	if (cfg.has_comm)
-		for (int i = 0; i < FL_COMM_LEN; i++) {
-			if (comm[i] != cfg.comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	return !cfg.has_cgroup || bpf_current_task_under_cgroup(&cgroup, 0) == 1;
+	return match_pid_comm(comm) &&
+	       (!cfg.has_cgroup || bpf_current_task_under_cgroup(&cgroup, 0) == 1);
 }
 
 /* buf (a NUL-terminated path) is the prefix, or below it. */
@@ -40,30 +48,17 @@ static __always_inline bool match_prefix(const char *buf)
 	return false;
 }
 
-/* Counted as matched; 0 (go on) or -errno (fail it), with its event. */
+/* 0 (go on) or -errno (fail it, with its event). */
 static __always_inline int decide(const char comm[FL_COMM_LEN])
 {
 	struct fl_event *e;
 
-	__sync_fetch_and_add(&counters.matched, 1);
-	if (cfg.prob != 0xffffffffu && bpf_get_prandom_u32() >= cfg.prob)
+	if (!roll())
 		return 0;
-	__sync_fetch_and_add(&counters.injected, 1);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = bpf_ktime_get_ns();
-		e->value = cfg.err;
-		e->fault_id = cfg.fault_id;
-		e->pid = bpf_get_current_pid_tgid() >> 32;
-		e->kind = FL_KIND_ERRNO;
-		e->sysno = cfg.sysno;
-		__builtin_memcpy(e->comm, comm, FL_COMM_LEN);
+	e = event_start(comm);
+	if (e)
 		bpf_ringbuf_submit(e, 0);
-	} else {
-		__sync_fetch_and_add(&counters.events_lost, 1);
-	}
-	return -(int)cfg.err;
+	return -(int)cfg.c.err;
 }
 
 #endif

@@ -138,25 +138,36 @@ int sockerr_check(const struct fl_fault_spec *s, char *err, size_t errlen)
 	return errno_cgroup_dir(t, dir, sizeof(dir), err, errlen);
 }
 
-static void fill_cfg(struct fl_sockerr_cfg *c, const struct fl_fault_spec *s, uint32_t fault_id)
+void errno_fill_common(struct fl_errno_common *c, const struct fl_fault_spec *s, uint32_t fault_id)
 {
-	const struct fl_target *t = &s->target;
-
 	c->fault_id = fault_id;
 	c->err = s->sys.err;
 	c->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
-	c->pid = t->pid;
+	c->pid = s->target.pid;
 	c->agent_pid = getpid();
 	c->sysno = s->sys.nr;
-	c->has_comm = !!*t->comm;
-	memcpy(c->comm, t->comm, sizeof(c->comm));
-	c->family = t->match.family;
-	c->proto = t->match.proto;
-	c->dport_lo = t->match.dport_lo;
-	c->dport_hi = t->match.dport_hi;
+	c->has_comm = !!*s->target.comm;
+	memcpy(c->comm, s->target.comm, sizeof(c->comm));
+}
+
+void errno_read_counters(const struct fl_sockerr_counters *k, struct fl_counters *c)
+{
+	c->matched = __atomic_load_n(&k->matched, __ATOMIC_RELAXED);
+	c->injected = __atomic_load_n(&k->injected, __ATOMIC_RELAXED);
+}
+
+static void fill_cfg(struct fl_sockerr_cfg *c, const struct fl_fault_spec *s, uint32_t fault_id)
+{
+	const struct fl_match *m = &s->target.match;
+
+	errno_fill_common(&c->c, s, fault_id);
+	c->family = m->family;
+	c->proto = m->proto;
+	c->dport_lo = m->dport_lo;
+	c->dport_hi = m->dport_hi;
 	for (int i = 0; i < 4; i++) {
-		c->dst_mask[i] = t->match.dst_mask[i];
-		c->dst[i] = t->match.dst[i] & t->match.dst_mask[i];
+		c->dst_mask[i] = m->dst_mask[i];
+		c->dst[i] = m->dst[i] & m->dst_mask[i];
 	}
 }
 
@@ -261,10 +272,7 @@ void sockerr_remove(void *state)
 
 void sockerr_counters(const void *state, struct fl_counters *c)
 {
-	const struct sockerr_fault *f = state;
-
-	c->matched = __atomic_load_n(&f->skel->bss->counters.matched, __ATOMIC_RELAXED);
-	c->injected = __atomic_load_n(&f->skel->bss->counters.injected, __ATOMIC_RELAXED);
+	errno_read_counters(&((const struct sockerr_fault *)state)->skel->bss->counters, c);
 }
 
 uint64_t sockerr_events_lost(void)

@@ -30,6 +30,13 @@ int sockerr_hooks(void);
  * the root when it names none; -ENOENT with err when it does not exist. */
 int errno_cgroup_dir(const struct fl_target *t, char *dir, size_t len, char *err, size_t errlen);
 
+/* What every errno program's configuration begins with, from the fault;
+ * and the counters of one (bpf/sockerr.h). */
+struct fl_errno_common;
+struct fl_sockerr_counters;
+void errno_fill_common(struct fl_errno_common *c, const struct fl_fault_spec *s, uint32_t fault_id);
+void errno_read_counters(const struct fl_sockerr_counters *k, struct fl_counters *c);
+
 /* fmod_ret and lsm backends (errno_sys.c, bpf/syserr.bpf.c, bpf/lsmerr.bpf.c) */
 void sysbpf_init(const struct kind_env *env);
 int sysbpf_check(const struct fl_fault_spec *s, bool lsm, char *err, size_t errlen);

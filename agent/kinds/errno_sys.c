@@ -121,14 +121,7 @@ static void fill_cfg(struct fl_syserr_cfg *c, const struct fl_fault_spec *s, uin
 {
 	const struct fl_target *t = &s->target;
 
-	c->fault_id = fault_id;
-	c->err = s->sys.err;
-	c->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
-	c->pid = t->pid;
-	c->agent_pid = getpid();
-	c->sysno = s->sys.nr;
-	c->has_comm = !!*t->comm;
-	memcpy(c->comm, t->comm, sizeof(c->comm));
+	errno_fill_common(&c->c, s, fault_id);
 	c->has_cgroup = !!*t->cgroup;
 	/* fmod_ret: the argument to read; lsm: only whether to match (0). */
 	c->path_arg = !*t->path ? -1 : row >= 0 ? 0 : fl_syscall_path_arg(s->sys.syscall);
@@ -264,10 +257,7 @@ void sysbpf_remove(void *state)
 
 void sysbpf_counters(const void *state, struct fl_counters *c)
 {
-	const struct sys_fault *f = state;
-
-	c->matched = __atomic_load_n(&f->counters->matched, __ATOMIC_RELAXED);
-	c->injected = __atomic_load_n(&f->counters->injected, __ATOMIC_RELAXED);
+	errno_read_counters(((const struct sys_fault *)state)->counters, c);
 }
 
 uint64_t sysbpf_events_lost(void)
