@@ -47,6 +47,26 @@ echo "# events of fault $id: $n, $calls, $errnos, $kinds"
 check errno_seccomp_open_events test "$n" -eq 2 -a "$calls" = openat -a "$errnos" = EACCES
 check errno_seccomp_fault_cleared_at_exit test "$(ctl list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 0
 
+# 1a. A prefix is a folder, not a string: $TMP/data holds $TMP/data/f and
+# not $TMP/database/f; probability 0.3 over 600 opens within its interval.
+mkdir "$TMP/database"
+echo db >"$TMP/database/f"
+fault "$TMP/pre.json" errno "{\"path\": \"$TMP/data\"}" '{"syscall": "openat", "errno": "EACCES", "prob": 0.3}'
+cat >"$TMP/opens.py" <<'PY'
+import sys
+n, bad = int(sys.argv[1]), 0
+for i in range(n):
+    try: open(sys.argv[2]).close()
+    except PermissionError: bad += 1
+print(bad)
+PY
+inside=$(ctl exec --fault "$TMP/pre.json" -- python3 "$TMP/opens.py" 600 "$TMP/data/f" 2>/dev/null)
+beside=$(ctl exec --fault "$TMP/pre.json" -- python3 "$TMP/opens.py" 100 "$TMP/database/f" 2>/dev/null)
+read -r lo hi < <(awk -v n=600 -v p=0.3 'BEGIN { z = 3.2905; s = sqrt(n * p * (1 - p)); printf "%d %d\n", n * p - z * s, n * p + z * s + 1 }')
+echo "# prob 0.3: $inside of 600 opens under the prefix failed (interval $lo..$hi); $beside of 100 beside it"
+check errno_seccomp_prob_in_interval test "${inside:-0}" -ge "$lo" -a "${inside:-0}" -le "$hi"
+check errno_seccomp_prefix_is_a_folder test "$beside" = 0
+
 # 1b. comm: the same open fails for head, not for cat.
 fault "$TMP/comm.json" errno "{\"comm\": \"head\", \"path\": \"$TMP/g\"}" '{"syscall": "openat", "errno": "EPERM"}'
 out=$(ctl exec --fault "$TMP/comm.json" -- sh -c "cat $TMP/g; head -1 $TMP/g" 2>&1)
@@ -235,5 +255,9 @@ echo '{"kind": "errno", "target": {}, "params": {"syscall": "openat"}}' >"$TMP/b
 bad fault_file_no_errno ctl exec --fault "$TMP/bad.json" -- true
 bad jitter_over_delay ctl inject syscall-latency --syscall write --delay 10ms --jitter 20ms --pid $$
 bad latency_cgroup ctl inject syscall-latency --syscall connect --delay 10ms --pid $$ --backend cgroup
+out=$("$FL_BIN/agentctl" --socket "$TMP/none.sock" exec --trap openat -- true 2>&1)
+rc=$?
+echo "# no agent: $out"
+check errno_seccomp_bad_no_agent test $rc -eq 3 -a "$(echo "$out" | wc -l)" -eq 1
 check errno_seccomp_agent_alive ctl status
 exit $_failed
