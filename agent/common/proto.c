@@ -2,7 +2,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,47 @@ static const struct {
     {"icmp6", IPPROTO_ICMPV6},
     {"icmpv6", IPPROTO_ICMPV6},
 };
+
+/* What a kill may send. STOP and CONT are not here: pausing is the pause
+ * fault's, which always resumes. */
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+    {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},   {"HUP", SIGHUP},
+    {"QUIT", SIGQUIT}, {"ABRT", SIGABRT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+    {"ALRM", SIGALRM}, {"SEGV", SIGSEGV}, {"BUS", SIGBUS},
+};
+
+int proto_signal_from_name(const char *name)
+{
+	if (name && !strncasecmp(name, "SIG", 3))
+		name += 3;
+	for (size_t i = 0; name && i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (!strcasecmp(signals[i].name, name))
+			return signals[i].sig;
+	return 0;
+}
+
+const char *proto_signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].sig == sig)
+			return signals[i].name;
+	return NULL;
+}
+
+const char *proto_signal_names(void)
+{
+	static char buf[128];
+	size_t n = 0;
+
+	if (buf[0])
+		return buf;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "", signals[i].name);
+	return buf;
+}
 
 const char *fl_cmd_name(enum fl_cmd cmd)
 {
@@ -165,6 +208,50 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 	return 0;
 }
 
+/* kill: {"signal":"TERM"}; pause: none; cpu: {"quota":"10%"} (or 0.1). */
+static int proc_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const kill_keys[] = {"signal", NULL}, *const pause_keys[] = {NULL},
+				 *const cpu_keys[] = {"quota", NULL};
+	const char *const *keys = s->kind == FL_KIND_KILL    ? kill_keys
+				  : s->kind == FL_KIND_PAUSE ? pause_keys
+							     : cpu_keys;
+	json_t *v;
+
+	s->prob = 1.0;
+	s->proc.signal = SIGKILL;
+	if (p && !json_is_object(p))
+		FAIL("fault.params: must be an object");
+	if (p && jf_check_keys(p, "fault.params", keys, err, errlen))
+		return -EINVAL;
+	v = json_object_get(p, "signal");
+	if (v && !json_is_string(v))
+		FAIL("fault.params.signal: must be a signal name, like \"TERM\"");
+	if (v) {
+		s->proc.signal = proto_signal_from_name(json_string_value(v));
+		if (!s->proc.signal)
+			FAIL(
+			    "fault.params.signal: '%.40s' is not a signal a kill sends (known: %s)",
+			    json_string_value(v), proto_signal_names());
+	}
+	if (s->kind != FL_KIND_CPU)
+		return 0;
+	v = json_object_get(p, "quota");
+	if (!v)
+		FAIL("fault.params.quota: missing (the share of one CPU, like \"10%%\" or 0.1)");
+	if (json_is_number(v)) {
+		s->proc.quota = json_number_value(v);
+	} else if (!json_is_string(v) ||
+		   parse_prob(json_string_value(v), &s->proc.quota) == -EINVAL) {
+		FAIL("fault.params.quota: must be a share of one CPU, like \"10%%\" or 0.1");
+	} else if (parse_prob(json_string_value(v), &s->proc.quota)) {
+		s->proc.quota = 2; /* over 100%: refused below */
+	}
+	if (!(s->proc.quota > 0 && s->proc.quota <= 1))
+		FAIL("fault.params.quota: must be over 0%% and at most 100%% of one CPU");
+	return 0;
+}
+
 /* The probability every kind takes: a number 0..1 or "30%". */
 static int get_prob(json_t *p, double *prob, char *err, size_t errlen)
 {
@@ -187,6 +274,12 @@ static int get_prob(json_t *p, double *prob, char *err, size_t errlen)
 	} else {
 		FAIL("fault.params.prob: must be a number 0..1 or a string like \"30%%\"");
 	}
+	/* The programs draw a 32-bit random number: anything smaller than one
+	 * step would silently become "never". */
+	if (*prob > 0 && *prob < FL_PROB_RESOLUTION)
+		FAIL("fault.params.prob: %g is below the resolution of the random draw (2^-32, "
+		     "about 2.3e-10); use 0 or a larger probability",
+		     *prob);
 	return 0;
 }
 
@@ -306,6 +399,8 @@ static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t 
 		FAIL("fault.target: missing");
 	if (target_from_json(v, s->kind, &s->target, err, errlen))
 		return -EINVAL;
+	if (s->kind == FL_KIND_KILL || s->kind == FL_KIND_PAUSE || s->kind == FL_KIND_CPU)
+		return proc_params_from_json(json_object_get(j, "params"), s, err, errlen);
 	return params_from_json(json_object_get(j, "params"), s, err, errlen);
 }
 
@@ -333,9 +428,16 @@ static json_t *ports_json(uint16_t lo, uint16_t hi)
 
 static json_t *params_to_json(const struct fl_fault_spec *s)
 {
-	json_t *p = json_pack("{s:f}", "prob", s->prob);
+	json_t *p;
 	char d[32];
 
+	if (s->kind == FL_KIND_KILL)
+		return json_pack("{s:s}", "signal", proto_signal_name(s->proc.signal) ?: "?");
+	if (s->kind == FL_KIND_PAUSE)
+		return json_object();
+	if (s->kind == FL_KIND_CPU)
+		return json_pack("{s:f}", "quota", s->proc.quota);
+	p = json_pack("{s:f}", "prob", s->prob);
 	if (s->kind != FL_KIND_ERRNO && s->kind != FL_KIND_SYSCALL_LATENCY)
 		return p;
 	json_object_set_new(p, "syscall", json_string(s->sys.syscall));
@@ -358,11 +460,13 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	json_t *target = json_object(), *j = json_object();
 	char dur[32];
 
-	json_object_set_new(target, "dev", json_string(t->dev));
+	if (*t->dev || s->kind == FL_KIND_DROP) {
+		json_object_set_new(target, "dev", json_string(t->dev));
+		json_object_set_new(target, "direction",
+				    json_string(t->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+	}
 	if (*t->netns)
 		json_object_set_new(target, "netns", json_string(t->netns));
-	json_object_set_new(target, "direction",
-			    json_string(t->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
 	if (t->match.proto)
 		json_object_set_new(target, "proto", json_string(proto_name(t->match.proto)));
 	if (*t->src)

@@ -25,7 +25,8 @@
 #define FL_DEFAULT_METRICS 9464
 #define FL_NAME_LEN	   64
 #define FL_NETNS_LEN	   256
-#define FL_TRAP_WORDS	   8 /* syscall numbers below 512 */
+#define FL_TRAP_WORDS	   8			/* syscall numbers below 512 */
+#define FL_PROB_RESOLUTION (1.0 / 4294967296.0) /* one step of a 32-bit draw */
 
 enum fl_cmd {
 	FL_CMD_STATUS,
@@ -64,6 +65,12 @@ struct fl_errno_params {
 	char warning[160];  /* "" or why the fault may not mean what it says */
 };
 
+/* Parameters of the process faults (kill, pause, cpu). */
+struct fl_proc_params {
+	int signal;   /* kill: the signal sent (SIGKILL unless given) */
+	double quota; /* cpu: the share of one CPU the cgroup may use, 0 < quota <= 1 */
+};
+
 struct fl_fault_spec {
 	uint16_t kind; /* enum fl_kind */
 	char name[FL_NAME_LEN];
@@ -73,6 +80,7 @@ struct fl_fault_spec {
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
 	struct fl_errno_params sys; /* errno, syscall-latency */
+	struct fl_proc_params proc; /* kill, pause, cpu */
 };
 
 struct fl_request {
@@ -96,6 +104,12 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen);
 json_t *fault_spec_to_json(const struct fl_fault_spec *s);
 json_t *proto_request_to_json(const struct fl_request *req);
+
+/* The signals a kill fault may send, by name ("KILL", "SIGTERM", "term").
+ * Returns the number, or 0 when the name is not one of them. */
+int proto_signal_from_name(const char *name);
+const char *proto_signal_name(int sig); /* "KILL"; NULL when not one of them */
+const char *proto_signal_names(void);	/* "KILL, TERM, ..." for messages */
 
 /* Replies. proto_reply_line returns a malloc'd "...\n" string. */
 json_t *proto_ok(void);

@@ -167,21 +167,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Mount a pseudo filesystem the agent needs when it is missing; returns 1
- * when this agent mounted it (and so unmounts it at exit). */
-static int ensure_mounted(const char *path, const char *type, long magic)
+/* Mount a pseudo filesystem the agent needs when it is missing. It stays
+ * mounted when the agent stops: others (bpftool, perf, another agent) may
+ * use it by then, and unmounting it under them would break them. */
+static void ensure_mounted(const char *path, const char *type, long magic)
 {
 	struct statfs st;
 
 	if (!statfs(path, &st) && st.f_type == magic)
-		return 0;
+		return;
 	if (mount(type, path, type, 0, NULL)) {
 		fl_log("cannot mount %s on %s: %s (features that need it will be refused)", type,
 		       path, strerror(errno));
-		return 0;
+		return;
 	}
-	fl_log("mounted %s on %s", type, path);
-	return 1;
+	fl_log("mounted %s on %s (it stays mounted)", type, path);
 }
 
 static int take_lock(const char *dir)
@@ -297,7 +297,6 @@ int main(int argc, char **argv)
 	struct opts o;
 	char err[512], path[PATH_MAX], event_log[PATH_MAX + 32];
 	int lockfd = -1, epfd = -1, sigfd = -1, timerfd = -1, ret = 1;
-	int mounted_bpffs = 0, mounted_tracefs = 0;
 	sigset_t mask;
 
 	fl_prog = "agentd";
@@ -335,8 +334,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	mounted_bpffs = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC);
-	mounted_tracefs = ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
+	ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC);
+	ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
 
 	ret = probe_run(&facts);
 	if (ret) {
@@ -415,10 +414,6 @@ out:
 		close(sigfd);
 	if (timerfd >= 0)
 		close(timerfd);
-	if (mounted_tracefs)
-		umount2("/sys/kernel/tracing", MNT_DETACH);
-	if (mounted_bpffs)
-		umount2("/sys/fs/bpf", MNT_DETACH);
 	snprintf(path, sizeof(path), "%s/agent.lock", o.state_dir);
 	unlink(path);
 	close(lockfd);

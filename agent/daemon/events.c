@@ -89,7 +89,14 @@ json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns)
 	else if (e->kind == FL_KIND_ERRNO) {
 		json_object_set_new(j, "errno", json_integer((json_int_t)e->value));
 		json_object_set_new(j, "errno_name", json_string(fl_errno_name(e->value)));
-	}
+	} else if (e->kind == FL_KIND_KILL)
+		json_object_set_new(j, "signal", json_string(proto_signal_name(e->value) ?: "?"));
+	else if (e->kind == FL_KIND_PAUSE)
+		json_object_set_new(j, "action", json_string(e->value ? "pause" : "resume"));
+	else if (e->kind == FL_KIND_CPU)
+		json_object_set_new(j, "action", json_string(e->value ? "cap" : "restore"));
+	if (e->kind == FL_KIND_CPU && e->value)
+		json_object_set_new(j, "quota", json_real(e->value / 1e6));
 	return j;
 }
 
@@ -186,14 +193,6 @@ int events_poll(void)
 	return ring_buffer__consume(rb);
 }
 
-void events_emit(const struct fl_event *e)
-{
-	int64_t off;
-
-	wall_offset_ns(&off);
-	on_event(&off, (void *)e, sizeof(*e));
-}
-
 void events_flush(void)
 {
 	if (gz)
@@ -224,6 +223,13 @@ void events_fault_end(uint32_t id, const char *why)
 	write_record(json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "type", "end", "wall_ns",
 			       (json_int_t)now_wall_ns(), "mono_ns", (json_int_t)now_mono_ns(),
 			       "host", host, "fault_id", (json_int_t)id, "reason", why));
+}
+
+void events_emit(const struct fl_event *e)
+{
+	if (user_cb)
+		user_cb(e, user_arg);
+	write_record(event_to_json(e, now_wall_ns() - now_mono_ns() + e->ts_ns));
 }
 
 void events_lost(uint64_t n)

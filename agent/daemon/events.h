@@ -20,9 +20,6 @@ int events_ringbuf_fd(void);
 int events_epoll_fd(void); /* readable when the ring buffer has records */
 /* Take what is in the ring buffer; returns records taken or -errno. */
 int events_poll(void);
-/* An event injected by the agent's user-space half (a seccomp supervisor's
- * report): the same path as a record from the ring buffer. */
-void events_emit(const struct fl_event *e);
 void events_flush(void); /* make the log readable up to now (Z_SYNC_FLUSH) */
 void events_close(void);
 uint64_t events_written(void);
@@ -32,6 +29,10 @@ void events_set_callback(void (*cb)(const struct fl_event *e, void *arg), void *
 /* Lifecycle records: "start" with the fault's spec, "end" with why. */
 void events_fault_start(uint32_t id, const char *backend, const struct fl_fault_spec *s);
 void events_fault_end(uint32_t id, const char *why);
+/* A record made by the agent itself (user-space backends: kill, pause,
+ * cpu, a seccomp supervisor's reports), written as if it had come from the
+ * ring buffer. */
+void events_emit(const struct fl_event *e);
 /* Record that n events were lost in the kernel (ring buffer full). */
 void events_lost(uint64_t n);
 

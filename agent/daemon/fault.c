@@ -122,11 +122,30 @@ static const char *pick_backend(const struct fl_fault_spec *s, const struct faul
 	return NULL;
 }
 
+/* The target in words for the log: a device, or the processes. */
+static void target_text(const struct fl_target *t, char *buf, size_t len)
+{
+	int n = 0;
+
+	if (*t->dev)
+		n = snprintf(buf, len, "%s %s%s%s", t->dev,
+			     t->dir == FL_DIR_EGRESS ? "egress" : "ingress",
+			     *t->netns ? " in netns " : "", t->netns);
+	if (t->pid && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%spid %u", n ? " " : "", t->pid);
+	if (*t->comm && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%scomm %s", n ? " " : "", t->comm);
+	if (*t->cgroup && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%scgroup %s", n ? " " : "", t->cgroup);
+	if (!n)
+		snprintf(buf, len, "any process");
+}
+
 static json_t *inject(const struct fl_request *req)
 {
 	const struct fl_fault_spec *s = &req->fault;
 	const struct fl_match *m = &s->target.match;
-	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32];
+	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32], where[400];
 	const char *backend = s->backend;
 	const struct fault_kind *ops = fault_kind_of(s->kind);
 	struct fault *f = NULL;
@@ -190,14 +209,13 @@ static json_t *inject(const struct fl_request *req)
 	f->expires_mono = now + ttl;
 	events_fault_start(f->id, f->backend, &f->spec);
 	format_duration(ttl, dur, sizeof(dur));
-	if (*s->target.dev)
-		fl_log("fault %u: %s on %s %s%s%s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
-		       s->target.dev, s->target.dir == FL_DIR_EGRESS ? "egress" : "ingress",
-		       *s->target.netns ? " in netns " : "", s->target.netns, backend, s->prob,
-		       dur);
+	target_text(&s->target, where, sizeof(where));
+	if (*s->sys.syscall)
+		fl_log("fault %u: %s on %s of %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
+		       s->sys.syscall, where, backend, s->prob, dur);
 	else
-		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
-		       s->sys.syscall, backend, s->prob, dur);
+		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind), where,
+		       backend, s->prob, dur);
 	return json_pack("{s:b,s:o}", "ok", 1, "fault", fault_json(f, now));
 }
 

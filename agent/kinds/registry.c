@@ -60,13 +60,22 @@ static const struct fl_backend_desc kill_backends[] = {
 };
 
 static const struct fl_backend_desc pause_backends[] = {
-    {"freeze", {FACT_CGROUP2, END}, {END}, NULL, "cgroup v2 cgroup.freeze"},
+    {"freeze",
+     {FACT_CGROUP2, FACT_CGROUP_FREEZE, END},
+     {END},
+     NULL,
+     "cgroup v2 cgroup.freeze (a pid or comm target: SIGSTOP)"},
     {"sigstop", {END}, {END}, NULL, "SIGSTOP, then SIGCONT"},
     {NULL},
 };
 
 static const struct fl_backend_desc cpu_backends[] = {
-    {"cpu_max", {FACT_CGROUP2, END}, {END}, NULL, "cgroup v2 cpu.max, restored"},
+    {"cpu_max", {FACT_CGROUP2_CPU, END}, {END}, NULL, "cgroup v2 cpu.max, restored"},
+    {"cfs_quota",
+     {FACT_CGROUP1_CPU, END},
+     {END},
+     NULL,
+     "cgroup v1 cpu.cfs_quota_us, restored (the cpu controller on v1)"},
     {NULL},
 };
 
@@ -78,10 +87,10 @@ const struct fl_kind_desc fl_kinds[] = {
      FL_EXPLAINS_ERRNO, true},
     {FL_KIND_SYSCALL_LATENCY, "syscall-latency", "a syscall is held for a while",
      syscall_latency_backends, FL_EXPLAINS_SLOW | FL_EXPLAINS_DEADLINE, true},
-    {FL_KIND_KILL, "kill", "processes are killed", kill_backends, FL_EXPLAINS_DEPENDENCY, false},
+    {FL_KIND_KILL, "kill", "processes are killed", kill_backends, FL_EXPLAINS_DEPENDENCY, true},
     {FL_KIND_PAUSE, "pause", "processes are paused, then resumed", pause_backends,
-     FL_EXPLAINS_DEPENDENCY, false},
-    {FL_KIND_CPU, "cpu", "a cgroup's CPU is capped", cpu_backends, FL_EXPLAINS_SLOW, false},
+     FL_EXPLAINS_DEPENDENCY, true},
+    {FL_KIND_CPU, "cpu", "a cgroup's CPU is capped", cpu_backends, FL_EXPLAINS_SLOW, true},
     {FL_KIND_NONE, NULL, NULL, NULL, 0, false},
 };
 

@@ -9,20 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "probe.h"
+#include "probe_int.h"
 #include "registry.h"
-
-static void __attribute__((format(printf, 3, 4)))
-append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t n = strnlen(buf, len);
-	va_list ap;
-
-	if (n + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
 
 /* Whether b can run here; if not, why (one clause, appended to why). */
 static bool backend_usable(const struct fl_facts *f, const struct fl_backend_desc *b, char *why,
@@ -34,15 +22,15 @@ static bool backend_usable(const struct fl_facts *f, const struct fl_backend_des
 		const struct fl_fact_result *r = &f->r[b->all[i]];
 
 		if (!r->ok) {
-			append(why, len, "%s%s needs %s: %s", *why ? "; " : "", b->name,
-			       fact_name(b->all[i]), r->detail);
+			flp_append(why, len, "%s%s needs %s: %s", *why ? "; " : "", b->name,
+				   fact_name(b->all[i]), r->detail);
 			return false;
 		}
 	}
 	for (int i = 0; i < FL_BACKEND_NEEDS && b->any[i] != FACT_MAX; i++)
 		any |= f->r[b->any[i]].ok;
 	if (!any)
-		append(why, len, "%s%s needs %s", *why ? "; " : "", b->name, b->any_what);
+		flp_append(why, len, "%s%s needs %s", *why ? "; " : "", b->name, b->any_what);
 	return any;
 }
 

@@ -38,6 +38,9 @@ enum fl_fact {
 	FACT_XT_BPF,	     /* iptables -m bpf */
 	FACT_CGROUP2,	     /* cgroup v2 mount point */
 	FACT_SECCOMP_NOTIFY, /* SECCOMP_FILTER_FLAG_NEW_LISTENER */
+	FACT_CGROUP_FREEZE,  /* cgroup.freeze in cgroup v2 (kernel 5.2+) */
+	FACT_CGROUP2_CPU,    /* the cpu controller on cgroup v2 (cpu.max) */
+	FACT_CGROUP1_CPU,    /* a cgroup v1 hierarchy with the cpu controller; detail: its mount */
 	FACT_MAX,
 };
 
