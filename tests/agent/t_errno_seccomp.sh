@@ -96,16 +96,16 @@ for i in range(n):
     assert os.write(fd, b'x') == 1
     ts.append(time.monotonic() - t)
 ts.sort()
-print('%.3f %.3f' % (ts[len(ts) // 2] * 1000, ts[-1] * 1000))
+print('%.3f %.3f' % (ts[len(ts) // 2] * 1000, ts[len(ts) * 9 // 10] * 1000))  # median, p90
 PY
 fault "$TMP/lat.json" syscall-latency "{\"path\": \"$TMP/data/\"}" '{"syscall": "write", "delay": "20ms"}'
 read -r med max < <(ctl exec --fault "$TMP/lat.json" -- python3 "$TMP/w.py" 20 "$TMP/data/w" 2>/dev/null)
 read -r bmed _ < <(ctl exec --fault "$TMP/lat.json" -- python3 "$TMP/w.py" 20 "$TMP/w" 2>/dev/null)
-echo "# write under the path: median $med ms, max $max ms; elsewhere: median $bmed ms"
+echo "# write under the path: median $med ms, p90 $max ms; elsewhere: median $bmed ms"
 check errno_seccomp_latency_20ms awk -v m="$med" -v b="$bmed" 'BEGIN { d = m - b; exit !(d >= 18 && d <= 22) }'
 check errno_seccomp_latency_not_elsewhere awk -v b="$bmed" 'BEGIN { exit !(b < 2) }'
 read -r smed smax < <(ctl exec --fault "$TMP/lat.json" -- python3 "$TMP/w.py" 20 "$TMP/data/w" alarm 2>/dev/null)
-echo "# with SIGALRM every 3 ms: median $smed ms, max $smax ms"
+echo "# with SIGALRM every 3 ms: median $smed ms, p90 $smax ms"
 check errno_seccomp_latency_signal_not_doubled awk -v m="$smed" -v x="$smax" 'BEGIN { exit !(m >= 18 && m <= 23 && x < 30) }'
 
 # 3b. A call no fault names never leaves the kernel: CPU time of 300,000
@@ -129,8 +129,10 @@ med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 echo "# 300,000 getppid: ${plain[*]} ms plain, ${sup[*]} ms supervised"
 check errno_seccomp_untrapped_costs_nothing awk -v p="$(med "${plain[@]}")" -v s="$(med "${sup[@]}")" 'BEGIN { exit !(s > 0 && s <= p * 1.5) }'
 
-# 3c. Jitter: 40 writes held 10 ms +- 5 ms spread over that range; each
-# hold is one syscall-latency event with its delay.
+# 3c. Jitter: 40 writes held 10 ms +- 5 ms: none shorter than 5 ms, the
+# median near 10, spread over the range (p10 to p90; the slowest ones are
+# left out: a busy machine adds its own delays); each hold is one
+# syscall-latency event with its delay, all in 5..15 ms.
 fault "$TMP/jit.json" syscall-latency "{\"path\": \"$TMP/data/\"}" '{"syscall": "write", "delay": "10ms", "jitter": "5ms"}'
 cat >"$TMP/j.py" <<'PY'
 import os, sys, time
@@ -138,13 +140,15 @@ fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
 ts = []
 for i in range(40):
     t = time.monotonic(); os.write(fd, b'x'); ts.append((time.monotonic() - t) * 1000)
-print('%.2f %.2f' % (min(ts), max(ts)))
+ts.sort()
+print('%.2f %.2f %.2f %.2f' % (ts[0], ts[4], ts[20], ts[35]))  # min, p10, median, p90
 PY
 out=$(ctl exec --fault "$TMP/jit.json" -- python3 "$TMP/j.py" "$TMP/data/j" 2>&1)
-read -r jmin jmax < <(tail -1 <<<"$out")
+read -r jmin j10 jmed j90 < <(tail -1 <<<"$out")
 id=$(sed -n 's/^agentctl: exec: fault \([0-9]*\)$/\1/p' <<<"$out")
-echo "# jitter: holds from $jmin to $jmax ms"
-check errno_seccomp_jitter_range awk -v a="$jmin" -v b="$jmax" 'BEGIN { exit !(a >= 4.9 && b <= 20 && b - a >= 4) }'
+echo "# jitter: holds min $jmin, p10 $j10, median $jmed, p90 $j90 ms"
+check errno_seccomp_jitter_range awk -v a="$jmin" -v p="$j10" -v m="$jmed" -v q="$j90" \
+	'BEGIN { exit !(a >= 4.9 && m >= 8 && m <= 13 && q - p >= 4) }'
 read -r n calls _ kinds < <(logged "$id")
 delays=$(zcat "$FL_RUN/events.ndjson.gz" 2>/dev/null | python3 -c "
 import json, sys
