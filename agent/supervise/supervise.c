@@ -158,6 +158,10 @@ static void __attribute__((noreturn)) child(const struct setup *st, int sock, pi
 	 * seccomp'd task (disabling it) slows every call, trapped or not. */
 	if (ctx)
 		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+	/* Root may load a filter without no_new_privs: setuid programs and
+	 * file capabilities under CMD then work as they do without us. */
+	if (ctx && !geteuid())
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	for (int nr = 0; ctx && !ret && nr < FL_TRAP_WORDS * 64; nr++)
 		if (trapped(st, nr))
 			ret = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
