@@ -8,9 +8,10 @@
 #              matches no connect (another port): the hook runs every time
 #   scother    under agentctl exec with a fault on a syscall the loop does
 #              not make (fsync): the filter traps nothing the loop does
-#   sctrap     under agentctl exec with a fault on connect that matches no
-#              connect (another comm): every connect goes to the supervisor
-#              and back (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+#   sctrap     under agentctl exec with a fault on connect at probability 0:
+#              every connect goes to the supervisor, matches, draws, and is
+#              let go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE): the bare round
+#              trip (a comm, pid or path match adds reads of /proc)
 #   strace     strace --seccomp-bpf -e inject=connect:error=EIO:when=65535
 #              (traps every connect, fails none), for comparison
 # Reports the median rate of each, its ratio to "none" (goal for cgnomatch
@@ -94,7 +95,7 @@ CG2=$(ctl doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin
 CG=$CG2/faultline-bench-errno-$$
 mkdir "$CG"
 echo '{"kind":"errno","params":{"syscall":"fsync","errno":"EIO"}}' >"$TMP/fsync.json"
-echo '{"kind":"errno","target":{"comm":"nomatch"},"params":{"syscall":"connect","errno":"EIO"}}' >"$TMP/conn.json"
+echo '{"kind":"errno","params":{"syscall":"connect","errno":"EIO","prob":0}}' >"$TMP/conn.json"
 inloop() { sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$CG" "$@"; }
 run() { # CONFIG: one rate
 	case $1 in
