@@ -165,13 +165,21 @@ static void print_faults(json_t *faults)
 {
 	size_t i;
 	json_t *f;
+	int kw = 5;
 
 	if (!json_array_size(faults)) {
 		printf("no active faults\n");
 		return;
 	}
-	printf("%-4s %-5s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", "KIND", "NAME", "TARGET",
-	       "PROB", "VIA", "LEFT", "MATCHED", "INJECTED");
+	/* KIND as wide as the longest kind listed (syscall-latency). */
+	json_array_foreach(faults, i, f)
+	{
+		int n = strlen(json_string_value(json_object_get(f, "kind")) ?: "");
+
+		kw = n > kw ? n : kw;
+	}
+	printf("%-4s %-*s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", kw, "KIND", "NAME",
+	       "TARGET", "PROB", "VIA", "LEFT", "MATCHED", "INJECTED");
 	json_array_foreach(faults, i, f)
 	{
 		char target[256], left[32], param[24] = "-";
@@ -196,8 +204,8 @@ static void print_faults(json_t *faults)
 				 (long long)(ms / 1000 % 60));
 		else
 			format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
-		printf("%-4lld %-5s %-12s %-44s %-6s %-4s %-8s %10lld %10lld\n",
-		       (long long)json_integer_value(json_object_get(f, "id")),
+		printf("%-4lld %-*s %-12s %-44s %-6s %-4s %-8s %10lld %10lld\n",
+		       (long long)json_integer_value(json_object_get(f, "id")), kw,
 		       json_string_value(json_object_get(f, "kind")),
 		       json_string_value(json_object_get(f, "name")) ?: "-", target, param,
 		       json_string_value(json_object_get(f, "backend")), left,
