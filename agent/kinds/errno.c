@@ -19,6 +19,7 @@ enum backend { B_CGROUP, B_FMOD, B_LSM, B_SECCOMP, B_NONE };
 struct errno_fault {
 	enum backend b;
 	void *impl;
+	char warning[sizeof(((struct fl_errno_params *)0)->warning)]; /* for list */
 };
 
 static enum backend backend_of(const char *name)
@@ -115,13 +116,14 @@ static int sys_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 		return ret;
 	f = malloc(sizeof(*f));
 	if (!f) {
-		f = &(struct errno_fault){b, impl};
+		f = &(struct errno_fault){.b = b, .impl = impl};
 		sys_remove_impl(f);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	f->b = b;
 	f->impl = impl;
+	snprintf(f->warning, sizeof(f->warning), "%s", s->sys.warning);
 	*state = f;
 	return 0;
 }
@@ -148,6 +150,8 @@ static void sys_describe(const void *state, json_t *fault)
 {
 	const struct errno_fault *f = state;
 
+	if (*f->warning)
+		json_object_set_new(fault, "warning", json_string(f->warning));
 	if (f->b == B_SECCOMP)
 		seccomp_describe(f->impl, fault);
 }

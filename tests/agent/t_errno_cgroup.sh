@@ -203,6 +203,9 @@ bad no_target --syscall connect --errno ECONNREFUSED
 bad recvmsg_cgroup --syscall recvmsg --errno ECONNREFUSED --cgroup "$A" --backend cgroup
 out=$(ctl inject errno --syscall connect --errno EIO --cgroup "$A" --dry-run 2>&1)
 check errno_cgroup_warns_undocumented_errno grep -q "warning: EIO is not among" <<<"$out"
+id=$(ctl inject errno --syscall connect --errno EIO --cgroup "$A" 2>/dev/null)
+check errno_cgroup_warning_in_list test "$(ctl list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("warning", ""))' | cut -c1-20)" = "EIO is not among the"
+ctl clear "$id" >/dev/null
 check errno_cgroup_agent_alive ctl status
 
 # 6. The agent killed while a fault is active: the links die with it.
