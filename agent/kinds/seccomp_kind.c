@@ -54,8 +54,12 @@ static int push(struct sup *s, json_t *msg)
 	len = strlen(line);
 	line[len] = '\n';
 	if (send(s->fd, line, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len + 1) {
+		/* A line cut short would garble the next: let the supervisor go
+		 * (it then drops every fault, the safe side). */
 		ret = -EIO;
-		fl_log("cannot reach the supervisor of pid %u: %s", s->pid, strerror(errno));
+		fl_log("cannot reach the supervisor of pid %u (%s): letting it go", s->pid,
+		       strerror(errno));
+		shutdown(s->fd, SHUT_RDWR);
 	}
 	free(line);
 	return ret;
