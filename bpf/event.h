@@ -45,7 +45,8 @@ struct fl_event {
 	__u8 dir;	/* enum fl_dir, packet faults only */
 	__u8 family;	/* AF_INET or AF_INET6, 0 if not a packet */
 	__u8 proto;	/* IPPROTO_* */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 sysno; /* errno, syscall-latency: the syscall's native number */
 	__u16 sport; /* host byte order */
 	__u16 dport; /* host byte order */
 	__u32 ifindex;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "errno_names.h"
 #include "event.h"
 #include "jsonfield.h"
 #include "parse.h"
@@ -17,7 +18,7 @@
 
 static const char *const cmd_names[FL_CMD_MAX] = {
     [FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
-    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",
+    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",   [FL_CMD_SUPERVISE] = "supervise",
 };
 
 static const struct {
@@ -251,27 +252,19 @@ static int proc_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, 
 	return 0;
 }
 
-static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+/* The probability every kind takes: a number 0..1 or "30%". */
+static int get_prob(json_t *p, double *prob, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"prob", NULL};
-	json_t *v;
+	json_t *v = json_object_get(p, "prob");
 
-	s->prob = 1.0;
-	if (!p)
-		return 0;
-	if (!json_is_object(p))
-		FAIL("fault.params: must be an object");
-	if (jf_check_keys(p, "fault.params", keys, err, errlen))
-		return -EINVAL;
-	v = json_object_get(p, "prob");
 	if (!v)
 		return 0;
 	if (json_is_number(v)) {
-		s->prob = json_number_value(v);
-		if (!(s->prob >= 0 && s->prob <= 1))
-			FAIL("fault.params.prob: %g is outside 0..1", s->prob);
+		*prob = json_number_value(v);
+		if (!(*prob >= 0 && *prob <= 1))
+			FAIL("fault.params.prob: %g is outside 0..1", *prob);
 	} else if (json_is_string(v)) {
-		int e = parse_prob(json_string_value(v), &s->prob);
+		int e = parse_prob(json_string_value(v), prob);
 
 		if (e == -ERANGE)
 			FAIL("fault.params.prob: '%s' is outside 0..1", json_string_value(v));
@@ -283,11 +276,88 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 	}
 	/* The programs draw a 32-bit random number: anything smaller than one
 	 * step would silently become "never". */
-	if (s->prob > 0 && s->prob < FL_PROB_RESOLUTION)
+	if (*prob > 0 && *prob < FL_PROB_RESOLUTION)
 		FAIL("fault.params.prob: %g is below the resolution of the random draw (2^-32, "
 		     "about 2.3e-10); use 0 or a larger probability",
-		     s->prob);
+		     *prob);
 	return 0;
+}
+
+/* errno and syscall-latency: the syscall, and the errno or the delay; and
+ * what the target may hold for that call. */
+static int sys_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	const char *w = "fault.params";
+	struct fl_errno_params *sp = &s->sys;
+	const struct fl_target *t = &s->target;
+	bool is_errno = s->kind == FL_KIND_ERRNO;
+	char en[32] = "";
+
+	if (jf_string(p, "syscall", w, sp->syscall, sizeof(sp->syscall), true, err, errlen))
+		return -EINVAL;
+	sp->nr = fl_syscall_nr(sp->syscall);
+	if (sp->nr < 0)
+		FAIL("%s.syscall: '%s' is not a syscall on this machine (a name like openat, "
+		     "connect, write)",
+		     w, sp->syscall);
+	if (is_errno) {
+		if (jf_string(p, "errno", w, en, sizeof(en), true, err, errlen))
+			return -EINVAL;
+		sp->err = fl_errno_nr(en);
+		if (sp->err < 0)
+			FAIL("%s.errno: '%s' is not an errno name (like EIO, ENOSPC, "
+			     "ECONNREFUSED)",
+			     w, en);
+		if (!fl_syscall_may_return(sp->syscall, sp->err))
+			snprintf(sp->warning, sizeof(sp->warning),
+				 "%s is not among the errnos %s(2) documents; callers may not "
+				 "expect it",
+				 en, sp->syscall);
+	} else {
+		if (jf_duration(p, "delay", w, &sp->delay_ns, true, false, err, errlen) ||
+		    jf_duration(p, "jitter", w, &sp->jitter_ns, false, true, err, errlen))
+			return -EINVAL;
+		if (sp->jitter_ns > sp->delay_ns)
+			FAIL("%s.jitter: more than the delay (the delay is held +- jitter)", w);
+	}
+	if (*t->path && fl_syscall_path_arg(sp->syscall) < 0 && fl_syscall_fd_arg(sp->syscall) < 0)
+		FAIL("fault.target.path: %s takes no path or file (calls with one: open, openat, "
+		     "stat, unlink, mkdir, rename, execve, read, write, fsync, ...)",
+		     sp->syscall);
+	if (*t->path && t->path[0] != '/')
+		FAIL("fault.target.path: '%s' must be absolute", t->path);
+	if ((*t->dst || *t->src || t->match.dport_lo || t->match.sport_lo || t->match.proto) &&
+	    !(fl_syscall_sock_call(sp->syscall) &
+	      (FL_SOCK_CONNECT | FL_SOCK_BIND | FL_SOCK_SENDMSG)))
+		FAIL("fault.target: addresses, ports and proto need connect, bind, sendto or "
+		     "sendmsg, not %s",
+		     sp->syscall);
+	if (*t->src || t->match.sport_lo)
+		FAIL("fault.target: a call has one address (dst and dport: the one it names)");
+	return 0;
+}
+
+static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const drop_keys[] = {"prob", NULL};
+	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
+	static const char *const lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
+	const char *const *keys = s->kind == FL_KIND_ERRNO	       ? errno_keys
+				  : s->kind == FL_KIND_SYSCALL_LATENCY ? lat_keys
+								       : drop_keys;
+	bool sys = keys != drop_keys;
+
+	s->prob = 1.0;
+	if (!p && sys)
+		FAIL("fault.params: missing (%s needs a syscall)", fl_kind_name(s->kind));
+	if (!p)
+		return 0;
+	if (!json_is_object(p))
+		FAIL("fault.params: must be an object");
+	if (jf_check_keys(p, "fault.params", keys, err, errlen) ||
+	    get_prob(p, &s->prob, err, errlen))
+		return -EINVAL;
+	return sys ? sys_params_from_json(p, s, err, errlen) : 0;
 }
 
 static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
@@ -356,6 +426,34 @@ static json_t *ports_json(uint16_t lo, uint16_t hi)
 	return json_string(buf);
 }
 
+static json_t *params_to_json(const struct fl_fault_spec *s)
+{
+	json_t *p;
+	char d[32];
+
+	if (s->kind == FL_KIND_KILL)
+		return json_pack("{s:s}", "signal", proto_signal_name(s->proc.signal) ?: "?");
+	if (s->kind == FL_KIND_PAUSE)
+		return json_object();
+	if (s->kind == FL_KIND_CPU)
+		return json_pack("{s:f}", "quota", s->proc.quota);
+	p = json_pack("{s:f}", "prob", s->prob);
+	if (s->kind != FL_KIND_ERRNO && s->kind != FL_KIND_SYSCALL_LATENCY)
+		return p;
+	json_object_set_new(p, "syscall", json_string(s->sys.syscall));
+	if (s->kind == FL_KIND_ERRNO) {
+		json_object_set_new(p, "errno", json_string(fl_errno_name(s->sys.err)));
+		return p;
+	}
+	format_duration(s->sys.delay_ns, d, sizeof(d));
+	json_object_set_new(p, "delay", json_string(d));
+	if (s->sys.jitter_ns) {
+		format_duration(s->sys.jitter_ns, d, sizeof(d));
+		json_object_set_new(p, "jitter", json_string(d));
+	}
+	return p;
+}
+
 json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 {
 	const struct fl_target *t = &s->target;
@@ -402,16 +500,7 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (s->force)
 		json_object_set_new(j, "force", json_true());
 	json_object_set_new(j, "target", target);
-	if (s->kind == FL_KIND_KILL)
-		json_object_set_new(
-		    j, "params",
-		    json_pack("{s:s}", "signal", proto_signal_name(s->proc.signal) ?: "?"));
-	else if (s->kind == FL_KIND_PAUSE)
-		json_object_set_new(j, "params", json_object());
-	else if (s->kind == FL_KIND_CPU)
-		json_object_set_new(j, "params", json_pack("{s:f}", "quota", s->proc.quota));
-	else
-		json_object_set_new(j, "params", json_pack("{s:f}", "prob", s->prob));
+	json_object_set_new(j, "params", params_to_json(s));
 	return j;
 }
 
@@ -431,16 +520,50 @@ json_t *proto_request_to_json(const struct fl_request *req)
 		else
 			json_object_set_new(j, "id", json_integer(req->id));
 		break;
+	case FL_CMD_SUPERVISE: {
+		json_t *trap = json_array();
+
+		for (int nr = 0; nr < FL_TRAP_WORDS * 64; nr++)
+			if (req->trap[nr / 64] >> (nr % 64) & 1)
+				json_array_append_new(trap, json_string(fl_syscall_name(nr)));
+		json_object_set_new(j, "pid", json_integer(req->pid));
+		json_object_set_new(j, "trap", trap);
+		break;
+	}
 	default:
 		break;
 	}
 	return j;
 }
 
+/* {"cmd":"supervise","pid":N,"trap":["openat","write"]} */
+static int supervise_from_json(json_t *j, struct fl_request *req, char *err, size_t errlen)
+{
+	json_t *pid = json_object_get(j, "pid"), *trap = json_object_get(j, "trap"), *v;
+	size_t i;
+
+	if (!json_is_integer(pid) || json_integer_value(pid) < 1 ||
+	    json_integer_value(pid) > INT32_MAX)
+		FAIL("request.pid: the supervised process id (a positive integer) is needed");
+	req->pid = json_integer_value(pid);
+	if (!json_is_array(trap) || !json_array_size(trap))
+		FAIL("request.trap: a list of the syscall names the filter traps is needed");
+	json_array_foreach(trap, i, v)
+	{
+		int nr = fl_syscall_nr(json_string_value(v));
+
+		if (nr < 0 || nr >= FL_TRAP_WORDS * 64)
+			FAIL("request.trap[%zu]: not a syscall name on this machine", i);
+		req->trap[nr / 64] |= 1ULL << (nr % 64);
+	}
+	return 0;
+}
+
 int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
 			size_t errlen)
 {
-	static const char *const keys[] = {"cmd", "fault", "dry_run", "id", "all", NULL};
+	static const char *const keys[] = {"cmd", "fault", "dry_run", "id",
+					   "all", "pid",   "trap",    NULL};
 	json_error_t jerr;
 	const char *cmd;
 	json_t *j, *v;
@@ -475,7 +598,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			break;
 	if (c == FL_CMD_MAX) {
 		snprintf(err, errlen,
-			 "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
+			 "unknown command '%.40s' (known: status, doctor, inject, list, clear, "
+			 "supervise)",
 			 cmd);
 		goto out;
 	}
@@ -505,6 +629,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			req->id = json_integer_value(id);
 		}
 	}
+	if (req->cmd == FL_CMD_SUPERVISE && supervise_from_json(j, req, err, errlen))
+		goto out;
 	ret = 0;
 out:
 	if (ret)

@@ -25,6 +25,7 @@
 #define FL_DEFAULT_METRICS 9464
 #define FL_NAME_LEN	   64
 #define FL_NETNS_LEN	   256
+#define FL_TRAP_WORDS	   8			/* syscall numbers below 512 */
 #define FL_PROB_RESOLUTION (1.0 / 4294967296.0) /* one step of a 32-bit draw */
 
 enum fl_cmd {
@@ -33,6 +34,7 @@ enum fl_cmd {
 	FL_CMD_INJECT,
 	FL_CMD_LIST,
 	FL_CMD_CLEAR,
+	FL_CMD_SUPERVISE, /* agentctl exec: this connection supervises pid */
 	FL_CMD_MAX,
 };
 
@@ -52,6 +54,17 @@ struct fl_target {
 	char path[256];	  /* a file path prefix, for calls that take a path */
 };
 
+/* The errno and syscall-latency kinds' parameters (params.syscall, .errno,
+ * .delay, .jitter). */
+struct fl_errno_params {
+	char syscall[32];   /* as named */
+	int32_t nr;	    /* its number on this machine */
+	int32_t err;	    /* the errno to fail it with, positive; 0 for latency */
+	uint64_t delay_ns;  /* syscall-latency: how long to hold each call */
+	uint64_t jitter_ns; /* and up to this much more or less, uniformly */
+	char warning[160];  /* "" or why the fault may not mean what it says */
+};
+
 /* Parameters of the process faults (kill, pause, cpu). */
 struct fl_proc_params {
 	int signal;   /* kill: the signal sent (SIGKILL unless given) */
@@ -66,6 +79,7 @@ struct fl_fault_spec {
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
+	struct fl_errno_params sys; /* errno, syscall-latency */
 	struct fl_proc_params proc; /* kill, pause, cpu */
 };
 
@@ -75,6 +89,8 @@ struct fl_request {
 	bool all;     /* clear: every fault */
 	uint32_t id;  /* clear: the fault id */
 	struct fl_fault_spec fault;
+	uint32_t pid;		      /* supervise: the process agentctl exec started */
+	uint64_t trap[FL_TRAP_WORDS]; /* supervise: the syscalls its filter traps (bits) */
 };
 
 const char *fl_cmd_name(enum fl_cmd cmd);

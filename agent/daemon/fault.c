@@ -92,6 +92,36 @@ static void remove_fault(struct fault *f, const char *why)
 	memset(f, 0, sizeof(*f));
 }
 
+/* The first backend, in the registry's order, that this kernel allows and
+ * whose kind takes this fault (a kind's check may refuse a backend, as the
+ * cgroup one refuses calls that are not socket calls). */
+static const char *pick_backend(const struct fl_fault_spec *s, const struct fault_kind *ops,
+				char *why, size_t len)
+{
+	const struct fl_kind_desc *k = fl_kind_by_id(s->kind);
+	char one[512], refused[1024] = "", probe[1024] = "";
+	size_t nr = 0, np = 0;
+
+	for (const struct fl_backend_desc *b = k ? k->backends : NULL; b && b->name; b++) {
+		one[0] = '\0';
+		if (!probe_backend_ok(cfg.facts, k->name, b->name, one, sizeof(one))) {
+			if (np < sizeof(probe))
+				np += snprintf(probe + np, sizeof(probe) - np, "%s%s",
+					       np ? "; " : "", one);
+			continue;
+		}
+		if (!ops->check || !ops->check(s, b->name, one, sizeof(one)))
+			return b->name;
+		/* What the kind refused says more than what the kernel lacks;
+		 * a reason all backends give is said once. */
+		if (!strstr(refused, one) && nr < sizeof(refused))
+			nr += snprintf(refused + nr, sizeof(refused) - nr, "%s%s%s%s",
+				       nr ? "; " : "", b->name, ": ", one);
+	}
+	snprintf(why, len, "%s", nr ? refused : probe);
+	return NULL;
+}
+
 /* The target in words for the log: a device, or the processes. */
 static void target_text(const struct fl_target *t, char *buf, size_t len)
 {
@@ -142,9 +172,9 @@ static json_t *inject(const struct fl_request *req)
 			return proto_error("backend %s cannot serve a %s fault here: %s", backend,
 					   fl_kind_name(s->kind), why);
 	} else {
-		backend = probe_backend_for(cfg.facts, fl_kind_name(s->kind), why, sizeof(why));
+		backend = pick_backend(s, ops, why, sizeof(why));
 		if (!backend)
-			return proto_error("no backend can serve a %s fault on this kernel: %s",
+			return proto_error("no backend can serve this %s fault here: %s",
 					   fl_kind_name(s->kind), why);
 	}
 	if (!req->dry_run) {
@@ -180,8 +210,12 @@ static json_t *inject(const struct fl_request *req)
 	events_fault_start(f->id, f->backend, &f->spec);
 	format_duration(ttl, dur, sizeof(dur));
 	target_text(&s->target, where, sizeof(where));
-	fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind), where,
-	       backend, s->prob, dur);
+	if (*s->sys.syscall)
+		fl_log("fault %u: %s on %s of %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
+		       s->sys.syscall, where, backend, s->prob, dur);
+	else
+		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind), where,
+		       backend, s->prob, dur);
 	return json_pack("{s:b,s:o}", "ok", 1, "fault", fault_json(f, now));
 }
 

@@ -14,9 +14,10 @@
 #include "fault.h"
 #include "log.h"
 #include "proto.h"
+#include "seccomp_sup.h"
 #include "server.h"
 
-enum client_kind { CLIENT_CTL, CLIENT_METRICS };
+enum client_kind { CLIENT_CTL, CLIENT_METRICS, CLIENT_SUP /* a seccomp supervisor */ };
 
 struct client {
 	int fd; /* -1 when the slot is free */
@@ -132,6 +133,8 @@ int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *er
 
 static void client_close(int epfd, struct client *c)
 {
+	if (c->kind == CLIENT_SUP)
+		seccomp_sup_gone(c->fd);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->buf);
@@ -183,11 +186,13 @@ static struct client *slot_for(int epfd, enum client_kind kind, uint64_t now)
 
 		if (c->fd < 0)
 			return c;
+		if (c->kind == CLIENT_SUP)
+			continue; /* a supervisor may be quiet for long: never let go */
 		if (kind == CLIENT_METRICS ? !victim || c->accepted < victim->accepted
 					   : !victim || c->last_active < victim->last_active)
 			victim = c;
 	}
-	if (kind == CLIENT_CTL && now - victim->last_active < 1000000000ULL)
+	if (!victim || (kind == CLIENT_CTL && now - victim->last_active < 1000000000ULL))
 		return NULL;
 	client_close(epfd, victim);
 	return victim;
@@ -283,10 +288,20 @@ static int handle_line(struct client *c, const char *line, size_t len)
 {
 	struct fl_request req;
 	char err[512];
+	json_t *r;
 
+	if (c->kind == CLIENT_SUP) {
+		seccomp_sup_line(c->fd, line, len);
+		return 0;
+	}
 	if (proto_parse_request(line, len, &req, err, sizeof(err)))
 		return reply(c, proto_error("%s", err));
-	return reply(c, faults_handle(&req));
+	if (req.cmd != FL_CMD_SUPERVISE)
+		return reply(c, faults_handle(&req));
+	r = seccomp_sup_register(c->fd, &req);
+	if (json_is_true(json_object_get(r, "ok")))
+		c->kind = CLIENT_SUP; /* its lines go to the supervisors from now on */
+	return reply(c, r);
 }
 
 static void read_client(int epfd, struct client *c)
@@ -364,8 +379,8 @@ void server_reap(uint64_t now)
 	for (int i = 0; i < NR_SLOTS; i++) {
 		struct client *c = &clients[i];
 
-		if (c->fd < 0)
-			continue;
+		if (c->fd < 0 || c->kind == CLIENT_SUP)
+			continue; /* a supervisor's connection lasts as long as it does */
 		/* A scrape has a hard deadline, however it trickles its bytes. */
 		if (c->kind == CLIENT_METRICS ? now - c->accepted > FL_METRICS_DEADLINE_NS
 					      : now - c->last_active > FL_CLIENT_IDLE_NS)

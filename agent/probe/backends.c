@@ -145,5 +145,15 @@ void probe_print(const struct fl_facts *f, FILE *out)
 
 		fprintf(out, "%-16s %-9s %s%s\n", k->name, b ? b : "NONE", why[0] ? why : "-",
 			k->served ? "" : " (not served by this agent yet)");
+		/* The backends after the one chosen serve what it cannot (the
+		 * cgroup errno backend serves socket calls only): say which of
+		 * them this kernel lacks too. */
+		for (const struct fl_backend_desc *o = b ? fl_backend_by_name(k, b) + 1 : NULL;
+		     o && o->name; o++) {
+			char w[512] = "";
+
+			if (!backend_usable(f, o, w, sizeof(w)))
+				fprintf(out, "%-16s %-9s not here: %s\n", "", o->name, w);
+		}
 	}
 }
