@@ -10,18 +10,19 @@
 #include <bpf/bpf_endian.h>
 #include "event.h"
 #include "drop.h"
+#include "pkt_parse.h"
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
-#define ETH_P_IP    0x0800
-#define ETH_P_IPV6  0x86DD
-#define AF_INET	    2
-#define AF_INET6    10
-#define IP_MF	    0x2000
-#define IP_OFFSET   0x1fff
+/* A packet we do not drop goes on to the next program or filter: on a tcx
+ * link TC_ACT_UNSPEC is TCX_NEXT; TC_ACT_OK (TCX_PASS) would end the chain
+ * and switch off everyone else's filters on the device. */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT   2
+
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#define barrier()    asm volatile("" ::: "memory")
 
 /* Set before load. */
-const volatile __u32 l3_off = 14; /* 14 on Ethernet-like devices, 0 on raw IP */
+const volatile __u32 l3_off = 14; /* 14: Ethernet-like device; 0: raw IP, no link header */
 const volatile __u8 direction = FL_DIR_INGRESS;
 const volatile __u32 ifindex = 0;
 const volatile __u16 protected_ports[FL_MAX_PROTECTED] = {};
@@ -46,58 +47,6 @@ struct {
 	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
 } events SEC(".maps");
 
-struct pkt {
-	__u32 saddr[4];
-	__u32 daddr[4];
-	__u16 sport;
-	__u16 dport;
-	__u8 family;
-	__u8 proto;
-	__u8 has_ports;
-};
-
-/* l3proto is the EtherType in network byte order. */
-static __always_inline int parse(void *data, void *end, __u16 l3proto, struct pkt *p)
-{
-	void *l4;
-
-	if (l3proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + l3_off;
-
-		if ((void *)(ip + 1) > end)
-			return -1;
-		p->family = AF_INET;
-		p->proto = ip->protocol;
-		p->saddr[0] = ip->saddr;
-		p->daddr[0] = ip->daddr;
-		if (ip->frag_off & bpf_htons(IP_OFFSET))
-			return 0; /* a later fragment carries no ports */
-		l4 = (void *)ip + ip->ihl * 4;
-	} else if (l3proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + l3_off;
-
-		if ((void *)(ip6 + 1) > end)
-			return -1;
-		p->family = AF_INET6;
-		p->proto = ip6->nexthdr; /* extension headers are not walked */
-		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
-		l4 = ip6 + 1;
-	} else {
-		return -1;
-	}
-	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
-		__be16 *ports = l4;
-
-		if ((void *)(ports + 2) > end)
-			return 0;
-		p->sport = bpf_ntohs(ports[0]);
-		p->dport = bpf_ntohs(ports[1]);
-		p->has_ports = 1;
-	}
-	return 0;
-}
-
 static __always_inline bool addr_match(const __u32 *a, const __u32 *net, const __u32 *mask)
 {
 	return ((a[0] & mask[0]) == net[0]) & ((a[1] & mask[1]) == net[1]) &
@@ -111,7 +60,7 @@ static __always_inline bool port_match(__u16 port, __u16 lo, __u16 hi, bool has_
 	return has_ports && port >= lo && port <= hi;
 }
 
-static __always_inline bool is_protected(const struct pkt *p)
+static __always_inline bool is_protected(const struct fl_pkt *p)
 {
 	if (!p->has_ports)
 		return false;
@@ -121,7 +70,7 @@ static __always_inline bool is_protected(const struct pkt *p)
 	return false;
 }
 
-static __always_inline bool rule_match(const struct fl_drop_rule *r, const struct pkt *p,
+static __always_inline bool rule_match(const struct fl_drop_rule *r, const struct fl_pkt *p,
 				       bool protected)
 {
 	const struct fl_match *m = &r->match;
@@ -139,7 +88,7 @@ static __always_inline bool rule_match(const struct fl_drop_rule *r, const struc
 	       addr_match(p->daddr, m->dst, m->dst_mask);
 }
 
-static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt *p, __u64 now)
+static __always_inline void emit(__u32 fault_id, const struct fl_pkt *p, __u64 now)
 {
 	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -149,7 +98,7 @@ static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt 
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
-	e->fault_id = r->fault_id;
+	e->fault_id = fault_id;
 	e->kind = FL_KIND_DROP;
 	e->dir = direction;
 	e->family = p->family;
@@ -166,10 +115,34 @@ static __always_inline void emit(const struct fl_drop_rule *r, const struct pkt 
 				  : BPF_RB_NO_WAKEUP);
 }
 
-/* True when the packet is to be dropped. */
+/* The slot still holds the rule of generation gen: the agent has not
+ * refilled it since the program read that rule. */
+static __always_inline bool same_rule(const struct fl_drop_rule *r, __u32 gen)
+{
+	barrier();
+	return READ_ONCE(r->gen) == gen;
+}
+
+/*
+ * True when the packet is to be dropped. l3proto: the EtherType (network
+ * byte order) on raw-IP devices, 0 when unknown; see fl_parse_pkt.
+ *
+ * A slot can be freed and filled with another fault's rule while this runs
+ * on another CPU (drop.h, struct fl_drop_rule). The rule is read after its
+ * generation, and each counter or event is written only if the generation
+ * is unchanged, so a packet of the old rule does not land in the new rule's
+ * counters or events, and the event names the fault whose rule matched.
+ * What is left: the agent can refill the slot in the few instructions
+ * between the last check and the write. The agent closes that too by waiting
+ * for an RCU grace period (every program run that could hold the old rule
+ * has ended) before it resets the slot's counters (agent/kinds/drop.c,
+ * drop_add); where it cannot wait (membarrier refused), one packet per CPU
+ * per refill can still be counted for the new rule; its event, if any, still
+ * names the old fault.
+ */
 static __always_inline bool decide(void *data, void *end, __u16 l3proto)
 {
-	struct pkt p = {};
+	struct fl_pkt p = {};
 	__u32 n = nr_slots;
 	__u64 now;
 	bool protected;
@@ -177,28 +150,38 @@ static __always_inline bool decide(void *data, void *end, __u16 l3proto)
 	if (!n)
 		return false;
 	now = bpf_ktime_get_ns();
-	/* Dead-man switch: a stalled or killed agent stops every drop. */
-	if (now - heartbeat_ns > FL_HEARTBEAT_STALE_NS)
+	/* Dead-man switch: a stalled or killed agent stops every drop. Signed,
+	 * because a beat written between the clock read above and the load
+	 * here is later than now. */
+	if ((__s64)(now - READ_ONCE(heartbeat_ns)) > (__s64)FL_HEARTBEAT_STALE_NS)
 		return false;
-	if (parse(data, end, l3proto, &p) < 0)
+	if (fl_parse_pkt(data, end, l3_off, l3proto, &p) < 0)
 		return false;
 	protected = is_protected(&p);
 
 	for (__u32 i = 0; i < FL_DROP_MAX_RULES && i < n; i++) {
 		struct fl_drop_rule *r = &rules[i];
 		struct fl_drop_counters *c;
-		__u32 key = i;
+		__u32 key = i, gen, fault_id, prob;
 
-		if (!r->active || !rule_match(r, &p, protected))
+		gen = READ_ONCE(r->gen);
+		barrier();
+		if (!READ_ONCE(r->active))
+			continue;
+		fault_id = r->fault_id;
+		prob = r->prob;
+		if (!rule_match(r, &p, protected))
 			continue;
 		c = bpf_map_lookup_elem(&counters, &key);
-		if (!c)
+		if (!c || !same_rule(r, gen))
 			continue;
 		c->matched++;
-		if (r->prob != 0xffffffff && bpf_get_prandom_u32() >= r->prob)
+		if (prob != 0xffffffff && bpf_get_prandom_u32() >= prob)
+			continue;
+		if (!same_rule(r, gen))
 			continue;
 		c->dropped++;
-		emit(r, &p, now);
+		emit(fault_id, &p, now);
 		return true;
 	}
 	return false;
@@ -210,7 +193,7 @@ int fl_drop(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 
-	return decide(data, end, skb->protocol) ? TC_ACT_SHOT : TC_ACT_OK;
+	return decide(data, end, skb->protocol) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("xdp")
@@ -218,11 +201,8 @@ int fl_drop_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 
-	if (l3_off != sizeof(*eth) || (void *)(eth + 1) > end)
-		return XDP_PASS;
-	return decide(data, end, eth->h_proto) ? XDP_DROP : XDP_PASS;
+	return decide(data, end, 0) ? XDP_DROP : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

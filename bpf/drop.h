@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* Shared between drop.bpf.c and agent/drop.c: the packet match and counters. */
+/* Shared between drop.bpf.c and agent/kinds/drop.c: the packet match and counters. */
 #ifndef FL_DROP_H
 #define FL_DROP_H
 
@@ -30,8 +30,21 @@ struct fl_match {
 	__u32 dst_mask[4];
 };
 
+/*
+ * A rule slot in the program's table. The agent fills a slot as a seqlock
+ * whose "being written" state is active == 0: it bumps gen (slot free, so
+ * active is 0 already), writes the other fields, and sets active last. The
+ * program reads gen, then active and the rule, and writes counters and
+ * events only while gen is still the one it read: a packet matched against
+ * the slot's old rule is never counted or reported for the new one
+ * (drop.bpf.c, decide). The program's loads keep their order on x86 (TSO);
+ * BPF has no load-acquire before kernel 6.15 and clang 20, so on a weakly
+ * ordered CPU (arm64) a packet that arrives while a slot is being filled
+ * may still be matched against the slot's previous rule.
+ */
 struct fl_drop_rule {
 	__u32 active; /* written last by the agent; the program skips inactive slots */
+	__u32 gen;    /* bumped by the agent each time it fills the slot */
 	__u32 fault_id;
 	__u32 prob;  /* drop when bpf_get_prandom_u32() < prob; 0xffffffff = always */
 	__u32 force; /* 1: may touch protected ports */

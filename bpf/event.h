@@ -14,10 +14,15 @@
 
 enum fl_kind {
 	FL_KIND_NONE = 0,
-	FL_KIND_DROP = 1,    /* packet dropped */
-	FL_KIND_LATENCY = 2, /* packet or syscall delayed */
-	FL_KIND_ERRNO = 3,   /* socket call or syscall failed with an errno */
+	FL_KIND_DROP = 1,	     /* packet dropped */
+	FL_KIND_LATENCY = 2,	     /* packet delayed */
+	FL_KIND_ERRNO = 3,	     /* socket call or syscall failed with an errno */
+	FL_KIND_SYSCALL_LATENCY = 4, /* syscall held */
+	FL_KIND_KILL = 5,	     /* process killed (value: the signal) */
+	FL_KIND_PAUSE = 6,	     /* process or cgroup paused (start and end) */
+	FL_KIND_CPU = 7,	     /* cgroup CPU capped */
 	FL_KIND_MAX,
+	/* Names, backends and rules: agent/kinds/registry.c. */
 };
 
 enum fl_dir {
@@ -40,7 +45,8 @@ struct fl_event {
 	__u8 dir;	/* enum fl_dir, packet faults only */
 	__u8 family;	/* AF_INET or AF_INET6, 0 if not a packet */
 	__u8 proto;	/* IPPROTO_* */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 sysno; /* errno, syscall-latency: the syscall's native number */
 	__u16 sport; /* host byte order */
 	__u16 dport; /* host byte order */
 	__u32 ifindex;

@@ -52,6 +52,7 @@ _nsip() { local ns=$1; shift; if [ -n "$ns" ]; then ip -n "$ns" "$@"; else ip "$
 # start_agentd ARGS...: agentd in the background on a private socket and
 # state folder ($FL_RUN, kept across restarts within one test); sets
 # AGENT_PID and FL_SOCK; stopped on exit. Its log is $FL_RUN/agentd.log.
+# AGENTD_WRAP="ip netns exec NS" runs it inside another network namespace.
 start_agentd() {
 	if [ -z "${FL_RUN:-}" ]; then
 		FL_RUN=$(mktemp -d /tmp/fl-run.XXXXXX)
@@ -59,7 +60,9 @@ start_agentd() {
 		at_exit "stop_agentd"
 	fi
 	export FL_SOCK=$FL_RUN/agent.sock
-	"$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" --metrics-port 0 "$@" \
+	local metrics=(--metrics-port 0)
+	[[ " $* " == *" --metrics-port "* ]] && metrics=()
+	${AGENTD_WRAP:-} "$FL_BIN/agentd" --socket "$FL_SOCK" --state-dir "$FL_RUN" "${metrics[@]}" "$@" \
 		>>"$FL_RUN/agentd.log" 2>&1 &
 	AGENT_PID=$!
 	local i
@@ -125,3 +128,42 @@ import json, sys
 f = json.load(sys.stdin).get('facts', {}).get(sys.argv[1])
 sys.exit(2 if f is None else 0 if f['ok'] else 1)" "$1"
 }
+
+# have_backend TEST BACKEND: true when the kernel has BACKEND (a fact of the
+# same name); otherwise reports TEST_BACKEND as skipped (the kernel lacks it)
+# or failed (no such fact) and is false.
+have_backend() {
+	kernel_has "$2"
+	case $? in
+	0) return 0 ;;
+	1) skip "$1_$2" "(this kernel has no $2: see agentctl doctor)" ;;
+	*) fail "$1_$2" "(no $2 in the fact table)" ;;
+	esac
+	return 1
+}
+
+# make_cgroup MOUNT NAME: the cgroup MOUNT/faultline-test-$FL_TEST_ID-NAME
+# (MOUNT: the cgroup2 mount or a v1 hierarchy), its path in CGROUP_DIR. On
+# exit it is thawed, its processes are sent SIGCONT and SIGKILL, and it is
+# removed. in_cgroup DIR CMD...: run CMD in the background inside DIR.
+make_cgroup() {
+	CGROUP_DIR=$1/faultline-test-$FL_TEST_ID-$2
+	mkdir "$CGROUP_DIR" || return 1
+	at_exit "_rm_cgroup $CGROUP_DIR"
+}
+_rm_cgroup() {
+	local i p
+	[ -f "$1/cgroup.freeze" ] && echo 0 >"$1/cgroup.freeze"
+	for ((i = 0; i < 30; i++)); do
+		for p in $(cat "$1/cgroup.procs" 2>/dev/null); do kill -CONT "$p"; kill -KILL "$p"; done
+		rmdir "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+in_cgroup() {
+	local dir=$1; shift
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$dir" "$@" &
+}
+# cgroup2_mount: where cgroup v2 is mounted (empty when it is not).
+cgroup2_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }

@@ -24,4 +24,16 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard agent/*/*.c agent/*/*.h loadg
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $$(sed -n 's|^// fuzz-srcs: ||p' $<) $(LDLIBS) -o $@
 
 fuzz: $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
-tests: $(UNIT_BINS) fuzz
+
+# Stand-ins for other people's programs that share hooks with ours.
+TEST_HELPERS := $(BIN)/foreign_attach $(BIN)/foreign.bpf.o
+$(BIN)/foreign.bpf.o: tests/helpers/foreign.bpf.c $(GEN)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BIN)/foreign_attach: tests/helpers/foreign_attach.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< -lbpf -lelf -lz -o $@
+
+tests: $(UNIT_BINS) fuzz $(TEST_HELPERS)

@@ -6,7 +6,7 @@ PKGS=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libjansson-dev libcurl4-openssl-dev libcmocka-dev systemtap-sdt-dev
   libmnl-dev libnetfilter-queue-dev libseccomp-dev libmicrohttpd-dev
-  iproute2 iptables iputils-ping nginx-light wrk procps python3 bpftrace
+  iproute2 iptables iputils-ping nginx-light wrk procps python3 bpftrace strace
   chromium libpq-dev postgresql
 )
 missing=()

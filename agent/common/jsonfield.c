@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include "jsonfield.h"
 #include "parse.h"
@@ -105,5 +107,22 @@ int jf_duration(json_t *obj, const char *key, const char *where, uint64_t *ns, b
 	if (!d && !allow_zero)
 		FAIL("%s.%s: must be longer than zero", where, key);
 	*ns = d;
+	return 0;
+}
+
+int jf_save_atomic(const char *path, json_t *j)
+{
+	char tmp[PATH_MAX + 8];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (json_dump_file(j, tmp, JSON_COMPACT))
+		return errno ? -errno : -EIO;
+	if (rename(tmp, path)) {
+		int e = -errno;
+
+		unlink(tmp);
+		return e;
+	}
 	return 0;
 }

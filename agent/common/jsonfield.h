@@ -26,4 +26,8 @@ int jf_string(json_t *obj, const char *key, const char *where, char *dst, size_t
 int jf_duration(json_t *obj, const char *key, const char *where, uint64_t *ns, bool required,
 		bool allow_zero, char *err, size_t errlen);
 
+/* Write j to path whole or not at all (a temporary file, then rename):
+ * a crash halfway leaves the old file. Returns 0 or -errno. */
+int jf_save_atomic(const char *path, json_t *j);
+
 #endif

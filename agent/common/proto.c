@@ -2,25 +2,23 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "errno_names.h"
 #include "event.h"
 #include "jsonfield.h"
 #include "parse.h"
 #include "proto.h"
+#include "registry.h"
 
 static const char *const cmd_names[FL_CMD_MAX] = {
     [FL_CMD_STATUS] = "status", [FL_CMD_DOCTOR] = "doctor", [FL_CMD_INJECT] = "inject",
-    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",
-};
-
-static const char *const kind_names[FL_KIND_MAX] = {
-    [FL_KIND_DROP] = "drop",
-    [FL_KIND_LATENCY] = "latency",
-    [FL_KIND_ERRNO] = "errno",
+    [FL_CMD_LIST] = "list",	[FL_CMD_CLEAR] = "clear",   [FL_CMD_SUPERVISE] = "supervise",
 };
 
 static const struct {
@@ -35,14 +33,50 @@ static const struct {
     {"icmpv6", IPPROTO_ICMPV6},
 };
 
+/* What a kill may send. STOP and CONT are not here: pausing is the pause
+ * fault's, which always resumes. */
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+    {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},   {"HUP", SIGHUP},
+    {"QUIT", SIGQUIT}, {"ABRT", SIGABRT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+    {"ALRM", SIGALRM}, {"SEGV", SIGSEGV}, {"BUS", SIGBUS},
+};
+
+int proto_signal_from_name(const char *name)
+{
+	if (name && !strncasecmp(name, "SIG", 3))
+		name += 3;
+	for (size_t i = 0; name && i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (!strcasecmp(signals[i].name, name))
+			return signals[i].sig;
+	return 0;
+}
+
+const char *proto_signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].sig == sig)
+			return signals[i].name;
+	return NULL;
+}
+
+const char *proto_signal_names(void)
+{
+	static char buf[128];
+	size_t n = 0;
+
+	if (buf[0])
+		return buf;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "", signals[i].name);
+	return buf;
+}
+
 const char *fl_cmd_name(enum fl_cmd cmd)
 {
 	return cmd < FL_CMD_MAX ? cmd_names[cmd] : "?";
-}
-
-const char *fl_kind_name(uint16_t kind)
-{
-	return kind < FL_KIND_MAX && kind_names[kind] ? kind_names[kind] : "?";
 }
 
 static const char *proto_name(uint8_t proto)
@@ -110,19 +144,29 @@ static int get_cidr(json_t *obj, const char *key, const char *where, char *text,
 static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char *err,
 			    size_t errlen)
 {
-	static const char *const keys[] = {"dev", "netns", "direction", "proto", "src",
-					   "dst", "sport", "dport",	NULL};
+	static const char *const keys[] = {"dev",  "netns", "direction", "proto",  "src",
+					   "dst",  "sport", "dport",	 "cgroup", "pid",
+					   "comm", "path",  NULL};
 	const char *w = "fault.target";
 	struct fl_match *m = &tg->match;
 	char buf[16] = "";
+	json_t *v;
 
 	if (!json_is_object(t))
 		FAIL("%s: must be an object", w);
 	if (jf_check_keys(t, w, keys, err, errlen) ||
 	    jf_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
 	    jf_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
-	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen))
+	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen) ||
+	    jf_string(t, "cgroup", w, tg->cgroup, sizeof(tg->cgroup), false, err, errlen) ||
+	    jf_string(t, "comm", w, tg->comm, sizeof(tg->comm), false, err, errlen) ||
+	    jf_string(t, "path", w, tg->path, sizeof(tg->path), false, err, errlen))
 		return -EINVAL;
+	v = json_object_get(t, "pid");
+	if (v &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX))
+		FAIL("%s.pid: must be a process id (a positive integer)", w);
+	tg->pid = v ? json_integer_value(v) : 0;
 	if (!*buf || !strcmp(buf, "ingress"))
 		tg->dir = FL_DIR_INGRESS;
 	else if (!strcmp(buf, "egress"))
@@ -164,27 +208,63 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 	return 0;
 }
 
-static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+/* kill: {"signal":"TERM"}; pause: none; cpu: {"quota":"10%"} (or 0.1). */
+static int proc_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"prob", NULL};
+	static const char *const kill_keys[] = {"signal", NULL}, *const pause_keys[] = {NULL},
+				 *const cpu_keys[] = {"quota", NULL};
+	const char *const *keys = s->kind == FL_KIND_KILL    ? kill_keys
+				  : s->kind == FL_KIND_PAUSE ? pause_keys
+							     : cpu_keys;
 	json_t *v;
 
 	s->prob = 1.0;
-	if (!p)
-		return 0;
-	if (!json_is_object(p))
+	s->proc.signal = SIGKILL;
+	if (p && !json_is_object(p))
 		FAIL("fault.params: must be an object");
-	if (jf_check_keys(p, "fault.params", keys, err, errlen))
+	if (p && jf_check_keys(p, "fault.params", keys, err, errlen))
 		return -EINVAL;
-	v = json_object_get(p, "prob");
+	v = json_object_get(p, "signal");
+	if (v && !json_is_string(v))
+		FAIL("fault.params.signal: must be a signal name, like \"TERM\"");
+	if (v) {
+		s->proc.signal = proto_signal_from_name(json_string_value(v));
+		if (!s->proc.signal)
+			FAIL(
+			    "fault.params.signal: '%.40s' is not a signal a kill sends (known: %s)",
+			    json_string_value(v), proto_signal_names());
+	}
+	if (s->kind != FL_KIND_CPU)
+		return 0;
+	v = json_object_get(p, "quota");
+	if (!v)
+		FAIL("fault.params.quota: missing (the share of one CPU, like \"10%%\" or 0.1)");
+	if (json_is_number(v)) {
+		s->proc.quota = json_number_value(v);
+	} else if (!json_is_string(v) ||
+		   parse_prob(json_string_value(v), &s->proc.quota) == -EINVAL) {
+		FAIL("fault.params.quota: must be a share of one CPU, like \"10%%\" or 0.1");
+	} else if (parse_prob(json_string_value(v), &s->proc.quota)) {
+		s->proc.quota = 2; /* over 100%: refused below */
+	}
+	if (!(s->proc.quota > 0 && s->proc.quota <= 1))
+		FAIL("fault.params.quota: must be over 0%% and at most 100%% of one CPU");
+	return 0;
+}
+
+/* The probability every kind takes: a number 0..1 or "30%". */
+static int get_prob(json_t *p, double *prob, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(p, "prob");
+
 	if (!v)
 		return 0;
 	if (json_is_number(v)) {
-		s->prob = json_number_value(v);
-		if (!(s->prob >= 0 && s->prob <= 1))
-			FAIL("fault.params.prob: %g is outside 0..1", s->prob);
+		*prob = json_number_value(v);
+		if (!(*prob >= 0 && *prob <= 1))
+			FAIL("fault.params.prob: %g is outside 0..1", *prob);
 	} else if (json_is_string(v)) {
-		int e = parse_prob(json_string_value(v), &s->prob);
+		int e = parse_prob(json_string_value(v), prob);
 
 		if (e == -ERANGE)
 			FAIL("fault.params.prob: '%s' is outside 0..1", json_string_value(v));
@@ -194,16 +274,99 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 	} else {
 		FAIL("fault.params.prob: must be a number 0..1 or a string like \"30%%\"");
 	}
+	/* The programs draw a 32-bit random number: anything smaller than one
+	 * step would silently become "never". */
+	if (*prob > 0 && *prob < FL_PROB_RESOLUTION)
+		FAIL("fault.params.prob: %g is below the resolution of the random draw (2^-32, "
+		     "about 2.3e-10); use 0 or a larger probability",
+		     *prob);
 	return 0;
+}
+
+/* errno and syscall-latency: the syscall, and the errno or the delay; and
+ * what the target may hold for that call. */
+static int sys_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	const char *w = "fault.params";
+	struct fl_errno_params *sp = &s->sys;
+	const struct fl_target *t = &s->target;
+	bool is_errno = s->kind == FL_KIND_ERRNO;
+	char en[32] = "";
+
+	if (jf_string(p, "syscall", w, sp->syscall, sizeof(sp->syscall), true, err, errlen))
+		return -EINVAL;
+	sp->nr = fl_syscall_nr(sp->syscall);
+	if (sp->nr < 0)
+		FAIL("%s.syscall: '%s' is not a syscall on this machine (a name like openat, "
+		     "connect, write)",
+		     w, sp->syscall);
+	if (is_errno) {
+		if (jf_string(p, "errno", w, en, sizeof(en), true, err, errlen))
+			return -EINVAL;
+		sp->err = fl_errno_nr(en);
+		if (sp->err < 0)
+			FAIL("%s.errno: '%s' is not an errno name (like EIO, ENOSPC, "
+			     "ECONNREFUSED)",
+			     w, en);
+		if (!fl_syscall_may_return(sp->syscall, sp->err))
+			snprintf(sp->warning, sizeof(sp->warning),
+				 "%s is not among the errnos %s(2) documents; callers may not "
+				 "expect it",
+				 en, sp->syscall);
+	} else {
+		if (jf_duration(p, "delay", w, &sp->delay_ns, true, false, err, errlen) ||
+		    jf_duration(p, "jitter", w, &sp->jitter_ns, false, true, err, errlen))
+			return -EINVAL;
+		if (sp->jitter_ns > sp->delay_ns)
+			FAIL("%s.jitter: more than the delay (the delay is held +- jitter)", w);
+	}
+	if (*t->path && fl_syscall_path_arg(sp->syscall) < 0 && fl_syscall_fd_arg(sp->syscall) < 0)
+		FAIL("fault.target.path: %s takes no path or file (calls with one: open, openat, "
+		     "stat, unlink, mkdir, rename, execve, read, write, fsync, ...)",
+		     sp->syscall);
+	if (*t->path && t->path[0] != '/')
+		FAIL("fault.target.path: '%s' must be absolute", t->path);
+	if ((*t->dst || *t->src || t->match.dport_lo || t->match.sport_lo || t->match.proto) &&
+	    !(fl_syscall_sock_call(sp->syscall) &
+	      (FL_SOCK_CONNECT | FL_SOCK_BIND | FL_SOCK_SENDMSG)))
+		FAIL("fault.target: addresses, ports and proto need connect, bind, sendto or "
+		     "sendmsg, not %s",
+		     sp->syscall);
+	if (*t->src || t->match.sport_lo)
+		FAIL("fault.target: a call has one address (dst and dport: the one it names)");
+	return 0;
+}
+
+static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	static const char *const drop_keys[] = {"prob", NULL};
+	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
+	static const char *const lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
+	const char *const *keys = s->kind == FL_KIND_ERRNO	       ? errno_keys
+				  : s->kind == FL_KIND_SYSCALL_LATENCY ? lat_keys
+								       : drop_keys;
+	bool sys = keys != drop_keys;
+
+	s->prob = 1.0;
+	if (!p && sys)
+		FAIL("fault.params: missing (%s needs a syscall)", fl_kind_name(s->kind));
+	if (!p)
+		return 0;
+	if (!json_is_object(p))
+		FAIL("fault.params: must be an object");
+	if (jf_check_keys(p, "fault.params", keys, err, errlen) ||
+	    get_prob(p, &s->prob, err, errlen))
+		return -EINVAL;
+	return sys ? sys_params_from_json(p, s, err, errlen) : 0;
 }
 
 static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"kind",  "name",   "backend", "duration",
 					   "force", "target", "params",	 NULL};
-	char kind[16] = "";
+	char kind[32] = "";
+	const struct fl_kind_desc *k;
 	json_t *v;
-	size_t k;
 
 	memset(s, 0, sizeof(*s));
 	if (!json_is_object(j))
@@ -216,14 +379,14 @@ static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t 
 	for (const char *c = s->name; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("._:-", *c))
 			FAIL("fault.name: '%s' may hold only letters, digits and . _ : -", s->name);
-	for (k = 1; k < FL_KIND_MAX; k++)
-		if (kind_names[k] && !strcmp(kind_names[k], kind))
-			break;
-	if (k == FL_KIND_MAX)
-		FAIL("fault.kind: '%s' is not a fault kind (known: drop)", kind);
-	if (k != FL_KIND_DROP)
-		FAIL("fault.kind: '%s' is not supported by this agent yet (known: drop)", kind);
-	s->kind = k;
+	k = fl_kind_by_name(kind);
+	if (!k)
+		FAIL("fault.kind: '%s' is not a fault kind (known: %s)", kind,
+		     fl_kind_names(false));
+	if (!k->served)
+		FAIL("fault.kind: '%s' is not served by this agent yet (served: %s)", kind,
+		     fl_kind_names(true));
+	s->kind = k->kind;
 
 	if (jf_duration(j, "duration", "fault", &s->duration_ns, false, false, err, errlen))
 		return -EINVAL;
@@ -236,6 +399,8 @@ static int spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t 
 		FAIL("fault.target: missing");
 	if (target_from_json(v, s->kind, &s->target, err, errlen))
 		return -EINVAL;
+	if (s->kind == FL_KIND_KILL || s->kind == FL_KIND_PAUSE || s->kind == FL_KIND_CPU)
+		return proc_params_from_json(json_object_get(j, "params"), s, err, errlen);
 	return params_from_json(json_object_get(j, "params"), s, err, errlen);
 }
 
@@ -261,17 +426,47 @@ static json_t *ports_json(uint16_t lo, uint16_t hi)
 	return json_string(buf);
 }
 
+static json_t *params_to_json(const struct fl_fault_spec *s)
+{
+	json_t *p;
+	char d[32];
+
+	if (s->kind == FL_KIND_KILL)
+		return json_pack("{s:s}", "signal", proto_signal_name(s->proc.signal) ?: "?");
+	if (s->kind == FL_KIND_PAUSE)
+		return json_object();
+	if (s->kind == FL_KIND_CPU)
+		return json_pack("{s:f}", "quota", s->proc.quota);
+	p = json_pack("{s:f}", "prob", s->prob);
+	if (s->kind != FL_KIND_ERRNO && s->kind != FL_KIND_SYSCALL_LATENCY)
+		return p;
+	json_object_set_new(p, "syscall", json_string(s->sys.syscall));
+	if (s->kind == FL_KIND_ERRNO) {
+		json_object_set_new(p, "errno", json_string(fl_errno_name(s->sys.err)));
+		return p;
+	}
+	format_duration(s->sys.delay_ns, d, sizeof(d));
+	json_object_set_new(p, "delay", json_string(d));
+	if (s->sys.jitter_ns) {
+		format_duration(s->sys.jitter_ns, d, sizeof(d));
+		json_object_set_new(p, "jitter", json_string(d));
+	}
+	return p;
+}
+
 json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 {
 	const struct fl_target *t = &s->target;
 	json_t *target = json_object(), *j = json_object();
 	char dur[32];
 
-	json_object_set_new(target, "dev", json_string(t->dev));
+	if (*t->dev || s->kind == FL_KIND_DROP) {
+		json_object_set_new(target, "dev", json_string(t->dev));
+		json_object_set_new(target, "direction",
+				    json_string(t->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+	}
 	if (*t->netns)
 		json_object_set_new(target, "netns", json_string(t->netns));
-	json_object_set_new(target, "direction",
-			    json_string(t->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
 	if (t->match.proto)
 		json_object_set_new(target, "proto", json_string(proto_name(t->match.proto)));
 	if (*t->src)
@@ -284,6 +479,14 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (t->match.dport_lo)
 		json_object_set_new(target, "dport",
 				    ports_json(t->match.dport_lo, t->match.dport_hi));
+	if (*t->cgroup)
+		json_object_set_new(target, "cgroup", json_string(t->cgroup));
+	if (t->pid)
+		json_object_set_new(target, "pid", json_integer(t->pid));
+	if (*t->comm)
+		json_object_set_new(target, "comm", json_string(t->comm));
+	if (*t->path)
+		json_object_set_new(target, "path", json_string(t->path));
 
 	json_object_set_new(j, "kind", json_string(fl_kind_name(s->kind)));
 	if (*s->name)
@@ -297,7 +500,7 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	if (s->force)
 		json_object_set_new(j, "force", json_true());
 	json_object_set_new(j, "target", target);
-	json_object_set_new(j, "params", json_pack("{s:f}", "prob", s->prob));
+	json_object_set_new(j, "params", params_to_json(s));
 	return j;
 }
 
@@ -317,16 +520,50 @@ json_t *proto_request_to_json(const struct fl_request *req)
 		else
 			json_object_set_new(j, "id", json_integer(req->id));
 		break;
+	case FL_CMD_SUPERVISE: {
+		json_t *trap = json_array();
+
+		for (int nr = 0; nr < FL_TRAP_WORDS * 64; nr++)
+			if (req->trap[nr / 64] >> (nr % 64) & 1)
+				json_array_append_new(trap, json_string(fl_syscall_name(nr)));
+		json_object_set_new(j, "pid", json_integer(req->pid));
+		json_object_set_new(j, "trap", trap);
+		break;
+	}
 	default:
 		break;
 	}
 	return j;
 }
 
+/* {"cmd":"supervise","pid":N,"trap":["openat","write"]} */
+static int supervise_from_json(json_t *j, struct fl_request *req, char *err, size_t errlen)
+{
+	json_t *pid = json_object_get(j, "pid"), *trap = json_object_get(j, "trap"), *v;
+	size_t i;
+
+	if (!json_is_integer(pid) || json_integer_value(pid) < 1 ||
+	    json_integer_value(pid) > INT32_MAX)
+		FAIL("request.pid: the supervised process id (a positive integer) is needed");
+	req->pid = json_integer_value(pid);
+	if (!json_is_array(trap) || !json_array_size(trap))
+		FAIL("request.trap: a list of the syscall names the filter traps is needed");
+	json_array_foreach(trap, i, v)
+	{
+		int nr = fl_syscall_nr(json_string_value(v));
+
+		if (nr < 0 || nr >= FL_TRAP_WORDS * 64)
+			FAIL("request.trap[%zu]: not a syscall name on this machine", i);
+		req->trap[nr / 64] |= 1ULL << (nr % 64);
+	}
+	return 0;
+}
+
 int proto_parse_request(const char *line, size_t len, struct fl_request *req, char *err,
 			size_t errlen)
 {
-	static const char *const keys[] = {"cmd", "fault", "dry_run", "id", "all", NULL};
+	static const char *const keys[] = {"cmd", "fault", "dry_run", "id",
+					   "all", "pid",   "trap",    NULL};
 	json_error_t jerr;
 	const char *cmd;
 	json_t *j, *v;
@@ -361,7 +598,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			break;
 	if (c == FL_CMD_MAX) {
 		snprintf(err, errlen,
-			 "unknown command '%.40s' (known: status, doctor, inject, list, clear)",
+			 "unknown command '%.40s' (known: status, doctor, inject, list, clear, "
+			 "supervise)",
 			 cmd);
 		goto out;
 	}
@@ -391,6 +629,8 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 			req->id = json_integer_value(id);
 		}
 	}
+	if (req->cmd == FL_CMD_SUPERVISE && supervise_from_json(j, req, err, errlen))
+		goto out;
 	ret = 0;
 out:
 	if (ret)

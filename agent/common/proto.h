@@ -25,6 +25,8 @@
 #define FL_DEFAULT_METRICS 9464
 #define FL_NAME_LEN	   64
 #define FL_NETNS_LEN	   256
+#define FL_TRAP_WORDS	   8			/* syscall numbers below 512 */
+#define FL_PROB_RESOLUTION (1.0 / 4294967296.0) /* one step of a 32-bit draw */
 
 enum fl_cmd {
 	FL_CMD_STATUS,
@@ -32,10 +34,13 @@ enum fl_cmd {
 	FL_CMD_INJECT,
 	FL_CMD_LIST,
 	FL_CMD_CLEAR,
+	FL_CMD_SUPERVISE, /* agentctl exec: this connection supervises pid */
 	FL_CMD_MAX,
 };
 
-/* Where a fault applies. Network faults use dev/netns/dir/match. */
+/* Where a fault applies. Network faults use dev/netns/dir/match; faults on
+ * processes and their calls use cgroup/pid/comm/path (and the match for a
+ * socket call's address and port). */
 struct fl_target {
 	char dev[IF_NAMESIZE];
 	char netns[FL_NETNS_LEN]; /* "" = the agent's; a name, a path or "pid:N" */
@@ -43,6 +48,27 @@ struct fl_target {
 	struct fl_match match;
 	char src[64]; /* as given, for display; the match holds the parsed form */
 	char dst[64];
+	char cgroup[256]; /* a cgroup v2 path, absolute or below the cgroup2 mount */
+	uint32_t pid;	  /* a process (tgid), 0 = any */
+	char comm[16];	  /* a command name, "" = any */
+	char path[256];	  /* a file path prefix, for calls that take a path */
+};
+
+/* The errno and syscall-latency kinds' parameters (params.syscall, .errno,
+ * .delay, .jitter). */
+struct fl_errno_params {
+	char syscall[32];   /* as named */
+	int32_t nr;	    /* its number on this machine */
+	int32_t err;	    /* the errno to fail it with, positive; 0 for latency */
+	uint64_t delay_ns;  /* syscall-latency: how long to hold each call */
+	uint64_t jitter_ns; /* and up to this much more or less, uniformly */
+	char warning[160];  /* "" or why the fault may not mean what it says */
+};
+
+/* Parameters of the process faults (kill, pause, cpu). */
+struct fl_proc_params {
+	int signal;   /* kill: the signal sent (SIGKILL unless given) */
+	double quota; /* cpu: the share of one CPU the cgroup may use, 0 < quota <= 1 */
 };
 
 struct fl_fault_spec {
@@ -53,6 +79,8 @@ struct fl_fault_spec {
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
+	struct fl_errno_params sys; /* errno, syscall-latency */
+	struct fl_proc_params proc; /* kill, pause, cpu */
 };
 
 struct fl_request {
@@ -61,10 +89,11 @@ struct fl_request {
 	bool all;     /* clear: every fault */
 	uint32_t id;  /* clear: the fault id */
 	struct fl_fault_spec fault;
+	uint32_t pid;		      /* supervise: the process agentctl exec started */
+	uint64_t trap[FL_TRAP_WORDS]; /* supervise: the syscalls its filter traps (bits) */
 };
 
 const char *fl_cmd_name(enum fl_cmd cmd);
-const char *fl_kind_name(uint16_t kind);
 
 /* Parse one request line (not NUL-terminated necessarily). On error returns
  * -EINVAL (-E2BIG for a line over FL_PROTO_MAX_LINE) and writes a one-line
@@ -75,6 +104,12 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen);
 json_t *fault_spec_to_json(const struct fl_fault_spec *s);
 json_t *proto_request_to_json(const struct fl_request *req);
+
+/* The signals a kill fault may send, by name ("KILL", "SIGTERM", "term").
+ * Returns the number, or 0 when the name is not one of them. */
+int proto_signal_from_name(const char *name);
+const char *proto_signal_name(int sig); /* "KILL"; NULL when not one of them */
+const char *proto_signal_names(void);	/* "KILL, TERM, ..." for messages */
 
 /* Replies. proto_reply_line returns a malloc'd "...\n" string. */
 json_t *proto_ok(void);

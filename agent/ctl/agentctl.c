@@ -13,6 +13,7 @@
 #include "proto.h"
 #include "reconcile.h"
 #include "run.h"
+#include "supervise.h"
 
 /* Exit codes (agentctl(8)). */
 enum {
@@ -32,6 +33,14 @@ static const char usage[] =
     "                                  each fault kind will use here\n"
     "  inject drop --dev IF [MATCH] [OPTIONS]\n"
     "                                  drop packets; prints the fault id\n"
+    "  inject kill|pause|cpu PROCESSES [OPTIONS]\n"
+    "                                  signal, pause or starve processes\n"
+    "  inject errno --syscall NAME --errno NAME PROCESSES [OPTIONS]\n"
+    "                                  fail a call with an errno\n"
+    "  inject syscall-latency --syscall NAME --delay D [--jitter J] PROCESSES\n"
+    "                                  hold a supervised process's call\n"
+    "  exec [--fault FILE.json ...] [--trap NAME,...] -- CMD ARGS...\n"
+    "                                  run CMD under the syscall supervisor\n"
     "  list [--json]                   active faults with their counters\n"
     "  clear ID|--all                  remove faults\n"
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
@@ -52,6 +61,22 @@ static const char usage[] =
     "  --force                   allow protected ports (SSH, the agent's own)\n"
     "  --dry-run                 say what would be attached where; change nothing\n"
     "  --json                    print the agent's answer as JSON\n"
+    "\n"
+    "inject kill|pause|cpu options (--for, --name, --backend, --dry-run, --json as above):\n"
+    "  --pid PID | --comm NAME | --cgroup PATH\n"
+    "                            the processes (all that are given must match);\n"
+    "                            cpu takes --cgroup alone\n"
+    "  --signal NAME             kill: KILL (default), TERM, INT, HUP, QUIT, ...\n"
+    "  --quota P                 cpu: share of one CPU, 0 < P <= 100%, e.g. 10%\n"
+    "  pause: cgroup v2 freeze for a cgroup, SIGSTOP/SIGCONT for a pid or comm\n"
+    "\n"
+    "inject errno / syscall-latency options (and --prob, --for, --name, --backend):\n"
+    "  --syscall NAME            connect, bind, sendto, socket, openat, write, fsync, ...\n"
+    "  --errno NAME              ECONNREFUSED, EIO, ENOSPC, EACCES, ...\n"
+    "  --delay D  --jitter J     syscall-latency: hold each call D +- J\n"
+    "  --pid PID | --comm NAME | --cgroup PATH   whose calls\n"
+    "  --dst CIDR  --dport P[-P]  --proto tcp|udp  errno: the address a socket call names\n"
+    "  --path PREFIX             calls on paths (or files) under PREFIX\n"
     "\n"
     "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
     "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
@@ -97,6 +122,29 @@ static void describe_target(json_t *f, char *buf, size_t len)
 	const char *keys[] = {"proto", "src", "dst", "sport", "dport"};
 	size_t n;
 
+	if (!json_object_get(t, "dev")) {
+		const char *pkeys[] = {"pid", "comm", "cgroup", "path", "dst", "dport"};
+		json_t *p = json_object_get(f, "params");
+		const char *sc = json_string_value(json_object_get(p, "syscall"));
+
+		n = 0;
+		buf[0] = '\0';
+		if (sc)
+			n = snprintf(buf, len, "%s:%s", sc,
+				     json_string_value(json_object_get(p, "errno"))
+					 ?: json_string_value(json_object_get(p, "delay")) ?: "?");
+		for (size_t i = 0; i < sizeof(pkeys) / sizeof(pkeys[0]) && n < len; i++) {
+			json_t *v = json_object_get(t, pkeys[i]);
+
+			if (json_is_string(v))
+				n += snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", pkeys[i],
+					      json_string_value(v));
+			else if (json_is_integer(v))
+				n += snprintf(buf + n, len - n, "%s%s=%lld", n ? " " : "", pkeys[i],
+					      (long long)json_integer_value(v));
+		}
+		return;
+	}
 	n = snprintf(buf, len, "%s/%s", json_string_value(json_object_get(t, "dev")) ?: "?",
 		     json_string_value(json_object_get(t, "direction")) ?: "?");
 	if (json_object_get(t, "netns") && n < len)
@@ -117,17 +165,37 @@ static void print_faults(json_t *faults)
 {
 	size_t i;
 	json_t *f;
+	int kw = 5;
 
 	if (!json_array_size(faults)) {
 		printf("no active faults\n");
 		return;
 	}
-	printf("%-4s %-5s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", "KIND", "NAME", "TARGET",
-	       "PROB", "VIA", "LEFT", "MATCHED", "DROPPED");
+	/* KIND as wide as the longest kind listed (syscall-latency). */
 	json_array_foreach(faults, i, f)
 	{
-		char target[256], left[32];
+		int n = strlen(json_string_value(json_object_get(f, "kind")) ?: "");
+
+		kw = n > kw ? n : kw;
+	}
+	printf("%-4s %-*s %-12s %-44s %-6s %-4s %-8s %10s %10s\n", "ID", kw, "KIND", "NAME",
+	       "TARGET", "PROB", "VIA", "LEFT", "MATCHED", "INJECTED");
+	json_array_foreach(faults, i, f)
+	{
+		char target[256], left[32], param[24] = "-";
+		json_t *chain;
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
+		json_t *p = json_object_get(f, "params");
+
+		if (json_object_get(p, "prob"))
+			snprintf(param, sizeof(param), "%g",
+				 json_number_value(json_object_get(p, "prob")));
+		else if (json_object_get(p, "signal"))
+			snprintf(param, sizeof(param), "%s",
+				 json_string_value(json_object_get(p, "signal")));
+		else if (json_object_get(p, "quota"))
+			snprintf(param, sizeof(param), "%g%%",
+				 100 * json_number_value(json_object_get(p, "quota")));
 
 		describe_target(f, target, sizeof(target));
 		/* Whole seconds past ten: 4m59s reads better than 299.985s. */
@@ -136,14 +204,17 @@ static void print_faults(json_t *faults)
 				 (long long)(ms / 1000 % 60));
 		else
 			format_duration((uint64_t)ms * 1000000ULL, left, sizeof(left));
-		printf("%-4lld %-5s %-12s %-44s %-6g %-4s %-8s %10lld %10lld\n",
-		       (long long)json_integer_value(json_object_get(f, "id")),
+		printf("%-4lld %-*s %-12s %-44s %-6s %-4s %-8s %10lld %10lld\n",
+		       (long long)json_integer_value(json_object_get(f, "id")), kw,
 		       json_string_value(json_object_get(f, "kind")),
-		       json_string_value(json_object_get(f, "name")) ?: "-", target,
-		       json_number_value(json_object_get(json_object_get(f, "params"), "prob")),
+		       json_string_value(json_object_get(f, "name")) ?: "-", target, param,
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
-		       (long long)json_integer_value(json_object_get(f, "dropped")));
+		       (long long)json_integer_value(json_object_get(f, "injected")));
+		chain = json_object_get(f, "chain");
+		if (chain && json_is_false(json_object_get(chain, "first")))
+			printf("     ! %s\n",
+			       json_string_value(json_object_get(chain, "note")) ?: "");
 	}
 }
 
@@ -242,6 +313,35 @@ static int cmd_clear(int argc, char **argv)
 	return ret;
 }
 
+/* Which kinds take which inject option: NULL when kind takes option c,
+ * else what the option is for (strict: a kill refuses --dport). */
+static const char *opt_not_for(int c, const char *kind)
+{
+	bool proc = !strcmp(kind, "kill") || !strcmp(kind, "pause") || !strcmp(kind, "cpu");
+	bool err = !strcmp(kind, "errno"), lat = !strcmp(kind, "syscall-latency");
+
+	if (err || lat) {
+		if (strchr("dnIEsSF", c) || (lat && strchr("pDP", c)))
+			return "not for calls (a call has one address: --dst, --dport)";
+		if ((c == 'e' && !err) || (strchr("lJ", c) && !lat))
+			return c == 'e' ? "for errno only" : "for syscall-latency only";
+		if (strchr("gq", c))
+			return "for kill or cpu only";
+		return NULL;
+	}
+	if (strchr("CelJa", c))
+		return "for errno and syscall-latency only";
+	if (strchr("dnIEpsDSPrF", c) && proc)
+		return "for packet faults (drop), not processes";
+	if (strchr("ioc", c) && !proc)
+		return "for process faults (kill, pause, cpu, errno, syscall-latency)";
+	if (c == 'g' && strcmp(kind, "kill"))
+		return "for kill only";
+	if (c == 'q' && strcmp(kind, "cpu"))
+		return "for cpu only";
+	return NULL;
+}
+
 static int cmd_inject(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -261,25 +361,59 @@ static int cmd_inject(int argc, char **argv)
 	    {"force", no_argument, NULL, 'F'},
 	    {"dry-run", no_argument, NULL, 'y'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"pid", required_argument, NULL, 'i'},
+	    {"comm", required_argument, NULL, 'o'},
+	    {"cgroup", required_argument, NULL, 'c'},
+	    {"signal", required_argument, NULL, 'g'},
+	    {"quota", required_argument, NULL, 'q'},
+	    {"syscall", required_argument, NULL, 'C'},
+	    {"errno", required_argument, NULL, 'e'},
+	    {"delay", required_argument, NULL, 'l'},
+	    {"jitter", required_argument, NULL, 'J'},
+	    {"path", required_argument, NULL, 'a'},
 	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
+	const char *kind;
+	uint64_t pid;
+	int li = 0;
 	struct fl_fault_spec spec;
+	bool seen[256] = {};
 	char err[512];
 	int c, ret, dry_run = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("inject needs a fault kind: drop");
-	fault = json_pack("{s:s}", "kind", argv[1]);
+		return usage_error(
+		    "inject needs a fault kind: drop, kill, pause, cpu, errno, syscall-latency");
+	kind = argv[1];
+	fault = json_pack("{s:s}", "kind", kind);
 	target = json_object();
 	params = json_object();
 	json_object_set_new(fault, "target", target);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *key = NULL;
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+		const char *key = NULL, *not_for = opt_not_for(c, kind);
 		json_t *obj = target;
 
+		if (not_for) {
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject %s: --%s is %s", kind, longopts[li].name,
+					   not_for);
+		}
+		/* "Last one wins" would hide a typo in a long command line. */
+		if (c > 0 && c < 256 && c != '?' && seen[c]) {
+			const struct option *o = longopts;
+
+			while (o->name && o->val != c)
+				o++;
+			json_decref(fault);
+			json_decref(params);
+			return usage_error("inject: --%s given twice", o->name ?: "?");
+		}
+		if (c > 0 && c < 256)
+			seen[c] = true;
 		switch (c) {
 		case 'd':
 			key = "dev";
@@ -337,6 +471,48 @@ static int cmd_inject(int argc, char **argv)
 		case 'j':
 			json_out = 1;
 			break;
+		case 'i':
+			if (parse_u64(optarg, &pid, false) || !pid || pid > INT32_MAX) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: --pid '%s' is not a process id",
+						   optarg);
+			}
+			json_object_set_new(target, "pid", json_integer((json_int_t)pid));
+			break;
+		case 'o':
+			key = "comm";
+			break;
+		case 'c':
+			key = "cgroup";
+			break;
+		case 'g':
+			key = "signal";
+			obj = params;
+			break;
+		case 'q':
+			key = "quota";
+			obj = params;
+			break;
+		case 'C':
+			key = "syscall";
+			obj = params;
+			break;
+		case 'e':
+			key = "errno";
+			obj = params;
+			break;
+		case 'l':
+			key = "delay";
+			obj = params;
+			break;
+		case 'J':
+			key = "jitter";
+			obj = params;
+			break;
+		case 'a':
+			key = "path";
+			break;
 		default:
 			json_decref(fault);
 			json_decref(params);
@@ -360,6 +536,8 @@ static int cmd_inject(int argc, char **argv)
 		fl_err("%s", err);
 		return EXIT_USAGE;
 	}
+	if (*spec.sys.warning)
+		fl_err("warning: %s", spec.sys.warning);
 	req = json_pack("{s:s,s:o}", "cmd", "inject", "fault", fault);
 	if (dry_run)
 		json_object_set_new(req, "dry_run", json_true());
@@ -381,6 +559,11 @@ out:
 	return ret;
 }
 
+static int exec_main(int argc, char **argv)
+{
+	return cmd_exec(sock_path, argc, argv);
+}
+
 static int run_main(int argc, char **argv)
 {
 	return cmd_run(sock_path, argc, argv);
@@ -394,7 +577,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
 	    {"list", cmd_list},	    {"clear", cmd_clear},   {"reconcile", cmd_reconcile},
-	    {"run", run_main},
+	    {"run", run_main},	    {"exec", exec_main},
 	};
 	int i = 1;
 

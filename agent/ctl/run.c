@@ -23,6 +23,7 @@
 #include "client.h"
 #include "log.h"
 #include "reconcile.h"
+#include "registry.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -36,6 +37,57 @@ static void on_signal(int sig)
 static void dur_arg(char *buf, size_t len, uint64_t ns)
 {
 	snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000));
+}
+
+/* A device, or the processes a process fault names. */
+static const char *target_name(const struct fl_target *t, char *buf, size_t len)
+{
+	if (*t->dev)
+		return t->dev;
+	snprintf(buf, len, "%s%s%s%s", *t->cgroup ? "cgroup " : "", t->cgroup,
+		 *t->cgroup && *t->comm ? " " : "", *t->comm ? t->comm : "");
+	if (t->pid)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%spid %u", *buf ? " " : "", t->pid);
+	return buf;
+}
+
+/* A kill's restart command, detached (its own session, reparented to init
+ * by a double fork: it is the service now, not part of the run); its output
+ * goes to DIR/restart-I.log. */
+static void restart(const struct sc_fault *sf, int i, const char *out_dir, uint64_t t)
+{
+	char *argv[65] = {}, log[PATH_MAX + 32];
+	size_t k, n = json_array_size(sf->restart);
+	pid_t pid;
+	int status = 0;
+
+	for (k = 0; k < n && k < 64; k++)
+		argv[k] = (char *)json_string_value(json_array_get(sf->restart, k));
+	snprintf(log, sizeof(log), "%s/restart-%d.log", out_dir, i);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (pid < 0)
+		fl_err("faults[%d]: cannot start the restart %s: %s", i, argv[0], strerror(errno));
+	else
+		printf("  %6.2f s  faults[%d]: restarted with %s (output in %s)\n", t / 1e9, i,
+		       argv[0], log);
+	fflush(stdout);
 }
 
 /* Where loadgen is: beside this agentctl, else on PATH. */
@@ -259,6 +311,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 	char out_dir[PATH_MAX] = "", loadgen[PATH_MAX] = "", events[PATH_MAX], err[512];
 	char run_events[PATH_MAX + 32];
 	uint32_t ids[SC_MAX_FAULTS] = {};
+	bool restarted[SC_MAX_FAULTS] = {};
+	char what[320];
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct rc_result res = {};
 	struct rc_declared decl[SC_MAX_FAULTS];
@@ -337,16 +391,28 @@ int cmd_run(const char *sock, int argc, char **argv)
 			if (inject(sock, &sc.faults[next], &ids[next], err, sizeof(err)))
 				run_error(&rerr, "faults[%d] (%s on %s) could not be injected: %s",
 					  next, fl_kind_name(sc.faults[next].spec.kind),
-					  sc.faults[next].spec.target.dev, err);
+					  target_name(&sc.faults[next].spec.target, what, sizeof(what)),
+					  err);
 			else
-				printf("  %6.2f s  fault %u: %s on %s\n", t / 1e9, ids[next],
-				       fl_kind_name(sc.faults[next].spec.kind),
-				       sc.faults[next].spec.target.dev);
+				printf(
+				    "  %6.2f s  fault %u: %s on %s\n", t / 1e9, ids[next],
+				    fl_kind_name(sc.faults[next].spec.kind),
+				    target_name(&sc.faults[next].spec.target, what, sizeof(what)));
 			fflush(stdout);
 			next++;
 		}
+		for (int i = 0; i < next; i++)
+			if (ids[i] && sc.faults[i].restart && !restarted[i] &&
+			    t >= sc.faults[i].at_ns + sc.faults[i].restart_after_ns) {
+				restart(&sc.faults[i], i, out_dir, t);
+				restarted[i] = true;
+			}
 		poll(NULL, 0, 10);
 	}
+	/* The load ended (or was interrupted) first: what was killed comes back. */
+	for (int i = 0; i < next; i++)
+		if (ids[i] && sc.faults[i].restart && !restarted[i])
+			restart(&sc.faults[i], i, out_dir, now_mono_ns() - t0);
 	for (int i = 0; i < sc.nfaults; i++) {
 		if (ids[i] && clear(sock, ids[i], err, sizeof(err)))
 			run_error(&rerr, "faults[%d] (fault %u) could not be cleared: %s", i,

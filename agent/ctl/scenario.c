@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "event.h"
 #include "jsonfield.h"
 #include "parse.h"
 #include "reconcile.h"
@@ -148,9 +149,49 @@ static int phases_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
+/* A kill's "restart": {"after": D, "command": [ARGV...]} or {"after": D,
+ * "unit": "x.service"} (systemctl restart x.service). */
+static int restart_part(json_t *r, const char *where, struct sc_fault *sf, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"after", "command", "unit", NULL};
+	json_t *cmd, *unit, *v;
+	size_t i;
+
+	if (!r)
+		return 0;
+	if (!json_is_object(r))
+		FAIL("%s.restart: must be an object with after and command or unit", where);
+	if (jf_check_keys(r, where, keys, err, errlen) ||
+	    jf_duration(r, "after", where, &sf->restart_after_ns, false, true, err, errlen))
+		return -EINVAL;
+	if (sf->spec.kind != FL_KIND_KILL)
+		FAIL("%s.restart: only a kill fault restarts what it killed", where);
+	cmd = json_object_get(r, "command");
+	unit = json_object_get(r, "unit");
+	if (!cmd == !unit)
+		FAIL("%s.restart: give command (a list of strings) or unit, one of them", where);
+	if (unit) {
+		const char *u = json_string_value(unit);
+
+		if (!u || !*u ||
+		    strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789@._:-\\") != strlen(u) ||
+		    *u == '-')
+			FAIL("%s.restart.unit: must be a systemd unit name", where);
+		sf->restart = json_pack("[s,s,s]", "systemctl", "restart", u);
+		return 0;
+	}
+	if (!json_is_array(cmd) || !json_array_size(cmd) || json_array_size(cmd) > 64)
+		FAIL("%s.restart.command: must be a list of 1 to 64 strings", where);
+	json_array_foreach(cmd, i, v) if (!json_is_string(v) || (!i && !*json_string_value(v)))
+	    FAIL("%s.restart.command[%zu]: must be a string (the first not empty)", where, i);
+	sf->restart = json_incref(cmd);
+	return 0;
+}
+
 static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"at", "until", "fault", "effects", NULL};
+	static const char *const keys[] = {"at", "until", "fault", "restart", "effects", NULL};
 	char where[64], ferr[512];
 	size_t i;
 	json_t *f;
@@ -183,7 +224,9 @@ static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 			FAIL("%s.fault: missing (an inject request's fault object)", where);
 		sf->fault = fault;
 		target = json_object_get(fault, "target");
-		if (*sc->netns && json_is_object(target) && !json_object_get(target, "netns"))
+		/* A namespace is a device's: process faults take none. */
+		if (*sc->netns && json_is_object(target) && json_object_get(target, "dev") &&
+		    !json_object_get(target, "netns"))
 			json_object_set_new(target, "netns", json_string(sc->netns));
 		if (until) {
 			if (until <= sf->at_ns)
@@ -200,6 +243,8 @@ static int faults_part(json_t *a, struct scenario *sc, char *err, size_t errlen)
 		if (sf->at_ns >= sc->load.duration_ns)
 			FAIL("%s.at: starts after the load ends", where);
 		sc->nfaults = i + 1;
+		if (restart_part(json_object_get(f, "restart"), where, sf, err, errlen))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -301,6 +346,8 @@ void scenario_free(struct scenario *sc)
 	for (int i = 0; i < SC_MAX_FAULTS; i++) {
 		json_decref(sc->faults[i].fault);
 		sc->faults[i].fault = NULL;
+		json_decref(sc->faults[i].restart);
+		sc->faults[i].restart = NULL;
 	}
 	json_decref(sc->objectives);
 	sc->objectives = NULL;

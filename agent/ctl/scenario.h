@@ -29,6 +29,8 @@ struct sc_fault {
 	uint64_t at_ns; /* since the load started */
 	json_t *fault;	/* the inject request's fault object, netns filled in */
 	struct fl_fault_spec spec;
+	json_t *restart;	   /* kill: the command (argv, strings) to run after; NULL = none */
+	uint64_t restart_after_ns; /* after at_ns */
 	bool has_effects;	    /* "effects": what the fault is expected to cause */
 	struct rc_declared effects; /* fault_id filled in once injected */
 };

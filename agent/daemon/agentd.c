@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
-#include "drop_kind.h"
+#include "kind.h"
 #include "events.h"
 #include "fault.h"
 #include "log.h"
@@ -167,21 +167,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Mount a pseudo filesystem the agent needs when it is missing; returns 1
- * when this agent mounted it (and so unmounts it at exit). */
-static int ensure_mounted(const char *path, const char *type, long magic)
+/* Mount a pseudo filesystem the agent needs when it is missing. It stays
+ * mounted when the agent stops: others (bpftool, perf, another agent) may
+ * use it by then, and unmounting it under them would break them. */
+static void ensure_mounted(const char *path, const char *type, long magic)
 {
 	struct statfs st;
 
 	if (!statfs(path, &st) && st.f_type == magic)
-		return 0;
+		return;
 	if (mount(type, path, type, 0, NULL)) {
 		fl_log("cannot mount %s on %s: %s (features that need it will be refused)", type,
 		       path, strerror(errno));
-		return 0;
+		return;
 	}
-	fl_log("mounted %s on %s", type, path);
-	return 1;
+	fl_log("mounted %s on %s (it stays mounted)", type, path);
 }
 
 static int take_lock(const char *dir)
@@ -240,11 +240,11 @@ static void tick(uint64_t *lost_seen)
 {
 	uint64_t now = now_mono_ns(), lost;
 
-	drop_heartbeat();
+	kinds_heartbeat(now);
 	faults_reap(now);
 	server_reap(now);
 	events_poll();
-	lost = drop_events_lost();
+	lost = kinds_events_lost();
 	if (lost > *lost_seen) {
 		fl_log("lost %llu fault events: the ring buffer was full (they are still counted)",
 		       (unsigned long long)(lost - *lost_seen));
@@ -297,7 +297,6 @@ int main(int argc, char **argv)
 	struct opts o;
 	char err[512], path[PATH_MAX], event_log[PATH_MAX + 32];
 	int lockfd = -1, epfd = -1, sigfd = -1, timerfd = -1, ret = 1;
-	int mounted_bpffs = 0, mounted_tracefs = 0;
 	sigset_t mask;
 
 	fl_prog = "agentd";
@@ -335,8 +334,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	mounted_bpffs = ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC);
-	mounted_tracefs = ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
+	ensure_mounted("/sys/fs/bpf", "bpf", BPF_FS_MAGIC);
+	ensure_mounted("/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC);
 
 	ret = probe_run(&facts);
 	if (ret) {
@@ -351,7 +350,6 @@ int main(int argc, char **argv)
 		fl_log("kernel %s probed in %.0f ms; drops by %s", facts.kernel, facts.elapsed_ms,
 		       b ? b : why);
 	}
-	drop_cleanup_leftovers(o.state_dir);
 
 	if (!realpath(o.state_dir, path))
 		snprintf(path, sizeof(path), "%s", o.state_dir);
@@ -363,11 +361,12 @@ int main(int argc, char **argv)
 	}
 	events_set_callback(faults_count_event, NULL);
 	{
-		struct drop_config dc = {
+		struct kind_env env = {
 		    .ringbuf_fd = events_ringbuf_fd(),
 		    .protected_ports = o.protect,
 		    .nr_protected = o.nr_protect,
 		    .state_dir = o.state_dir,
+		    .facts = &facts,
 		};
 		struct fault_config fc = {
 		    .default_ttl_ns = o.default_ttl,
@@ -378,8 +377,9 @@ int main(int argc, char **argv)
 		    .event_log = event_log,
 		};
 
-		if (drop_init(&dc)) {
-			fl_err("cannot count the CPUs");
+		kinds_cleanup_leftovers(&env);
+		if (kinds_init(&env, err, sizeof(err))) {
+			fl_err("%s", err);
 			ret = 1;
 			goto out;
 		}
@@ -405,7 +405,7 @@ int main(int argc, char **argv)
 	ret = run(epfd, sigfd, timerfd, events_epoll_fd()) ? 1 : 0;
 out:
 	faults_clear_all("agent stopped");
-	drop_fini();
+	kinds_shutdown();
 	events_close();
 	server_close();
 	if (epfd >= 0)
@@ -414,10 +414,6 @@ out:
 		close(sigfd);
 	if (timerfd >= 0)
 		close(timerfd);
-	if (mounted_tracefs)
-		umount2("/sys/kernel/tracing", MNT_DETACH);
-	if (mounted_bpffs)
-		umount2("/sys/fs/bpf", MNT_DETACH);
 	snprintf(path, sizeof(path), "%s/agent.lock", o.state_dir);
 	unlink(path);
 	close(lockfd);

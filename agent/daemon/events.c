@@ -9,9 +9,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <zlib.h>
+#include "errno_names.h"
 #include "events.h"
 #include "log.h"
 #include "proto.h"
+#include "registry.h"
 
 static struct ring_buffer *rb;
 static int rb_fd = -1;
@@ -48,13 +50,18 @@ json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns)
 			      (json_int_t)wall_ns, "mono_ns", (json_int_t)e->ts_ns, "host", host,
 			      "fault_id", (json_int_t)e->fault_id, "kind", kind_str(e->kind));
 	char a[INET6_ADDRSTRLEN];
+	bool sys = e->kind == FL_KIND_ERRNO || e->kind == FL_KIND_SYSCALL_LATENCY;
 
+	if (sys)
+		json_object_set_new(j, "syscall", json_string(fl_syscall_name(e->sysno)));
 	if (e->family) {
 		const char *p = proto_str(e->proto);
 
-		json_object_set_new(j, "dir",
-				    json_string(e->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
-		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
+		if (!sys) {
+			json_object_set_new(
+			    j, "dir", json_string(e->dir == FL_DIR_EGRESS ? "egress" : "ingress"));
+			json_object_set_new(j, "ifindex", json_integer(e->ifindex));
+		}
 		if (p)
 			json_object_set_new(j, "proto", json_string(p));
 		else
@@ -77,10 +84,19 @@ json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns)
 	}
 	if (e->cookie)
 		json_object_set_new(j, "cookie", json_integer((json_int_t)e->cookie));
-	if (e->kind == FL_KIND_LATENCY)
+	if (e->kind == FL_KIND_LATENCY || e->kind == FL_KIND_SYSCALL_LATENCY)
 		json_object_set_new(j, "delay_ns", json_integer((json_int_t)e->value));
-	else if (e->kind == FL_KIND_ERRNO)
+	else if (e->kind == FL_KIND_ERRNO) {
 		json_object_set_new(j, "errno", json_integer((json_int_t)e->value));
+		json_object_set_new(j, "errno_name", json_string(fl_errno_name(e->value)));
+	} else if (e->kind == FL_KIND_KILL)
+		json_object_set_new(j, "signal", json_string(proto_signal_name(e->value) ?: "?"));
+	else if (e->kind == FL_KIND_PAUSE)
+		json_object_set_new(j, "action", json_string(e->value ? "pause" : "resume"));
+	else if (e->kind == FL_KIND_CPU)
+		json_object_set_new(j, "action", json_string(e->value ? "cap" : "restore"));
+	if (e->kind == FL_KIND_CPU && e->value)
+		json_object_set_new(j, "quota", json_real(e->value / 1e6));
 	return j;
 }
 
@@ -207,6 +223,13 @@ void events_fault_end(uint32_t id, const char *why)
 	write_record(json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "type", "end", "wall_ns",
 			       (json_int_t)now_wall_ns(), "mono_ns", (json_int_t)now_mono_ns(),
 			       "host", host, "fault_id", (json_int_t)id, "reason", why));
+}
+
+void events_emit(const struct fl_event *e)
+{
+	if (user_cb)
+		user_cb(e, user_arg);
+	write_record(event_to_json(e, now_wall_ns() - now_mono_ns() + e->ts_ns));
 }
 
 void events_lost(uint64_t n)

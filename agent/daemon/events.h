@@ -29,6 +29,10 @@ void events_set_callback(void (*cb)(const struct fl_event *e, void *arg), void *
 /* Lifecycle records: "start" with the fault's spec, "end" with why. */
 void events_fault_start(uint32_t id, const char *backend, const struct fl_fault_spec *s);
 void events_fault_end(uint32_t id, const char *why);
+/* A record made by the agent itself (user-space backends: kill, pause,
+ * cpu, a seccomp supervisor's reports), written as if it had come from the
+ * ring buffer. */
+void events_emit(const struct fl_event *e);
 /* Record that n events were lost in the kernel (ring buffer full). */
 void events_lost(uint64_t n);
 

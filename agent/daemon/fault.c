@@ -8,7 +8,9 @@
 #include "events.h"
 #include "fault.h"
 #include "log.h"
+#include "kind.h"
 #include "parse.h"
+#include "registry.h"
 
 struct fault {
 	bool used;
@@ -17,7 +19,8 @@ struct fault {
 	char backend[16];
 	uint64_t start_mono, expires_mono, start_wall;
 	uint64_t events;
-	struct drop_handle drop;
+	const struct fault_kind *ops;
+	void *state; /* the kind's own record of the fault */
 };
 
 static struct fault table[FL_MAX_FAULTS];
@@ -48,10 +51,10 @@ int faults_active(void)
 
 static json_t *fault_json(struct fault *f, uint64_t now)
 {
-	struct fl_drop_counters c;
+	struct fl_counters c = {};
 	json_t *j = fault_spec_to_json(&f->spec);
 
-	drop_counters(&f->drop, &c);
+	f->ops->counters(f->state, &c);
 	json_object_set_new(j, "id", json_integer(f->id));
 	json_object_set_new(j, "backend", json_string(f->backend));
 	json_object_set_new(j, "started_wall_ns", json_integer((json_int_t)f->start_wall));
@@ -59,8 +62,10 @@ static json_t *fault_json(struct fault *f, uint64_t now)
 	    j, "expires_in_ms",
 	    json_integer(f->expires_mono > now ? (f->expires_mono - now) / 1000000 : 0));
 	json_object_set_new(j, "matched", json_integer((json_int_t)c.matched));
-	json_object_set_new(j, "dropped", json_integer((json_int_t)c.dropped));
+	json_object_set_new(j, "injected", json_integer((json_int_t)c.injected));
 	json_object_set_new(j, "events", json_integer((json_int_t)f->events));
+	if (f->ops->describe)
+		f->ops->describe(f->state, j);
 	return j;
 }
 
@@ -75,29 +80,82 @@ static int protected_in(uint16_t lo, uint16_t hi)
 
 static void remove_fault(struct fault *f, const char *why)
 {
-	struct fl_drop_counters c;
+	struct fl_counters c = {};
 
-	drop_counters(&f->drop, &c);
-	drop_remove(&f->drop);
+	f->ops->counters(f->state, &c);
+	f->ops->remove(f->state);
 	events_poll(); /* the fault's last injections go before its end */
 	events_fault_end(f->id, why);
-	fl_log("fault %u (%s%s%s) ended: %s; matched %llu, dropped %llu", f->id,
+	fl_log("fault %u (%s%s%s) ended: %s; matched %llu, injected %llu", f->id,
 	       fl_kind_name(f->spec.kind), *f->spec.name ? " " : "", f->spec.name, why,
-	       (unsigned long long)c.matched, (unsigned long long)c.dropped);
+	       (unsigned long long)c.matched, (unsigned long long)c.injected);
 	memset(f, 0, sizeof(*f));
+}
+
+/* The first backend, in the registry's order, that this kernel allows and
+ * whose kind takes this fault (a kind's check may refuse a backend, as the
+ * cgroup one refuses calls that are not socket calls). */
+static const char *pick_backend(const struct fl_fault_spec *s, const struct fault_kind *ops,
+				char *why, size_t len)
+{
+	const struct fl_kind_desc *k = fl_kind_by_id(s->kind);
+	char one[512], refused[1024] = "", probe[1024] = "";
+	size_t nr = 0, np = 0;
+
+	for (const struct fl_backend_desc *b = k ? k->backends : NULL; b && b->name; b++) {
+		one[0] = '\0';
+		if (!probe_backend_ok(cfg.facts, k->name, b->name, one, sizeof(one))) {
+			if (np < sizeof(probe))
+				np += snprintf(probe + np, sizeof(probe) - np, "%s%s",
+					       np ? "; " : "", one);
+			continue;
+		}
+		if (!ops->check || !ops->check(s, b->name, one, sizeof(one)))
+			return b->name;
+		/* What the kind refused says more than what the kernel lacks;
+		 * a reason all backends give is said once. */
+		if (!strstr(refused, one) && nr < sizeof(refused))
+			nr += snprintf(refused + nr, sizeof(refused) - nr, "%s%s%s%s",
+				       nr ? "; " : "", b->name, ": ", one);
+	}
+	snprintf(why, len, "%s", nr ? refused : probe);
+	return NULL;
+}
+
+/* The target in words for the log: a device, or the processes. */
+static void target_text(const struct fl_target *t, char *buf, size_t len)
+{
+	int n = 0;
+
+	if (*t->dev)
+		n = snprintf(buf, len, "%s %s%s%s", t->dev,
+			     t->dir == FL_DIR_EGRESS ? "egress" : "ingress",
+			     *t->netns ? " in netns " : "", t->netns);
+	if (t->pid && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%spid %u", n ? " " : "", t->pid);
+	if (*t->comm && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%scomm %s", n ? " " : "", t->comm);
+	if (*t->cgroup && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "%scgroup %s", n ? " " : "", t->cgroup);
+	if (!n)
+		snprintf(buf, len, "any process");
 }
 
 static json_t *inject(const struct fl_request *req)
 {
 	const struct fl_fault_spec *s = &req->fault;
 	const struct fl_match *m = &s->target.match;
-	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32];
+	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32], where[400];
 	const char *backend = s->backend;
+	const struct fault_kind *ops = fault_kind_of(s->kind);
 	struct fault *f = NULL;
+	void *state = NULL;
 	uint64_t ttl = s->duration_ns ? s->duration_ns : cfg.default_ttl_ns;
 	uint64_t now = now_mono_ns();
 	int port, ret;
 
+	if (!ops)
+		return proto_error("%s faults are not served by this agent", fl_kind_name(s->kind));
 	if (ttl > cfg.max_ttl_ns) {
 		format_duration(ttl, dur, sizeof(dur));
 		format_duration(cfg.max_ttl_ns, max, sizeof(max));
@@ -114,9 +172,9 @@ static json_t *inject(const struct fl_request *req)
 			return proto_error("backend %s cannot serve a %s fault here: %s", backend,
 					   fl_kind_name(s->kind), why);
 	} else {
-		backend = probe_backend_for(cfg.facts, fl_kind_name(s->kind), why, sizeof(why));
+		backend = pick_backend(s, ops, why, sizeof(why));
 		if (!backend)
-			return proto_error("no backend can serve a %s fault on this kernel: %s",
+			return proto_error("no backend can serve this %s fault here: %s",
 					   fl_kind_name(s->kind), why);
 	}
 	if (!req->dry_run) {
@@ -128,8 +186,10 @@ static json_t *inject(const struct fl_request *req)
 			    "the agent holds %d faults already, its maximum; clear some first",
 			    FL_MAX_FAULTS);
 	}
-	ret = drop_add(s, backend, next_id, req->dry_run, f ? &f->drop : NULL, plan, sizeof(plan),
-		       err, sizeof(err));
+	ret = ops->check ? ops->check(s, backend, err, sizeof(err)) : 0;
+	if (!ret)
+		ret = ops->add(s, backend, next_id, req->dry_run, &state, plan, sizeof(plan), err,
+			       sizeof(err));
 	if (ret)
 		return proto_error("%s", err);
 	if (req->dry_run) {
@@ -138,6 +198,8 @@ static json_t *inject(const struct fl_request *req)
 				 "plan", plan, "duration", dur);
 	}
 	f->used = true;
+	f->ops = ops;
+	f->state = state;
 	f->id = next_id++;
 	f->spec = *s;
 	f->spec.duration_ns = ttl;
@@ -147,9 +209,13 @@ static json_t *inject(const struct fl_request *req)
 	f->expires_mono = now + ttl;
 	events_fault_start(f->id, f->backend, &f->spec);
 	format_duration(ttl, dur, sizeof(dur));
-	fl_log("fault %u: %s on %s %s%s%s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
-	       s->target.dev, s->target.dir == FL_DIR_EGRESS ? "egress" : "ingress",
-	       *s->target.netns ? " in netns " : "", s->target.netns, backend, s->prob, dur);
+	target_text(&s->target, where, sizeof(where));
+	if (*s->sys.syscall)
+		fl_log("fault %u: %s on %s of %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
+		       s->sys.syscall, where, backend, s->prob, dur);
+	else
+		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind), where,
+		       backend, s->prob, dur);
 	return json_pack("{s:b,s:o}", "ok", 1, "fault", fault_json(f, now));
 }
 
@@ -190,9 +256,9 @@ static json_t *clear(const struct fl_request *req)
 static json_t *status(void)
 {
 	return json_pack("{s:b,s:i,s:i,s:i,s:I,s:I,s:s}", "ok", 1, "pid", (int)getpid(), "faults",
-			 faults_active(), "hooks", drop_hook_count(), "events_written",
+			 faults_active(), "hooks", kinds_hooks(), "events_written",
 			 (json_int_t)events_written(), "events_lost",
-			 (json_int_t)drop_events_lost(), "event_log", cfg.event_log ?: "");
+			 (json_int_t)kinds_events_lost(), "event_log", cfg.event_log ?: "");
 }
 
 json_t *faults_handle(const struct fl_request *req)
@@ -254,16 +320,16 @@ static void label_value(FILE *out, const char *s)
 	}
 }
 
-/* One counter of struct fl_drop_counters, by fault. */
+/* One counter of struct fl_counters, by fault. */
 static void metric_per_fault(FILE *out, const char *metric, const char *help, size_t field)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
 	for (int i = 0; i < FL_MAX_FAULTS; i++) {
-		struct fl_drop_counters c;
+		struct fl_counters c = {};
 
 		if (!table[i].used)
 			continue;
-		drop_counters(&table[i].drop, &c);
+		table[i].ops->counters(table[i].state, &c);
 		fprintf(out, "%s{fault=\"%u\",kind=\"%s\",dev=\"", metric, table[i].id,
 			fl_kind_name(table[i].spec.kind));
 		label_value(out, table[i].spec.target.dev);
@@ -279,10 +345,12 @@ void faults_metrics(FILE *out)
 		"# TYPE faultline_faults_active gauge\n"
 		"faultline_faults_active %d\n",
 		faults_active());
-	metric_per_fault(out, "faultline_packets_matched_total", "Packets that matched a fault.",
-			 offsetof(struct fl_drop_counters, matched));
-	metric_per_fault(out, "faultline_packets_dropped_total", "Packets a fault dropped.",
-			 offsetof(struct fl_drop_counters, dropped));
+	metric_per_fault(out, "faultline_fault_matched_total",
+			 "Packets or calls that matched a fault.",
+			 offsetof(struct fl_counters, matched));
+	metric_per_fault(out, "faultline_fault_injected_total",
+			 "Packets or calls a fault acted on (dropped, delayed, failed).",
+			 offsetof(struct fl_counters, injected));
 	fprintf(out,
 		"# HELP faultline_events_written_total Fault events written to the event log.\n"
 		"# TYPE faultline_events_written_total counter\n"
@@ -291,5 +359,5 @@ void faults_metrics(FILE *out)
 		"full.\n"
 		"# TYPE faultline_events_lost_total counter\n"
 		"faultline_events_lost_total %llu\n",
-		(unsigned long long)events_written(), (unsigned long long)drop_events_lost());
+		(unsigned long long)events_written(), (unsigned long long)kinds_events_lost());
 }

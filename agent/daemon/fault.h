@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
-#include "drop_kind.h"
 #include "event.h"
 #include "probe.h"
 #include "proto.h"

@@ -14,20 +14,24 @@
 #include "fault.h"
 #include "log.h"
 #include "proto.h"
+#include "seccomp_sup.h"
 #include "server.h"
 
-enum client_kind { CLIENT_CTL, CLIENT_METRICS };
+enum client_kind { CLIENT_CTL, CLIENT_METRICS, CLIENT_SUP /* a seccomp supervisor */ };
 
 struct client {
 	int fd; /* -1 when the slot is free */
 	enum client_kind kind;
-	uint64_t last_active;
+	uint64_t accepted, last_active;
 	size_t len;
 	bool overflow; /* discarding the rest of an oversized line */
-	char *buf;     /* a line of FL_PROTO_MAX_LINE bytes, its newline, a NUL */
+	char *buf;     /* control: a line of FL_PROTO_MAX_LINE bytes, its newline, a NUL;
+			  metrics: FL_METRICS_MAX_REQUEST bytes and a NUL */
 };
 
-static struct client clients[FL_MAX_CLIENTS];
+#define NR_SLOTS (FL_MAX_CLIENTS + FL_MAX_METRICS_CLIENTS)
+/* Control clients in [0, FL_MAX_CLIENTS), metrics clients after them. */
+static struct client clients[NR_SLOTS];
 static int ctl_fd = -1, metrics_fd = -1;
 static char ctl_path[108];
 
@@ -109,7 +113,7 @@ int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *er
 {
 	int ret;
 
-	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+	for (int i = 0; i < NR_SLOTS; i++)
 		clients[i].fd = -1;
 	snprintf(ctl_path, sizeof(ctl_path), "%s", sock_path);
 	ctl_fd = listen_unix(sock_path, err, errlen);
@@ -129,6 +133,8 @@ int server_open(int epfd, const char *sock_path, uint16_t metrics_port, char *er
 
 static void client_close(int epfd, struct client *c)
 {
+	if (c->kind == CLIENT_SUP)
+		seccomp_sup_gone(c->fd);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->buf);
@@ -165,47 +171,72 @@ static int reply(struct client *c, json_t *r)
 	return ret;
 }
 
+/* A free slot of the kind's pool. When the pool is full, the metrics pool
+ * lets its oldest client go (a scrape takes milliseconds; one that has
+ * taken longest is the slow one), and the control pool the one idle
+ * longest, if that has been idle for a second: root always gets in. */
+static struct client *slot_for(int epfd, enum client_kind kind, uint64_t now)
+{
+	int lo = kind == CLIENT_CTL ? 0 : FL_MAX_CLIENTS;
+	int hi = kind == CLIENT_CTL ? FL_MAX_CLIENTS : NR_SLOTS;
+	struct client *victim = NULL;
+
+	for (int i = lo; i < hi; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0)
+			return c;
+		if (c->kind == CLIENT_SUP)
+			continue; /* a supervisor may be quiet for long: never let go */
+		if (kind == CLIENT_METRICS ? !victim || c->accepted < victim->accepted
+					   : !victim || c->last_active < victim->last_active)
+			victim = c;
+	}
+	if (!victim || (kind == CLIENT_CTL && now - victim->last_active < 1000000000ULL))
+		return NULL;
+	client_close(epfd, victim);
+	return victim;
+}
+
+static void refuse(int fd, const char *why)
+{
+	char *line = proto_reply_line(proto_error("%s", why));
+
+	if (line)
+		send_all(fd, line, strlen(line));
+	free(line);
+	close(fd);
+}
+
 static void accept_client(int epfd, int lfd, enum client_kind kind)
 {
-	struct client *c = NULL;
+	uint64_t now = now_mono_ns();
+	struct client *c;
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	for (int i = 0; i < FL_MAX_CLIENTS && !c; i++)
-		if (clients[i].fd < 0)
-			c = &clients[i];
-	if (!c) {
-		if (kind == CLIENT_CTL) {
-			char *line = proto_reply_line(
-			    proto_error("agent busy: %d clients connected", FL_MAX_CLIENTS));
-
-			if (line)
-				send_all(fd, line, strlen(line));
-			free(line);
-		}
-		close(fd);
-		return;
-	}
 	if (kind == CLIENT_CTL) {
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {
-			char *line = proto_reply_line(
-			    proto_error("permission denied: only root may drive the agent"));
-
-			if (line)
-				send_all(fd, line, strlen(line));
-			free(line);
 			fl_log("refused a client with uid %d", (int)cr.uid);
-			close(fd);
+			refuse(fd, "permission denied: only root may drive the agent");
 			return;
 		}
 	}
-	c->buf = malloc(FL_PROTO_MAX_LINE + 2);
+	c = slot_for(epfd, kind, now);
+	if (!c) {
+		if (kind == CLIENT_CTL)
+			refuse(fd, "agent busy: every control connection is in use");
+		else
+			close(fd);
+		return;
+	}
+	c->buf = malloc(kind == CLIENT_CTL ? FL_PROTO_MAX_LINE + 2 : FL_METRICS_MAX_REQUEST + 1);
 	if (!c->buf) {
 		close(fd);
 		return;
@@ -214,7 +245,7 @@ static void accept_client(int epfd, int lfd, enum client_kind kind)
 	c->kind = kind;
 	c->len = 0;
 	c->overflow = false;
-	c->last_active = now_mono_ns();
+	c->accepted = c->last_active = now;
 	if (watch(epfd, fd))
 		client_close(epfd, c);
 }
@@ -257,17 +288,30 @@ static int handle_line(struct client *c, const char *line, size_t len)
 {
 	struct fl_request req;
 	char err[512];
+	json_t *r;
 
+	if (c->kind == CLIENT_SUP) {
+		seccomp_sup_line(c->fd, line, len);
+		return 0;
+	}
 	if (proto_parse_request(line, len, &req, err, sizeof(err)))
 		return reply(c, proto_error("%s", err));
-	return reply(c, faults_handle(&req));
+	if (req.cmd != FL_CMD_SUPERVISE)
+		return reply(c, faults_handle(&req));
+	r = seccomp_sup_register(c->fd, &req);
+	if (json_is_true(json_object_get(r, "ok")))
+		c->kind = CLIENT_SUP; /* its lines go to the supervisors from now on */
+	return reply(c, r);
 }
 
 static void read_client(int epfd, struct client *c)
 {
 	for (;;) {
-		/* c->len <= FL_PROTO_MAX_LINE here: a longer line is thrown away below. */
-		ssize_t n = read(c->fd, c->buf + c->len, FL_PROTO_MAX_LINE + 1 - c->len);
+		/* c->len <= FL_PROTO_MAX_LINE here: a longer line is thrown away
+		 * below; a metrics request has its own smaller buffer. */
+		size_t room = c->kind == CLIENT_METRICS ? FL_METRICS_MAX_REQUEST - c->len
+							: FL_PROTO_MAX_LINE + 1 - c->len;
+		ssize_t n = read(c->fd, c->buf + c->len, room);
 		char *start, *nl;
 
 		if (n < 0 && errno == EINTR)
@@ -281,7 +325,7 @@ static void read_client(int epfd, struct client *c)
 		c->last_active = now_mono_ns();
 		c->len += n;
 		if (c->kind == CLIENT_METRICS) {
-			if (c->len >= 8192)
+			if (c->len >= FL_METRICS_MAX_REQUEST)
 				client_close(epfd, c);
 			else
 				serve_metrics(epfd, c);
@@ -322,7 +366,7 @@ int server_handle(int epfd, int fd, uint32_t events)
 		accept_client(epfd, fd, CLIENT_METRICS);
 		return 1;
 	}
-	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+	for (int i = 0; i < NR_SLOTS; i++)
 		if (clients[i].fd == fd) {
 			read_client(epfd, &clients[i]);
 			return 1;
@@ -332,14 +376,21 @@ int server_handle(int epfd, int fd, uint32_t events)
 
 void server_reap(uint64_t now)
 {
-	for (int i = 0; i < FL_MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0 && now - clients[i].last_active > FL_CLIENT_IDLE_NS)
-			client_close(-1, &clients[i]);
+	for (int i = 0; i < NR_SLOTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0 || c->kind == CLIENT_SUP)
+			continue; /* a supervisor's connection lasts as long as it does */
+		/* A scrape has a hard deadline, however it trickles its bytes. */
+		if (c->kind == CLIENT_METRICS ? now - c->accepted > FL_METRICS_DEADLINE_NS
+					      : now - c->last_active > FL_CLIENT_IDLE_NS)
+			client_close(-1, c);
+	}
 }
 
 void server_close(void)
 {
-	for (int i = 0; i < FL_MAX_CLIENTS; i++)
+	for (int i = 0; i < NR_SLOTS; i++)
 		if (clients[i].fd >= 0)
 			client_close(-1, &clients[i]);
 	if (ctl_fd >= 0) {

@@ -7,8 +7,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FL_MAX_CLIENTS	  64
-#define FL_CLIENT_IDLE_NS (30ULL * 1000000000ULL) /* a silent client is dropped */
+/* Two pools, so that the metrics port can never take the control socket's
+ * places: anyone on the host may connect to the metrics port, only root to
+ * the control socket. */
+#define FL_MAX_CLIENTS	       64 /* control socket */
+#define FL_MAX_METRICS_CLIENTS 16
+#define FL_CLIENT_IDLE_NS      (30ULL * 1000000000ULL) /* a silent control client is dropped */
+#define FL_METRICS_DEADLINE_NS (2ULL * 1000000000ULL)  /* a scrape's whole time, from accept */
+#define FL_METRICS_MAX_REQUEST 8192
 
 /* Another process (an agent with another state folder) answers on path. */
 bool server_socket_in_use(const char *path);

@@ -12,6 +12,12 @@
 int netns_open(const char *spec, char *err, size_t errlen);
 /* The inode that identifies a namespace fd (two specs, one namespace). */
 uint64_t netns_id(int fd);
+uint64_t netns_dev(int fd); /* the device of that inode: with it, the identity */
+/* Find a namespace by identity wherever it is still reachable: the
+ * agent's own, a name under /var/run/netns, or any process's. Returns an
+ * fd or -ENOENT (the namespace is gone, and whatever was in it). dev 0
+ * matches any device. */
+int netns_find(uint64_t dev, uint64_t ino);
 /* Switch the calling thread into fd's namespace; *saved receives an fd of
  * the old one for netns_leave. */
 int netns_enter(int fd, int *saved);

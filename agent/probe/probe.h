@@ -38,6 +38,9 @@ enum fl_fact {
 	FACT_XT_BPF,	     /* iptables -m bpf */
 	FACT_CGROUP2,	     /* cgroup v2 mount point */
 	FACT_SECCOMP_NOTIFY, /* SECCOMP_FILTER_FLAG_NEW_LISTENER */
+	FACT_CGROUP_FREEZE,  /* cgroup.freeze in cgroup v2 (kernel 5.2+) */
+	FACT_CGROUP2_CPU,    /* the cpu controller on cgroup v2 (cpu.max) */
+	FACT_CGROUP1_CPU,    /* a cgroup v1 hierarchy with the cpu controller; detail: its mount */
 	FACT_MAX,
 };
 
@@ -62,8 +65,8 @@ int probe_run(struct fl_facts *f);
 
 const char *fact_name(enum fl_fact fact); /* "tcx", "qdisc_fq", ... */
 
-/* Backend choice per fault kind, in the order of DESIGN.md; the first one
- * this kernel allows. Returns NULL and sets *why when none can serve. */
+/* Backend choice per fault kind, in the order of kinds/registry.c; the
+ * first one this kernel allows. Returns NULL and sets *why when none can serve. */
 const char *probe_backend_for(const struct fl_facts *f, const char *kind, char *why, size_t len);
 bool probe_backend_ok(const struct fl_facts *f, const char *kind, const char *backend, char *why,
 		      size_t len);
@@ -79,11 +82,5 @@ int probe_from_json(json_t *obj, struct fl_facts *f);
 /* The table `agentctl doctor` prints: every fact with its reason, then the
  * backend each fault kind will use here. */
 void probe_print(const struct fl_facts *f, FILE *out);
-
-/* The fault kinds probe_backend_for knows, NULL-terminated. */
-extern const char *const probe_kinds[];
-/* The backends of a kind in order of preference, NULL-terminated; NULL for
- * an unknown kind. */
-const char *const *probe_backends(const char *kind);
 
 #endif

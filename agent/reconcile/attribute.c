@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,24 +27,57 @@
 #include "event.h"
 #include "ledger.h"
 #include "rc_int.h"
+#include "registry.h"
 
 #define F(x) RC_FORM_BIT(RC_FORM_##x)
 
-/* Which failures an event of each kind can explain on its own connection. */
-static const struct kind_rule {
+/* Which failures an event of each kind can explain on its own connection,
+ * from what the kind registry says its events explain (registry.h,
+ * enum fl_explains): the one table of kinds. */
+struct kind_rule {
 	unsigned forms;	 /* RC_FORM_BIT of the failures */
 	bool delay;	 /* a timeout only when its delay made it one */
 	bool same_errno; /* only a failure with the errno it injected */
-} rules[FL_KIND_MAX] = {
-    /* a lost packet stalls or breaks a connection; it never makes the
-     * service send a status */
-    [FL_KIND_DROP] = {.forms = F(TIMEOUT) | F(RESET) | F(CONNECT) | F(EOF)},
-    /* a delay makes a request slow, and a timeout only when the delay is
-     * what took it past its deadline */
-    [FL_KIND_LATENCY] = {.forms = F(TIMEOUT), .delay = true},
-    /* a failed socket call fails the request with that errno */
-    [FL_KIND_ERRNO] = {.forms = F(CONNECT) | F(RESET) | F(EOF) | F(OTHER), .same_errno = true},
+	bool upstream;	 /* its events on an upstream explain a dependency */
 };
+
+static struct kind_rule rules[FL_KIND_MAX];
+static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
+
+static void rules_init(void)
+{
+	for (unsigned kind = 1; kind < FL_KIND_MAX; kind++) {
+		const struct fl_kind_desc *k = fl_kind_by_id((uint16_t)kind);
+		struct kind_rule *r = &rules[kind];
+
+		if (!k)
+			continue;
+		/* a lost packet stalls or breaks a connection; it never makes
+		 * the service send a status */
+		if (k->explains & FL_EXPLAINS_TRANSPORT)
+			r->forms |= F(TIMEOUT) | F(RESET) | F(CONNECT) | F(EOF);
+		/* a failed call fails the request with that errno */
+		if (k->explains & FL_EXPLAINS_ERRNO) {
+			r->forms |= F(CONNECT) | F(RESET) | F(EOF) | F(OTHER);
+			r->same_errno = true;
+		}
+		/* a delay makes a request slow, and a timeout only when the
+		 * delay is what took it past its deadline */
+		if (k->explains & FL_EXPLAINS_DEADLINE) {
+			r->forms |= F(TIMEOUT);
+			r->delay = true;
+		}
+		r->upstream = r->forms || (k->explains & FL_EXPLAINS_DEPENDENCY);
+	}
+}
+
+static const struct kind_rule *rule(unsigned kind)
+{
+	static const struct kind_rule none;
+
+	pthread_once(&rules_once, rules_init);
+	return kind && kind < FL_KIND_MAX ? &rules[kind] : &none;
+}
 
 /* What a fault on an upstream can make the service do to the request. */
 #define DEPENDENCY_FORMS (F(STATUS) | F(TIMEOUT) | F(RESET) | F(EOF))
@@ -264,9 +298,9 @@ static int after_direct(struct ctx *c, const struct frec *f)
  * and latency events add their delay to *delay_us. */
 static int kind_explains(const struct frec *f, unsigned kind, uint32_t value, uint64_t *delay_us)
 {
-	const struct kind_rule *k = kind < FL_KIND_MAX ? &rules[kind] : NULL;
+	const struct kind_rule *k = rule(kind);
 
-	if (!k || !(k->forms & RC_FORM_BIT(form_of(f))))
+	if (!(k->forms & RC_FORM_BIT(form_of(f))))
 		return 0;
 	if (k->same_errno && (uint32_t)(f->err < 0 ? -f->err : f->err) != value)
 		return 0;
@@ -445,8 +479,7 @@ static int by_upstream(struct ctx *c, const struct frec *f, const void *evs, siz
 
 	for (size_t k = lower_bound(ev, ne, u->port, f->lo);
 	     k < ne && ev[k].port == u->port && ev[k].wall <= f->hi && fi < 0; k++)
-		if (ev[k].addr == u->ev && ev[k].proto == IPPROTO_TCP && ev[k].kind &&
-		    ev[k].kind < FL_KIND_MAX && rules[ev[k].kind].forms)
+		if (ev[k].addr == u->ev && ev[k].proto == IPPROTO_TCP && rule(ev[k].kind)->upstream)
 			fi = ev[k].fault;
 	if (fi < 0) {
 		last_resort(c, f);

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "ledger.h"
 #include "rc_int.h"
+#include "registry.h"
 
 /* ---- event logs ---- */
 
@@ -48,13 +49,9 @@ static struct rc_fault *fault_get(struct ctx *c, const char *host, uint32_t id, 
 
 unsigned rc_kind_of(const char *name)
 {
-	static const char *const names[FL_KIND_MAX] = {
-	    [FL_KIND_DROP] = "drop", [FL_KIND_LATENCY] = "latency", [FL_KIND_ERRNO] = "errno"};
+	const struct fl_kind_desc *k = name ? fl_kind_by_name(name) : NULL;
 
-	for (unsigned k = 1; name && k < FL_KIND_MAX; k++)
-		if (names[k] && !strcmp(names[k], name))
-			return k;
-	return FL_KIND_NONE;
+	return k ? k->kind : FL_KIND_NONE;
 }
 
 static unsigned proto_of(json_t *v)

@@ -181,6 +181,15 @@ after bad_input_prob
 refused bad_input_prob_percent 2 "prob.*'150%'" \
 	ctl inject drop --dev "$DEV" --prob 150%
 after bad_input_prob_percent
+refused bad_input_prob_below_resolution 2 "prob.*1e-11.*resolution.*2\^-32" \
+	ctl inject drop --dev "$DEV" --prob 1e-11
+after bad_input_prob_below_resolution
+refused bad_input_option_twice 2 "--dport given twice" \
+	ctl inject drop --dev "$DEV" --proto tcp --dport 80 --dport 81
+after bad_input_option_twice
+refused bad_input_flag_twice 2 "--ingress given twice" \
+	ctl inject drop --dev "$DEV" --ingress --ingress
+after bad_input_flag_twice
 refused bad_input_cidr 2 "target\.src.*'10\.0\.0\.0/33'" \
 	ctl inject drop --dev "$DEV" --src 10.0.0.0/33
 after bad_input_cidr
@@ -301,6 +310,10 @@ reply_is bad_input_raw_not_object 'must be a JSON object' 13
 reply_is bad_input_raw_long_utf8 'fault\.duration' 14
 check bad_input_raw_status_after grep -q '"ok":true' <(sed -n 15p "$T/replies")
 after bad_input_raw
+sock lines "$(J ',"cgroup":"/x"')" "$(J '' ',"params":{"prob":1e-11}')" >"$T/replies" 2>&1
+reply_is bad_input_raw_drop_process_target 'fault\.target\.cgroup: a drop matches packets' 1
+reply_is bad_input_raw_prob_resolution 'fault\.params\.prob.*resolution' 2
+after bad_input_raw_checks
 
 # Binary garbage: bytes that are not UTF-8 or are control characters still get
 # a reply (jansson quotes them in its error; a reply must be UTF-8 JSON).

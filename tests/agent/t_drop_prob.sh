@@ -13,11 +13,7 @@ veth_pair "" "${FL_TEST_ID}a" 10.251.2.1/24 "$NS" "${FL_TEST_ID}b" 10.251.2.2/24
 start_agentd
 
 for backend in tcx tc xdp; do
-	kernel_has "$backend"
-	case $? in
-	1) skip "drop_prob_$backend" "(this kernel has no $backend: see agentctl doctor)"; continue ;;
-	2) fail "drop_prob_$backend" "(no $backend in the fact table)"; continue ;;
-	esac
+	have_backend drop_prob "$backend" || continue
 	ping -c 3 -W 1 10.251.2.2 >/dev/null # neighbour resolved before counting
 	id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --proto icmp --prob 30% \
 		--backend "$backend" --for 5m)

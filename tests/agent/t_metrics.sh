@@ -70,7 +70,7 @@ m0=$(scrape)
 check metrics_served test -n "$m0"
 check metrics_well_formed well_formed "$m0"
 check metrics_none_active test "$(metric "$m0" faultline_faults_active)" = 0
-check metrics_no_fault_samples test -z "$(metric "$m0" faultline_packets_dropped_total)"
+check metrics_no_fault_samples test -z "$(metric "$m0" faultline_fault_injected_total)"
 for m in faultline_events_written_total faultline_events_lost_total; do
 	check "metrics_has_$m" test -n "$(metric "$m0" "$m")"
 done
@@ -97,7 +97,7 @@ if ! [[ $id =~ ^[0-9]+$ ]]; then
 fi
 m1=$(scrape)
 check metrics_one_active test "$(metric "$m1" faultline_faults_active)" = 1
-check metrics_fault_labels grep -q "^faultline_packets_dropped_total{fault=\"$id\",kind=\"drop\",dev=\"${FL_TEST_ID}b\",name=\"pingdrop\"} 0$" <<<"$m1"
+check metrics_fault_labels grep -q "^faultline_fault_injected_total{fault=\"$id\",kind=\"drop\",dev=\"${FL_TEST_ID}b\",name=\"pingdrop\"} 0$" <<<"$m1"
 
 N=300
 out=$(ping -c $N -i 0.005 -W 1 -q 10.251.8.2)
@@ -114,8 +114,8 @@ import json, sys
 s = json.load(sys.stdin)
 print(s['events_written'], s['events_lost'])")
 m2=$(scrape)
-m_matched=$(metric "$m2" faultline_packets_matched_total "$id")
-m_dropped=$(metric "$m2" faultline_packets_dropped_total "$id")
+m_matched=$(metric "$m2" faultline_fault_matched_total "$id")
+m_dropped=$(metric "$m2" faultline_fault_injected_total "$id")
 echo "# sent $N, lost $lost; list: matched $matched dropped $dropped; metrics: matched $m_matched dropped $m_dropped; events written $written lost $lost_ev"
 check metrics_well_formed_with_fault well_formed "$m2"
 check metrics_still_one_active test "$(metric "$m2" faultline_faults_active)" = 1
@@ -127,12 +127,12 @@ check metrics_dropped_some_not_all test "$dropped" -gt 0 -a "$dropped" -lt "$mat
 check metrics_events_written_equals_status test "$(metric "$m2" faultline_events_written_total)" = "$written"
 check metrics_events_lost_equals_status test "$(metric "$m2" faultline_events_lost_total)" = "$lost_ev"
 # Counters only grow while nothing flows: a second scrape says the same.
-check metrics_stable_without_traffic test "$(metric "$(scrape)" faultline_packets_dropped_total "$id")" = "$m_dropped"
+check metrics_stable_without_traffic test "$(metric "$(scrape)" faultline_fault_injected_total "$id")" = "$m_dropped"
 
 ctl clear "$id" >/dev/null
 m3=$(scrape)
 check metrics_none_active_after_clear test "$(metric "$m3" faultline_faults_active)" = 0
-check metrics_no_fault_samples_after_clear test -z "$(metric "$m3" faultline_packets_dropped_total "$id")"
+check metrics_no_fault_samples_after_clear test -z "$(metric "$m3" faultline_fault_injected_total "$id")"
 
 # --- --metrics-port 0: nothing listens ---
 stop_agentd

@@ -1,4 +1,4 @@
-// fuzz-srcs: agent/common/proto.c agent/common/jsonfield.c agent/common/parse.c
+// fuzz-srcs: agent/common/proto.c agent/common/jsonfield.c agent/common/parse.c agent/kinds/registry.c agent/kinds/errno_names.c
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The control protocol parser on arbitrary bytes, as the agent gets them
@@ -52,7 +52,14 @@ static void check_spec(const struct fl_fault_spec *s)
 {
 	const struct fl_match *m = &s->target.match;
 
-	CHECK(s->kind == FL_KIND_DROP);
+	CHECK(s->kind == FL_KIND_DROP || s->kind == FL_KIND_ERRNO ||
+	      s->kind == FL_KIND_SYSCALL_LATENCY);
+	if (s->kind == FL_KIND_ERRNO)
+		CHECK(s->sys.nr >= 0 && s->sys.err > 0 && !s->sys.delay_ns);
+	if (s->kind == FL_KIND_SYSCALL_LATENCY)
+		CHECK(s->sys.nr >= 0 && !s->sys.err && s->sys.delay_ns &&
+		      s->sys.jitter_ns <= s->sys.delay_ns);
+	CHECK(!*s->target.path || s->target.path[0] == '/');
 	CHECK(s->prob >= 0 && s->prob <= 1);
 	CHECK(s->target.dir == FL_DIR_INGRESS || s->target.dir == FL_DIR_EGRESS);
 	CHECK(m->family == 0 || m->family == AF_INET || m->family == AF_INET6);
@@ -96,6 +103,14 @@ static void check_same_spec(const struct fl_fault_spec *a, const struct fl_fault
 	CHECK(!strcmp(a->target.src, b->target.src));
 	CHECK(!strcmp(a->target.dst, b->target.dst));
 	CHECK(!memcmp(&a->target.match, &b->target.match, sizeof(a->target.match)));
+	CHECK(!strcmp(a->target.cgroup, b->target.cgroup));
+	CHECK(a->target.pid == b->target.pid);
+	CHECK(!strcmp(a->target.comm, b->target.comm));
+	CHECK(!strcmp(a->target.path, b->target.path));
+	CHECK(!strcmp(a->sys.syscall, b->sys.syscall) && a->sys.nr == b->sys.nr);
+	CHECK(a->sys.err == b->sys.err);
+	CHECK(same_duration(a->sys.delay_ns, b->sys.delay_ns));
+	CHECK(same_duration(a->sys.jitter_ns, b->sys.jitter_ns));
 }
 
 /* JSON -> text -> JSON, as it goes over the wire. */
@@ -148,6 +163,8 @@ static void request_round_trip(const struct fl_request *req)
 		CHECK(back.all == req->all);
 		CHECK(req->all || back.id == req->id);
 	}
+	if (req->cmd == FL_CMD_SUPERVISE)
+		CHECK(back.pid == req->pid && !memcmp(back.trap, req->trap, sizeof(req->trap)));
 	json_decref(j);
 	free(text);
 }

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "probe.h"
+#include "registry.h"
 
 static struct fl_facts facts;
 static int probe_rc;
@@ -170,17 +171,18 @@ static void test_backends(void **state)
 	assert_true(probe_backend_ok(&facts, "drop", b, why, sizeof(why)));
 
 	/* the chosen backend is the first usable one in the stated order */
-	for (int k = 0; probe_kinds[k]; k++) {
-		const char *const *order = probe_backends(probe_kinds[k]);
-		const char *chosen = probe_backend_for(&facts, probe_kinds[k], why, sizeof(why));
+	for (const struct fl_kind_desc *k = fl_kinds; k->name; k++) {
+		const struct fl_backend_desc *order = k->backends;
+		const char *chosen = probe_backend_for(&facts, k->name, why, sizeof(why));
 		const char *first = NULL;
 
 		assert_non_null(order);
-		for (int i = 0; order[i] && !first; i++) {
+		assert_non_null(order[0].name);
+		for (int i = 0; order[i].name && !first; i++) {
 			char w[512];
 
-			if (probe_backend_ok(&facts, probe_kinds[k], order[i], w, sizeof(w)))
-				first = order[i];
+			if (probe_backend_ok(&facts, k->name, order[i].name, w, sizeof(w)))
+				first = order[i].name;
 			else
 				assert_true(w[0]); /* a "no" names what is missing */
 		}
@@ -205,7 +207,7 @@ static void test_print(void **state)
 	fclose(out);
 	assert_non_null(strstr(buf, "tcx"));
 	assert_non_null(strstr(buf, "seccomp_notify"));
-	assert_non_null(strstr(buf, "sys_latency"));
+	assert_non_null(strstr(buf, "syscall-latency"));
 	free(buf);
 }
 

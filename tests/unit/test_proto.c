@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "event.h"
 #include "proto.h"
+#include "registry.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -106,6 +107,13 @@ static void test_valid(void **state)
 	assert_int_equal(req.fault.duration_ns, 2500000000ULL);
 	assert_float_equal(req.fault.prob, 0, 0);
 	assert_int_equal(req.fault.target.match.family, AF_INET); /* icmp is IPv4 */
+	/* One step of the 32-bit draw is the smallest probability there is. */
+	assert_int_equal(
+	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\","
+		  "\"target\":{\"dev\":\"lo\"},\"params\":{\"prob\":2.3283064365386963e-10}}}",
+		  &req, err, sizeof(err)),
+	    0);
+	assert_true(req.fault.prob * 4294967296.0 >= 1.0);
 	assert_int_equal(
 	    parse("{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
 		  "\"proto\":\"icmp6\"}}}",
@@ -291,6 +299,12 @@ static void test_invalid(void **state)
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":-0.1}}}",
 	     "fault.params.prob"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"prob\":1e-10}}}",
+	     "fault.params.prob: 1e-10 is below the resolution of the random draw"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\","
+	     "\"pid\":0}}}",
+	     "fault.target.pid: must be a process id"},
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":\"150%\"}}}",
 	     "fault.params.prob: '150%' is outside 0..1"},
@@ -511,6 +525,111 @@ static void test_round_trip(void **state)
 	assert_int_equal(((unsigned char *)req.fault.target.match.src_mask)[3], 0);
 }
 
+/* kill, pause, cpu: their params, refused and accepted, and their round trip. */
+static void test_proc_params(void **state)
+{
+	static const struct {
+		const char *line, *says; /* says NULL: accepted */
+	} cases[] = {
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":42}}", NULL},
+	    {"{\"kind\":\"kill\",\"target\":{\"comm\":\"nginx\"},\"params\":{\"signal\":"
+	     "\"sigterm\"}}",
+	     NULL},
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":42},\"params\":{\"signal\":\"FOO\"}}",
+	     "fault.params.signal: 'FOO' is not a signal a kill sends (known: KILL, TERM, INT"},
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":42},\"params\":{\"signal\":\"STOP\"}}",
+	     "'STOP' is not a signal"},
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":42},\"params\":{\"signal\":9}}",
+	     "fault.params.signal: must be a signal name"},
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":42},\"params\":{\"prob\":0.5}}",
+	     "fault.params: unknown field 'prob'"},
+	    {"{\"kind\":\"kill\",\"target\":{\"pid\":0}}", "fault.target.pid"},
+	    {"{\"kind\":\"pause\",\"target\":{\"cgroup\":\"/svc\"}}", NULL},
+	    {"{\"kind\":\"pause\",\"target\":{\"pid\":7},\"params\":{\"signal\":\"KILL\"}}",
+	     "fault.params: unknown field 'signal'"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":\"10%\"}}",
+	     NULL},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":1}}", NULL},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"}}", "fault.params.quota: missing"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":0}}",
+	     "over 0% and at most 100%"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":\"0%\"}}",
+	     "over 0% and at most 100%"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":"
+	     "\"101%\"}}",
+	     "over 0% and at most 100%"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":-0.5}}",
+	     "over 0% and at most 100%"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":"
+	     "\"half\"}}",
+	     "must be a share of one CPU"},
+	    {"{\"kind\":\"cpu\",\"target\":{\"cgroup\":\"svc\"},\"params\":{\"quota\":[]}}",
+	     "must be a share of one CPU"},
+	};
+	struct fl_fault_spec s, back;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *j = json_loads(cases[i].line, 0, NULL);
+		int ret;
+
+		assert_non_null(j);
+		err[0] = '\0';
+		ret = fault_spec_from_json(j, &s, err, sizeof(err));
+		json_decref(j);
+		if (cases[i].says && (ret != -EINVAL || !strstr(err, cases[i].says))) {
+			print_error("%s\n  -> %d '%s', expected '%s'\n", cases[i].line, ret, err,
+				    cases[i].says);
+			fail();
+		}
+		if (cases[i].says) {
+			assert_one_line(cases[i].line, err);
+			continue;
+		}
+		if (ret) {
+			print_error("%s\n  -> %s\n", cases[i].line, err);
+			fail();
+		}
+		round_trip(&s, &back);
+		assert_spec_equal(&s, &back);
+		assert_int_equal(s.proc.signal, back.proc.signal);
+		assert_true(s.proc.quota == back.proc.quota);
+		assert_int_equal(s.target.pid, back.target.pid);
+		assert_string_equal(s.target.comm, back.target.comm);
+		assert_string_equal(s.target.cgroup, back.target.cgroup);
+	}
+	/* The defaults and the values, read back. */
+	{
+		json_t *j = json_loads(cases[1].line, 0, NULL), *out;
+
+		assert_int_equal(fault_spec_from_json(j, &s, err, sizeof(err)), 0);
+		assert_int_equal(s.proc.signal, 15);
+		out = fault_spec_to_json(&s);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(out, "params"), "signal")),
+		    "TERM");
+		/* no packet fields on a process fault */
+		assert_null(json_object_get(json_object_get(out, "target"), "dev"));
+		assert_null(json_object_get(json_object_get(out, "target"), "direction"));
+		json_decref(out);
+		json_decref(j);
+		j = json_loads(cases[0].line, 0, NULL);
+		assert_int_equal(fault_spec_from_json(j, &s, err, sizeof(err)), 0);
+		assert_int_equal(s.proc.signal, 9);
+		json_decref(j);
+		j = json_loads(cases[9].line, 0, NULL);
+		assert_int_equal(fault_spec_from_json(j, &s, err, sizeof(err)), 0);
+		assert_true(s.proc.quota > 0.0999 && s.proc.quota < 0.1001);
+		json_decref(j);
+	}
+	assert_int_equal(proto_signal_from_name("SIGKILL"), 9);
+	assert_int_equal(proto_signal_from_name("usr1"), 10);
+	assert_int_equal(proto_signal_from_name("SIG"), 0);
+	assert_int_equal(proto_signal_from_name(NULL), 0);
+	assert_null(proto_signal_name(19)); /* SIGSTOP: pause's, never a kill's */
+}
+
 /* proto_request_to_json writes what proto_parse_request reads. */
 static void test_request_round_trip(void **state)
 {
@@ -581,13 +700,10 @@ static void test_replies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid),
-	    cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_errlen),
-	    cmocka_unit_test(test_reason_utf8),
-	    cmocka_unit_test(test_too_long),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_request_round_trip),
+	    cmocka_unit_test(test_valid),	cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_errlen),	cmocka_unit_test(test_reason_utf8),
+	    cmocka_unit_test(test_too_long),	cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_proc_params), cmocka_unit_test(test_request_round_trip),
 	    cmocka_unit_test(test_replies),
 	};
 
