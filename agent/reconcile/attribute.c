@@ -373,7 +373,7 @@ static int64_t direct_by_tuple(const struct ctx *c, const struct frec *f, const 
 			continue;
 		if (kind_explains(f, ev[i].kind, ev[i].value, &delay))
 			return ev[i].fault;
-		if (ev[i].kind == FL_KIND_LATENCY && lat < 0)
+		if (rule(ev[i].kind)->delay && lat < 0)
 			lat = ev[i].fault;
 	}
 	return delay_caused(c, f, delay) ? lat : -1;
@@ -452,7 +452,7 @@ static int by_socket(struct ctx *c, const struct frec *f, const void *evs, size_
 	for (; a < ne && ev[a].cookie == f->cookie && ev[a].wall <= f->hi && fi < 0; a++) {
 		if (kind_explains(f, ev[a].kind, ev[a].value, &delay))
 			fi = ev[a].fault;
-		else if (ev[a].kind == FL_KIND_LATENCY && lat < 0)
+		else if (rule(ev[a].kind)->delay && lat < 0)
 			lat = ev[a].fault;
 	}
 	if (fi < 0 && delay_caused(c, f, delay))

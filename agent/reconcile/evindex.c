@@ -270,12 +270,11 @@ static int inject_line(struct ctx *c, const struct inj *x, struct rc_fault *f)
 	if (wall > c->ev_max)
 		c->ev_max = wall;
 	e.kind = (uint8_t)rc_kind_of(x->kind);
-	if (e.kind == FL_KIND_LATENCY)
-		e.value = x->delay_ns > 0
-			      ? (x->delay_ns / 1000 > UINT32_MAX ? UINT32_MAX
-								 : (uint32_t)(x->delay_ns / 1000))
-			      : 0;
-	else if (e.kind == FL_KIND_ERRNO)
+	/* a delay (latency kinds) in us, or the errno injected */
+	if (x->delay_ns > 0)
+		e.value =
+		    x->delay_ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(x->delay_ns / 1000);
+	else
 		e.value = (uint32_t)(x->err < 0 ? -x->err : x->err);
 	e.proto = (uint8_t)x->proto;
 	if ((ret = ev_addr(c, x->src, 0, &src)) || (ret = ev_addr(c, x->dst, 1, &dst)))

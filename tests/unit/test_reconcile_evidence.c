@@ -896,6 +896,38 @@ static void test_event_paths(void **state)
 	fix_close(&f);
 }
 
+/* The kinds' rules come from the kind registry: a syscall delay explains
+ * the timeout it caused on its socket; a CPU cap (slowness) and a kill
+ * (no connection named) explain no failure directly. */
+static void test_kinds_from_registry(void **state)
+{
+	struct fix f;
+	struct rc_result r;
+	struct req q[] = {
+	    {.outcome = FL_OUT_TIMEOUT, .cookie = 21},
+	    {.outcome = FL_OUT_TIMEOUT, .cookie = 22},
+	    {.outcome = FL_OUT_RESET, .err = ECONNRESET, .cookie = 23},
+	    {.outcome = FL_OUT_TIMEOUT, .cookie = 24},
+	};
+
+	(void)state;
+	fix_open(&f);
+	write_reqs(&f, q, 4, NULL);
+	ev_window(&f, 4, "mixed", at(0), at(4));
+	ev(&f, 4, "syscall-latency", at(0) + MS,
+	   "\"pid\":9,\"syscall\":\"recvfrom\",\"cookie\":21,\"delay_ns\":1500000000");
+	ev(&f, 4, "cpu", at(1) + MS, "\"pid\":9,\"cookie\":22");
+	ev(&f, 4, "kill", at(2) + MS, "\"pid\":9,\"cookie\":23");
+	ev(&f, 4, "syscall-latency", at(3) + MS,
+	   "\"pid\":9,\"syscall\":\"recvfrom\",\"cookie\":24,\"delay_ns\":1000000");
+	assert_int_equal(run(&f, NULL, 0, &r), 1);
+	assert_int_equal(r.c.explained_by[RC_EX_DIRECT], 1);
+	assert_int_equal(r.c.unexplained, 3);
+	assert_false(unexplained(&r, 0));
+	rc_result_free(&r);
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +947,7 @@ int main(void)
 	    cmocka_unit_test(test_value_at_risk),
 	    cmocka_unit_test(test_exec_receipts),
 	    cmocka_unit_test(test_event_paths),
+	    cmocka_unit_test(test_kinds_from_registry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
