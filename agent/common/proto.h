@@ -51,6 +51,24 @@ struct fl_target {
 	char path[256];	  /* a file path prefix, for calls that take a path */
 };
 
+/* A latency fault's parameters (kind "latency"; docs/protocol.md). */
+enum fl_lat_dist { FL_DIST_UNIFORM, FL_DIST_NORMAL, FL_DIST_PARETO };
+#define FL_LAT_MAX_DELAY_NS  (10 * 1000000000ULL) /* delay + jitter at most 10 s */
+#define FL_LAT_DEFAULT_QUEUE 16384		  /* packets one fault may hold */
+#define FL_LAT_MAX_QUEUE     262144
+
+struct fl_latency_params {
+	uint64_t delay_ns;
+	uint64_t jitter_ns; /* spread around delay, by dist */
+	uint8_t dist;	    /* enum fl_lat_dist */
+	uint8_t per;	    /* enum fl_lat_per (bpf/latency.h) */
+	double correlation; /* 0..1: how much each draw leans on the last */
+	uint32_t queue_len; /* packets held at most; the rest pass (fail-open) */
+};
+
+const char *fl_lat_dist_name(uint8_t dist);
+const char *fl_lat_per_name(uint8_t per);
+
 struct fl_fault_spec {
 	uint16_t kind; /* enum fl_kind */
 	char name[FL_NAME_LEN];
@@ -59,6 +77,7 @@ struct fl_fault_spec {
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
+	struct fl_latency_params latency; /* kind latency */
 };
 
 struct fl_request {

@@ -32,6 +32,8 @@ static const char usage[] =
     "                                  each fault kind will use here\n"
     "  inject drop --dev IF [MATCH] [OPTIONS]\n"
     "                                  drop packets; prints the fault id\n"
+    "  inject latency --dev IF --delay D [MATCH] [OPTIONS]\n"
+    "                                  delay packets; prints the fault id\n"
     "  list [--json]                   active faults with their counters\n"
     "  clear ID|--all                  remove faults\n"
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
@@ -52,6 +54,16 @@ static const char usage[] =
     "  --force                   allow protected ports (SSH, the agent's own)\n"
     "  --dry-run                 say what would be attached where; change nothing\n"
     "  --json                    print the agent's answer as JSON\n"
+    "\n"
+    "inject latency: the options of drop (--backend nfqueue), and\n"
+    "  --delay D                 how long to hold, e.g. 50ms (required, 0..10s)\n"
+    "  --jitter D                spread around the delay (at most the delay)\n"
+    "  --distribution uniform|normal|pareto   of the spread (default uniform)\n"
+    "  --correlation P           0..1 or N%: how much each delay leans on the last\n"
+    "  --per packet|connection|request\n"
+    "                            what pays the delay once (default: request for\n"
+    "                            --proto tcp, else packet)\n"
+    "  --queue-len N             packets held at most (default 16384); the rest pass\n"
     "\n"
     "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
     "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
@@ -261,15 +273,22 @@ static int cmd_inject(int argc, char **argv)
 	    {"force", no_argument, NULL, 'F'},
 	    {"dry-run", no_argument, NULL, 'y'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"delay", required_argument, NULL, 'L'},
+	    {"jitter", required_argument, NULL, 'J'},
+	    {"distribution", required_argument, NULL, 'X'},
+	    {"correlation", required_argument, NULL, 'C'},
+	    {"per", required_argument, NULL, 'R'},
+	    {"queue-len", required_argument, NULL, 'Q'},
 	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
+	uint64_t qlen;
 	struct fl_fault_spec spec;
 	char err[512];
 	int c, ret, dry_run = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("inject needs a fault kind: drop");
+		return usage_error("inject needs a fault kind: drop or latency");
 	fault = json_pack("{s:s}", "kind", argv[1]);
 	target = json_object();
 	params = json_object();
@@ -336,6 +355,28 @@ static int cmd_inject(int argc, char **argv)
 			break;
 		case 'j':
 			json_out = 1;
+			break;
+		case 'L':
+		case 'J':
+		case 'X':
+		case 'C':
+		case 'R':
+			key = c == 'L'	 ? "delay"
+			      : c == 'J' ? "jitter"
+			      : c == 'X' ? "distribution"
+			      : c == 'C' ? "correlation"
+					 : "per";
+			obj = params;
+			break;
+		case 'Q':
+			if (parse_u64(optarg, &qlen, true) || qlen > INT32_MAX) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: --queue-len '%s' is not a number of "
+						   "packets",
+						   optarg);
+			}
+			json_object_set_new(params, "queue_len", json_integer((json_int_t)qlen));
 			break;
 		default:
 			json_decref(fault);

@@ -7,9 +7,11 @@
 #include "registry.h"
 
 extern const struct fault_kind drop_kind;
+extern const struct fault_kind latency_kind;
 
 const struct fault_kind *const fault_kinds[] = {
     &drop_kind,
+    &latency_kind,
     NULL,
 };
 
