@@ -14,6 +14,9 @@
  * (timer slack 1 ns); verdicts found in arrival order go as one batch
  * verdict (the kernel walks its queue from the oldest entry).
  *
+ * The thread runs real-time (SCHED_FIFO 1) while it costs little (see
+ * sched_watch).
+ *
  * The queue is set to fail-open (a full queue or socket passes packets
  * undelayed), copies 128 bytes of each packet (the headers) and takes GSO
  * packets whole. When the agent dies the kernel drops what it held (TCP
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -62,6 +66,7 @@ struct held {
 	uint32_t flow;
 	uint32_t ring; /* index in the arrival ring */
 	bool delayed;
+	uint8_t family;
 	struct fl_lat_flow_key k;
 };
 
@@ -74,6 +79,8 @@ struct lat_queue {
 	pthread_t thread;
 	bool running;
 	struct lat_rng rng;
+	uint64_t sched_at, sched_cpu;
+	bool realtime;
 
 	struct held *heap; /* min-heap by (due, seq) */
 	uint32_t nheap, cap;
@@ -350,6 +357,7 @@ static void take_packet(struct lat_queue *q, uint32_t id, const uint8_t *data, s
 	}
 	h.flow = flow_get(q, &p.k, now, &created);
 	h.k = p.k;
+	h.family = p.family;
 	f = &q->flows[h.flow];
 	if (is_fresh(q, f, created, &p) && (q->c.prob >= 1.0 || lat_rng_u01(&q->rng) < q->c.prob)) {
 		h.delayed = true;
@@ -389,7 +397,7 @@ static void record(struct lat_queue *q, const struct held *h, uint64_t now)
 	e->fault_id = q->c.fault_id;
 	e->kind = FL_KIND_LATENCY;
 	e->dir = q->c.dir;
-	e->family = h->k.saddr[1] || h->k.saddr[2] || h->k.saddr[3] ? AF_INET6 : AF_INET;
+	e->family = h->family;
 	e->proto = h->k.proto;
 	e->sport = h->k.sport;
 	e->dport = h->k.dport;
@@ -484,6 +492,44 @@ static void arm(struct lat_queue *q)
 	timerfd_settime(q->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The thread runs SCHED_FIFO (priority 1) while it costs under a fifth of
+ * a CPU, so that a busy host does not make packets late; past that it goes
+ * back to SCHED_OTHER and stays there, so that it can never starve the
+ * host (or the service under test). Checked once a second. */
+static void sched_watch(struct lat_queue *q, uint64_t now)
+{
+	struct sched_param sp = {.sched_priority = 1};
+	uint64_t cpu;
+
+	if (!q->sched_at) {
+		q->sched_at = now;
+		q->sched_cpu = thread_cpu_ns();
+		q->realtime = !pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+		return;
+	}
+	if (!q->realtime || now - q->sched_at < 1000000000ULL)
+		return;
+	cpu = thread_cpu_ns();
+	if ((cpu - q->sched_cpu) * 5 > now - q->sched_at) {
+		sp.sched_priority = 0;
+		pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+		q->realtime = false;
+		fl_log("latency fault %u: its queue thread uses over 20%% of a CPU; it gives up "
+		       "real-time priority (delays may run late on a busy host)",
+		       q->c.fault_id);
+	}
+	q->sched_at = now;
+	q->sched_cpu = cpu;
+}
+
 static void *run(void *arg)
 {
 	struct lat_queue *q = arg;
@@ -494,6 +540,7 @@ static void *run(void *arg)
 	};
 
 	prctl(PR_SET_TIMERSLACK, 1UL);
+	sched_watch(q, mono_ns());
 	for (;;) {
 		uint64_t x;
 
@@ -503,6 +550,7 @@ static void *run(void *arg)
 			break;
 		if (pfd[1].revents && read(q->timerfd, &x, sizeof(x)) < 0)
 			x = 0;
+		sched_watch(q, mono_ns());
 		if (pfd[0].revents)
 			while (receive(q) == RECV_BATCH)
 				release(q, mono_ns());

@@ -34,8 +34,8 @@ pass latency_doctor_nfqueue
 # "connect total" in ms (connect is 0 once the connection is open).
 times() {
 	local urls=() i
-	for ((i = 0; i < $2; i++)); do urls+=("http://10.254.1.2:$1/"); done
-	ip netns exec "$NC" curl -s -o /dev/null --max-time 30 \
+	for ((i = 0; i < $2; i++)); do urls+=(-o /dev/null "http://10.254.1.2:$1/"); done
+	ip netns exec "$NC" curl -s --max-time 30 \
 		-w '%{time_connect} %{time_total}\n' "${urls[@]}" |
 		awk '{ printf "%.3f %.3f\n", $1 * 1000, $2 * 1000 }'
 }
@@ -69,6 +69,8 @@ no_rule() { ! ip netns exec "$NS" iptables -t mangle -S | grep -q faultline-late
 # connect) left out.
 times 8080 41 | tail -n +2 >"$T/base"
 BASE=$(stat "$T/base" 1 0.5)
+# What this machine adds at p99 without any fault (other work on it).
+NOISE=$(python3 -c "print($(stat "$T/base" 1 0.99) - $BASE)")
 times 8081 41 | tail -n +2 >"$T/base81"
 BASE81=$(stat "$T/base81" 1 0.5)
 
@@ -88,7 +90,11 @@ tail -n +2 "$T/req" >"$T/req_ka"
 med=$(python3 -c "print($(stat "$T/req_ka" 1 0.5) - $BASE)")
 p99=$(python3 -c "print($(stat "$T/req_ka" 1 0.99) - $BASE)")
 if within "$med" 49 51; then pass latency_request_median; else fail latency_request_median "(added $med ms, want 50 +- 1)"; fi
-if within "$p99" 49 53; then pass latency_request_p99; else fail latency_request_p99 "(added p99 $p99 ms, want 50..53)"; fi
+if within "$p99" 49 "$(python3 -c "print(53 + $NOISE)")"; then
+	pass latency_request_p99
+else
+	fail latency_request_p99 "(added p99 $p99 ms, want 50..53 + $NOISE of the machine's own noise)"
+fi
 # The first request opened the connection: its SYN went through undelayed.
 c1=$(head -1 "$T/req" | awk '{print $1}')
 if within "$c1" 0 20; then pass latency_request_syn_free; else fail latency_request_syn_free "(connect took $c1 ms)"; fi
@@ -98,8 +104,11 @@ if within "$other" -1 1; then pass latency_other_port_untouched; else fail laten
 delayed=$(field "$id" delayed)
 # 41 requests, one data packet each way in: 41 delayed, none more.
 if [ "$delayed" -ge 41 ] && [ "$delayed" -le 43 ]; then pass latency_request_counted; else fail latency_request_counted "(delayed $delayed, want 41)"; fi
+# What the agent says it applied (its histogram is exact to 0.8%).
 p50=$(field "$id" delay_applied_ms.p50)
+ap99=$(field "$id" delay_applied_ms.p99)
 if within "$p50" 49.5 51; then pass latency_request_applied_p50; else fail latency_request_applied_p50 "($p50 ms)"; fi
+if within "$ap99" 49.5 53; then pass latency_request_applied_p99; else fail latency_request_applied_p99 "($ap99 ms)"; fi
 check latency_request_nothing_held test "$(field "$id" held)" = 0
 ctl clear "$id" >/dev/null
 check latency_request_rule_removed no_rule

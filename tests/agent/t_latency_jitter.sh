@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Latency with jitter and probability, measured on the real kernel:
+#  - 50 ms +- 20 ms uniform, per request: every added delay in [30, 70] ms,
+#    quartiles where a uniform spread puts them (40, 50, 60 ms, +- 5), which
+#    a normal spread of the same width would miss.
+#  - per packet with jitter on a UDP stream: nothing lost, nothing
+#    reordered, every packet 30..70 ms late (+5 ms for the Python receiver).
+#  - --prob 0.5: the number of delayed requests inside binomial bounds
+#    (4 standard deviations), and the agent counts the same number.
+. "$(dirname "$0")/../lib.sh"
+need_root latency_jitter
+
+NS=${FL_TEST_ID}s
+NC=${FL_TEST_ID}c
+DEV=${FL_TEST_ID}b
+T=$(mktemp -d /tmp/fl-latj.XXXXXX)
+at_exit "rm -rf $T"
+make_netns "$NS"
+make_netns "$NC"
+veth_pair "$NC" "${FL_TEST_ID}a" 10.254.2.1/24 "$NS" "$DEV" 10.254.2.2/24
+start_nginx "$NS" 8080
+start_agentd || { fail latency_jitter_agentd_starts; exit 1; }
+
+times() {
+	local urls=() i
+	for ((i = 0; i < $2; i++)); do urls+=(-o /dev/null "http://10.254.2.2:$1/"); done
+	ip netns exec "$NC" curl -s --max-time 60 -w '%{time_total}\n' "${urls[@]}" |
+		awk '{ printf "%.3f\n", $1 * 1000 }'
+}
+field() { ctl list --json | python3 -c "
+import json, sys
+print([f for f in json.load(sys.stdin) if f['id'] == $1][0]['$2'])"; }
+
+times 8080 41 | tail -n +2 >"$T/base"
+BASE=$(sort -n "$T/base" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+
+# ---- uniform jitter ----
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
+	--delay 50ms --jitter 20ms --distribution uniform --for 60s)
+[ -n "$id" ] || { fail latency_jitter_inject; exit 1; }
+times 8080 121 | tail -n +2 >"$T/jit"
+ctl clear "$id" >/dev/null
+python3 - "$T/jit" "$BASE" >"$T/jit.out" <<'PY'
+import sys
+base = float(sys.argv[2])
+v = sorted(float(l) - base for l in open(sys.argv[1]) if l.strip())
+q = lambda p: v[int(round(p * (len(v) - 1)))]
+print("n=%d min=%.2f q1=%.2f med=%.2f q3=%.2f max=%.2f" % (len(v), v[0], q(.25), q(.5), q(.75), v[-1]))
+bad = []
+if len(v) != 120: bad.append("count")
+if v[0] < 29.5 or v[-1] > 71.5: bad.append("bounds")
+for p, want in ((.25, 40), (.5, 50), (.75, 60)):
+    if abs(q(p) - want) > 5: bad.append("q%.2f" % p)
+print("BAD " + ",".join(bad) if bad else "OK")
+PY
+if grep -q '^OK' "$T/jit.out"; then pass latency_jitter_uniform; else fail latency_jitter_uniform "($(tr '\n' ' ' <"$T/jit.out"))"; fi
+
+# ---- per packet jitter on a UDP stream: order kept ----
+cat >"$T/udp.py" <<'PY'
+import socket, struct, sys, time
+mode, n = sys.argv[1], int(sys.argv[2])
+if mode == "recv":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.254.2.2", 9999))
+    s.settimeout(3)
+    open(sys.argv[3], "w").write("ready\n")
+    out = []
+    try:
+        while len(out) < n:
+            d = s.recv(64)
+            seq, sent = struct.unpack("!Id", d[:12])
+            out.append((seq, (time.monotonic() - sent) * 1000))
+    except socket.timeout:
+        pass
+    seqs = [x[0] for x in out]
+    lat = [x[1] for x in out]
+    ordered = all(a < b for a, b in zip(seqs, seqs[1:]))
+    print("got=%d ordered=%s min=%.2f max=%.2f" % (len(out), ordered, min(lat or [0]), max(lat or [0])))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(n):
+        s.sendto(struct.pack("!Id", i, time.monotonic()), ("10.254.2.2", 9999))
+        time.sleep(0.001)
+PY
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto udp --dport 9999 \
+	--delay 50ms --jitter 20ms --per packet --for 60s)
+ip netns exec "$NS" python3 "$T/udp.py" recv 300 "$T/ready" >"$T/udp.out" &
+RPID=$!
+at_exit "kill $RPID"
+wait_until 5 test -s "$T/ready"
+ip netns exec "$NC" python3 "$T/udp.py" send 300
+wait "$RPID"
+ctl clear "$id" >/dev/null
+read -r got ordered mn mx < <(sed 's/[a-z]*=//g' "$T/udp.out")
+check latency_jitter_udp_all_arrived test "$got" = 300
+check latency_jitter_udp_in_order test "$ordered" = True
+# Holding a packet behind its flow's earlier ones never takes it past the
+# longest delay; 5 ms for the Python receiver on a busy machine.
+if python3 -c "import sys; sys.exit(0 if 29.5 <= $mn and $mx <= 75 else 1)"; then
+	pass latency_jitter_udp_bounds
+else
+	fail latency_jitter_udp_bounds "($(cat "$T/udp.out"))"
+fi
+
+# ---- probability 0.5 ----
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
+	--delay 50ms --prob 0.5 --for 60s)
+times 8080 201 | tail -n +2 >"$T/prob"
+slow=$(awk -v b="$BASE" '$1 - b > 25' "$T/prob" | wc -l)
+delayed=$(field "$id" delayed)
+ctl clear "$id" >/dev/null
+# Binomial(200, 0.5): mean 100, sd 7.1; 4 sd either way.
+if [ "$slow" -ge 72 ] && [ "$slow" -le 128 ]; then pass latency_prob_binomial; else fail latency_prob_binomial "($slow of 200 delayed)"; fi
+# The first request (its connection's first data packet) is counted too.
+if [ $((delayed - slow)) -ge 0 ] && [ $((delayed - slow)) -le 2 ]; then
+	pass latency_prob_counted
+else
+	fail latency_prob_counted "(agent says $delayed, client saw $slow)"
+fi
+check latency_jitter_nothing_left bash -c "! ip netns exec $NS iptables -t mangle -S | grep -q faultline-latency"
+exit 0
