@@ -125,6 +125,27 @@ static void describe_target(json_t *f, char *buf, size_t len)
 	}
 }
 
+/* A latency fault's second line: what it asked for, what it applied. */
+static void print_latency(json_t *f)
+{
+	json_t *p = json_object_get(f, "params"), *a = json_object_get(f, "delay_applied_ms");
+	const char *jit = json_string_value(json_object_get(p, "jitter"));
+
+	if (!json_object_get(p, "delay"))
+		return;
+	printf("     delay %s%s%s%s%s per %s: applied p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
+	       "held %lld, overflow %lld\n",
+	       json_string_value(json_object_get(p, "delay")) ?: "?", jit ? " +- " : "",
+	       jit ? jit : "", jit ? " " : "",
+	       jit ? json_string_value(json_object_get(p, "distribution")) ?: "" : "",
+	       json_string_value(json_object_get(p, "per")) ?: "?",
+	       json_number_value(json_object_get(a, "p50")),
+	       json_number_value(json_object_get(a, "p99")),
+	       json_number_value(json_object_get(a, "max")),
+	       (long long)json_integer_value(json_object_get(f, "held")),
+	       (long long)json_integer_value(json_object_get(f, "overflow")));
+}
+
 static void print_faults(json_t *faults)
 {
 	size_t i;
@@ -156,6 +177,7 @@ static void print_faults(json_t *faults)
 		       json_string_value(json_object_get(f, "backend")), left,
 		       (long long)json_integer_value(json_object_get(f, "matched")),
 		       (long long)json_integer_value(json_object_get(f, "injected")));
+		print_latency(f);
 	}
 }
 
