@@ -6,6 +6,7 @@
 #  - kill -9 while packets are held: new traffic flows within 3 s
 #    (--queue-bypass), the rule stays until the next agent removes it at its
 #    start;
+#  - SIGTERM while packets are held: they go at once; no rule, no queue;
 #  - the queue full (--queue-len 4): the packets it has no room for pass at
 #    once (fail-open) and are counted as overflow;
 #  - bad input (negative or too long a delay, jitter over the delay, an
@@ -174,4 +175,23 @@ else
 	fail latency_bad_raw_negative "($(cat "$T/raw"))"
 fi
 check latency_bad_agent_alive ctl status
+
+# ---- SIGTERM while packets are held: they go at once, nothing remains ----
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
+	--delay 5s --per packet --for 60s)
+ip netns exec "$NC" curl -s -o /dev/null --max-time 20 -w '%{http_code} %{time_total}\n' \
+	"http://10.254.3.2:8080/" >"$T/term" &
+CPID=$!
+wait_until 5 held
+t0=$(date +%s%N)
+stop_agentd
+wait "$CPID"
+ms=$((($(date +%s%N) - t0) / 1000000))
+code=$(awk '{ print $1 }' "$T/term")
+check latency_sigterm_request_completes test "$code" = 200
+# Held for 5 s each way (SYN, request); SIGTERM let them go: well under that.
+if [ "$ms" -lt 2500 ]; then pass latency_sigterm_releases; else fail latency_sigterm_releases "(request done $ms ms after SIGTERM)"; fi
+check latency_sigterm_no_rule test "$(rules)" = 0
+check latency_sigterm_no_queue test "$(queues_bound)" = 0
+check latency_sigterm_state_empty bash -c "[ ! -s $FL_RUN/latency-rules.json ] || [ \"\$(cat $FL_RUN/latency-rules.json)\" = '[]' ]"
 exit 0
