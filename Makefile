@@ -76,15 +76,16 @@ test: deps
 	@FL_BIN=$(abspath build/test/bin) FL_FUZZ=$(abspath build/fuzz) bash tests/run.sh
 
 # Each benchmark runs side by side with its reference tool and prints what
-# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile runs one.
-BENCH ?= drop loadgen reconcile
+# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|latency runs one.
+BENCH ?= drop loadgen reconcile latency
 bench: deps all
 	@for b in $(BENCH); do \
 		case $$b in \
 		drop) FL_BIN=$(BIN) bash tools/bench.sh ;; \
 		loadgen) FL_BIN=$(BIN) bash tools/bench_loadgen.sh ;; \
 		reconcile) FL_BIN=$(BIN) bash tools/bench_reconcile.sh ;; \
-		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile)"; exit 2 ;; \
+		latency) FL_BIN=$(BIN) bash tools/bench_latency.sh ;; \
+		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, latency)"; exit 2 ;; \
 		esac || exit $$?; \
 	done
 
