@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Latency with jitter and probability, measured on the real kernel:
-#  - 50 ms +- 20 ms uniform, per request: every added delay in [30, 70] ms,
-#    quartiles where a uniform spread puts them (40, 50, 60 ms, +- 5), which
-#    a normal spread of the same width would miss.
+#  - 50 ms +- 20 ms uniform, per request: every delay the agent applied in
+#    [30, 70] ms (its events) with quartiles where a uniform spread puts
+#    them (40, 50, 60 ms, +- 4), which a normal spread of the same width
+#    would miss; every request 30 ms later or more, at most 2 of 120 over
+#    70 ms (the client shares a busy machine), the median 50 +- 3 ms.
 #  - per packet with jitter on a UDP stream: nothing lost, nothing
 #    reordered, every packet 30..70 ms late (+5 ms for the Python receiver).
 #  - --prob 0.5: the number of delayed requests inside binomial bounds
@@ -45,15 +47,41 @@ import sys
 base = float(sys.argv[2])
 v = sorted(float(l) - base for l in open(sys.argv[1]) if l.strip())
 q = lambda p: v[int(round(p * (len(v) - 1)))]
-print("n=%d min=%.2f q1=%.2f med=%.2f q3=%.2f max=%.2f" % (len(v), v[0], q(.25), q(.5), q(.75), v[-1]))
+out = sum(1 for x in v if x < 29.5 or x > 71.5)
+print("n=%d min=%.2f q1=%.2f med=%.2f q3=%.2f max=%.2f outside=%d" % (len(v), v[0], q(.25), q(.5), q(.75), v[-1], out))
 bad = []
 if len(v) != 120: bad.append("count")
-if v[0] < 29.5 or v[-1] > 71.5: bad.append("bounds")
-for p, want in ((.25, 40), (.5, 50), (.75, 60)):
-    if abs(q(p) - want) > 5: bad.append("q%.2f" % p)
+# None below 30 ms; above 70, at most 2 of 120 (a busy machine's client).
+if v[0] < 29.5 or out > 2: bad.append("bounds")
+if abs(q(.5) - 50) > 3: bad.append("median")
 print("BAD " + ",".join(bad) if bad else "OK")
 PY
 if grep -q '^OK' "$T/jit.out"; then pass latency_jitter_uniform; else fail latency_jitter_uniform "($(tr '\n' ' ' <"$T/jit.out"))"; fi
+# What the agent applied, packet by packet (its event records): none outside.
+# Their quartiles: where a uniform spread puts them (40, 50, 60 +- 4 ms,
+# 2.5 standard deviations at n = 120); a normal one of sd 20 would put them
+# at 36.5 and 63.5.
+ev_in() {
+	zcat -f "$FL_RUN/events.ndjson.gz" 2>/dev/null | python3 -c "
+import json, sys
+d = sorted(json.loads(l)['delay_ns'] / 1e6 for l in sys.stdin
+     if '\"delay_ns\"' in l and json.loads(l)['fault_id'] == $id)
+q = lambda p: d[int(round(p * (len(d) - 1)))] if d else 0
+print(len(d), min(d or [0]), max(d or [0]), q(.25), q(.5), q(.75))" >"$T/evj"
+	[ "$(cut -d' ' -f1 "$T/evj")" -ge 120 ]
+}
+wait_until 3 ev_in
+read -r n mn mx q1 q2 q3 <"$T/evj"
+if [ "$n" -ge 120 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 71 else 1)"; then
+	pass latency_jitter_applied_bounds
+else
+	fail latency_jitter_applied_bounds "($n delays, $mn..$mx ms)"
+fi
+if python3 -c "import sys; sys.exit(0 if abs($q1 - 40) <= 4 and abs($q2 - 50) <= 4 and abs($q3 - 60) <= 4 else 1)"; then
+	pass latency_jitter_applied_uniform
+else
+	fail latency_jitter_applied_uniform "(quartiles $q1 $q2 $q3 ms)"
+fi
 
 # ---- per packet jitter on a UDP stream: order kept ----
 cat >"$T/udp.py" <<'PY'
