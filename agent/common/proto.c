@@ -444,6 +444,15 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	return j;
 }
 
+const char *fl_target_process_field(const struct fl_target *t)
+{
+	return *t->cgroup ? "cgroup"
+	       : t->pid	  ? "pid"
+	       : *t->comm ? "comm"
+	       : *t->path ? "path"
+			  : NULL;
+}
+
 json_t *proto_request_to_json(const struct fl_request *req)
 {
 	json_t *j = json_pack("{s:s}", "cmd", fl_cmd_name(req->cmd));

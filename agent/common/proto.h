@@ -98,6 +98,9 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 /* The fault object <-> struct. from_json names the offending field in err. */
 int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen);
 json_t *fault_spec_to_json(const struct fl_fault_spec *s);
+/* The first process field a target names (cgroup, pid, comm, path), or
+ * NULL: for kinds that match packets only. */
+const char *fl_target_process_field(const struct fl_target *t);
 json_t *proto_request_to_json(const struct fl_request *req);
 
 /* Replies. proto_reply_line returns a malloc'd "...\n" string. */

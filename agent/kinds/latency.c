@@ -88,12 +88,7 @@ static void save_state(void)
 
 static int lat_check(const struct fl_fault_spec *s, const char *backend, char *err, size_t errlen)
 {
-	const struct fl_target *t = &s->target;
-	const char *key = *t->cgroup ? "cgroup"
-			  : t->pid   ? "pid"
-			  : *t->comm ? "comm"
-			  : *t->path ? "path"
-				     : NULL;
+	const char *key = fl_target_process_field(&s->target);
 
 	if (key) {
 		snprintf(err, errlen,

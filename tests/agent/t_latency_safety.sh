@@ -15,22 +15,9 @@
 #    nothing is applied.
 . "$(dirname "$0")/../lib.sh"
 need_root latency_safety
+. "$(dirname "$0")/lib_latency.sh"
 
-NS=${FL_TEST_ID}s
-NC=${FL_TEST_ID}c
-DEV=${FL_TEST_ID}b
-T=$(mktemp -d /tmp/fl-lats.XXXXXX)
-at_exit "rm -rf $T"
-make_netns "$NS"
-make_netns "$NC"
-veth_pair "$NC" "${FL_TEST_ID}a" 10.254.3.1/24 "$NS" "$DEV" 10.254.3.2/24
-start_nginx "$NS" 8080
-start_agentd || { fail latency_safety_agentd_starts; exit 1; }
-
-field() { ctl list --json | python3 -c "
-import json, sys
-print([f for f in json.load(sys.stdin) if f['id'] == $1][0]['$2'])"; }
-rules() { ip netns exec "$NS" iptables -t mangle -S | grep -c faultline-latency; }
+lat_setup latency_safety 3
 queues_bound() { ip netns exec "$NS" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | wc -l; }
 retrans() { ip netns exec "$NC" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
 nr_faults() { ctl list --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
@@ -41,7 +28,7 @@ id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
 [ -n "$id" ] || { fail latency_clear_inject; exit 1; }
 r0=$(retrans)
 urls=()
-for ((i = 0; i < 20; i++)); do urls+=(-o /dev/null "http://10.254.3.2:8080/"); done
+for ((i = 0; i < 20; i++)); do urls+=(-o /dev/null "http://$SRV:8080/"); done
 ip netns exec "$NC" curl -s --max-time 20 -w '%{http_code} %{time_connect} %{time_total}\n' "${urls[@]}" >"$T/clear" &
 CPID=$!
 held() { [ "$(field "$id" held)" -ge 1 ]; }
@@ -62,7 +49,7 @@ check latency_clear_no_queue test "$(queues_bound)" = 0
 # ---- kill -9 while packets are held ----
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
 	--delay 5s --per packet --for 60s)
-ip netns exec "$NC" curl -s -o /dev/null --max-time 20 "http://10.254.3.2:8080/" &
+ip netns exec "$NC" curl -s -o /dev/null --max-time 20 "http://$SRV:8080/" &
 CPID=$!
 at_exit "kill $CPID"
 wait_until 5 held
@@ -71,7 +58,7 @@ kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 AGENT_PID=
 t0=$(date +%s%N)
-flows() { ip netns exec "$NC" curl -s -o /dev/null --max-time 1 "http://10.254.3.2:8080/"; }
+flows() { ip netns exec "$NC" curl -s -o /dev/null --max-time 1 "http://$SRV:8080/"; }
 wait_until 3 flows
 ok=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -85,11 +72,11 @@ kill "$CPID" 2>/dev/null
 
 # ---- the queue full: fail-open, counted ----
 cat >"$T/udp.py" <<'PY'
-import socket, sys, time
+import os, socket, sys, time
 mode, n = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 if mode == "recv":
-    s.bind(("10.254.3.2", 9999))
+    s.bind((os.environ["SRV"], 9999))
     s.settimeout(4)
     open(sys.argv[3], "w").write("ready\n")
     t0, fast, got = None, 0, 0
@@ -105,7 +92,7 @@ if mode == "recv":
     print(got, fast)
 else:
     for i in range(n):
-        s.sendto(b"x" * 32, ("10.254.3.2", 9999))
+        s.sendto(b"x" * 32, (os.environ["SRV"], 9999))
 PY
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto udp --dport 9999 \
 	--delay 1s --per packet --queue-len 4 --for 60s)
@@ -180,7 +167,7 @@ check latency_bad_agent_alive ctl status
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
 	--delay 5s --per packet --for 60s)
 ip netns exec "$NC" curl -s -o /dev/null --max-time 20 -w '%{http_code} %{time_total}\n' \
-	"http://10.254.3.2:8080/" >"$T/term" &
+	"http://$SRV:8080/" >"$T/term" &
 CPID=$!
 wait_until 5 held
 t0=$(date +%s%N)
