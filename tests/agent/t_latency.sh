@@ -12,6 +12,8 @@
 #  - egress: the reply pays it (per request on the server's way out).
 #  - the fault's counters and events say what was delayed; clear leaves no
 #    rule behind.
+#  - IPv6: an ip6tables rule only, IPv6 delayed, IPv4 free; a fault of no
+#    family has a rule in each. --dry-run applies nothing.
 . "$(dirname "$0")/../lib.sh"
 need_root latency
 . "$(dirname "$0")/lib_latency.sh"
@@ -141,5 +143,43 @@ import json; e = json.load(open('$T/ev1')); assert 29e6 <= e['delay_ns'] <= 32e6
 	pass latency_event_delay
 else
 	fail latency_event_delay "($(cat "$T/ev1"))"
+fi
+
+# ---- IPv6: an ip6tables rule only; IPv4 to the same port goes free ----
+ip -n "$NC" addr add fd25:4::1/64 dev "${FL_TEST_ID}a" nodad
+ip -n "$NS" addr add fd25:4::2/64 dev "$DEV" nodad
+times6() {
+	local urls=() i
+	for ((i = 0; i < $1; i++)); do urls+=(-o /dev/null "http://[fd25:4::2]:8080/"); done
+	ip netns exec "$NC" curl -s -g --max-time 30 -w '%{time_connect} %{time_total}\n' "${urls[@]}" |
+		awk '{ printf "%.3f %.3f\n", $1 * 1000, $2 * 1000 }'
+}
+times6 21 | tail -n +2 >"$T/base6"
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dst fd25:4::2 --dport 8080 \
+	--delay 40ms --for 60s)
+v6=$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)
+check latency_ipv6_rule test "$v6" = 1
+check latency_ipv6_no_ipv4_rule test "$(rules)" = 0
+times6 21 | tail -n +2 >"$T/v6"
+med=$(python3 -c "print($(qstat "$T/v6" 1 0.5) - $(qstat "$T/base6" 1 0.5))")
+if within "$med" 39 41; then pass latency_ipv6_delayed; else fail latency_ipv6_delayed "(added $med ms, want 40 +- 1)"; fi
+times 8080 21 | tail -n +2 >"$T/v4"
+v4=$(python3 -c "print($(qstat "$T/v4" 1 0.5) - $BASE)")
+if within "$v4" -1 1; then pass latency_ipv6_ipv4_free; else fail latency_ipv6_ipv4_free "(IPv4 gained $v4 ms)"; fi
+ctl clear "$id" >/dev/null
+check latency_ipv6_rule_removed test "$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)" = 0
+# A fault of no family: one rule in each.
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 --delay 1ms --for 60s)
+check latency_any_family_both_rules test "$(rules)+$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)" = "1+1"
+ctl clear "$id" >/dev/null
+check latency_any_family_removed test "$(rules)+$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)" = "0+0"
+
+# ---- dry run: the plan, nothing applied ----
+plan=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 --delay 50ms --dry-run)
+if grep -q "NFQUEUE" <<<"$plan" && [ "$(rules)" = 0 ] &&
+	[ "$(ctl list --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" = 0 ]; then
+	pass latency_dry_run
+else
+	fail latency_dry_run "($plan)"
 fi
 exit 0
