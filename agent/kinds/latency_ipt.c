@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The iptables rules of latency faults, one per fault and IP version:
- *   iptables -t mangle -I PREROUTING  -i DEV -m bpf --object-pinned PIN
+ *   iptables -t mangle -A PREROUTING  -i DEV -m bpf --object-pinned PIN
  *            -m comment --comment faultline-latency:pid=P:fault=F
  *            -j NFQUEUE --queue-num N --queue-bypass
- * (POSTROUTING -o DEV for egress). The comment names the agent that made
+ * (POSTROUTING -o DEV for egress). Appended: a packet the agent lets go
+ * (NF_ACCEPT) goes on to the next table, not to the rules after ours, so
+ * ours come last and every rule of others in the chain still sees every
+ * packet. The comment names the agent that made
  * the rule: a later agent removes the rules whose agent is gone. The rule
  * is found again by its comment (a bpf match cannot be deleted by spec:
  * iptables compares the fd it opened).
@@ -92,7 +95,7 @@ int lat_rule_add(int ipv, uint8_t dir, const char *dev, const char *pin, uint16_
 			"5",
 			"-t",
 			"mangle",
-			"-I",
+			"-A",
 			(char *)chain_of(dir),
 			dir == FL_DIR_EGRESS ? "-o" : "-i",
 			(char *)dev,

@@ -78,3 +78,36 @@ PY
 
 # within X LO HI: LO <= X <= HI
 within() { python3 -c "import sys; x, lo, hi = map(float, sys.argv[1:]); sys.exit(0 if lo <= x <= hi else 1)" "$@"; }
+
+# slow_server PORT MS: in $NS, an HTTP server that answers each request on
+# a keep-alive connection MS ms after it came: the path of a request that
+# waits MS ms with no fault at all (the server and the client both wake
+# from idle), the control for a delayed request. Stopped on exit.
+slow_server() {
+	cat >"$T/slow.py" <<'PY'
+import os, socket, sys, threading, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((os.environ["SRV"], int(sys.argv[1])))
+s.listen(16)
+open(sys.argv[3], "w").write("ready\n")
+def serve(c):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = b""
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        buf += d
+        while b"\r\n\r\n" in buf:
+            buf = buf.split(b"\r\n\r\n", 1)[1]
+            time.sleep(float(sys.argv[2]) / 1000)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	ip netns exec "$NS" python3 "$T/slow.py" "$1" "$2" "$T/slow.ready" &
+	at_exit "kill $!"
+	wait_until 5 test -s "$T/slow.ready"
+}
