@@ -6,6 +6,7 @@
 #  - kill -9 while packets are held: new traffic flows within 3 s
 #    (--queue-bypass), the rule stays until the next agent removes it at its
 #    start;
+#  - the time to live ends the fault and its rule;
 #  - SIGTERM while packets are held: they go at once; no rule, no queue;
 #  - the queue full (--queue-len 4): the packets it has no room for pass at
 #    once (fail-open) and are counted as overflow;
@@ -162,6 +163,12 @@ else
 	fail latency_bad_raw_negative "($(cat "$T/raw"))"
 fi
 check latency_bad_agent_alive ctl status
+
+# ---- time to live: the fault ends by itself, its rule with it ----
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 --delay 10ms --for 1s)
+check latency_ttl_rule_in_place test "$(rules)" = 1
+gone() { [ "$(rules)" = 0 ] && [ "$(nr_faults)" = 0 ]; }
+if wait_until 4 gone; then pass latency_ttl_expires; else fail latency_ttl_expires "($(rules) rules, $(nr_faults) faults)"; fi
 
 # ---- SIGTERM while packets are held: they go at once, nothing remains ----
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
