@@ -22,6 +22,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "event.h"
 #include "latency.h"
 
 #define AF_INET	  2
@@ -31,6 +32,12 @@
 
 const volatile __u16 protected_ports[FL_MAX_PROTECTED] = {};
 const volatile __u32 nr_protected = 0;
+/* Where the IP header starts: 0 in netfilter (nfqueue), 14 in tc on an
+ * Ethernet device (edt), 0 there on a raw IP device. */
+const volatile __u32 l3_off = 0;
+const volatile __u8 direction = 0;
+const volatile __u32 ifindex = 0;
+__u64 events_lost = 0;
 
 /* Written by the agent before the rule is inserted. */
 struct fl_lat_rule rule = {};
@@ -41,6 +48,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fl_lat_counters);
 } counters SEC(".maps");
+
+/* EDT: one event per delayed packet. Shared by every instance: the agent
+ * creates it once and reuses its fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
+} events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -63,12 +77,12 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	__u8 first;
 	__u32 l4;
 
-	if (bpf_skb_load_bytes(skb, 0, &first, 1))
+	if (bpf_skb_load_bytes(skb, l3_off, &first, 1))
 		return -1;
 	if (first >> 4 == 4) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.ihl < 5)
+		if (bpf_skb_load_bytes(skb, l3_off, &ip, sizeof(ip)) || ip.ihl < 5)
 			return -1;
 		p->family = AF_INET;
 		p->k.proto = ip.protocol;
@@ -76,17 +90,17 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		p->k.daddr[0] = ip.daddr;
 		if (ip.frag_off & bpf_htons(IP_OFFSET))
 			return 0; /* a later fragment carries no ports */
-		l4 = ip.ihl * 4;
+		l4 = l3_off + ip.ihl * 4;
 	} else if (first >> 4 == 6) {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+		if (bpf_skb_load_bytes(skb, l3_off, &ip6, sizeof(ip6)))
 			return -1;
 		p->family = AF_INET6;
 		p->k.proto = ip6.nexthdr;
 		__builtin_memcpy(p->k.saddr, &ip6.saddr, 16);
 		__builtin_memcpy(p->k.daddr, &ip6.daddr, 16);
-		l4 = sizeof(ip6);
+		l4 = l3_off + sizeof(ip6);
 	} else {
 		return -1;
 	}
@@ -155,6 +169,16 @@ static __always_inline bool target_match(const struct pkt *p)
 	       addr_match(p->k.daddr, m->dst, m->dst_mask);
 }
 
+/* The packet starts what the fault delays (given the flow as known). */
+static __always_inline bool is_start(const struct pkt *p, const struct fl_lat_flow *f)
+{
+	if (rule.per == FL_LAT_PER_PACKET)
+		return true;
+	if (rule.per == FL_LAT_PER_CONNECTION)
+		return p->k.proto == IPPROTO_TCP ? p->syn : !f;
+	return p->k.proto == IPPROTO_TCP && p->payload && (!f || f->last_ack != p->ack);
+}
+
 /* 1: the agent sees this packet. */
 static __always_inline int select(struct pkt *p, __u64 now)
 {
@@ -164,10 +188,7 @@ static __always_inline int select(struct pkt *p, __u64 now)
 	if (rule.per == FL_LAT_PER_PACKET)
 		return 1;
 	f = bpf_map_lookup_elem(&flows, &p->k);
-	if (rule.per == FL_LAT_PER_CONNECTION)
-		start = p->k.proto == IPPROTO_TCP ? p->syn : !f;
-	else
-		start = p->k.proto == IPPROTO_TCP && p->payload && (!f || f->last_ack != p->ack);
+	start = is_start(p, f);
 	if (!f) {
 		if (!start)
 			return 0;
@@ -206,6 +227,87 @@ int fl_latency(struct __sk_buff *skb)
 	if (ret)
 		c->queued++;
 	return ret;
+}
+
+static __always_inline void emit(const struct pkt *p, __u64 now, __u64 delay)
+{
+	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&events_lost, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->value = delay;
+	e->fault_id = rule.fault_id;
+	e->kind = FL_KIND_LATENCY;
+	e->dir = direction;
+	e->family = p->family;
+	e->proto = p->k.proto;
+	e->sport = p->k.sport;
+	e->dport = p->k.dport;
+	e->ifindex = ifindex;
+	__builtin_memcpy(e->saddr, p->k.saddr, 16);
+	__builtin_memcpy(e->daddr, p->k.daddr, 16);
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FL_EVENTS_WAKE_BYTES
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * Backend edt: on egress under the fq qdisc the agent installs, a packet
+ * leaves at its departure time (skb->tstamp, CLOCK_MONOTONIC). The program
+ * draws the delay (a quantile table the agent fills for the distribution;
+ * correlation is not applied here), sets the departure time, and keeps
+ * each flow's packets in order behind its latest departure. Every packet
+ * goes on to the next program (TCX_NEXT / TC_ACT_UNSPEC).
+ */
+SEC("tc")
+int fl_latency_edt(struct __sk_buff *skb)
+{
+	struct fl_lat_flow *f, nf = {};
+	struct fl_lat_counters *c;
+	struct pkt p = {};
+	__u64 now, base, t = 0;
+	__u32 key = 0;
+
+	if (parse(skb, &p) < 0 || !target_match(&p))
+		return -1;
+	c = bpf_map_lookup_elem(&counters, &key);
+	if (!c)
+		return -1;
+	c->matched++;
+	now = bpf_ktime_get_ns();
+	base = skb->tstamp > now ? skb->tstamp : now; /* TCP may pace it already */
+	f = bpf_map_lookup_elem(&flows, &p.k);
+	if (is_start(&p, f) && (rule.prob == 0xffffffff || bpf_get_prandom_u32() < rule.prob)) {
+		__u32 i = bpf_get_prandom_u32() % FL_LAT_DIST_N;
+		/* dist[] is in 1/1024 (FL_LAT_DIST_ONE): a shift, BPF has no sdiv */
+		__s64 d = (__s64)rule.delay_ns +
+			  (((__s64)rule.jitter_ns * rule.dist[i & (FL_LAT_DIST_N - 1)]) >> 10);
+
+		t = base + (d > 0 ? d : 0);
+		c->queued++;
+		emit(&p, now, t - base);
+	}
+	if (!f) {
+		if (!t)
+			return -1;
+		nf.last_ack = p.ack;
+		nf.last_tstamp = t;
+		bpf_map_update_elem(&flows, &p.k, &nf, BPF_ANY);
+	} else {
+		if (p.payload)
+			f->last_ack = p.ack;
+		if (f->last_tstamp > (t ? t : base))
+			t = f->last_tstamp; /* behind the flow's latest: no reordering */
+		if (t)
+			f->last_tstamp = t;
+	}
+	if (t && t != skb->tstamp)
+		bpf_skb_set_tstamp(skb, t, BPF_SKB_CLOCK_MONOTONIC);
+	return -1; /* TCX_NEXT, TC_ACT_UNSPEC */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +43,14 @@ struct lat_fault {
 	int netns_fd;
 	char dev[IF_NAMESIZE];
 	uint8_t dir;
+	int ifindex;
+	bool edt_backend;
 	bool ipv[2]; /* rules in iptables, ip6tables */
 	uint16_t qnum;
 	char comment[64];
 	struct latency_bpf *skel;
-	struct lat_queue *q;
+	struct lat_queue *q; /* nfqueue */
+	struct lat_edt *edt; /* edt */
 	int ncpus;
 };
 
@@ -72,9 +77,9 @@ static void save_state(void)
 	json_t *arr = json_array();
 
 	for (struct lat_fault *f = faults; f; f = f->next)
-		json_array_append_new(arr,
-				      json_pack("{s:s,s:I,s:s}", "netns", f->netns, "netns_id",
-						(json_int_t)f->netns_id, "comment", f->comment));
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:s,s:b}", "netns", f->netns,
+						     "netns_id", (json_int_t)f->netns_id, "comment",
+						     f->comment, "edt", f->edt_backend));
 	snprintf(path, sizeof(path), "%s/latency-rules.json", cfg.state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_dump_file(arr, tmp, JSON_COMPACT) || rename(tmp, path))
@@ -97,9 +102,15 @@ static int lat_check(const struct fl_fault_spec *s, const char *backend, char *e
 			 key);
 		return -EINVAL;
 	}
-	if (strcmp(backend, "nfqueue")) {
+	if (!strcmp(backend, "edt") && s->target.dir != FL_DIR_EGRESS) {
 		snprintf(err, errlen,
-			 "the %s latency backend is not written yet (only nfqueue is); use "
+			 "the edt backend delays egress only (fq is an egress qdisc); use --egress "
+			 "or --backend nfqueue");
+		return -ENOTSUP;
+	}
+	if (strcmp(backend, "nfqueue") && strcmp(backend, "edt")) {
+		snprintf(err, errlen,
+			 "the %s latency backend is not written yet (nfqueue and edt are); use "
 			 "--backend nfqueue",
 			 backend);
 		return -ENOTSUP;
@@ -114,6 +125,7 @@ static void fault_free(struct lat_fault *f)
 	if (!f)
 		return;
 	lat_queue_close(f->q);
+	lat_edt_detach(f->edt);
 	latency_bpf__destroy(f->skel);
 	if (f->netns_fd >= 0)
 		close(f->netns_fd);
@@ -134,18 +146,25 @@ static void rules_del(struct lat_fault *f)
 		}
 }
 
-static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err, size_t errlen)
+/* Ethernet-like devices carry a 14-byte header in tc; raw IP ones none. */
+static int dev_l3_off(const char *dev)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = ARPHRD_ETHER;
+
+	if (fd < 0)
+		return 14;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
+		type = ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK ? 14 : 0;
+}
+
+static int load(struct lat_fault *f, const struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	const struct fl_latency_params *l = &s->latency;
-	struct lat_queue_cfg qc = {
-	    .fault_id = f->id,
-	    .dir = s->target.dir,
-	    .ifindex = (int)if_nametoindex(s->target.dev),
-	    .prob = s->prob,
-	    .p = *l,
-	};
-	uint8_t fam = s->target.match.family;
-	char pin[128];
+	struct fl_lat_rule *r;
 	int ret, nr_prot;
 
 	f->skel = latency_bpf__open();
@@ -158,18 +177,52 @@ static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err
 	for (int i = 0; i < nr_prot; i++)
 		f->skel->rodata->protected_ports[i] = cfg.protected_ports[i];
 	f->skel->rodata->nr_protected = nr_prot;
-	ret = latency_bpf__load(f->skel);
+	f->skel->rodata->l3_off = f->edt_backend ? dev_l3_off(f->dev) : 0;
+	f->skel->rodata->direction = f->dir;
+	f->skel->rodata->ifindex = f->ifindex;
+	bpf_program__set_autoload(f->skel->progs.fl_latency, !f->edt_backend);
+	bpf_program__set_autoload(f->skel->progs.fl_latency_edt, f->edt_backend);
+	ret = bpf_map__reuse_fd(f->skel->maps.events, cfg.ringbuf_fd);
+	if (!ret)
+		ret = latency_bpf__load(f->skel);
 	if (ret) {
 		snprintf(err, errlen,
 			 "cannot load the latency program: %s (agentd -v shows the verifier log)",
 			 strerror(-ret));
 		return ret;
 	}
-	f->skel->bss->rule.per = l->per;
-	f->skel->bss->rule.force = s->force;
-	f->skel->bss->rule.follow_ns = lat_max_delay_ns(l) + FL_LAT_FOLLOW_MARGIN_NS;
-	f->skel->bss->rule.match = s->target.match;
+	r = &f->skel->bss->rule;
+	r->per = l->per;
+	r->force = s->force;
+	r->follow_ns = lat_max_delay_ns(l) + FL_LAT_FOLLOW_MARGIN_NS;
+	r->match = s->target.match;
+	r->fault_id = f->id;
+	r->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
+	r->delay_ns = l->delay_ns;
+	r->jitter_ns = l->jitter_ns;
+	lat_dist_table(l, r->dist, FL_LAT_DIST_N);
+	return 0;
+}
 
+static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err, size_t errlen)
+{
+	const struct fl_latency_params *l = &s->latency;
+	struct lat_queue_cfg qc = {
+	    .fault_id = f->id,
+	    .dir = s->target.dir,
+	    .ifindex = (int)if_nametoindex(s->target.dev),
+	    .prob = s->prob,
+	    .p = *l,
+	};
+	uint8_t fam = s->target.match.family;
+	char pin[128];
+	int ret = load(f, s, err, errlen);
+
+	if (ret)
+		return ret;
+	if (f->edt_backend)
+		return lat_edt_attach(f->skel, f->netns_id, f->dev, f->ifindex, &f->edt, err,
+				      errlen);
 	ret = lat_queue_open(&qc, &f->q, &f->qnum, err, errlen);
 	if (!ret)
 		ret = lat_queue_start(f->q, err, errlen);
@@ -228,12 +281,22 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 	}
 	format_duration(l->delay_ns, d, sizeof(d));
 	format_duration(l->jitter_ns, j, sizeof(j));
-	snprintf(plan, planlen,
-		 "hold matching packets on %s %s%s%s for %s%s%s per %s: an xt_bpf selector and "
-		 "an iptables mangle %s NFQUEUE rule (--queue-bypass) feeding the agent's queue",
-		 t->dev, dir_name(t->dir), *t->netns ? " in netns " : "", t->netns, d,
-		 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "", fl_lat_per_name(l->per),
-		 t->dir == FL_DIR_EGRESS ? "POSTROUTING" : "PREROUTING");
+	if (!strcmp(backend, "edt"))
+		snprintf(plan, planlen,
+			 "delay matching packets on %s egress%s%s by %s%s%s per %s: the fq qdisc "
+			 "as root (handle fa18:, in place of the kernel's default) and a tcx "
+			 "egress program that sets each one's departure time",
+			 t->dev, *t->netns ? " in netns " : "", t->netns, d,
+			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "",
+			 fl_lat_per_name(l->per));
+	else
+		snprintf(plan, planlen,
+			 "hold matching packets on %s %s%s%s for %s%s%s per %s: an xt_bpf "
+			 "selector and an iptables mangle %s NFQUEUE rule (--queue-bypass) "
+			 "feeding the agent's queue",
+			 t->dev, dir_name(t->dir), *t->netns ? " in netns " : "", t->netns, d,
+			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "", fl_lat_per_name(l->per),
+			 t->dir == FL_DIR_EGRESS ? "POSTROUTING" : "PREROUTING");
 	if (dry_run)
 		goto out;
 	f = calloc(1, sizeof(*f));
@@ -248,6 +311,8 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 	snprintf(f->netns, sizeof(f->netns), "%s", t->netns);
 	snprintf(f->dev, sizeof(f->dev), "%s", t->dev);
 	f->dir = t->dir;
+	f->ifindex = (int)if_nametoindex(t->dev);
+	f->edt_backend = !strcmp(backend, "edt");
 	f->ncpus = libbpf_num_possible_cpus();
 	ret = install(f, s, err, errlen);
 	if (ret) {
@@ -277,6 +342,8 @@ static void lat_remove(void *state)
 	/* No new packets first, then let go of the held ones. */
 	if (!netns_enter(f->netns_fd, &saved)) {
 		rules_del(f);
+		lat_edt_detach(f->edt);
+		f->edt = NULL;
 		netns_leave(saved);
 	} else {
 		fl_log("latency fault %u: cannot enter its namespace to remove its rule", f->id);
@@ -287,8 +354,12 @@ static void lat_remove(void *state)
 			break;
 		}
 	lat_queue_stop(f->q);
-	lat_queue_drain(f->q, events_write); /* its last events go before its end */
-	lost_retired += lat_queue_events_lost(f->q);
+	if (f->q) {
+		lat_queue_drain(f->q, events_write); /* its last events go before its end */
+		lost_retired += lat_queue_events_lost(f->q);
+	}
+	if (f->skel && f->skel->bss)
+		lost_retired += __atomic_load_n(&f->skel->bss->events_lost, __ATOMIC_RELAXED);
 	fault_free(f);
 	save_state();
 }
@@ -322,7 +393,7 @@ static void lat_counters(const void *state, struct fl_counters *c)
 	bpf_counters(f, &b);
 	lat_queue_stats(f->q, &st);
 	c->matched = b.matched;
-	c->injected = st.delayed;
+	c->injected = f->edt_backend ? b.queued : st.delayed;
 }
 
 static json_t *ms(uint64_t ns)
@@ -340,6 +411,10 @@ static void lat_describe(const void *state, json_t *j)
 		return;
 	bpf_counters(f, &b);
 	lat_queue_stats(f->q, &st);
+	if (f->edt_backend) { /* the program decides: no queue, no histogram */
+		json_object_set_new(j, "delayed", json_integer((json_int_t)b.queued));
+		return;
+	}
 	json_object_set_new(j, "delayed", json_integer((json_int_t)st.delayed));
 	json_object_set_new(j, "queued", json_integer((json_int_t)b.queued));
 	json_object_set_new(j, "followed", json_integer((json_int_t)st.followed));
@@ -358,7 +433,8 @@ static void lat_heartbeat(uint64_t now)
 {
 	(void)now;
 	for (struct lat_fault *f = faults; f; f = f->next)
-		lat_queue_drain(f->q, events_write);
+		if (f->q)
+			lat_queue_drain(f->q, events_write);
 }
 
 static uint64_t lat_events_lost(void)
@@ -366,7 +442,8 @@ static uint64_t lat_events_lost(void)
 	uint64_t n = lost_retired;
 
 	for (struct lat_fault *f = faults; f; f = f->next)
-		n += lat_queue_events_lost(f->q);
+		n += f->q ? lat_queue_events_lost(f->q)
+			  : __atomic_load_n(&f->skel->bss->events_lost, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -375,7 +452,7 @@ static int lat_hooks(void)
 	int n = 0;
 
 	for (struct lat_fault *f = faults; f; f = f->next)
-		n += f->ipv[0] + f->ipv[1];
+		n += f->ipv[0] + f->ipv[1] + !!f->edt;
 	return n;
 }
 
@@ -419,6 +496,8 @@ static int lat_cleanup_leftovers(const struct kind_env *env)
 			continue; /* the namespace and its rules are gone */
 		if (netns_id(fd) == id && !netns_enter(fd, &saved)) {
 			lat_rules_cleanup(ns);
+			if (json_is_true(json_object_get(e, "edt")))
+				lat_edt_cleanup(ns);
 			netns_leave(saved);
 		}
 		close(fd);
@@ -426,6 +505,8 @@ static int lat_cleanup_leftovers(const struct kind_env *env)
 	json_decref(arr);
 	unlink(path);
 	lat_rules_cleanup("");
+	if (env->facts && env->facts->r[FACT_QDISC_FQ].ok)
+		lat_edt_cleanup(""); /* a tc call per device: only where fq exists */
 
 	dir = opendir(PIN_DIR);
 	for (struct dirent *d; dir && (d = readdir(dir));)

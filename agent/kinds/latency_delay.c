@@ -158,3 +158,42 @@ uint64_t lat_hist_quantile(const struct lat_hist *h, double q)
 	}
 	return max;
 }
+
+/* The standard normal quantile, by bisection on erfc (exact enough for a
+ * table of 256). */
+static double normal_quantile(double u)
+{
+	double lo = -8, hi = 8;
+
+	for (int i = 0; i < 60; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (0.5 * erfc(-mid / M_SQRT2) < u)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+void lat_dist_table(const struct fl_latency_params *p, int32_t *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		double u = (i + 0.5) / n, z;
+
+		switch (p->dist) {
+		case FL_DIST_NORMAL:
+			z = normal_quantile(u);
+			z = z > 4 ? 4 : z < -4 ? -4 : z;
+			break;
+		case FL_DIST_PARETO:
+			z = (pow(1.0 - u, -1.0 / PARETO_SHAPE) - PARETO_MEAN) / PARETO_SD;
+			z = z > 8 ? 8 : z;
+			break;
+		default:
+			z = 2.0 * u - 1.0;
+			break;
+		}
+		t[i] = (int32_t)lround(z * FL_LAT_DIST_ONE);
+	}
+}

@@ -27,9 +27,7 @@
 
 extern char **environ;
 
-/* Runs argv (PATH search), its stdout and stderr into out; returns the exit
- * status, or -errno when it could not run. */
-static int run_cmd(char *const argv[], char *out, size_t outlen)
+int lat_run_cmd(char *const argv[], char *out, size_t outlen)
 {
 	posix_spawn_file_actions_t fa;
 	int p[2], status, ret;
@@ -116,7 +114,7 @@ int lat_rule_add(int ipv, uint8_t dir, const char *dev, const char *pin, uint16_
 	int rc;
 
 	snprintf(q, sizeof(q), "%u", qnum);
-	rc = run_cmd(argv, out, sizeof(out));
+	rc = lat_run_cmd(argv, out, sizeof(out));
 	if (!rc)
 		return 0;
 	out[strcspn(out, "\n")] = '\0';
@@ -137,7 +135,7 @@ static int find_rules(int ipv, const char *chain, bool (*want)(const char *c, co
 	static char out[1 << 16];
 	char *argv[] = {(char *)ipt_bin(ipv), "-w", "5", "-t", "mangle", "-S", (char *)chain, NULL};
 	char *line, *save = NULL;
-	int rule = 0, n = 0, rc = run_cmd(argv, out, sizeof(out));
+	int rule = 0, n = 0, rc = lat_run_cmd(argv, out, sizeof(out));
 
 	if (rc)
 		return rc < 0 ? rc : -EIO;
@@ -168,7 +166,7 @@ static int delete_nums(int ipv, const char *chain, const int *nums, int n)
 				(char *)chain,	      num,  NULL};
 
 		snprintf(num, sizeof(num), "%d", nums[i]);
-		if (!run_cmd(argv, out, sizeof(out)))
+		if (!lat_run_cmd(argv, out, sizeof(out)))
 			done++;
 		else
 			fl_log("cannot delete %s mangle %s rule %d: %s", argv[0], chain, nums[i],

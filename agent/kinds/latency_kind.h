@@ -34,6 +34,10 @@ double lat_rng_u01(struct lat_rng *r); /* uniform [0, 1) */
 /* One delay for parameters p, in ns. */
 uint64_t lat_sample_ns(struct lat_rng *r, const struct fl_latency_params *p);
 
+/* The distribution's n quantiles (at (i + 0.5) / n), standardized, in
+ * units of 1/FL_LAT_DIST_ONE: the EDT program's table. */
+void lat_dist_table(const struct fl_latency_params *p, int32_t *t, int n);
+
 /* Delays applied, log-linear buckets (1/128 of a power of two, < 0.8%). */
 #define LAT_HIST_SUB	 128
 #define LAT_HIST_BUCKETS (58 * LAT_HIST_SUB)
@@ -43,6 +47,18 @@ struct lat_hist {
 };
 void lat_hist_add(struct lat_hist *h, uint64_t v);
 uint64_t lat_hist_quantile(const struct lat_hist *h, double q); /* 0 when empty */
+
+/* ---- latency_edt.c: backend edt (fq qdisc, tcx egress link) ---- */
+
+struct latency_bpf;
+struct lat_edt;
+/* In the device's namespace: fq as the device's root qdisc (shared by the
+ * EDT faults on it), the program on a tcx egress link. */
+int lat_edt_attach(struct latency_bpf *skel, uint64_t netns_id, const char *dev, int ifindex,
+		   struct lat_edt **out, char *err, size_t errlen);
+void lat_edt_detach(struct lat_edt *e); /* in the device's namespace */
+/* Removes fq qdiscs of ours on every device of this namespace. */
+void lat_edt_cleanup(const char *where);
 
 /* ---- latency_queue.c ---- */
 

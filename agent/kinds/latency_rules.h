@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Runs argv (PATH search), its stdout and stderr into out; returns the exit
+ * status, or -errno when it could not run. */
+int lat_run_cmd(char *const argv[], char *out, size_t outlen);
 void lat_rule_comment(char *buf, size_t len, uint32_t fault_id);
 int lat_rule_add(int ipv, uint8_t dir, const char *dev, const char *pin, uint16_t qnum,
 		 const char *comment, char *err, size_t errlen);

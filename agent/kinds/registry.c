@@ -16,10 +16,10 @@ static const struct fl_backend_desc drop_backends[] = {
 
 static const struct fl_backend_desc latency_backends[] = {
     {"edt",
-     {FACT_QDISC_FQ, END},
-     {FACT_TCX, FACT_TC, END},
-     "a tc hook",
-     "tc sets the departure time under an fq qdisc"},
+     {FACT_QDISC_FQ, FACT_TCX, END},
+     {END},
+     NULL,
+     "a tcx egress program sets the departure time under an fq qdisc (egress only)"},
     {"netem", {FACT_QDISC_NETEM, FACT_TC, END}, {END}, NULL, "netem under a BPF classifier"},
     {"nfqueue",
      {FACT_NFQUEUE, FACT_XT_BPF, END},

@@ -241,6 +241,33 @@ static void test_correlation(void **state)
 	assert_true(sum9 < sum0 / 2);
 }
 
+/* The EDT program's table: 256 quantiles in 1/1024 of the jitter. */
+static void test_dist_table(void **state)
+{
+	struct fl_latency_params p = {.delay_ns = 50 * MS, .jitter_ns = 20 * MS};
+	int32_t t[FL_LAT_DIST_N];
+	double mean = 0;
+
+	(void)state;
+	p.dist = FL_DIST_UNIFORM;
+	lat_dist_table(&p, t, FL_LAT_DIST_N);
+	assert_true(t[0] >= -1024 && t[0] < -1010 && t[255] <= 1024 && t[255] > 1010);
+	assert_true(abs(t[128]) <= 8 && abs(t[64] + 512) <= 8);
+	p.dist = FL_DIST_NORMAL;
+	lat_dist_table(&p, t, FL_LAT_DIST_N);
+	/* The 84th percentile of N(0, 1) is about +1 sd; the table is sorted. */
+	assert_true(abs(t[215] - 1024) < 40);
+	for (int i = 1; i < FL_LAT_DIST_N; i++)
+		assert_true(t[i] >= t[i - 1]);
+	assert_true(t[0] >= -4 * 1024 && t[255] <= 4 * 1024);
+	p.dist = FL_DIST_PARETO;
+	lat_dist_table(&p, t, FL_LAT_DIST_N);
+	for (int i = 0; i < FL_LAT_DIST_N; i++)
+		mean += t[i] / 1024.0 / FL_LAT_DIST_N;
+	/* Mean near 0 (the cut at 8 sd takes a little), nothing below -0.58. */
+	assert_true(fabs(mean) < 0.1 && t[0] >= -0.58 * 1024 && t[255] <= 8 * 1024);
+}
+
 static void test_hist(void **state)
 {
 	static struct lat_hist h;
@@ -262,9 +289,13 @@ static void test_hist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_params_valid),      cmocka_unit_test(test_params_invalid),
-	    cmocka_unit_test(test_params_round_trip), cmocka_unit_test(test_distributions),
-	    cmocka_unit_test(test_correlation),	      cmocka_unit_test(test_hist),
+	    cmocka_unit_test(test_params_valid),
+	    cmocka_unit_test(test_params_invalid),
+	    cmocka_unit_test(test_params_round_trip),
+	    cmocka_unit_test(test_distributions),
+	    cmocka_unit_test(test_correlation),
+	    cmocka_unit_test(test_dist_table),
+	    cmocka_unit_test(test_hist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
