@@ -60,6 +60,44 @@ void lat_edt_detach(struct lat_edt *e); /* in the device's namespace */
 /* Removes fq qdiscs of ours on every device of this namespace. */
 void lat_edt_cleanup(const char *where);
 
+/* ---- latency_hold.c: packets held, flows seen ---- */
+
+#define LAT_USER_FLOWS 16384 /* flows a queue tells apart; a power of two */
+
+struct uflow {
+	struct fl_lat_flow_key k;
+	uint64_t last_due, last_used;
+	uint32_t held;
+	uint32_t turn_ack;
+	bool used, has_turn;
+};
+
+struct held {
+	uint64_t due, seq, arrive;
+	uint32_t id;
+	uint32_t flow;
+	uint32_t ring; /* index in the arrival ring */
+	bool delayed;
+	uint8_t family;
+	struct fl_lat_flow_key k;
+};
+
+struct lat_parsed {
+	struct fl_lat_flow_key k;
+	uint8_t family;
+	bool syn;
+	uint32_t ack, payload;
+};
+
+int lat_parse_pkt(const uint8_t *d, size_t len, struct lat_parsed *p);
+/* The flow's slot in flows[LAT_USER_FLOWS]; *created when it was not
+ * known. Never fails: an idle or the least recently used slot of the probe
+ * window is taken over. */
+uint32_t lat_flow_get(struct uflow *flows, const struct fl_lat_flow_key *k, uint64_t now,
+		      bool *created);
+void lat_heap_push(struct held *heap, uint32_t *n, const struct held *h);
+struct held lat_heap_pop(struct held *heap, uint32_t *n);
+
 /* ---- latency_queue.c ---- */
 
 struct lat_queue;

@@ -44,32 +44,11 @@
 #include "latency_kind.h"
 #include "log.h"
 
-#define COPY_BYTES   128
-#define USER_FLOWS   16384 /* power of two */
-#define FLOW_PROBE   8
-#define FLOW_IDLE_NS (120 * 1000000000ULL)
-#define EVENTS_CAP   16384 /* per fault between two drains (a tick, 250 ms) */
-#define RECV_BATCH   64	   /* messages per recvmmsg */
-#define RECV_SLOT    2048  /* one message: 128 bytes of packet and its attributes */
-#define VBUF_BYTES   8192
-
-struct uflow {
-	struct fl_lat_flow_key k;
-	uint64_t last_due, last_used;
-	uint32_t held;
-	uint32_t turn_ack;
-	bool used, has_turn;
-};
-
-struct held {
-	uint64_t due, seq, arrive;
-	uint32_t id;
-	uint32_t flow;
-	uint32_t ring; /* index in the arrival ring */
-	bool delayed;
-	uint8_t family;
-	struct fl_lat_flow_key k;
-};
+#define COPY_BYTES 128
+#define EVENTS_CAP 16384 /* per fault between two drains (a tick, 250 ms) */
+#define RECV_BATCH 64	 /* messages per recvmmsg */
+#define RECV_SLOT  2048	 /* one message: 128 bytes of packet and its attributes */
+#define VBUF_BYTES 8192
 
 struct lat_queue {
 	struct lat_queue_cfg c;
@@ -165,167 +144,9 @@ static void verdict_put(struct lat_queue *q, uint32_t id, bool batch)
 	q->vlen += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-/* ---- flows ---- */
-
-static uint32_t flow_hash(const struct fl_lat_flow_key *k)
-{
-	const uint32_t *w = (const uint32_t *)k;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*k) / 4; i++)
-		h = (h ^ w[i]) * 16777619u;
-	return h ^ (h >> 15);
-}
-
-/* The flow's slot; *fresh when it was not known. Never fails: an idle or
- * the least recently used slot of the probe window is taken over. */
-static uint32_t flow_get(struct lat_queue *q, const struct fl_lat_flow_key *k, uint64_t now,
-			 bool *created)
-{
-	uint32_t h = flow_hash(k), victim = UINT32_MAX;
-	uint64_t oldest = UINT64_MAX;
-
-	*created = false;
-	for (uint32_t i = 0; i < FLOW_PROBE; i++) {
-		uint32_t s = (h + i) & (USER_FLOWS - 1);
-		struct uflow *f = &q->flows[s];
-
-		if (f->used && !memcmp(&f->k, k, sizeof(*k))) {
-			f->last_used = now;
-			return s;
-		}
-		if (!f->used || (!f->held && now - f->last_used > FLOW_IDLE_NS)) {
-			if (victim == UINT32_MAX || q->flows[victim].used)
-				victim = s;
-			oldest = 0;
-		} else if (!f->held && f->last_used < oldest) {
-			oldest = f->last_used;
-			victim = s;
-		}
-	}
-	if (victim == UINT32_MAX)
-		victim = h & (USER_FLOWS - 1); /* all held: share the slot */
-	if (q->flows[victim].held) {
-		q->flows[victim].last_used = now; /* keep its order; a rare shared slot */
-		return victim;
-	}
-	memset(&q->flows[victim], 0, sizeof(q->flows[victim]));
-	q->flows[victim].k = *k;
-	q->flows[victim].used = true;
-	q->flows[victim].last_used = now;
-	*created = true;
-	return victim;
-}
-
-/* ---- the heap ---- */
-
-static bool before(const struct held *a, const struct held *b)
-{
-	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-static void heap_push(struct lat_queue *q, const struct held *h)
-{
-	uint32_t i = q->nheap++;
-
-	q->heap[i] = *h;
-	while (i) {
-		uint32_t p = (i - 1) / 2;
-		struct held t;
-
-		if (!before(&q->heap[i], &q->heap[p]))
-			break;
-		t = q->heap[p];
-		q->heap[p] = q->heap[i];
-		q->heap[i] = t;
-		i = p;
-	}
-}
-
-static struct held heap_pop(struct lat_queue *q)
-{
-	struct held top = q->heap[0];
-	uint32_t i = 0;
-
-	q->heap[0] = q->heap[--q->nheap];
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		struct held t;
-
-		if (l < q->nheap && before(&q->heap[l], &q->heap[m]))
-			m = l;
-		if (r < q->nheap && before(&q->heap[r], &q->heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		t = q->heap[m];
-		q->heap[m] = q->heap[i];
-		q->heap[i] = t;
-		i = m;
-	}
-	return top;
-}
-
-/* ---- packets ---- */
-
-struct parsed {
-	struct fl_lat_flow_key k;
-	uint8_t family;
-	bool syn;
-	uint32_t ack, payload;
-};
-
-static int parse_pkt(const uint8_t *d, size_t len, struct parsed *p)
-{
-	size_t l4;
-	uint32_t total;
-
-	memset(p, 0, sizeof(*p));
-	if (len < 1)
-		return -1;
-	if (d[0] >> 4 == 4) {
-		if (len < 20 || (d[0] & 15) < 5)
-			return -1;
-		p->family = AF_INET;
-		p->k.proto = d[9];
-		memcpy(&p->k.saddr[0], d + 12, 4);
-		memcpy(&p->k.daddr[0], d + 16, 4);
-		l4 = (d[0] & 15) * 4;
-		total = (uint32_t)d[2] << 8 | d[3];
-		if (((uint32_t)d[6] << 8 | d[7]) & 0x1fff)
-			return 0;
-	} else if (d[0] >> 4 == 6) {
-		if (len < 40)
-			return -1;
-		p->family = AF_INET6;
-		p->k.proto = d[6];
-		memcpy(p->k.saddr, d + 8, 16);
-		memcpy(p->k.daddr, d + 24, 16);
-		l4 = 40;
-		total = ((uint32_t)d[4] << 8 | d[5]) + 40;
-	} else {
-		return -1;
-	}
-	if ((p->k.proto == IPPROTO_TCP && len >= l4 + 20) ||
-	    (p->k.proto == IPPROTO_UDP && len >= l4 + 4)) {
-		p->k.sport = (uint16_t)d[l4] << 8 | d[l4 + 1];
-		p->k.dport = (uint16_t)d[l4 + 2] << 8 | d[l4 + 3];
-	}
-	if (p->k.proto == IPPROTO_TCP && len >= l4 + 20) {
-		size_t hl = l4 + (d[l4 + 12] >> 4) * 4;
-
-		p->syn = d[l4 + 13] & 0x02;
-		memcpy(&p->ack, d + l4 + 8, 4);
-		p->ack = ntohl(p->ack);
-		/* A GSO packet past 64 KiB says 0: it carries data. */
-		p->payload = !total ? 1 : total > hl ? total - hl : 0;
-	}
-	return 0;
-}
-
 /* The selector's rule (latency.bpf.c), again on this side, for the flow
  * as this queue has seen it. */
-static bool is_fresh(struct lat_queue *q, struct uflow *f, bool created, const struct parsed *p)
+static bool is_fresh(struct lat_queue *q, struct uflow *f, bool created, const struct lat_parsed *p)
 {
 	switch (q->c.p.per) {
 	case FL_LAT_PER_CONNECTION:
@@ -347,16 +168,16 @@ static void take_packet(struct lat_queue *q, uint32_t id, const uint8_t *data, s
 			uint64_t now)
 {
 	struct held h = {.id = id, .arrive = now, .due = now};
-	struct parsed p;
+	struct lat_parsed p;
 	struct uflow *f;
 	bool created;
 
 	__atomic_fetch_add(&q->received, 1, __ATOMIC_RELAXED);
-	if (parse_pkt(data, len, &p) || q->nheap == q->cap || q->ring_n == q->cap) {
+	if (lat_parse_pkt(data, len, &p) || q->nheap == q->cap || q->ring_n == q->cap) {
 		verdict_put(q, id, false); /* cannot place it: let it go */
 		return;
 	}
-	h.flow = flow_get(q, &p.k, now, &created);
+	h.flow = lat_flow_get(q->flows, &p.k, now, &created);
 	h.k = p.k;
 	h.family = p.family;
 	f = &q->flows[h.flow];
@@ -375,7 +196,7 @@ static void take_packet(struct lat_queue *q, uint32_t id, const uint8_t *data, s
 	q->ring_id[h.ring] = id;
 	q->ring_gone[h.ring] = false;
 	q->ring_n++;
-	heap_push(q, &h);
+	lat_heap_push(q->heap, &q->nheap, &h);
 	__atomic_store_n(&q->held_now, q->nheap, __ATOMIC_RELAXED);
 }
 
@@ -415,7 +236,7 @@ static void release(struct lat_queue *q, uint64_t until)
 	uint32_t max_id = 0, n = 0;
 
 	while (q->nheap && q->heap[0].due <= until) {
-		struct held h = heap_pop(q);
+		struct held h = lat_heap_pop(q->heap, &q->nheap);
 
 		q->ring_gone[h.ring] = true;
 		q->flows[h.flow].held--;
@@ -601,7 +422,7 @@ int lat_queue_open(const struct lat_queue_cfg *c, struct lat_queue **out, uint16
 	q->heap = calloc(q->cap, sizeof(*q->heap));
 	q->ring_id = calloc(q->cap, sizeof(*q->ring_id));
 	q->ring_gone = calloc(q->cap, sizeof(*q->ring_gone));
-	q->flows = calloc(USER_FLOWS, sizeof(*q->flows));
+	q->flows = calloc(LAT_USER_FLOWS, sizeof(*q->flows));
 	q->ev = calloc(EVENTS_CAP, sizeof(*q->ev));
 	q->buf = malloc((size_t)RECV_BATCH * RECV_SLOT);
 	q->vbuf = malloc(VBUF_BYTES);

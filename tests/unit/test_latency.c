@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include "latency_kind.h"
 #include "proto.h"
@@ -268,6 +270,60 @@ static void test_dist_table(void **state)
 	assert_true(fabs(mean) < 0.1 && t[0] >= -0.58 * 1024 && t[255] <= 8 * 1024);
 }
 
+/* The queue's side: headers parsed, flows told apart, the heap in order. */
+static void test_hold(void **state)
+{
+	/* IPv4 + TCP, 20 + 20 bytes of header and 10 of data, ACK 7. */
+	uint8_t pkt[50] = {0x45, 0,   0, 50, 0,	 0,   0x40, 0, 64,   6,	   0,	 0,
+			   10,	 254, 0, 1,  10, 254, 0,    2, 0x1f, 0x90, 0x00, 0x50,
+			   0,	 0,   0, 1,  0,	 0,   0,    7, 0x50, 0x10};
+	static struct uflow flows[LAT_USER_FLOWS];
+	struct held heap[64], h = {0};
+	struct lat_parsed p, p2;
+	uint32_t n = 0, a, b;
+	bool created;
+
+	(void)state;
+	assert_int_equal(lat_parse_pkt(pkt, sizeof(pkt), &p), 0);
+	assert_int_equal(p.family, AF_INET);
+	assert_int_equal(p.k.proto, IPPROTO_TCP);
+	assert_int_equal(p.k.sport, 8080);
+	assert_int_equal(p.k.dport, 80);
+	assert_int_equal(p.ack, 7);
+	assert_int_equal(p.payload, 10);
+	assert_false(p.syn);
+	pkt[33] = 0x02; /* SYN */
+	pkt[3] = 40;	/* no data */
+	assert_int_equal(lat_parse_pkt(pkt, sizeof(pkt), &p2), 0);
+	assert_true(p2.syn);
+	assert_int_equal(p2.payload, 0);
+	pkt[0] = 0x44; /* IHL 4: refused */
+	assert_int_equal(lat_parse_pkt(pkt, sizeof(pkt), &p2), -1);
+	assert_int_equal(lat_parse_pkt(pkt, 10, &p2), -1);
+
+	a = lat_flow_get(flows, &p.k, 1, &created);
+	assert_true(created);
+	assert_int_equal(lat_flow_get(flows, &p.k, 2, &created), a);
+	assert_false(created);
+	p.k.sport++;
+	b = lat_flow_get(flows, &p.k, 3, &created);
+	assert_true(created && b != a);
+
+	for (int i = 0; i < 64; i++) {
+		h.due = (uint64_t)((i * 37) % 64) / 2; /* ties: by seq */
+		h.seq = i;
+		lat_heap_push(heap, &n, &h);
+	}
+	for (uint64_t last_due = 0, last_seq = 0, i = 0; i < 64; i++) {
+		struct held x = lat_heap_pop(heap, &n);
+
+		assert_true(x.due > last_due || (x.due == last_due && (!i || x.seq > last_seq)));
+		last_due = x.due;
+		last_seq = x.seq;
+	}
+	assert_int_equal(n, 0);
+}
+
 static void test_hist(void **state)
 {
 	static struct lat_hist h;
@@ -295,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_distributions),
 	    cmocka_unit_test(test_correlation),
 	    cmocka_unit_test(test_dist_table),
+	    cmocka_unit_test(test_hold),
 	    cmocka_unit_test(test_hist),
 	};
 
