@@ -16,8 +16,10 @@
  * last selected packet, so that the agent can keep the flow's order
  * behind the one it holds. The agent decides (probability, delay).
  *
- * The parser is local until bpf/pkt_parse.h (shared with drop) lands.
- * IPv6 extension headers are not walked.
+ * The parser is local: bpf/pkt_parse.h (shared with drop, on its way)
+ * reads the packet directly, which a socket filter may not (no skb->data
+ * access): it needs a bpf_skb_load_bytes cursor to serve here. IPv6
+ * extension headers are not walked.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -55,7 +55,7 @@ static const char usage[] =
     "  --dry-run                 say what would be attached where; change nothing\n"
     "  --json                    print the agent's answer as JSON\n"
     "\n"
-    "inject latency: the options of drop (--backend nfqueue), and\n"
+    "inject latency: the options of drop (--backend nfqueue|edt), and\n"
     "  --delay D                 how long to hold, e.g. 50ms (required, 0..10s)\n"
     "  --jitter D                spread around the delay (at most the delay)\n"
     "  --distribution uniform|normal|pareto   of the spread (default uniform)\n"
