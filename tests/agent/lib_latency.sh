@@ -1,20 +1,22 @@
 # Helpers for the latency tests (t_latency*.sh); source after tests/lib.sh.
 
-# lat_setup NAME N: a server namespace $NS (nginx on 8080 at $SRV =
+# lat_setup NAME N [AGENTD ARGS...]: a server namespace $NS (nginx on 8080 at $SRV =
 # 10.254.N.2, device $DEV) and a client namespace $NC (10.254.N.1), a
 # scratch folder $T, and agentd. Everything goes on exit.
 lat_setup() {
+	local name=$1 net=$2
+	shift 2
 	NS=${FL_TEST_ID}s
 	NC=${FL_TEST_ID}c
 	DEV=${FL_TEST_ID}b
-	export SRV=10.254.$2.2
+	export SRV=10.254.$net.2
 	T=$(mktemp -d /tmp/fl-lat.XXXXXX)
 	at_exit "rm -rf $T"
 	make_netns "$NS"
 	make_netns "$NC"
-	veth_pair "$NC" "${FL_TEST_ID}a" "10.254.$2.1/24" "$NS" "$DEV" "$SRV/24"
+	veth_pair "$NC" "${FL_TEST_ID}a" "10.254.$net.1/24" "$NS" "$DEV" "$SRV/24"
 	start_nginx "$NS" 8080
-	start_agentd || { fail "$1_agentd_starts"; exit 1; }
+	start_agentd "$@" || { fail "${name}_agentd_starts"; exit 1; }
 }
 
 # field ID KEY[.KEY]: a field of fault ID in agentctl list --json.

@@ -12,12 +12,14 @@
 #  - the fault's counters and events say what was delayed; clear leaves no
 #    rule behind.
 #  - IPv6: an ip6tables rule only, IPv6 delayed, IPv4 free; a fault of no
-#    family has a rule in each. --dry-run applies nothing.
+#    family has a rule in each. A fault without ports leaves a protected
+#    port (agentd --protect) undelayed, and one naming it is refused.
+#    --dry-run applies nothing.
 . "$(dirname "$0")/../lib.sh"
 need_root latency
 . "$(dirname "$0")/lib_latency.sh"
 
-lat_setup latency 1
+lat_setup latency 1 --protect 8081
 start_nginx "$NS" 8081
 slow_server 8082 50
 
@@ -172,6 +174,22 @@ id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 --de
 check latency_any_family_both_rules test "$(rules)+$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)" = "1+1"
 ctl clear "$id" >/dev/null
 check latency_any_family_removed test "$(rules)+$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)" = "0+0"
+
+# ---- protected ports (8081 here): a fault without ports leaves them be ----
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --delay 50ms --per packet --for 60s)
+times 8081 11 | tail -n +2 >"$T/prot"
+times 8080 11 | tail -n +2 >"$T/unprot"
+prot=$(python3 -c "print($(qstat "$T/prot" 1 0.5) - $BASE81)")
+unprot=$(python3 -c "print($(qstat "$T/unprot" 1 0.5) - $BASE)")
+if within "$prot" -1 1; then pass latency_protected_port_free; else fail latency_protected_port_free "(port 8081 gained $prot ms)"; fi
+if within "$unprot" 49 "$(python3 -c "print(53 + $NOISE)")"; then pass latency_unprotected_delayed; else fail latency_unprotected_delayed "(port 8080 gained $unprot ms)"; fi
+ctl clear "$id" >/dev/null
+if ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8081 --delay 5ms 2>"$T/perr"; then
+	fail latency_protected_port_refused "(injected)"
+	ctl clear --all >/dev/null
+else
+	check latency_protected_port_refused grep -q "protected" "$T/perr"
+fi
 
 # ---- dry run: the plan, nothing applied ----
 plan=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 --delay 50ms --dry-run)
