@@ -8,6 +8,8 @@
 #    here, the median 50 +- 3 ms.
 #  - per packet with jitter on a UDP stream: nothing lost, nothing
 #    reordered, every packet held 30..70 ms (the agent's events).
+#  - per connection on UDP: the first packet of a flow pays it, the packets
+#    close behind wait behind it, later ones go free, a new flow pays again.
 #  - --prob 0.5: the number of delayed requests inside binomial bounds
 #    (4 standard deviations), and the agent counts the same number.
 . "$(dirname "$0")/../lib.sh"
@@ -127,6 +129,62 @@ if [ "$n" = 300 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 
 else
 	fail latency_jitter_udp_bounds "($n delays, $mn..$mx ms; receiver: $(cat "$T/udp.out"))"
 fi
+
+# ---- per connection on UDP: a flow's first packet pays, and what follows
+# it closely waits behind it (order); later packets go free; a new flow
+# (another source port) pays again ----
+cat >"$T/uconn.py" <<'PY'
+import os, socket, struct, sys, time
+srv = (os.environ["SRV"], 9998)
+if sys.argv[1] == "recv":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(srv)
+    s.settimeout(3)
+    open(sys.argv[2], "w").write("ready\n")
+    got = {}
+    try:
+        while len(got) < 21:
+            d = s.recv(64)
+            seq, sent = struct.unpack("!Id", d[:12])
+            got[seq] = (time.monotonic() - sent) * 1000
+    except socket.timeout:
+        pass
+    first = got.get(0, -1)
+    burst = [got.get(i, -1) for i in range(1, 10)]
+    later = [got.get(i, -1) for i in range(10, 20)]
+    print("%d %.2f %.2f %.2f %.2f %.2f" % (len(got), first, min(burst), max(burst), max(later), got.get(20, -1)))
+else:
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(10):
+        a.sendto(struct.pack("!Id", i, time.monotonic()), srv)
+        time.sleep(0.001)
+    time.sleep(0.15)
+    for i in range(10, 20):
+        a.sendto(struct.pack("!Id", i, time.monotonic()), srv)
+        time.sleep(0.001)
+    b.sendto(struct.pack("!Id", 20, time.monotonic()), srv)
+PY
+id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto udp --dport 9998 \
+	--delay 50ms --per connection --for 60s)
+rm -f "$T/uready"
+ip netns exec "$NS" python3 "$T/uconn.py" recv "$T/uready" >"$T/uconn.out" &
+RPID=$!
+at_exit "kill $RPID"
+wait_until 5 test -s "$T/uready"
+ip netns exec "$NC" python3 "$T/uconn.py" send
+wait "$RPID"
+ctl clear "$id" >/dev/null
+read -r n first bmin bmax later newflow <"$T/uconn.out"
+check latency_udp_connection_all_arrived test "$n" = 21
+# Packet k of the burst left k ms after the first, so it waits 50 - k ms.
+if within "$first" 49 58 && within "$bmin" 38 58 && within "$bmax" 38 58; then
+	pass latency_udp_connection_first_pays
+else
+	fail latency_udp_connection_first_pays "(first $first ms, burst behind it $bmin..$bmax ms)"
+fi
+if within "$later" 0 5; then pass latency_udp_connection_later_free; else fail latency_udp_connection_later_free "(later packets up to $later ms)"; fi
+if within "$newflow" 49 58; then pass latency_udp_connection_new_flow_pays; else fail latency_udp_connection_new_flow_pays "($newflow ms)"; fi
 
 # ---- probability 0.5 ----
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
