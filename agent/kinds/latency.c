@@ -44,6 +44,7 @@ struct lat_fault {
 	char dev[IF_NAMESIZE];
 	uint8_t dir;
 	int ifindex;
+	uint8_t family; /* of the match: 0 any */
 	bool edt_backend;
 	bool ipv[2]; /* rules in iptables, ip6tables */
 	uint16_t qnum;
@@ -313,6 +314,7 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 	f->dir = t->dir;
 	f->ifindex = (int)if_nametoindex(t->dev);
 	f->edt_backend = !strcmp(backend, "edt");
+	f->family = t->match.family;
 	f->ncpus = libbpf_num_possible_cpus();
 	ret = install(f, s, err, errlen);
 	if (ret) {
@@ -424,6 +426,9 @@ static void lat_describe(const void *state, json_t *j)
 	    j, "overflow",
 	    json_integer((json_int_t)(b.queued > st.received ? b.queued - st.received : 0)));
 	json_object_set_new(j, "queue", json_integer(f->qnum));
+	if (!f->family && !f->ipv[1])
+		json_object_set_new(j, "warning",
+				    json_string("no ip6tables rule: IPv6 packets pass undelayed"));
 	json_object_set_new(j, "delay_applied_ms",
 			    json_pack("{s:o,s:o,s:o}", "p50", ms(st.p50_ns), "p99", ms(st.p99_ns),
 				      "max", ms(st.max_ns)));
