@@ -16,7 +16,7 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
              -D_GNU_SOURCE -I$(GEN) -iquote bpf -iquote loadgen -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -ljansson -lcurl -lmnl -lseccomp -lm -lpthread
+LDLIBS    := -lbpf -lelf -lz -ljansson -lcurl -lmnl -lnetfilter_queue -lseccomp -lm -lpthread
 ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -76,8 +76,8 @@ test: deps
 	@FL_BIN=$(abspath build/test/bin) FL_FUZZ=$(abspath build/fuzz) bash tests/run.sh
 
 # Each benchmark runs side by side with its reference tool and prints what
-# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno runs one.
-BENCH ?= drop loadgen reconcile errno
+# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency runs one.
+BENCH ?= drop loadgen reconcile errno latency
 bench: deps all
 	@for b in $(BENCH); do \
 		case $$b in \
@@ -85,7 +85,8 @@ bench: deps all
 		loadgen) FL_BIN=$(BIN) bash tools/bench_loadgen.sh ;; \
 		reconcile) FL_BIN=$(BIN) bash tools/bench_reconcile.sh ;; \
 		errno) FL_BIN=$(BIN) bash tools/bench_errno.sh ;; \
-		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno)"; exit 2 ;; \
+		latency) FL_BIN=$(BIN) bash tools/bench_latency.sh ;; \
+		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno, latency)"; exit 2 ;; \
 		esac || exit $$?; \
 	done
 

@@ -12,6 +12,7 @@
 #include "errno_names.h"
 #include "event.h"
 #include "jsonfield.h"
+#include "latency.h"
 #include "parse.h"
 #include "proto.h"
 #include "registry.h"
@@ -155,7 +156,8 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 	if (!json_is_object(t))
 		FAIL("%s: must be an object", w);
 	if (jf_check_keys(t, w, keys, err, errlen) ||
-	    jf_string(t, "dev", w, tg->dev, sizeof(tg->dev), kind == FL_KIND_DROP, err, errlen) ||
+	    jf_string(t, "dev", w, tg->dev, sizeof(tg->dev),
+		      kind == FL_KIND_DROP || kind == FL_KIND_LATENCY, err, errlen) ||
 	    jf_string(t, "netns", w, tg->netns, sizeof(tg->netns), false, err, errlen) ||
 	    jf_string(t, "direction", w, buf, sizeof(buf), false, err, errlen) ||
 	    jf_string(t, "cgroup", w, tg->cgroup, sizeof(tg->cgroup), false, err, errlen) ||
@@ -205,6 +207,119 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 		m->family = AF_INET;
 	else if (m->proto == IPPROTO_ICMPV6)
 		m->family = AF_INET6;
+	return 0;
+}
+
+static const char *const dist_names[] = {
+    [FL_DIST_UNIFORM] = "uniform", [FL_DIST_NORMAL] = "normal", [FL_DIST_PARETO] = "pareto"};
+static const char *const per_names[] = {[FL_LAT_PER_PACKET] = "packet",
+					[FL_LAT_PER_CONNECTION] = "connection",
+					[FL_LAT_PER_REQUEST] = "request"};
+
+const char *fl_lat_dist_name(uint8_t dist)
+{
+	return dist < sizeof(dist_names) / sizeof(dist_names[0]) ? dist_names[dist] : "?";
+}
+
+const char *fl_lat_per_name(uint8_t per)
+{
+	return per < sizeof(per_names) / sizeof(per_names[0]) ? per_names[per] : "?";
+}
+
+/* A name from names[n] into *out; a missing field leaves *out alone. */
+static int get_enum(json_t *p, const char *key, const char *const *names, size_t n, uint8_t *out,
+		    bool *given, char *err, size_t errlen)
+{
+	char buf[32] = "";
+
+	if (jf_string(p, key, "fault.params", buf, sizeof(buf), false, err, errlen))
+		return -EINVAL;
+	if (!*buf)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], buf)) {
+			*out = i;
+			*given = true;
+			return 0;
+		}
+	if (n == 3)
+		FAIL("fault.params.%s: '%s' is not %s, %s or %s", key, buf, names[0], names[1],
+		     names[2]);
+	FAIL("fault.params.%s: '%s' is not known", key, buf);
+}
+
+/* A fraction 0..1, as a number or "25%". */
+static int get_fraction(json_t *v, const char *key, double *out, char *err, size_t errlen)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		if (!(*out >= 0 && *out <= 1))
+			FAIL("fault.params.%s: %g is outside 0..1", key, *out);
+	} else if (json_is_string(v)) {
+		int e = parse_prob(json_string_value(v), out);
+
+		if (e == -ERANGE)
+			FAIL("fault.params.%s: '%s' is outside 0..1", key, json_string_value(v));
+		if (e)
+			FAIL("fault.params.%s: '%s' is not a fraction (0.3 or 30%%)", key,
+			     json_string_value(v));
+	} else {
+		FAIL("fault.params.%s: must be a number 0..1 or a string like \"30%%\"", key);
+	}
+	return 0;
+}
+
+static int latency_from_json(json_t *p, const struct fl_target *t, struct fl_latency_params *l,
+			     char *err, size_t errlen)
+{
+	const char *w = "fault.params";
+	uint8_t proto = t->match.proto;
+	bool given = false, dist_given = false;
+	char a[32], b[32];
+	json_t *v;
+
+	l->per = proto == IPPROTO_TCP ? FL_LAT_PER_REQUEST : FL_LAT_PER_PACKET;
+	l->queue_len = FL_LAT_DEFAULT_QUEUE;
+	if (!p || !json_object_get(p, "delay"))
+		FAIL("%s.delay: missing (how long to hold each packet, like 50ms)", w);
+	if (jf_duration(p, "delay", w, &l->delay_ns, true, true, err, errlen) ||
+	    jf_duration(p, "jitter", w, &l->jitter_ns, false, true, err, errlen) ||
+	    get_enum(p, "distribution", dist_names, 3, &l->dist, &dist_given, err, errlen) ||
+	    get_enum(p, "per", per_names, 3, &l->per, &given, err, errlen))
+		return -EINVAL;
+	format_duration(l->delay_ns + l->jitter_ns, a, sizeof(a));
+	format_duration(FL_LAT_MAX_DELAY_NS, b, sizeof(b));
+	if (l->delay_ns > FL_LAT_MAX_DELAY_NS || l->jitter_ns > FL_LAT_MAX_DELAY_NS ||
+	    l->delay_ns + l->jitter_ns > FL_LAT_MAX_DELAY_NS)
+		FAIL("%s.delay: delay + jitter %s is over the maximum of %s", w, a, b);
+	if (l->jitter_ns > l->delay_ns) {
+		format_duration(l->jitter_ns, a, sizeof(a));
+		format_duration(l->delay_ns, b, sizeof(b));
+		FAIL("%s.jitter: %s is larger than the delay %s: a %s spread around it would "
+		     "need negative delays",
+		     w, a, b, dist_names[l->dist]);
+	}
+	if (dist_given && !l->jitter_ns)
+		FAIL("%s.distribution: needs a jitter to spread", w);
+	v = json_object_get(p, "correlation");
+	if (v && get_fraction(v, "correlation", &l->correlation, err, errlen))
+		return -EINVAL;
+	if (v && !l->jitter_ns)
+		FAIL("%s.correlation: needs a jitter (correlation is between random delays)", w);
+	if (l->per == FL_LAT_PER_REQUEST && proto != IPPROTO_TCP)
+		FAIL("%s.per: 'request' needs proto tcp (requests are found by TCP's "
+		     "sequence numbers); use per packet or connection",
+		     w);
+	if (l->per == FL_LAT_PER_CONNECTION && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		FAIL("%s.per: 'connection' needs proto tcp or udp", w);
+	v = json_object_get(p, "queue_len");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > FL_LAT_MAX_QUEUE)
+			FAIL("%s.queue_len: must be a number of packets 1-%d", w, FL_LAT_MAX_QUEUE);
+		l->queue_len = json_integer_value(v);
+	}
+	(void)given;
 	return 0;
 }
 
@@ -341,22 +456,25 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 {
 	static const char *const drop_keys[] = {"prob", NULL};
 	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
-	static const char *const lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
+	static const char *const sys_lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
+	static const char *const lat_keys[] = {"prob",	      "delay", "jitter",    "distribution",
+					       "correlation", "per",   "queue_len", NULL};
 	const char *const *keys = s->kind == FL_KIND_ERRNO	       ? errno_keys
-				  : s->kind == FL_KIND_SYSCALL_LATENCY ? lat_keys
+				  : s->kind == FL_KIND_SYSCALL_LATENCY ? sys_lat_keys
+				  : s->kind == FL_KIND_LATENCY	       ? lat_keys
 								       : drop_keys;
-	bool sys = keys != drop_keys;
+	bool sys = keys == errno_keys || keys == sys_lat_keys;
 
 	s->prob = 1.0;
 	if (!p && sys)
 		FAIL("fault.params: missing (%s needs a syscall)", fl_kind_name(s->kind));
-	if (!p)
-		return 0;
-	if (!json_is_object(p))
+	if (p && !json_is_object(p))
 		FAIL("fault.params: must be an object");
-	if (jf_check_keys(p, "fault.params", keys, err, errlen) ||
-	    get_prob(p, &s->prob, err, errlen))
+	if (p && (jf_check_keys(p, "fault.params", keys, err, errlen) ||
+		  get_prob(p, &s->prob, err, errlen)))
 		return -EINVAL;
+	if (s->kind == FL_KIND_LATENCY)
+		return latency_from_json(p, &s->target, &s->latency, err, errlen);
 	return sys ? sys_params_from_json(p, s, err, errlen) : 0;
 }
 
@@ -438,6 +556,22 @@ static json_t *params_to_json(const struct fl_fault_spec *s)
 	if (s->kind == FL_KIND_CPU)
 		return json_pack("{s:f}", "quota", s->proc.quota);
 	p = json_pack("{s:f}", "prob", s->prob);
+	if (s->kind == FL_KIND_LATENCY) {
+		const struct fl_latency_params *l = &s->latency;
+
+		format_duration(l->delay_ns, d, sizeof(d));
+		json_object_set_new(p, "delay", json_string(d));
+		if (l->jitter_ns) {
+			format_duration(l->jitter_ns, d, sizeof(d));
+			json_object_set_new(p, "jitter", json_string(d));
+			json_object_set_new(p, "distribution",
+					    json_string(fl_lat_dist_name(l->dist)));
+			json_object_set_new(p, "correlation", json_real(l->correlation));
+		}
+		json_object_set_new(p, "per", json_string(fl_lat_per_name(l->per)));
+		json_object_set_new(p, "queue_len", json_integer(l->queue_len));
+		return p;
+	}
 	if (s->kind != FL_KIND_ERRNO && s->kind != FL_KIND_SYSCALL_LATENCY)
 		return p;
 	json_object_set_new(p, "syscall", json_string(s->sys.syscall));
@@ -502,6 +636,15 @@ json_t *fault_spec_to_json(const struct fl_fault_spec *s)
 	json_object_set_new(j, "target", target);
 	json_object_set_new(j, "params", params_to_json(s));
 	return j;
+}
+
+const char *fl_target_process_field(const struct fl_target *t)
+{
+	return *t->cgroup ? "cgroup"
+	       : t->pid	  ? "pid"
+	       : *t->comm ? "comm"
+	       : *t->path ? "path"
+			  : NULL;
 }
 
 json_t *proto_request_to_json(const struct fl_request *req)

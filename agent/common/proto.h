@@ -70,6 +70,23 @@ struct fl_proc_params {
 	int signal;   /* kill: the signal sent (SIGKILL unless given) */
 	double quota; /* cpu: the share of one CPU the cgroup may use, 0 < quota <= 1 */
 };
+/* A latency fault's parameters (kind "latency"; docs/protocol.md). */
+enum fl_lat_dist { FL_DIST_UNIFORM, FL_DIST_NORMAL, FL_DIST_PARETO };
+#define FL_LAT_MAX_DELAY_NS  (10 * 1000000000ULL) /* delay + jitter at most 10 s */
+#define FL_LAT_DEFAULT_QUEUE 16384		  /* packets one fault may hold */
+#define FL_LAT_MAX_QUEUE     262144
+
+struct fl_latency_params {
+	uint64_t delay_ns;
+	uint64_t jitter_ns; /* spread around delay, by dist */
+	uint8_t dist;	    /* enum fl_lat_dist */
+	uint8_t per;	    /* enum fl_lat_per (bpf/latency.h) */
+	double correlation; /* 0..1: how much each draw leans on the last */
+	uint32_t queue_len; /* packets held at most; the rest pass (fail-open) */
+};
+
+const char *fl_lat_dist_name(uint8_t dist);
+const char *fl_lat_per_name(uint8_t per);
 
 struct fl_fault_spec {
 	uint16_t kind; /* enum fl_kind */
@@ -81,6 +98,7 @@ struct fl_fault_spec {
 	struct fl_target target;
 	struct fl_errno_params sys; /* errno, syscall-latency */
 	struct fl_proc_params proc; /* kill, pause, cpu */
+	struct fl_latency_params latency; /* kind latency */
 };
 
 struct fl_request {
@@ -103,6 +121,9 @@ int proto_parse_request(const char *line, size_t len, struct fl_request *req, ch
 /* The fault object <-> struct. from_json names the offending field in err. */
 int fault_spec_from_json(json_t *j, struct fl_fault_spec *s, char *err, size_t errlen);
 json_t *fault_spec_to_json(const struct fl_fault_spec *s);
+/* The first process field a target names (cgroup, pid, comm, path), or
+ * NULL: for kinds that match packets only. */
+const char *fl_target_process_field(const struct fl_target *t);
 json_t *proto_request_to_json(const struct fl_request *req);
 
 /* The signals a kill fault may send, by name ("KILL", "SIGTERM", "term").

@@ -41,6 +41,8 @@ static const char usage[] =
     "                                  hold a supervised process's call\n"
     "  exec [--fault FILE.json ...] [--trap NAME,...] -- CMD ARGS...\n"
     "                                  run CMD under the syscall supervisor\n"
+    "  inject latency --dev IF --delay D [MATCH] [OPTIONS]\n"
+    "                                  delay packets; prints the fault id\n"
     "  list [--json]                   active faults with their counters\n"
     "  clear ID|--all                  remove faults\n"
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
@@ -77,6 +79,16 @@ static const char usage[] =
     "  --pid PID | --comm NAME | --cgroup PATH   whose calls\n"
     "  --dst CIDR  --dport P[-P]  --proto tcp|udp  errno: the address a socket call names\n"
     "  --path PREFIX             calls on paths (or files) under PREFIX\n"
+
+    "inject latency: the options of drop (--backend nfqueue|edt), and\n"
+    "  --delay D                 how long to hold, e.g. 50ms (required, 0..10s)\n"
+    "  --jitter D                spread around the delay (at most the delay)\n"
+    "  --distribution uniform|normal|pareto   of the spread (default uniform)\n"
+    "  --correlation P           0..1 or N%: how much each delay leans on the last\n"
+    "  --per packet|connection|request\n"
+    "                            what pays the delay once (default: request for\n"
+    "                            --proto tcp, else packet)\n"
+    "  --queue-len N             packets held at most (default 16384); the rest pass\n"
     "\n"
     "Global: -s, --socket PATH (default $FAULTLINE_SOCKET or " FL_DEFAULT_SOCKET ")\n"
     "Exit status: 0 done, 1 the agent refused, 2 bad usage, 3 no agent.\n"
@@ -161,6 +173,27 @@ static void describe_target(json_t *f, char *buf, size_t len)
 	}
 }
 
+/* A latency fault's second line: what it asked for, what it applied. */
+static void print_latency(json_t *f)
+{
+	json_t *p = json_object_get(f, "params"), *a = json_object_get(f, "delay_applied_ms");
+	const char *jit = json_string_value(json_object_get(p, "jitter"));
+
+	if (!json_object_get(p, "delay"))
+		return;
+	printf("     delay %s%s%s%s%s per %s: applied p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
+	       "held %lld, overflow %lld\n",
+	       json_string_value(json_object_get(p, "delay")) ?: "?", jit ? " +- " : "",
+	       jit ? jit : "", jit ? " " : "",
+	       jit ? json_string_value(json_object_get(p, "distribution")) ?: "" : "",
+	       json_string_value(json_object_get(p, "per")) ?: "?",
+	       json_number_value(json_object_get(a, "p50")),
+	       json_number_value(json_object_get(a, "p99")),
+	       json_number_value(json_object_get(a, "max")),
+	       (long long)json_integer_value(json_object_get(f, "held")),
+	       (long long)json_integer_value(json_object_get(f, "overflow")));
+}
+
 static void print_faults(json_t *faults)
 {
 	size_t i;
@@ -215,6 +248,7 @@ static void print_faults(json_t *faults)
 		if (chain && json_is_false(json_object_get(chain, "first")))
 			printf("     ! %s\n",
 			       json_string_value(json_object_get(chain, "note")) ?: "");
+		print_latency(f);
 	}
 }
 
@@ -319,7 +353,19 @@ static const char *opt_not_for(int c, const char *kind)
 {
 	bool proc = !strcmp(kind, "kill") || !strcmp(kind, "pause") || !strcmp(kind, "cpu");
 	bool err = !strcmp(kind, "errno"), lat = !strcmp(kind, "syscall-latency");
+	bool net_lat = !strcmp(kind, "latency");
 
+	if (strchr("XKRQ", c) && !net_lat)
+		return "for latency (packets) only";
+	if (net_lat) {
+		if (strchr("Cea", c))
+			return "for errno and syscall-latency only";
+		if (strchr("ioc", c))
+			return "for process faults (kill, pause, cpu, errno, syscall-latency)";
+		if (strchr("gq", c))
+			return "for kill or cpu only";
+		return NULL;
+	}
 	if (err || lat) {
 		if (strchr("dnIEsSF", c) || (lat && strchr("pDP", c)))
 			return "not for calls (a call has one address: --dst, --dport)";
@@ -371,11 +417,15 @@ static int cmd_inject(int argc, char **argv)
 	    {"delay", required_argument, NULL, 'l'},
 	    {"jitter", required_argument, NULL, 'J'},
 	    {"path", required_argument, NULL, 'a'},
+	    {"distribution", required_argument, NULL, 'X'},
+	    {"correlation", required_argument, NULL, 'K'},
+	    {"per", required_argument, NULL, 'R'},
+	    {"queue-len", required_argument, NULL, 'Q'},
 	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
 	const char *kind;
-	uint64_t pid;
+	uint64_t pid, qlen;
 	int li = 0;
 	struct fl_fault_spec spec;
 	bool seen[256] = {};
@@ -384,7 +434,8 @@ static int cmd_inject(int argc, char **argv)
 
 	if (argc < 2 || argv[1][0] == '-')
 		return usage_error(
-		    "inject needs a fault kind: drop, kill, pause, cpu, errno, syscall-latency");
+		    "inject needs a fault kind: drop, latency, kill, pause, cpu, errno, "
+		    "syscall-latency");
 	kind = argv[1];
 	fault = json_pack("{s:s}", "kind", kind);
 	target = json_object();
@@ -512,6 +563,22 @@ static int cmd_inject(int argc, char **argv)
 			break;
 		case 'a':
 			key = "path";
+			break;
+		case 'X':
+		case 'K':
+		case 'R':
+			key = c == 'X' ? "distribution" : c == 'K' ? "correlation" : "per";
+			obj = params;
+			break;
+		case 'Q':
+			if (parse_u64(optarg, &qlen, true) || qlen > INT32_MAX) {
+				json_decref(fault);
+				json_decref(params);
+				return usage_error("inject: --queue-len '%s' is not a number of "
+						   "packets",
+						   optarg);
+			}
+			json_object_set_new(params, "queue_len", json_integer((json_int_t)qlen));
 			break;
 		default:
 			json_decref(fault);

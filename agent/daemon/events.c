@@ -133,6 +133,14 @@ static int on_event(void *ctx, void *data, size_t len)
 
 static int64_t cur_off;
 
+void events_write(const struct fl_event *e)
+{
+	int64_t off;
+
+	wall_offset_ns(&off);
+	on_event(&off, (void *)e, sizeof(*e));
+}
+
 int events_open(const char *path, char *err, size_t errlen)
 {
 	int ret;

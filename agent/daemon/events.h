@@ -23,6 +23,9 @@ int events_poll(void);
 void events_flush(void); /* make the log readable up to now (Z_SYNC_FLUSH) */
 void events_close(void);
 uint64_t events_written(void);
+/* A record made by the agent itself (a user-space backend), as if it had
+ * come through the ring buffer. Call from the agent's main thread. */
+void events_write(const struct fl_event *e);
 /* Called for each record taken, e.g. to count events per fault. */
 void events_set_callback(void (*cb)(const struct fl_event *e, void *arg), void *arg);
 

@@ -6,11 +6,12 @@
 #include "kind.h"
 #include "registry.h"
 
-extern const struct fault_kind drop_kind, kill_kind, pause_kind, cpu_kind;
+extern const struct fault_kind drop_kind, latency_kind, kill_kind, pause_kind, cpu_kind;
 extern const struct fault_kind errno_kind, syscall_latency_kind;
 
 const struct fault_kind *const fault_kinds[] = {
-    &drop_kind, &kill_kind, &pause_kind, &cpu_kind, &errno_kind, &syscall_latency_kind, NULL,
+    &drop_kind, &latency_kind,	       &kill_kind, &pause_kind, &cpu_kind,
+    &errno_kind, &syscall_latency_kind, NULL,
 };
 
 const struct fault_kind *fault_kind_of(uint16_t kind)

@@ -16,16 +16,16 @@ static const struct fl_backend_desc drop_backends[] = {
 
 static const struct fl_backend_desc latency_backends[] = {
     {"edt",
-     {FACT_QDISC_FQ, END},
-     {FACT_TCX, FACT_TC, END},
-     "a tc hook",
-     "tc sets the departure time under an fq qdisc"},
+     {FACT_QDISC_FQ, FACT_TCX, END},
+     {END},
+     NULL,
+     "a tcx egress program sets the departure time under an fq qdisc (egress only)"},
     {"netem", {FACT_QDISC_NETEM, FACT_TC, END}, {END}, NULL, "netem under a BPF classifier"},
     {"nfqueue",
-     {FACT_NFQUEUE, END},
-     {FACT_XT_BPF, FACT_TCX, FACT_TC},
-     "xt_bpf or a tc hook to mark packets",
-     "BPF selects packets, NFQUEUE hands them to the agent, which holds each"},
+     {FACT_NFQUEUE, FACT_XT_BPF, END},
+     {END},
+     NULL,
+     "an xt_bpf match selects packets, NFQUEUE hands them to the agent, which holds each"},
     {NULL},
 };
 
@@ -82,7 +82,7 @@ static const struct fl_backend_desc cpu_backends[] = {
 const struct fl_kind_desc fl_kinds[] = {
     {FL_KIND_DROP, "drop", "packet drop", drop_backends, FL_EXPLAINS_TRANSPORT, true},
     {FL_KIND_LATENCY, "latency", "packet delay and jitter", latency_backends,
-     FL_EXPLAINS_SLOW | FL_EXPLAINS_DEADLINE, false},
+     FL_EXPLAINS_SLOW | FL_EXPLAINS_DEADLINE, true},
     {FL_KIND_ERRNO, "errno", "a syscall or socket call fails with an errno", errno_backends,
      FL_EXPLAINS_ERRNO, true},
     {FL_KIND_SYSCALL_LATENCY, "syscall-latency", "a syscall is held for a while",

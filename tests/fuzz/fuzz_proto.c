@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "event.h"
 #include "proto.h"
+#include "latency.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -52,8 +53,9 @@ static void check_spec(const struct fl_fault_spec *s)
 {
 	const struct fl_match *m = &s->target.match;
 
-	CHECK(s->kind == FL_KIND_DROP || s->kind == FL_KIND_ERRNO ||
-	      s->kind == FL_KIND_SYSCALL_LATENCY);
+	CHECK(s->kind == FL_KIND_DROP || s->kind == FL_KIND_LATENCY || s->kind == FL_KIND_ERRNO ||
+	      s->kind == FL_KIND_SYSCALL_LATENCY || s->kind == FL_KIND_KILL ||
+	      s->kind == FL_KIND_PAUSE || s->kind == FL_KIND_CPU);
 	if (s->kind == FL_KIND_ERRNO)
 		CHECK(s->sys.nr >= 0 && s->sys.err > 0 && !s->sys.delay_ns);
 	if (s->kind == FL_KIND_SYSCALL_LATENCY)
@@ -61,6 +63,19 @@ static void check_spec(const struct fl_fault_spec *s)
 		      s->sys.jitter_ns <= s->sys.delay_ns);
 	CHECK(!*s->target.path || s->target.path[0] == '/');
 	CHECK(s->prob >= 0 && s->prob <= 1);
+	if (s->kind == FL_KIND_LATENCY) {
+		const struct fl_latency_params *l = &s->latency;
+
+		CHECK(l->delay_ns + l->jitter_ns <= FL_LAT_MAX_DELAY_NS);
+		CHECK(l->jitter_ns <= l->delay_ns);
+		CHECK(l->dist <= FL_DIST_PARETO && l->per <= FL_LAT_PER_REQUEST);
+		CHECK(l->per != FL_LAT_PER_REQUEST || m->proto == IPPROTO_TCP);
+		CHECK(l->per != FL_LAT_PER_CONNECTION || m->proto == IPPROTO_TCP ||
+		      m->proto == IPPROTO_UDP);
+		CHECK(l->queue_len >= 1 && l->queue_len <= FL_LAT_MAX_QUEUE);
+		CHECK(l->correlation >= 0 && l->correlation <= 1);
+		CHECK(*s->target.dev);
+	}
 	CHECK(s->target.dir == FL_DIR_INGRESS || s->target.dir == FL_DIR_EGRESS);
 	CHECK(m->family == 0 || m->family == AF_INET || m->family == AF_INET6);
 	CHECK(m->proto == 0 || m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP ||
@@ -111,6 +126,11 @@ static void check_same_spec(const struct fl_fault_spec *a, const struct fl_fault
 	CHECK(a->sys.err == b->sys.err);
 	CHECK(same_duration(a->sys.delay_ns, b->sys.delay_ns));
 	CHECK(same_duration(a->sys.jitter_ns, b->sys.jitter_ns));
+	CHECK(same_duration(a->latency.delay_ns, b->latency.delay_ns));
+	CHECK(same_duration(a->latency.jitter_ns, b->latency.jitter_ns));
+	CHECK(a->latency.dist == b->latency.dist && a->latency.per == b->latency.per);
+	CHECK(a->latency.correlation == b->latency.correlation);
+	CHECK(a->latency.queue_len == b->latency.queue_len);
 }
 
 /* JSON -> text -> JSON, as it goes over the wire. */

@@ -10,7 +10,10 @@ socks = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
+    s.send(b" ")  # active from the start: the agent may not let it go
     socks.append(s)
+for s in socks:
+    s.send(b" ")
 print("active", flush=True)
 end = time.monotonic() + active
 while time.monotonic() < end:

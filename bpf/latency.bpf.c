@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Packet latency, the selector. An xt_bpf match (iptables -m bpf, a socket
+ * filter program) in front of `-j NFQUEUE --queue-bypass`: it returns 1
+ * for a packet the agent is to see, 0 for every other, so that packets no
+ * fault matches never reach user space. Netfilter hands it the packet from
+ * the network header on, in PREROUTING (ingress) or POSTROUTING (egress).
+ *
+ * What it selects, by the fault's `per`:
+ *   packet      every packet the target matches;
+ *   connection  a TCP SYN (or SYN-ACK), the first packet of a UDP flow;
+ *   request     a TCP data packet whose ack differs from the last data
+ *               packet's of its flow and direction: the other side sent
+ *               something since, so this starts a new request (or reply);
+ * and, in every case, each packet of a flow for follow_ns after the flow's
+ * last selected packet, so that the agent can keep the flow's order
+ * behind the one it holds. The agent decides (probability, delay).
+ *
+ * The parser is local: bpf/pkt_parse.h (shared with drop, on its way)
+ * reads the packet directly, which a socket filter may not (no skb->data
+ * access): it needs a bpf_skb_load_bytes cursor to serve here. IPv6
+ * extension headers are not walked.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "event.h"
+#include "latency.h"
+
+#define AF_INET	  2
+#define AF_INET6  10
+#define IP_OFFSET 0x1fff
+#define TCP_SYN	  0x02
+
+const volatile __u16 protected_ports[FL_MAX_PROTECTED] = {};
+const volatile __u32 nr_protected = 0;
+/* Where the IP header starts: 0 in netfilter (nfqueue), 14 in tc on an
+ * Ethernet device (edt), 0 there on a raw IP device. */
+const volatile __u32 l3_off = 0;
+const volatile __u8 direction = 0;
+const volatile __u32 ifindex = 0;
+__u64 events_lost = 0;
+
+/* Written by the agent before the rule is inserted. */
+struct fl_lat_rule rule = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_lat_counters);
+} counters SEC(".maps");
+
+/* EDT: one event per delayed packet. Shared by every instance: the agent
+ * creates it once and reuses its fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FL_EVENTS_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FL_LAT_FLOWS);
+	__type(key, struct fl_lat_flow_key);
+	__type(value, struct fl_lat_flow);
+} flows SEC(".maps");
+
+struct pkt {
+	struct fl_lat_flow_key k;
+	__u8 family;
+	__u8 has_ports;
+	__u8 syn;
+	__u32 ack;
+	__u32 payload; /* TCP payload bytes */
+};
+
+static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
+{
+	__u8 first;
+	__u32 l4;
+
+	if (bpf_skb_load_bytes(skb, l3_off, &first, 1))
+		return -1;
+	if (first >> 4 == 4) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, l3_off, &ip, sizeof(ip)) || ip.ihl < 5)
+			return -1;
+		p->family = AF_INET;
+		p->k.proto = ip.protocol;
+		p->k.saddr[0] = ip.saddr;
+		p->k.daddr[0] = ip.daddr;
+		if (ip.frag_off & bpf_htons(IP_OFFSET))
+			return 0; /* a later fragment carries no ports */
+		l4 = l3_off + ip.ihl * 4;
+	} else if (first >> 4 == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, l3_off, &ip6, sizeof(ip6)))
+			return -1;
+		p->family = AF_INET6;
+		p->k.proto = ip6.nexthdr;
+		__builtin_memcpy(p->k.saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->k.daddr, &ip6.daddr, 16);
+		l4 = l3_off + sizeof(ip6);
+	} else {
+		return -1;
+	}
+	if (p->k.proto == IPPROTO_TCP) {
+		struct tcphdr th;
+		__u32 hl;
+
+		if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
+			return 0;
+		p->k.sport = bpf_ntohs(th.source);
+		p->k.dport = bpf_ntohs(th.dest);
+		p->has_ports = 1;
+		p->syn = th.syn;
+		p->ack = bpf_ntohl(th.ack_seq);
+		hl = l4 + th.doff * 4;
+		p->payload = skb->len > hl ? skb->len - hl : 0;
+	} else if (p->k.proto == IPPROTO_UDP) {
+		__be16 ports[2];
+
+		if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
+			return 0;
+		p->k.sport = bpf_ntohs(ports[0]);
+		p->k.dport = bpf_ntohs(ports[1]);
+		p->has_ports = 1;
+	}
+	return 0;
+}
+
+static __always_inline bool addr_match(const __u32 *a, const __u32 *net, const __u32 *mask)
+{
+	return ((a[0] & mask[0]) == net[0]) & ((a[1] & mask[1]) == net[1]) &
+	       ((a[2] & mask[2]) == net[2]) & ((a[3] & mask[3]) == net[3]);
+}
+
+static __always_inline bool port_match(__u16 port, __u16 lo, __u16 hi, bool has_ports)
+{
+	if (!lo && !hi)
+		return true;
+	return has_ports && port >= lo && port <= hi;
+}
+
+static __always_inline bool is_protected(const struct pkt *p)
+{
+	if (!p->has_ports)
+		return false;
+	for (__u32 i = 0; i < FL_MAX_PROTECTED && i < nr_protected; i++)
+		if (p->k.sport == protected_ports[i] || p->k.dport == protected_ports[i])
+			return true;
+	return false;
+}
+
+static __always_inline bool target_match(const struct pkt *p)
+{
+	const struct fl_match *m = &rule.match;
+
+	if (m->family && m->family != p->family)
+		return false;
+	if (m->proto && m->proto != p->k.proto)
+		return false;
+	if (!rule.force && is_protected(p))
+		return false;
+	if (!port_match(p->k.sport, m->sport_lo, m->sport_hi, p->has_ports) ||
+	    !port_match(p->k.dport, m->dport_lo, m->dport_hi, p->has_ports))
+		return false;
+	return addr_match(p->k.saddr, m->src, m->src_mask) &&
+	       addr_match(p->k.daddr, m->dst, m->dst_mask);
+}
+
+/* The packet starts what the fault delays (given the flow as known). */
+static __always_inline bool is_start(const struct pkt *p, const struct fl_lat_flow *f)
+{
+	if (rule.per == FL_LAT_PER_PACKET)
+		return true;
+	if (rule.per == FL_LAT_PER_CONNECTION)
+		return p->k.proto == IPPROTO_TCP ? p->syn : !f;
+	return p->k.proto == IPPROTO_TCP && p->payload && (!f || f->last_ack != p->ack);
+}
+
+/* 1: the agent sees this packet. */
+static __always_inline int select(struct pkt *p, __u64 now)
+{
+	struct fl_lat_flow *f, nf = {};
+	bool start;
+
+	if (rule.per == FL_LAT_PER_PACKET)
+		return 1;
+	f = bpf_map_lookup_elem(&flows, &p->k);
+	start = is_start(p, f);
+	if (!f) {
+		if (!start)
+			return 0;
+		nf.seen = 1;
+		nf.last_ack = p->ack;
+		nf.follow_until = now + rule.follow_ns;
+		bpf_map_update_elem(&flows, &p->k, &nf, BPF_ANY);
+		return 1;
+	}
+	if (start) {
+		f->follow_until = now + rule.follow_ns;
+		if (p->payload)
+			f->last_ack = p->ack;
+		return 1;
+	}
+	if (p->payload)
+		f->last_ack = p->ack;
+	return now < f->follow_until;
+}
+
+SEC("socket")
+int fl_latency(struct __sk_buff *skb)
+{
+	struct fl_lat_counters *c;
+	struct pkt p = {};
+	__u32 key = 0;
+	int ret;
+
+	if (parse(skb, &p) < 0 || !target_match(&p))
+		return 0;
+	c = bpf_map_lookup_elem(&counters, &key);
+	if (!c)
+		return 0;
+	c->matched++;
+	ret = select(&p, bpf_ktime_get_ns());
+	if (ret)
+		c->queued++;
+	return ret;
+}
+
+static __always_inline void emit(const struct pkt *p, __u64 now, __u64 delay)
+{
+	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&events_lost, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->value = delay;
+	e->fault_id = rule.fault_id;
+	e->kind = FL_KIND_LATENCY;
+	e->dir = direction;
+	e->family = p->family;
+	e->proto = p->k.proto;
+	e->sport = p->k.sport;
+	e->dport = p->k.dport;
+	e->ifindex = ifindex;
+	__builtin_memcpy(e->saddr, p->k.saddr, 16);
+	__builtin_memcpy(e->daddr, p->k.daddr, 16);
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FL_EVENTS_WAKE_BYTES
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * Backend edt: on egress under the fq qdisc the agent installs, a packet
+ * leaves at its departure time (skb->tstamp, CLOCK_MONOTONIC). The program
+ * draws the delay (a quantile table the agent fills for the distribution;
+ * correlation is not applied here), sets the departure time, and keeps
+ * each flow's packets in order behind its latest departure. Every packet
+ * goes on to the next program (TCX_NEXT / TC_ACT_UNSPEC).
+ */
+SEC("tc")
+int fl_latency_edt(struct __sk_buff *skb)
+{
+	struct fl_lat_flow *f, nf = {};
+	struct fl_lat_counters *c;
+	struct pkt p = {};
+	__u64 now, base, t = 0;
+	__u32 key = 0;
+
+	if (parse(skb, &p) < 0 || !target_match(&p))
+		return -1;
+	c = bpf_map_lookup_elem(&counters, &key);
+	if (!c)
+		return -1;
+	c->matched++;
+	now = bpf_ktime_get_ns();
+	base = skb->tstamp > now ? skb->tstamp : now; /* TCP may pace it already */
+	f = bpf_map_lookup_elem(&flows, &p.k);
+	if (is_start(&p, f) && (rule.prob == 0xffffffff || bpf_get_prandom_u32() < rule.prob)) {
+		__u32 i = bpf_get_prandom_u32() % FL_LAT_DIST_N;
+		/* dist[] is in 1/1024 (FL_LAT_DIST_ONE): a shift, BPF has no sdiv */
+		__s64 d = (__s64)rule.delay_ns +
+			  (((__s64)rule.jitter_ns * rule.dist[i & (FL_LAT_DIST_N - 1)]) >> 10);
+
+		t = base + (d > 0 ? d : 0);
+		c->queued++;
+		emit(&p, now, t - base);
+	}
+	if (!f) {
+		if (!t)
+			return -1;
+		nf.last_ack = p.ack;
+		nf.last_tstamp = t;
+		bpf_map_update_elem(&flows, &p.k, &nf, BPF_ANY);
+	} else {
+		if (p.payload)
+			f->last_ack = p.ack;
+		if (f->last_tstamp > (t ? t : base))
+			t = f->last_tstamp; /* behind the flow's latest: no reordering */
+		if (t)
+			f->last_tstamp = t;
+	}
+	if (t && t != skb->tstamp)
+		bpf_skb_set_tstamp(skb, t, BPF_SKB_CLOCK_MONOTONIC);
+	return -1; /* TCX_NEXT, TC_ACT_UNSPEC */
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
