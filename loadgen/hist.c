@@ -79,6 +79,18 @@ uint64_t hist_highest(uint32_t i)
 	return hist_lowest(i) + (1ULL << b) - 1;
 }
 
+uint64_t hist_rank(double p, uint64_t n)
+{
+	/* p in millionths of a percent, so that 99.9 is 99900000 exactly and
+	 * the rank an integer ceiling: p99.9 of 1000 values is the 999th,
+	 * where ceil(99.9 / 100 * 1000) in doubles is the 1000th */
+	uint64_t pm = (uint64_t)llround((p > 100 ? 100 : p < 0 ? 0 : p) * 1e6);
+	unsigned __int128 x = (unsigned __int128)pm * n + 100000000 - 1;
+	uint64_t rank = (uint64_t)(x / 100000000);
+
+	return rank < 1 ? 1 : rank > n ? n : rank;
+}
+
 uint64_t hist_percentile(const struct hist *h, double p)
 {
 	uint64_t rank, seen = 0;
@@ -86,13 +98,7 @@ uint64_t hist_percentile(const struct hist *h, double p)
 
 	if (!h->total)
 		return 0;
-	if (p > 100)
-		p = 100;
-	rank = (uint64_t)ceil(p / 100.0 * (double)h->total);
-	if (rank < 1)
-		rank = 1;
-	if (rank > h->total)
-		rank = h->total;
+	rank = hist_rank(p, h->total);
 	for (i = h->lo; i <= h->hi; i++) {
 		seen += h->counts[i];
 		if (seen >= rank) {

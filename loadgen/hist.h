@@ -89,6 +89,9 @@ void hist_merge(struct hist *dst, const struct hist *src);
 /* Lowest and highest value that share index i. */
 uint64_t hist_lowest(uint32_t i);
 uint64_t hist_highest(uint32_t i);
+/* The nearest rank of percentile p among n values, exact: p99.9 of 1000
+ * values is the 999th (a ceiling computed in integers, not in doubles). */
+uint64_t hist_rank(double p, uint64_t n);
 /* Value at percentile p (0 < p <= 100): the highest value equivalent to the
  * nearest-rank sample, never above the largest recorded value. 0 if empty. */
 uint64_t hist_percentile(const struct hist *h, double p);

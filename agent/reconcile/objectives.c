@@ -322,7 +322,7 @@ int rc_checks(struct ctx *c)
 			}
 			h = fh;
 		}
-		v = h && h->total ? (double)rc_percentile(h, l->pct) / 1e6 : 0;
+		v = h && h->total ? (double)hist_percentile(h, l->pct) / 1e6 : 0;
 		snprintf(f, sizeof(f), "latency[%zu]", i);
 		if (l->fault[0]) {
 			k = add_check(r, f, "ms", v, l->max_ms);

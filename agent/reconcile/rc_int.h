@@ -386,8 +386,6 @@ static inline void rc_recovery_add(struct rc_fault *f, uint64_t wall, bool faile
 }
 void rc_recovery_free(struct rc_fault *f);
 int rc_series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out);
-/* Value at percentile p by that rank (hist_percentile's rule otherwise). */
-uint64_t rc_percentile(const struct hist *h, double p);
 void rc_latency_of(const struct hist *h, struct rc_latency *l);
 void rc_recovery(struct ctx *c);
 int rc_make_phases(struct ctx *c);

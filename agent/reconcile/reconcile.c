@@ -327,7 +327,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	 * the scenario declared; the rest is unexplained */
 	if ((ret = spill_open(&c, &c.us, NP)) || (ret = spill_open(&c, &c.ds, NP)))
 		goto out;
-	c.p50_ns = c.all_h->total ? rc_percentile(c.all_h, 50) : 0;
+	c.p50_ns = c.all_h->total ? hist_percentile(c.all_h, 50) : 0;
 	if ((ret = resolve_declared(&c)))
 		goto out;
 	for (unsigned p = 0; p <= NP && !ret; p++)

@@ -259,10 +259,6 @@ struct rc_result {
 int reconcile(const struct rc_inputs *in, struct rc_result *out, char *err, size_t errlen);
 void rc_result_free(struct rc_result *r);
 
-/* The nearest rank of percentile p among n values, exactly (p99.9 of
- * 1000 values is the 999th). */
-uint64_t rc_rank(double p, uint64_t n);
-
 /* Checks an objectives object against the phase names; names the field. */
 int rc_objectives_check(json_t *objectives, const char *const *phases, size_t n_phases, char *err,
 			size_t errlen);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "hist.h"
 #include "report_int.h"
 
 const char *const client_names[RC_C_MAX] = {"ok", "failed", "timed_out", "unsent"};
@@ -40,7 +41,7 @@ double bin_pct_ms(const struct rc_bin *b, double p)
 		total += b->lh[i];
 	if (!total)
 		return NAN;
-	rank = rc_rank(p, total);
+	rank = hist_rank(p, total);
 	for (unsigned i = 0; i < RC_LH_LEN; i++) {
 		seen += b->lh[i];
 		if (seen >= rank)

@@ -60,46 +60,16 @@ int rc_series_bin(struct rc_series *s, uint64_t wall, struct rc_bin **out)
 
 /* ---- statistics ---- */
 
-uint64_t rc_rank(double p, uint64_t n)
-{
-	/* p in millionths of a percent, so that 99.9 is 99900000 exactly and
-	 * the rank an integer ceiling: p99.9 of 1000 values is the 999th,
-	 * where ceil(99.9 / 100 * 1000) in doubles is the 1000th */
-	uint64_t pm = (uint64_t)llround((p > 100 ? 100 : p < 0 ? 0 : p) * 1e6);
-	unsigned __int128 x = (unsigned __int128)pm * n + 100000000 - 1;
-	uint64_t rank = (uint64_t)(x / 100000000);
-
-	return rank < 1 ? 1 : rank > n ? n : rank;
-}
-
-uint64_t rc_percentile(const struct hist *h, double p)
-{
-	uint64_t rank, seen = 0;
-
-	if (!h->total)
-		return 0;
-	rank = rc_rank(p, h->total);
-	for (uint32_t i = h->lo; i <= h->hi; i++) {
-		seen += h->counts[i];
-		if (seen >= rank) {
-			uint64_t v = hist_highest(i);
-
-			return v > h->max ? h->max : v;
-		}
-	}
-	return h->max;
-}
-
 void rc_latency_of(const struct hist *h, struct rc_latency *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (!h || !h->total)
 		return;
 	l->count = h->total;
-	l->p50_ms = (double)rc_percentile(h, 50) / 1e6;
-	l->p90_ms = (double)rc_percentile(h, 90) / 1e6;
-	l->p99_ms = (double)rc_percentile(h, 99) / 1e6;
-	l->p999_ms = (double)rc_percentile(h, 99.9) / 1e6;
+	l->p50_ms = (double)hist_percentile(h, 50) / 1e6;
+	l->p90_ms = (double)hist_percentile(h, 90) / 1e6;
+	l->p99_ms = (double)hist_percentile(h, 99) / 1e6;
+	l->p999_ms = (double)hist_percentile(h, 99.9) / 1e6;
 	l->max_ms = (double)h->max / 1e6;
 	l->mean_ms = hist_mean(h) / 1e6;
 }

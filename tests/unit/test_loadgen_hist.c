@@ -108,6 +108,25 @@ static void test_small_exact_and_clamp(void **state)
 	hist_free(h);
 }
 
+/* Nearest rank in integers: in doubles ceil(99.9 / 100 * 1000) is 1000. */
+static void test_exact_rank(void **state)
+{
+	struct hist *h = hist_new();
+
+	assert_int_equal(hist_rank(99.9, 1000), 999);
+	assert_int_equal(hist_rank(99, 100), 99);
+	assert_int_equal(hist_rank(50, 3), 2);
+	assert_int_equal(hist_rank(100, 7), 7);
+	assert_int_equal(hist_rank(0.0001, 7), 1);
+	/* 999 values of 1 ms and one of 1 s: p99.9 is the 999th, 1 ms. */
+	for (int i = 0; i < 999; i++)
+		hist_record(h, 1000000);
+	hist_record(h, 1000000000);
+	assert_true(hist_percentile(h, 99.9) < 2000000);
+	assert_true(hist_percentile(h, 100) >= 999000000);
+	hist_free(h);
+}
+
 static void test_merge_reset(void **state)
 {
 	struct hist *a = hist_new(), *b = hist_new();
@@ -172,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uniform_and_lognormal),
 	    cmocka_unit_test(test_small_exact_and_clamp),
+	    cmocka_unit_test(test_exact_rank),
 	    cmocka_unit_test(test_merge_reset),
 	    cmocka_unit_test(test_censored),
 	};

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include "ledger.h"
+#include "hist.h"
 #include "reconcile.h"
 
 #define RUN 0x00c0ffee00c0ffeeULL
@@ -651,13 +652,13 @@ static void test_exact_ranks(void **state)
 	struct req q[1000];
 
 	(void)state;
-	assert_int_equal(rc_rank(99.9, 1000), 999);
-	assert_int_equal(rc_rank(99, 100), 99);
-	assert_int_equal(rc_rank(50, 1), 1);
-	assert_int_equal(rc_rank(100, 1000), 1000);
-	assert_int_equal(rc_rank(0.1, 1000), 1);
-	assert_int_equal(rc_rank(99.99, 10000), 9999);
-	assert_int_equal(rc_rank(99.9, 1001), 1000); /* 999.999: the next rank */
+	assert_int_equal(hist_rank(99.9, 1000), 999);
+	assert_int_equal(hist_rank(99, 100), 99);
+	assert_int_equal(hist_rank(50, 1), 1);
+	assert_int_equal(hist_rank(100, 1000), 1000);
+	assert_int_equal(hist_rank(0.1, 1000), 1);
+	assert_int_equal(hist_rank(99.99, 10000), 9999);
+	assert_int_equal(hist_rank(99.9, 1001), 1000); /* 999.999: the next rank */
 	for (unsigned i = 0; i < 1000; i++)
 		q[i] = (struct req)OK(40000 + i);
 	fix_open(&f);
