@@ -52,6 +52,15 @@ struct lbatch {
 	pthread_cond_t cond;
 };
 
+/* How long a request that timed out was waited for: its latency as loadgen
+ * measured it (from the scheduled time), else from its own times. */
+static uint64_t timeout_latency(const struct fl_ledger_rec *r)
+{
+	if (r->latency_ns)
+		return r->latency_ns;
+	return r->done_ns > r->sched_ns ? r->done_ns - r->sched_ns : 0;
+}
+
 static ssize_t lb_fill(struct lbatch *b, struct fl_ledger_rec *v)
 {
 	return fl_ledger_read(b->lr, v, LB_N);
@@ -294,6 +303,7 @@ int rc_read_ledgers(struct ctx *c)
 			uint64_t wall = rec.sched_wall_ns, hi;
 			bool answered = rec.outcome == FL_OUT_OK || rec.outcome == FL_OUT_STATUS;
 			uint8_t inflight = rec.outcome == FL_OUT_INFLIGHT;
+			uint64_t gave_up = 0;
 			struct lrec l;
 			struct rc_bin *bin;
 			unsigned bucket;
@@ -390,8 +400,15 @@ int rc_read_ledgers(struct ctx *c)
 				r->c.answered++;
 				bin->answered++;
 				hist_record(c->all_h, rec.latency_ns);
+				hist_record(c->answered_h, rec.latency_ns);
 				hist_record(c->phase_h[rec.phase], rec.latency_ns);
 				lh_record(bin->lh, rec.latency_ns);
+			} else if (cl == RC_C_TIMEOUT && (gave_up = timeout_latency(&rec))) {
+				/* What a user waited before giving up: at least
+				 * that, so a percentile inside an outage is not
+				 * the survivors' alone. */
+				hist_record_censored(c->all_h, gave_up, 1);
+				hist_record_censored(c->phase_h[rec.phase], gave_up, 1);
 			}
 			if (cl == RC_C_OK) {
 				r->c.ok++;
@@ -417,6 +434,8 @@ int rc_read_ledgers(struct ctx *c)
 					f->failed++;
 				if (answered && f->h)
 					hist_record(f->h, rec.latency_ns);
+				else if (gave_up && f->h)
+					hist_record_censored(f->h, gave_up, 1);
 			}
 		}
 		if (ret < 0) {

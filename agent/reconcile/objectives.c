@@ -339,6 +339,12 @@ int rc_checks(struct ctx *c)
 		if (k && (!h || !h->total)) {
 			k->no_data = true;
 			k->pass = false;
+		} else if (k && hist_percentile_censored(h, l->pct)) {
+			/* Timeouts reach this percentile: the true value is
+			 * higher than what was measured, so it proves nothing
+			 * below the limit. */
+			k->lower_bound = true;
+			k->pass = false;
 		}
 		hist_free(fh);
 		if (!k)

@@ -225,7 +225,8 @@ struct ctx {
 	size_t n_decl;
 	double *mix_value; /* the mix file's "value" by entry; NULL: none */
 	size_t n_mix;
-	struct hist *all_h;
+	struct hist *all_h;	 /* answered, and timeouts as censored values */
+	struct hist *answered_h; /* answered only: the service's typical time */
 	struct hist *phase_h[256];
 	uint64_t phase_req[256], phase_failed[256];
 	FILE *list_fp[4]; /* full lists: missing, ghost, duplicate, unexplained */

@@ -218,7 +218,8 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	    (ret = idlist_init(&r->duplicate_keys, cap)))
 		goto out;
 	c.all_h = hist_new();
-	if (!c.all_h) {
+	c.answered_h = hist_new();
+	if (!c.all_h || !c.answered_h) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -327,7 +328,7 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	 * the scenario declared; the rest is unexplained */
 	if ((ret = spill_open(&c, &c.us, NP)) || (ret = spill_open(&c, &c.ds, NP)))
 		goto out;
-	c.p50_ns = c.all_h->total ? hist_percentile(c.all_h, 50) : 0;
+	c.p50_ns = c.answered_h->total ? hist_percentile(c.answered_h, 50) : 0;
 	if ((ret = resolve_declared(&c)))
 		goto out;
 	for (unsigned p = 0; p <= NP && !ret; p++)
@@ -421,6 +422,7 @@ out:
 	for (int p = 0; p < 256; p++)
 		hist_free(c.phase_h[p]);
 	hist_free(c.all_h);
+	hist_free(c.answered_h);
 	free(c.o.lat);
 	rc_addr_free(&c.addrs);
 	rc_addr_free(&c.ups);

@@ -135,8 +135,14 @@ struct rc_idlist {
 	uint64_t total;
 };
 
+/* Percentiles of answered requests and, as censored values, of those that
+ * timed out (their latency is the timeout or more): a percentile that falls
+ * among the censored ones is only a lower bound, marked in lower. */
+enum { RC_P50 = 1, RC_P90 = 2, RC_P99 = 4, RC_P999 = 8 };
 struct rc_latency {
 	uint64_t count;
+	uint64_t censored; /* of count, requests that timed out */
+	unsigned lower;	   /* RC_P*: that percentile is a lower bound */
 	double p50_ms, p90_ms, p99_ms, p999_ms, max_ms, mean_ms;
 };
 
@@ -208,8 +214,9 @@ struct rc_check {
 	char field[64]; /* the objectives field: "latency[0]", "missing_max" */
 	double value, limit;
 	bool pass;
-	bool no_data; /* nothing to measure (e.g. no requests in the phase) */
-	char unit[8]; /* "ms", "s", "" */
+	bool no_data;	  /* nothing to measure (e.g. no requests in the phase) */
+	bool lower_bound; /* the value is a lower bound (timeouts): never a pass */
+	char unit[8];	  /* "ms", "s", "" */
 };
 
 /* An unexplained failure: what the client and the service saw. */

@@ -64,6 +64,19 @@ void fmt_ms(char *buf, size_t len, double ms)
 		snprintf(buf, len, "%.3f ms", ms);
 }
 
+void fmt_pct(char *buf, size_t len, const struct rc_latency *l, unsigned which)
+{
+	double v = which == RC_P50   ? l->p50_ms
+		   : which == RC_P90 ? l->p90_ms
+		   : which == RC_P99 ? l->p99_ms
+				     : l->p999_ms;
+	size_t n = 0;
+
+	if (l->count && (l->lower & which) && len > 3)
+		n = snprintf(buf, len, ">= ");
+	fmt_ms(buf + n, len - n, l->count ? v : NAN);
+}
+
 void fmt_check_value(char *buf, size_t len, const struct rc_check *k, double v)
 {
 	if (k->no_data) {
@@ -72,6 +85,8 @@ void fmt_check_value(char *buf, size_t len, const struct rc_check *k, double v)
 	}
 	if (!isfinite(v))
 		snprintf(buf, len, "never");
+	else if (!strcmp(k->unit, "ms") && k->lower_bound && len > 3)
+		fmt_ms(buf + snprintf(buf, len, ">= "), len - 3, v);
 	else if (!strcmp(k->unit, "ms"))
 		fmt_ms(buf, len, v);
 	else if (!strcmp(k->unit, "s"))
@@ -126,7 +141,7 @@ void fault_cells(const struct rc_fault *f, struct fault_cells *c)
 	fault_label(f, c->label, sizeof(c->label));
 	fmt_wall(c->start, sizeof(c->start), f->start_ns);
 	fmt_wall(c->end, sizeof(c->end), f->end_ns);
-	fmt_ms(c->p99, sizeof(c->p99), f->lat.count ? f->lat.p99_ms : NAN);
+	fmt_pct(c->p99, sizeof(c->p99), &f->lat, RC_P99);
 	if (!f->has_recovery)
 		snprintf(c->recovery, sizeof(c->recovery), "-");
 	else if (f->recovery_s < 0)

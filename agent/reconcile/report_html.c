@@ -383,10 +383,10 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 		const struct rc_phase *p = &r->phases[i];
 		char v[4][32];
 
-		fmt_ms(v[0], 32, p->lat.count ? p->lat.p50_ms : NAN);
-		fmt_ms(v[1], 32, p->lat.count ? p->lat.p90_ms : NAN);
-		fmt_ms(v[2], 32, p->lat.count ? p->lat.p99_ms : NAN);
-		fmt_ms(v[3], 32, p->lat.count ? p->lat.p999_ms : NAN);
+		fmt_pct(v[0], 32, &p->lat, RC_P50);
+		fmt_pct(v[1], 32, &p->lat, RC_P90);
+		fmt_pct(v[2], 32, &p->lat, RC_P99);
+		fmt_pct(v[3], 32, &p->lat, RC_P999);
 		fmt_ms(a, sizeof(a), p->lat.count ? p->lat.max_ms : NAN);
 		fprintf(fp, "<tr><td>");
 		esc(fp, p->name);

@@ -15,6 +15,8 @@ double lh_value(unsigned i);
 double bin_pct_ms(const struct rc_bin *b, double p);
 
 void fmt_ms(char *buf, size_t len, double ms);
+/* One percentile of l (RC_P*), "-" without data, ">= " before a lower bound. */
+void fmt_pct(char *buf, size_t len, const struct rc_latency *l, unsigned which);
 void fmt_check_value(char *buf, size_t len, const struct rc_check *k, double v);
 void fmt_limit(char *buf, size_t len, const struct rc_check *k);
 void fmt_wall(char *buf, size_t len, uint64_t ns);

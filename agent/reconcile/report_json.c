@@ -14,11 +14,25 @@
 
 static json_t *lat_json(const struct rc_latency *l)
 {
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} pct[] = {
+	    {RC_P50, "p50_ms"}, {RC_P90, "p90_ms"}, {RC_P99, "p99_ms"}, {RC_P999, "p999_ms"}};
+	json_t *j, *lower;
+
 	if (!l->count)
 		return json_pack("{s:I}", "count", (json_int_t)0);
-	return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)l->count, "p50_ms",
-			 l->p50_ms, "p90_ms", l->p90_ms, "p99_ms", l->p99_ms, "p999_ms", l->p999_ms,
-			 "max_ms", l->max_ms, "mean_ms", l->mean_ms);
+	j = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)l->count,
+		      "censored", (json_int_t)l->censored, "p50_ms", l->p50_ms, "p90_ms", l->p90_ms,
+		      "p99_ms", l->p99_ms, "p999_ms", l->p999_ms, "max_ms", l->max_ms, "mean_ms",
+		      l->mean_ms);
+	lower = json_array();
+	for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+		if (l->lower & pct[i].bit)
+			json_array_append_new(lower, json_string(pct[i].name));
+	json_object_set_new(j, "lower_bounds", lower);
+	return j;
 }
 
 static json_t *list_json(const struct rc_idlist *l)
@@ -192,10 +206,11 @@ json_t *rc_report_json(const struct rc_result *r)
 	for (size_t i = 0; i < r->n_checks; i++) {
 		const struct rc_check *k = &r->checks[i];
 
-		json_array_append_new(
-		    a, json_pack("{s:s,s:s,s:o,s:f,s:s,s:b,s:b}", "name", k->name, "field",
-				 k->field, "value", num_or_null(k->value), "limit", k->limit,
-				 "unit", k->unit, "pass", k->pass, "no_data", k->no_data));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:f,s:s,s:b,s:b,s:b}", "name",
+						   k->name, "field", k->field, "value",
+						   num_or_null(k->value), "limit", k->limit, "unit",
+						   k->unit, "pass", k->pass, "no_data", k->no_data,
+						   "lower_bound", k->lower_bound));
 	}
 	json_object_set_new(j, "objectives", a);
 	json_object_set_new(j, "recovery",

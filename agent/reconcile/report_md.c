@@ -79,9 +79,9 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 		const struct rc_phase *p = &r->phases[i];
 		char e[32], f2[32];
 
-		fmt_ms(a, sizeof(a), p->lat.count ? p->lat.p50_ms : NAN);
-		fmt_ms(b, sizeof(b), p->lat.count ? p->lat.p99_ms : NAN);
-		fmt_ms(e, sizeof(e), p->lat.count ? p->lat.p999_ms : NAN);
+		fmt_pct(a, sizeof(a), &p->lat, RC_P50);
+		fmt_pct(b, sizeof(b), &p->lat, RC_P99);
+		fmt_pct(e, sizeof(e), &p->lat, RC_P999);
 		fmt_ms(f2, sizeof(f2), p->lat.count ? p->lat.max_ms : NAN);
 		fprintf(fp, "| %s | %llu | %llu | %s | %s | %s | %s |\n", p->name,
 			(unsigned long long)p->requests, (unsigned long long)p->failed, a, b, e,

@@ -72,6 +72,11 @@ void rc_latency_of(const struct hist *h, struct rc_latency *l)
 	l->p999_ms = (double)hist_percentile(h, 99.9) / 1e6;
 	l->max_ms = (double)h->max / 1e6;
 	l->mean_ms = hist_mean(h) / 1e6;
+	l->censored = h->censored;
+	l->lower = (hist_percentile_censored(h, 50) ? RC_P50 : 0) |
+		   (hist_percentile_censored(h, 90) ? RC_P90 : 0) |
+		   (hist_percentile_censored(h, 99) ? RC_P99 : 0) |
+		   (hist_percentile_censored(h, 99.9) ? RC_P999 : 0);
 }
 
 /* Faults overlapping [start, end] extend it to their own end, until none

@@ -343,23 +343,31 @@ static void test_explained(void **state)
 	assert_int_equal(res.faults[0].requests, 21); /* seq 9..29 */
 	rc_result_free(&res);
 
-	/* latency inside a fault's window: answered requests there took 1..5 ms */
+	/* latency inside a fault's window: answered requests there took 1..5 ms,
+	 * and those that timed out count as censored values (the timeout or
+	 * more), so p99 there is a lower bound and never a pass; p50 is
+	 * among the answered ones. */
 	{
 		json_t *o = json_loads("{\"latency\":[{\"fault\":\"loss\",\"percentile\":99,"
 				       "\"max_ms\":10},{\"fault\":\"*\",\"percentile\":50,"
-				       "\"max_ms\":1}]}",
+				       "\"max_ms\":1},{\"fault\":\"loss\",\"percentile\":50,"
+				       "\"max_ms\":10}]}",
 				       0, NULL);
 
 		ret = run(&f, o, true, &res, err, sizeof(err));
 		assert_int_equal(ret, 1);
-		/* the two latency objectives, then the accounting defaults, which
+		/* the three latency objectives, then the accounting defaults, which
 		 * hold though the file gives objectives (missing, duplicates,
 		 * ghosts, unexplained) */
-		assert_int_equal(res.n_checks, 6);
-		assert_string_equal(res.checks[5].field, "unexplained_max");
-		assert_false(res.checks[5].pass);
-		assert_true(res.checks[0].pass);
+		assert_int_equal(res.n_checks, 7);
+		assert_string_equal(res.checks[6].field, "unexplained_max");
+		assert_false(res.checks[6].pass);
+		assert_false(res.checks[0].pass);
+		assert_true(res.checks[0].lower_bound);
 		assert_false(res.checks[1].pass);
+		assert_false(res.checks[1].lower_bound);
+		assert_true(res.checks[2].pass);
+		assert_false(res.checks[2].lower_bound);
 		assert_non_null(strstr(res.checks[0].name, "fault loss"));
 		rc_result_free(&res);
 		json_decref(o);
