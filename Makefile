@@ -16,7 +16,7 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
              -D_GNU_SOURCE -I$(GEN) -iquote bpf -iquote loadgen -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -ljansson -lcurl -lmnl -lnetfilter_queue -lseccomp -lm -lpthread
+LDLIBS    := -lbpf -lelf -lz -ldeflate -ljansson -lcurl -lmnl -lnetfilter_queue -lseccomp -lm -lpthread
 ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined

@@ -6,16 +6,100 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include "ledger.h"
 
 #define LEDGER_ZLEVEL 1 /* fast; records compress to about a third even so */
 
+/* The reader inflates the file one gzip member at a time with libdeflate
+ * (whole-buffer, two to three times zlib's speed) from a mapping of the
+ * file; where the file cannot be mapped (a pipe) it falls back to zlib's
+ * stream. */
 struct fl_ledger_reader {
-	gzFile gz;
+	gzFile gz;		  /* the fallback, else NULL */
+	const unsigned char *map; /* the whole file */
+	size_t map_len, map_off;  /* and the next member's offset */
+	struct libdeflate_decompressor *dd;
+	unsigned char *out; /* the current member, inflated */
+	size_t out_cap, out_len, out_pos;
 	size_t rec_size; /* on disk: sizeof(struct fl_ledger_rec), or less (version 1) */
 };
+
+#define MEMBER_MIN_OUT (4u << 20)
+#define MEMBER_MAX_OUT (1u << 30)
+
+/* Inflate the next member into r->out: 1 done, 0 at the end, -EIO on a
+ * truncated or corrupt member. */
+static int next_member(struct fl_ledger_reader *r)
+{
+	while (r->map_off < r->map_len) {
+		size_t in_used = 0, out_used = 0;
+		enum libdeflate_result res = libdeflate_gzip_decompress_ex(
+		    r->dd, r->map + r->map_off, r->map_len - r->map_off, r->out, r->out_cap,
+		    &in_used, &out_used);
+
+		if (res == LIBDEFLATE_INSUFFICIENT_SPACE && r->out_cap < MEMBER_MAX_OUT) {
+			unsigned char *o = realloc(r->out, r->out_cap * 2);
+
+			if (!o)
+				return -ENOMEM;
+			r->out = o;
+			r->out_cap *= 2;
+			continue;
+		}
+		if (res != LIBDEFLATE_SUCCESS || !in_used)
+			return -EIO;
+		r->map_off += in_used;
+		r->out_len = out_used;
+		r->out_pos = 0;
+		if (out_used)
+			return 1;
+	}
+	return 0;
+}
+
+/* Up to n bytes of the inflated stream: how many, or -EIO. */
+static long read_bytes(struct fl_ledger_reader *r, void *dst, size_t n)
+{
+	size_t got = 0;
+
+	if (r->gz) {
+		while (got < n) {
+			unsigned chunk = n - got > (1u << 30) ? 1u << 30 : (unsigned)(n - got);
+			int k = gzread(r->gz, (char *)dst + got, chunk);
+
+			if (k < 0)
+				return -EIO;
+			if (k == 0)
+				break;
+			got += (size_t)k;
+		}
+		return (long)got;
+	}
+	while (got < n) {
+		size_t k;
+
+		if (r->out_pos == r->out_len) {
+			int ret = next_member(r);
+
+			if (ret < 0)
+				return ret;
+			if (!ret)
+				break;
+		}
+		k = r->out_len - r->out_pos;
+		if (k > n - got)
+			k = n - got;
+		memcpy((char *)dst + got, r->out + r->out_pos, k);
+		r->out_pos += k;
+		got += k;
+	}
+	return (long)got;
+}
 
 struct fl_ledger_writer {
 	int fd;
@@ -45,25 +129,6 @@ const char *fl_outcome_name(unsigned outcome)
 	return names[outcome];
 }
 
-/* Reads exactly n bytes: 1 done, 0 clean end before any byte, -EIO otherwise. */
-static int gz_read_full(gzFile gz, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		int k = gzread(gz, (char *)buf + got, (unsigned)(n - got));
-
-		if (k < 0)
-			return -EIO;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	if (got == n)
-		return 1;
-	return got ? -EIO : 0;
-}
-
 /* Version 1 records were 96 bytes (88 before the socket cookie); each
  * version extends the one before at its end. */
 static bool rec_size_known(__u32 version, __u32 rec_size)
@@ -78,17 +143,47 @@ int fl_ledger_open(const char *path, struct fl_ledger_reader **out, struct fl_le
 	struct fl_ledger_reader *r;
 	int err;
 
+	struct stat st;
+	long got;
+	int fd;
+
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->gz = gzopen(path, "rb");
-	if (!r->gz) {
-		err = errno ? -errno : -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
 		goto fail;
 	}
-	gzbuffer(r->gz, 128 * 1024);
-	err = gz_read_full(r->gz, hdr, sizeof(*hdr));
-	if (err <= 0) {
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (m != MAP_FAILED) {
+			madvise(m, st.st_size, MADV_SEQUENTIAL);
+			r->map = m;
+			r->map_len = st.st_size;
+		}
+	}
+	if (r->map) {
+		close(fd);
+		r->dd = libdeflate_alloc_decompressor();
+		r->out_cap = MEMBER_MIN_OUT;
+		r->out = malloc(r->out_cap);
+		if (!r->dd || !r->out) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		r->gz = gzdopen(fd, "rb");
+		if (!r->gz) {
+			close(fd);
+			err = -ENOMEM;
+			goto fail;
+		}
+		gzbuffer(r->gz, 128 * 1024);
+	}
+	got = read_bytes(r, hdr, sizeof(*hdr));
+	if (got != (long)sizeof(*hdr)) {
 		err = -EPROTO;
 		goto fail;
 	}
@@ -101,9 +196,7 @@ int fl_ledger_open(const char *path, struct fl_ledger_reader **out, struct fl_le
 	*out = r;
 	return 0;
 fail:
-	if (r->gz)
-		gzclose(r->gz);
-	free(r);
+	fl_ledger_close(r);
 	return err;
 }
 
@@ -130,18 +223,10 @@ static void widen(struct fl_ledger_rec *v, size_t n, size_t rec_size)
 
 long fl_ledger_read(struct fl_ledger_reader *r, struct fl_ledger_rec *v, size_t n)
 {
-	size_t want = n * r->rec_size, got = 0;
+	long got = read_bytes(r, v, n * r->rec_size);
 
-	while (got < want) {
-		unsigned chunk = want - got > (1u << 30) ? 1u << 30 : (unsigned)(want - got);
-		int k = gzread(r->gz, (char *)v + got, chunk);
-
-		if (k < 0)
-			return -EIO;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
+	if (got < 0)
+		return got;
 	if (got % r->rec_size)
 		return -EIO;
 	n = got / r->rec_size;
@@ -154,7 +239,12 @@ void fl_ledger_close(struct fl_ledger_reader *r)
 {
 	if (!r)
 		return;
-	gzclose(r->gz);
+	if (r->gz)
+		gzclose(r->gz);
+	if (r->map)
+		munmap((void *)r->map, r->map_len);
+	libdeflate_free_decompressor(r->dd);
+	free(r->out);
 	free(r);
 }
 

@@ -40,7 +40,7 @@ fi
 trap 'exit 130' INT TERM
 
 cc -O2 -std=gnu11 -Wall -Werror -iquote "$ROOT/loadgen" -o "$DIR/gen_ledger" \
-	"$ROOT/tools/gen_ledger.c" "$LIB" -lz -lpthread
+	"$ROOT/tools/gen_ledger.c" "$LIB" -lz -ldeflate -lpthread
 echo "bench_reconcile: generating $N requests in $DIR"
 t0=$(date +%s.%N)
 "$DIR/gen_ledger" "$N" "$DIR/ledger.fll" "$DIR/access.log" >"$DIR/expected.json"

@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(
   make gcc clang llvm libclang-rt-14-dev pkg-config
-  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev
   libjansson-dev libcurl4-openssl-dev libcmocka-dev systemtap-sdt-dev
   libmnl-dev libnetfilter-queue-dev libseccomp-dev libmicrohttpd-dev
   iproute2 iptables iputils-ping nginx-light wrk procps python3 bpftrace strace
