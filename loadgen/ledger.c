@@ -23,6 +23,7 @@ struct fl_ledger_reader {
 	gzFile gz;		  /* the fallback, else NULL */
 	const unsigned char *map; /* the whole file */
 	size_t map_len, map_off;  /* and the next member's offset */
+	size_t map_dropped; /* pages before this are let go (the resident set stays small) */
 	struct libdeflate_decompressor *dd;
 	unsigned char *out; /* the current member, inflated */
 	size_t out_cap, out_len, out_pos;
@@ -54,6 +55,15 @@ static int next_member(struct fl_ledger_reader *r)
 		if (res != LIBDEFLATE_SUCCESS || !in_used)
 			return -EIO;
 		r->map_off += in_used;
+		/* Mapped pages read once count in the process's resident set
+		 * until let go: drop what is behind us every 8 MiB. */
+		if (r->map_off - r->map_dropped >= (8u << 20)) {
+			size_t to = r->map_off & ~((size_t)sysconf(_SC_PAGESIZE) - 1);
+
+			madvise((void *)(r->map + r->map_dropped), to - r->map_dropped,
+				MADV_DONTNEED);
+			r->map_dropped = to;
+		}
 		r->out_len = out_used;
 		r->out_pos = 0;
 		if (out_used)
