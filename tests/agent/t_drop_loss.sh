@@ -103,13 +103,13 @@ print($2)" "$1"
 holds() { check "$1" python3 -c "import sys; sys.exit(0 if ($2) else 1)"; }
 
 # Datagrams lost on the way but not by the fault: the namespace's UDP
-# receive errors (InErrors, RcvbufErrors, MemErrors) and the CPUs' backlog
-# drops (softnet_stat, column 2).
+# receive errors (InErrors, RcvbufErrors, MemErrors), the CPUs' backlog
+# drops (softnet_stat, column 2) and the sending veth's.
 env_drops() {
 	local udp backlog
 	udp=$(ip netns exec "$NS" awk '/^Udp:/ && $2 ~ /^[0-9]/ { print $4 + $6 + $10 }' /proc/net/snmp)
 	backlog=$(python3 -c "print(sum(int(l.split()[1], 16) for l in open('/proc/net/softnet_stat')))")
-	echo "$((udp + backlog))"
+	echo "$((udp + backlog + $(cat "/sys/class/net/${FL_TEST_ID}a/statistics/tx_dropped")))"
 }
 
 # stream NAME PARAMS...: one fault, one stream; sets LOST RUNS MEAN ONES
