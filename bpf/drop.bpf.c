@@ -41,6 +41,14 @@ struct {
 	__type(value, struct fl_drop_counters);
 } counters SEC(".maps");
 
+/* Rules with a loss model: where each one's chain is, per CPU (drop.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_DROP_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct fl_loss_state);
+} loss_state SEC(".maps");
+
 /* Shared by every instance: the agent creates it once and reuses its fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -123,6 +131,46 @@ static __always_inline bool same_rule(const struct fl_drop_rule *r, __u32 gen)
 	return READ_ONCE(r->gen) == gen;
 }
 
+/* An event of probability t/2^32 (0xffffffff: always); no draw for 0 or always. */
+static __always_inline bool draw(__u32 t)
+{
+	return t && (t == 0xffffffff || bpf_get_prandom_u32() < t);
+}
+
+/*
+ * One step of a rule's loss chain on this CPU, netem's Gilbert-Elliott
+ * order: the fate by the state the packet finds, then the move for the next
+ * packet. A state of another generation is the slot's previous rule's: start
+ * afresh in Good. Softirq context: nothing else runs this CPU's state now.
+ */
+static __always_inline bool chain_drop(const struct fl_drop_rule *r, __u32 slot, __u32 gen)
+{
+	struct fl_loss_state *s = bpf_map_lookup_elem(&loss_state, &slot);
+	bool bad, lost;
+
+	if (!s)
+		return false;
+	if (s->gen != gen) {
+		__builtin_memset(s, 0, sizeof(*s));
+		s->gen = gen;
+	}
+	bad = s->bad;
+	lost = draw(bad ? r->chain.loss_bad : r->chain.loss_good);
+	if (draw(bad ? r->chain.to_good : r->chain.to_bad))
+		s->bad = !bad;
+	if (lost) {
+		if (!s->lost) {
+			s->runs++;
+			s->run = 0;
+		}
+		s->run++;
+		if (s->run > s->longest)
+			s->longest = s->run;
+	}
+	s->lost = lost;
+	return lost;
+}
+
 /*
  * True when the packet is to be dropped. l3proto: the EtherType (network
  * byte order) on raw-IP devices, 0 when unknown; see fl_parse_pkt.
@@ -162,7 +210,7 @@ static __always_inline bool decide(void *data, void *end, __u16 l3proto)
 	for (__u32 i = 0; i < FL_DROP_MAX_RULES && i < n; i++) {
 		struct fl_drop_rule *r = &rules[i];
 		struct fl_drop_counters *c;
-		__u32 key = i, gen, fault_id, prob;
+		__u32 key = i, gen, fault_id, prob, model;
 
 		gen = READ_ONCE(r->gen);
 		barrier();
@@ -170,14 +218,19 @@ static __always_inline bool decide(void *data, void *end, __u16 l3proto)
 			continue;
 		fault_id = r->fault_id;
 		prob = r->prob;
+		model = r->model;
 		if (!rule_match(r, &p, protected))
 			continue;
 		c = bpf_map_lookup_elem(&counters, &key);
 		if (!c || !same_rule(r, gen))
 			continue;
 		c->matched++;
-		if (prob != 0xffffffff && bpf_get_prandom_u32() >= prob)
+		if (model == FL_LOSS_CHAIN) {
+			if (!chain_drop(r, key, gen))
+				continue;
+		} else if (prob != 0xffffffff && bpf_get_prandom_u32() >= prob) {
 			continue;
+		}
 		if (!same_rule(r, gen))
 			continue;
 		c->dropped++;

@@ -42,13 +42,55 @@ struct fl_match {
  * ordered CPU (arm64) a packet that arrives while a slot is being filled
  * may still be matched against the slot's previous rule.
  */
+/*
+ * A rule's loss model (docs/backends.md, "Loss models"). Independent: each
+ * matched packet is dropped with prob on its own, no state. Chain: a
+ * two-state (Good, Bad) Markov chain in netem's Gilbert-Elliott convention:
+ * a packet's fate is drawn with the loss probability of the state it finds,
+ * then the chain moves (to_bad from Good, to_good from Bad) for the next
+ * one. The agent turns both --model ge:... and --correlation into a chain.
+ * Every field is a threshold like prob: the event happens when
+ * bpf_get_prandom_u32() < it; 0 never, 0xffffffff always.
+ */
+enum fl_loss_model {
+	FL_LOSS_INDEPENDENT = 0,
+	FL_LOSS_CHAIN = 1,
+};
+
+struct fl_loss_chain {
+	__u32 to_bad;	 /* P(Good -> Bad): ge p */
+	__u32 to_good;	 /* P(Bad -> Good): ge r */
+	__u32 loss_good; /* P(drop | Good): 1 - ge k */
+	__u32 loss_bad;	 /* P(drop | Bad): 1 - ge h */
+};
+
 struct fl_drop_rule {
 	__u32 active; /* written last by the agent; the program skips inactive slots */
 	__u32 gen;    /* bumped by the agent each time it fills the slot */
 	__u32 fault_id;
 	__u32 prob;  /* drop when bpf_get_prandom_u32() < prob; 0xffffffff = always */
 	__u32 force; /* 1: may touch protected ports */
+	__u32 model; /* enum fl_loss_model; FL_LOSS_CHAIN ignores prob */
+	struct fl_loss_chain chain;
 	struct fl_match match;
+};
+
+/*
+ * Where a rule's chain is, per CPU and rule slot (the loss_state per-CPU
+ * array): each CPU runs its own chain, so bursts are bursts of the packets
+ * one CPU handles. A state whose gen is not the rule's belongs to the slot's
+ * previous rule: the program starts afresh (Good, no runs) on the first
+ * packet it sees for the new generation, so a refilled slot needs no reset
+ * from the agent, and the agent sums only the states of the rule's gen.
+ */
+struct fl_loss_state {
+	__u32 gen;
+	__u8 bad;  /* the chain is in Bad */
+	__u8 lost; /* the last packet through the chain was dropped */
+	__u16 pad;
+	__u32 run;     /* length of the current run of drops */
+	__u32 longest; /* the longest run of drops on this CPU */
+	__u64 runs;    /* runs of consecutive drops begun (bursts) */
 };
 
 struct fl_drop_counters {

@@ -454,7 +454,7 @@ static int sys_params_from_json(json_t *p, struct fl_fault_spec *s, char *err, s
 
 static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_t errlen)
 {
-	static const char *const drop_keys[] = {"prob", NULL};
+	static const char *const drop_keys[] = {"prob", "correlation", "model", NULL};
 	static const char *const errno_keys[] = {"prob", "syscall", "errno", NULL};
 	static const char *const sys_lat_keys[] = {"prob", "syscall", "delay", "jitter", NULL};
 	static const char *const lat_keys[] = {"prob",	      "delay", "jitter",    "distribution",
@@ -475,6 +475,8 @@ static int params_from_json(json_t *p, struct fl_fault_spec *s, char *err, size_
 		return -EINVAL;
 	if (s->kind == FL_KIND_LATENCY)
 		return latency_from_json(p, &s->target, &s->latency, err, errlen);
+	if (s->kind == FL_KIND_DROP)
+		return loss_from_json(p, s->prob, &s->loss, err, errlen);
 	return sys ? sys_params_from_json(p, s, err, errlen) : 0;
 }
 
@@ -555,7 +557,10 @@ static json_t *params_to_json(const struct fl_fault_spec *s)
 		return json_object();
 	if (s->kind == FL_KIND_CPU)
 		return json_pack("{s:f}", "quota", s->proc.quota);
-	p = json_pack("{s:f}", "prob", s->prob);
+	p = json_object();
+	if (s->loss.kind != FL_LOSS_GE) /* a model sets the loss itself */
+		json_object_set_new(p, "prob", json_real(s->prob));
+	loss_to_json(&s->loss, p);
 	if (s->kind == FL_KIND_LATENCY) {
 		const struct fl_latency_params *l = &s->latency;
 

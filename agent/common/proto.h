@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <jansson.h>
 #include "drop.h"
+#include "loss.h"
 
 #define FL_PROTO_MAX_LINE  65536 /* longer requests are refused */
 #define FL_DEFAULT_SOCKET  "/run/faultline/agent.sock"
@@ -96,9 +97,10 @@ struct fl_fault_spec {
 	uint64_t duration_ns; /* time to live; 0 = the agent's default */
 	bool force;	      /* may touch protected ports */
 	struct fl_target target;
-	struct fl_errno_params sys; /* errno, syscall-latency */
-	struct fl_proc_params proc; /* kill, pause, cpu */
+	struct fl_errno_params sys;	  /* errno, syscall-latency */
+	struct fl_proc_params proc;	  /* kill, pause, cpu */
 	struct fl_latency_params latency; /* kind latency */
+	struct fl_loss_params loss;	  /* drop: correlation or a model (loss.h) */
 };
 
 struct fl_request {

@@ -57,6 +57,12 @@ static const char usage[] =
     "  --src CIDR  --dst CIDR    IPv4 or IPv6 address or prefix\n"
     "  --sport P[-P]  --dport P[-P]\n"
     "  --prob P                  0..1 or N% (default 1)\n"
+    "  --correlation C           0 <= C < 1 or N%: each packet repeats the last one's\n"
+    "                            fate with probability C (bursts; average stays P)\n"
+    "  --model ge:p=P[,r=P][,h=P][,k=P]\n"
+    "                            Gilbert-Elliott bursts (netem's gemodel p r 1-h 1-k):\n"
+    "                            p good->bad, r bad->good, h, k deliver in bad, good;\n"
+    "                            not with --prob or --correlation\n"
     "  --for DURATION            time to live, e.g. 250ms, 30s, 5m (default: the agent's, 5m)\n"
     "  --name NAME               a label for list and metrics\n"
     "  --backend tcx|tc|xdp      force a backend (default: the best this kernel allows)\n"
@@ -220,7 +226,9 @@ static void print_faults(json_t *faults)
 		json_int_t ms = json_integer_value(json_object_get(f, "expires_in_ms"));
 		json_t *p = json_object_get(f, "params");
 
-		if (json_object_get(p, "prob"))
+		if (json_object_get(p, "model"))
+			snprintf(param, sizeof(param), "ge");
+		else if (json_object_get(p, "prob"))
 			snprintf(param, sizeof(param), "%g",
 				 json_number_value(json_object_get(p, "prob")));
 		else if (json_object_get(p, "signal"))
@@ -355,7 +363,11 @@ static const char *opt_not_for(int c, const char *kind)
 	bool err = !strcmp(kind, "errno"), lat = !strcmp(kind, "syscall-latency");
 	bool net_lat = !strcmp(kind, "latency");
 
-	if (strchr("XKRQ", c) && !net_lat)
+	if (c == 'M' && strcmp(kind, "drop"))
+		return "for drop only";
+	if (c == 'K' && !net_lat && strcmp(kind, "drop"))
+		return "for drop and latency only";
+	if (strchr("XRQ", c) && !net_lat)
 		return "for latency (packets) only";
 	if (net_lat) {
 		if (strchr("Cea", c))
@@ -421,6 +433,7 @@ static int cmd_inject(int argc, char **argv)
 	    {"correlation", required_argument, NULL, 'K'},
 	    {"per", required_argument, NULL, 'R'},
 	    {"queue-len", required_argument, NULL, 'Q'},
+	    {"model", required_argument, NULL, 'M'},
 	    {},
 	};
 	json_t *fault, *target, *params, *req, *r = NULL;
@@ -567,7 +580,11 @@ static int cmd_inject(int argc, char **argv)
 		case 'X':
 		case 'K':
 		case 'R':
-			key = c == 'X' ? "distribution" : c == 'K' ? "correlation" : "per";
+		case 'M':
+			key = c == 'X'	 ? "distribution"
+			      : c == 'K' ? "correlation"
+			      : c == 'M' ? "model"
+					 : "per";
 			obj = params;
 			break;
 		case 'Q':

@@ -28,6 +28,7 @@
 struct drop_handle {
 	struct drop_hook *hook;
 	int slot;
+	bool chain; /* the rule has a loss model: list shows its runs */
 };
 
 struct drop_hook *drop_hooks;
@@ -317,12 +318,14 @@ static int drop_add(const struct fl_fault_spec *s, const char *backend_name, uin
 	r->fault_id = fault_id;
 	r->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
 	r->force = s->force;
+	r->model = loss_chain(&s->loss, s->prob, &r->chain) ? FL_LOSS_CHAIN : FL_LOSS_INDEPENDENT;
 	r->match = t->match;
 	if ((uint32_t)slot >= h->skel->bss->nr_slots)
 		h->skel->bss->nr_slots = slot + 1;
 	__atomic_store_n(&r->active, 1, __ATOMIC_RELEASE);
 	out->hook = h;
 	out->slot = slot;
+	out->chain = r->model == FL_LOSS_CHAIN;
 	*state = out;
 out:
 	netns_leave(saved);
@@ -375,6 +378,36 @@ static void kind_counters(const void *state, struct fl_counters *c)
 	c->injected = d.dropped;
 }
 
+/* A loss model's promise and what its chains did so far: runs of drops
+ * summed over the CPUs whose state is this rule's generation (drop.h). */
+static void loss_describe(const struct drop_handle *dh, const struct fl_drop_counters *d,
+			  json_t *fault)
+{
+	const struct fl_drop_rule *r = &dh->hook->skel->bss->rules[dh->slot];
+	struct fl_loss_state *v = calloc(ncpus, sizeof(*v));
+	uint64_t runs = 0;
+	uint32_t longest = 0;
+	double loss, mean_run;
+	__u32 key = dh->slot;
+
+	loss_expect(&r->chain, &loss, &mean_run);
+	if (v && !bpf_map__lookup_elem(dh->hook->skel->maps.loss_state, &key, sizeof(key), v,
+				       ncpus * sizeof(*v), 0)) {
+		for (int i = 0; i < ncpus; i++) {
+			if (v[i].gen != r->gen)
+				continue;
+			runs += v[i].runs;
+			longest = v[i].longest > longest ? v[i].longest : longest;
+		}
+	}
+	free(v);
+	json_object_set_new(fault, "loss",
+			    json_pack("{s:f,s:f,s:I,s:f,s:i}", "expected_loss", loss,
+				      "expected_mean_run", mean_run, "runs", (json_int_t)runs,
+				      "mean_run", runs ? (double)d->dropped / runs : 0.0,
+				      "longest_run", (int)longest));
+}
+
 /* For `list`: the drop count, and where the program stands in its chain:
  * a program or filter before ours that ends the chain keeps packets from
  * this fault, and list says so rather than show a fault that does nothing. */
@@ -388,6 +421,8 @@ static void kind_describe(const void *state, json_t *fault)
 
 	drop_counters(dh, &d);
 	json_object_set_new(fault, "dropped", json_integer((json_int_t)d.dropped));
+	if (h && dh->chain)
+		loss_describe(dh, &d, fault);
 	if (!h || netns_enter(h->netns_fd, &saved))
 		return;
 	chain_note(h, &c);

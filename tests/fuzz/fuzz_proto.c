@@ -1,4 +1,4 @@
-// fuzz-srcs: agent/common/proto.c agent/common/jsonfield.c agent/common/parse.c agent/kinds/registry.c agent/kinds/errno_names.c
+// fuzz-srcs: agent/common/proto.c agent/common/loss.c agent/common/jsonfield.c agent/common/parse.c agent/kinds/registry.c agent/kinds/errno_names.c
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The control protocol parser on arbitrary bytes, as the agent gets them
@@ -76,6 +76,16 @@ static void check_spec(const struct fl_fault_spec *s)
 		CHECK(l->correlation >= 0 && l->correlation <= 1);
 		CHECK(*s->target.dev);
 	}
+	if (s->loss.kind != FL_LOSS_NONE) { /* drop's loss model (loss.h) */
+		const struct fl_loss_params *l = &s->loss;
+
+		CHECK(s->kind == FL_KIND_DROP);
+		CHECK(l->kind == FL_LOSS_GE ||
+		      (l->correlation > 0 && l->correlation < 1 && s->prob < 1));
+		CHECK(l->kind != FL_LOSS_GE ||
+		      (l->p >= 0 && l->p <= 1 && l->r >= 0 && l->r <= 1 && l->h >= 0 && l->h <= 1 &&
+		       l->k >= 0 && l->k <= 1 && !strncmp(l->model, "ge:", 3)));
+	}
 	CHECK(s->target.dir == FL_DIR_INGRESS || s->target.dir == FL_DIR_EGRESS);
 	CHECK(m->family == 0 || m->family == AF_INET || m->family == AF_INET6);
 	CHECK(m->proto == 0 || m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP ||
@@ -131,6 +141,9 @@ static void check_same_spec(const struct fl_fault_spec *a, const struct fl_fault
 	CHECK(a->latency.dist == b->latency.dist && a->latency.per == b->latency.per);
 	CHECK(a->latency.correlation == b->latency.correlation);
 	CHECK(a->latency.queue_len == b->latency.queue_len);
+	CHECK(a->loss.kind == b->loss.kind && a->loss.correlation == b->loss.correlation);
+	CHECK(a->loss.p == b->loss.p && a->loss.r == b->loss.r && a->loss.h == b->loss.h &&
+	      a->loss.k == b->loss.k && !strcmp(a->loss.model, b->loss.model));
 }
 
 /* JSON -> text -> JSON, as it goes over the wire. */

@@ -2,9 +2,11 @@
 /*
  * The drop program itself, run by the kernel on packets of our making
  * (BPF_PROG_TEST_RUN), both entry points (tc and xdp): the parser
- * (bpf/pkt_parse.h) and the heartbeat check. Needs root (CAP_BPF); skips
+ * (bpf/pkt_parse.h), the heartbeat check, and the loss chain's order and
+ * bursts (pinned to one CPU: each CPU runs its own chain). Needs root (CAP_BPF); skips
  * without it. The same cases on real devices: tests/agent/t_drop_parse.sh.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,9 +47,10 @@ static int teardown(void **state)
 static void rule_udp(uint16_t dport)
 {
 	struct fl_drop_rule *r = &skel->bss->rules[0];
+	static __u32 gen;
 
 	memset(r, 0, sizeof(*r));
-	r->gen = 1;
+	r->gen = ++gen; /* as the agent does: a refilled slot has a new generation */
 	r->fault_id = 7;
 	r->prob = 0xffffffff;
 	r->match.proto = IPPROTO_UDP;
@@ -225,13 +228,123 @@ static void test_heartbeat(void **state)
 	assert_false(dropped(pkt, len));
 }
 
+/* The tc entry point alone: the chain steps once per run (the xdp entry
+ * point shares its state). */
+static bool tc_dropped(uint8_t *pkt, size_t len)
+{
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, tc, .data_in = pkt, .data_size_in = len,
+			    .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fl_drop), &tc), 0);
+	return tc.retval == TC_ACT_SHOT;
+}
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/* netem's order: a packet's fate by the state it finds, then the move. A
+ * chain that goes Bad at once and stays: the first packet passes, every
+ * later one is dropped. A new generation in the slot starts in Good again. */
+static void test_chain_order_reset(void **state)
+{
+	struct fl_drop_rule *r;
+	uint8_t l3[128], pkt[256];
+	size_t len;
+
+	NEED_BPF();
+	pin_cpu();
+	rule_udp(7001);
+	r = &skel->bss->rules[0];
+	r->model = FL_LOSS_CHAIN;
+	r->chain = (struct fl_loss_chain){.to_bad = 0xffffffff, .loss_bad = 0xffffffff};
+	len = frame(pkt, NULL, 0, 0x0800, l3, ipv4_udp(l3, 5, 7001));
+	assert_false(tc_dropped(pkt, len));
+	for (int i = 0; i < 5; i++)
+		assert_true(tc_dropped(pkt, len));
+	assert_false(tc_dropped(pkt, frame(pkt, NULL, 0, 0x0800, l3, ipv4_udp(l3, 5, 7002))));
+	len = frame(pkt, NULL, 0, 0x0800, l3, ipv4_udp(l3, 5, 7001));
+	assert_true(tc_dropped(pkt, len)); /* a packet the rule does not match: no step */
+	r->gen++;
+	assert_false(tc_dropped(pkt, len));
+	assert_true(tc_dropped(pkt, len));
+}
+
+/* Runs of consecutive drops over n packets: the share dropped, the mean run. */
+static void runs(uint8_t *pkt, size_t len, int n, double *loss, double *mean_run)
+{
+	int dropped = 0, nruns = 0;
+	bool last = false;
+
+	for (int i = 0; i < n; i++) {
+		bool d = tc_dropped(pkt, len);
+
+		dropped += d;
+		nruns += d && !last;
+		last = d;
+	}
+	*loss = (double)dropped / n;
+	*mean_run = nruns ? (double)dropped / nruns : 0;
+}
+
+/* 20,000 packets through ge:p=2%,r=18% (bad 10% of the time, runs of 1/r =
+ * 5.6) and through independent 10% (runs of 1/(1-p) = 1.11): the same loss,
+ * bursts only for the chain. Bounds at about 5 standard deviations. */
+static void test_chain_bursts(void **state)
+{
+	struct fl_drop_rule *r;
+	uint8_t l3[128], pkt[256];
+	double loss, run;
+	size_t len;
+
+	NEED_BPF();
+	pin_cpu();
+	len = frame(pkt, NULL, 0, 0x0800, l3, ipv4_udp(l3, 5, 7001));
+	rule_udp(7001);
+	r = &skel->bss->rules[0];
+	r->prob = (uint32_t)(0.1 * 4294967296.0);
+	runs(pkt, len, 20000, &loss, &run);
+	fprintf(stderr, "independent 10%%: loss %.4f, mean run %.3f\n", loss, run);
+	assert_true(loss > 0.09 && loss < 0.11);
+	assert_true(run > 1.05 && run < 1.18);
+
+	r->gen++;
+	r->model = FL_LOSS_CHAIN;
+	r->chain = (struct fl_loss_chain){.to_bad = (uint32_t)(0.02 * 4294967296.0),
+					  .to_good = (uint32_t)(0.18 * 4294967296.0),
+					  .loss_bad = 0xffffffff};
+	runs(pkt, len, 20000, &loss, &run);
+	fprintf(stderr, "ge:p=2%%,r=18%%: loss %.4f, mean run %.3f\n", loss, run);
+	assert_true(loss > 0.07 && loss < 0.13);
+	assert_true(run > 4.0 && run < 7.5);
+	/* The program's own count of runs on this CPU agrees. */
+	{
+		int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
+		struct fl_loss_state st[ncpu];
+		__u32 key = 0;
+
+		assert_int_equal(bpf_map__lookup_elem(skel->maps.loss_state, &key, sizeof(key), st,
+						      sizeof(st), 0),
+				 0);
+		assert_int_equal(st[cpu].gen, r->gen);
+		assert_true(st[cpu].runs > 0);
+		assert_float_equal((double)(loss * 20000) / st[cpu].runs, run, 1e-9);
+		assert_true(st[cpu].longest >= (uint32_t)run);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv4_ihl),
-	    cmocka_unit_test(test_vlan),
-	    cmocka_unit_test(test_ipv6_ext),
-	    cmocka_unit_test(test_heartbeat),
+	    cmocka_unit_test(test_ipv4_ihl),	      cmocka_unit_test(test_vlan),
+	    cmocka_unit_test(test_ipv6_ext),	      cmocka_unit_test(test_heartbeat),
+	    cmocka_unit_test(test_chain_order_reset), cmocka_unit_test(test_chain_bursts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -525,6 +525,155 @@ static void test_round_trip(void **state)
 	assert_int_equal(((unsigned char *)req.fault.target.match.src_mask)[3], 0);
 }
 
+/* A drop's loss models (loss.h): what each accepts, what it refuses and why,
+ * the chain each becomes, and the round trip (the model as given). */
+#define DROP_WITH(params)                                                                          \
+	"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"            \
+	"\"params\":" params "}}"
+
+static void test_loss_params(void **state)
+{
+	static const struct {
+		const char *line, *says;
+	} bad[] = {
+	    {DROP_WITH("{\"prob\":1,\"correlation\":0.5}"), "correlation: needs a prob below 1"},
+	    {DROP_WITH("{\"correlation\":\"25%\"}"), "correlation: needs a prob below 1"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":1}"), "correlation: 1 would repeat"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":1.5}"), "correlation: 1.5 is outside 0..1"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":-0.1}"), "is outside 0..1"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":\"120%\"}"), "'120%' is outside 0..1"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":\"lots\"}"), "'lots' is not a fraction"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":true}"), "correlation: must be a number"},
+	    {DROP_WITH("{\"prob\":0.1,\"correlation\":1e-12}"), "below the resolution"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,r=30%\",\"prob\":0.1}"), "prob: not with a model"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%\",\"correlation\":0.5}"),
+	     "correlation: not with a model"},
+	    {DROP_WITH("{\"model\":7}"), "model: must be a string"},
+	    {DROP_WITH("{\"model\":\"gilbert:p=1%\"}"), "'gilbert:p=1%' is not a loss model"},
+	    {DROP_WITH("{\"model\":\"ge\"}"), "'ge' is not a loss model"},
+	    {DROP_WITH("{\"model\":\"ge:\"}"), "is not of the form"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,\"}"), "is not of the form"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,,r=2%\"}"), "is not of the form"},
+	    {DROP_WITH("{\"model\":\"ge:r=30%\"}"), "model: p missing"},
+	    {DROP_WITH("{\"model\":\"ge:p=101%\"}"), "p=101% is outside 0..1"},
+	    {DROP_WITH("{\"model\":\"ge:p=1.5\"}"), "p=1.5 is outside 0..1"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,r=-1\"}"), "r=-1 is outside 0..1"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,h=x\"}"), "h='x' is not a probability"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,k=\"}"), "k='' is not a probability"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,p=2%\"}"), "p given twice"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,q=2%\"}"), "'q=2%' is not p=, r=, h= or k="},
+	    {DROP_WITH("{\"model\":\"ge:p:1%\"}"), "'p:1%' is not p=, r=, h= or k="},
+	    {DROP_WITH("{\"model\":\"ge:p=1e-12\"}"), "below the resolution"},
+	    {DROP_WITH("{\"model\":\"ge:p=1%,r=30%,h=0,k=100%,"
+		       "p=1%,r=30%,h=0,k=100%,p=1%,r=30%,h=0,k=100%,p=1%,r=30%,h=0,k=100%,"
+		       "p=1%,r=30%,h=0,k=100%,p=1%,r=30%,h=0,k=1\"}"),
+	     "longer than 95 characters"},
+	    /* the kinds that have no loss model */
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"errno\",\"target\":{\"comm\":\"x\"},"
+	     "\"params\":{\"syscall\":\"openat\",\"errno\":\"EIO\",\"model\":\"ge:p=1%\"}}}",
+	     "unknown field 'model'"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"latency\",\"target\":{\"dev\":\"lo\"},"
+	     "\"params\":{\"delay\":\"5ms\",\"model\":\"ge:p=1%\"}}}",
+	     "unknown field 'model'"},
+	};
+	struct fl_request req;
+	struct fl_fault_spec back;
+	struct fl_loss_chain c;
+	double loss, run;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (parse(bad[i].line, &req, err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, bad[i].says)) {
+			print_error("%s\n  -> '%s', wanted '%s'\n", bad[i].line, err, bad[i].says);
+			fail();
+		}
+		assert_one_line(bad[i].line, err);
+	}
+
+	/* No model: independent, as before. Correlation 0 is that too. */
+	assert_int_equal(
+	    parse(DROP_WITH("{\"prob\":0.1,\"correlation\":0}"), &req, err, sizeof(err)), 0);
+	assert_int_equal(req.fault.loss.kind, FL_LOSS_NONE);
+	assert_false(loss_chain(&req.fault.loss, req.fault.prob, &c));
+
+	/* Correlation: a chain whose state is the last fate; the average stays
+	 * prob, a run of drops lasts 1 / ((1 - c)(1 - prob)) packets. */
+	assert_int_equal(
+	    parse(DROP_WITH("{\"prob\":\"10%\",\"correlation\":\"90%\"}"), &req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req.fault.loss.kind, FL_LOSS_CORRELATED);
+	assert_float_equal(req.fault.loss.correlation, 0.9, 1e-12);
+	assert_true(loss_chain(&req.fault.loss, req.fault.prob, &c));
+	assert_int_equal(c.loss_good, 0);
+	assert_int_equal(c.loss_bad, 0xffffffffu);
+	loss_expect(&c, &loss, &run);
+	assert_float_equal(loss, 0.1, 1e-6);
+	assert_float_equal(run, 1 / (0.1 * 0.9), 1e-3);
+	round_trip(&req.fault, &back);
+	assert_spec_equal(&req.fault, &back);
+	assert_int_equal(back.loss.kind, FL_LOSS_CORRELATED);
+	assert_true(back.loss.correlation == req.fault.loss.correlation);
+
+	/* Gilbert-Elliott, netem's meaning: p good->bad, r bad->good, h and k
+	 * the chances to deliver in bad and good. */
+	assert_int_equal(
+	    parse(DROP_WITH("{\"model\":\"ge:p=2%,r=0.18,h=10%,k=99%\"}"), &req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req.fault.loss.kind, FL_LOSS_GE);
+	assert_float_equal(req.fault.loss.p, 0.02, 1e-12);
+	assert_float_equal(req.fault.loss.r, 0.18, 1e-12);
+	assert_float_equal(req.fault.loss.h, 0.1, 1e-12);
+	assert_float_equal(req.fault.loss.k, 0.99, 1e-12);
+	assert_true(loss_chain(&req.fault.loss, req.fault.prob, &c));
+	assert_int_equal(c.to_bad, (uint32_t)(0.02 * 4294967296.0));
+	assert_int_equal(c.to_good, (uint32_t)(0.18 * 4294967296.0));
+	assert_int_equal(c.loss_good, (uint32_t)((1 - 0.99) * 4294967296.0));
+	assert_int_equal(c.loss_bad, (uint32_t)((1 - 0.1) * 4294967296.0));
+	loss_expect(&c, &loss, &run);
+	assert_float_equal(loss, 0.9 * 0.01 + 0.1 * 0.9, 1e-6); /* bad 10% of the time */
+	round_trip(&req.fault, &back);
+	assert_int_equal(back.loss.kind, FL_LOSS_GE);
+	assert_string_equal(back.loss.model, "ge:p=2%,r=0.18,h=10%,k=99%"); /* as given */
+	assert_float_equal(back.loss.k, 0.99, 0);
+	{
+		json_t *j = fault_spec_to_json(&req.fault), *p = json_object_get(j, "params");
+
+		assert_null(json_object_get(p, "prob")); /* a model sets the loss */
+		assert_string_equal(json_string_value(json_object_get(p, "model")),
+				    "ge:p=2%,r=0.18,h=10%,k=99%");
+		json_decref(j);
+	}
+
+	/* tc-netem's defaults: r = 1 - p, h = 0, k = 1: independent loss p. */
+	assert_int_equal(parse(DROP_WITH("{\"model\":\"ge:p=10%\"}"), &req, err, sizeof(err)), 0);
+	assert_float_equal(req.fault.loss.r, 0.9, 1e-12);
+	assert_float_equal(req.fault.loss.h, 0, 0);
+	assert_float_equal(req.fault.loss.k, 1, 0);
+	loss_chain(&req.fault.loss, req.fault.prob, &c);
+	assert_int_equal(c.loss_good, 0);
+	assert_int_equal(c.loss_bad, 0xffffffffu);
+	loss_expect(&c, &loss, &run);
+	assert_float_equal(loss, 0.1, 1e-6);
+	assert_float_equal(run, 1 / 0.9, 1e-6); /* geometric, as for independent loss */
+
+	/* The burst model of t_drop_loss.sh: 10% on average, runs of 1/r. */
+	assert_int_equal(
+	    parse(DROP_WITH("{\"model\":\"ge:p=2%,r=18%,h=0,k=100%\"}"), &req, err, sizeof(err)),
+	    0);
+	loss_chain(&req.fault.loss, req.fault.prob, &c);
+	loss_expect(&c, &loss, &run);
+	assert_float_equal(loss, 0.1, 1e-6);
+	assert_float_equal(run, 1 / 0.18, 1e-6);
+	/* A chain that never moves stays in Good, where it starts. */
+	assert_int_equal(
+	    parse(DROP_WITH("{\"model\":\"ge:p=0,r=0,k=70%\"}"), &req, err, sizeof(err)), 0);
+	loss_chain(&req.fault.loss, req.fault.prob, &c);
+	loss_expect(&c, &loss, &run);
+	assert_float_equal(loss, 0.3, 1e-6);
+}
+
 /* kill, pause, cpu: their params, refused and accepted, and their round trip. */
 static void test_proc_params(void **state)
 {
@@ -704,7 +853,7 @@ int main(void)
 	    cmocka_unit_test(test_errlen),	cmocka_unit_test(test_reason_utf8),
 	    cmocka_unit_test(test_too_long),	cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_proc_params), cmocka_unit_test(test_request_round_trip),
-	    cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_replies),	cmocka_unit_test(test_loss_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
