@@ -164,6 +164,8 @@ static int target_from_json(json_t *t, uint16_t kind, struct fl_target *tg, char
 	    jf_string(t, "comm", w, tg->comm, sizeof(tg->comm), false, err, errlen) ||
 	    jf_string(t, "path", w, tg->path, sizeof(tg->path), false, err, errlen))
 		return -EINVAL;
+	if ((kind == FL_KIND_DROP || kind == FL_KIND_LATENCY) && !*tg->dev)
+		FAIL("%s.dev: empty; name a device (see: ip link)", w);
 	v = json_object_get(t, "pid");
 	if (v &&
 	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX))

@@ -299,6 +299,11 @@ static void test_invalid(void **state)
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":-0.1}}}",
 	     "fault.params.prob"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"\"}}}",
+	     "fault.target.dev: empty"},
+	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"latency\",\"target\":{\"dev\":\"\"},"
+	     "\"params\":{\"delay\":\"1ms\"}}}",
+	     "fault.target.dev: empty"},
 	    {"{\"cmd\":\"inject\",\"fault\":{\"kind\":\"drop\",\"target\":{\"dev\":\"lo\"},"
 	     "\"params\":{\"prob\":1e-10}}}",
 	     "fault.params.prob: 1e-10 is below the resolution of the random draw"},
