@@ -80,16 +80,16 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	    {"for", required_argument, NULL, 'f'},    {"interval", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},	      {NULL, 0, NULL, 0},
 	};
-	int c, seen[128] = {0};
+	int c, li = -1, seen[128] = {0};
 	uint16_t lo, hi;
 	uint64_t v;
 
 	a->interval_ns = DEFAULT_INTERVAL_NS;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c > 0 && c < 128 && seen[c]++)
-			return bad("--%s given twice", argv[optind - 1] + 2);
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+		if (c != '?' && c > 0 && c < 128 && seen[c]++)
+			return bad("--%s given twice", li >= 0 ? longopts[li].name : "?");
 		switch (c) {
 		case 'p':
 			if (parse_u64(optarg, &v, false) || !v || v > 0x7fffffff)
