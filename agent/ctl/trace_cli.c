@@ -75,16 +75,22 @@ struct trace_args {
 static int parse_args(int argc, char **argv, struct trace_args *a)
 {
 	static const struct option longopts[] = {
-	    {"pid", required_argument, NULL, 'p'},    {"comm", required_argument, NULL, 'c'},
-	    {"cgroup", required_argument, NULL, 'g'}, {"port", required_argument, NULL, 'P'},
-	    {"for", required_argument, NULL, 'f'},    {"interval", required_argument, NULL, 'i'},
-	    {"json", no_argument, NULL, 'j'},	      {NULL, 0, NULL, 0},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"port", required_argument, NULL, 'P'},
+	    {"for", required_argument, NULL, 'f'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"hook", required_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, li = -1, seen[128] = {0};
 	uint16_t lo, hi;
 	uint64_t v;
 
 	a->interval_ns = DEFAULT_INTERVAL_NS;
+	a->o.hook = FL_HOOK_AUTO;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
@@ -120,6 +126,11 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			break;
 		case 'j':
 			a->json = 1;
+			break;
+		case 'h':
+			a->o.hook = fl_trace_hook_parse(optarg);
+			if (a->o.hook < 0)
+				return bad("--hook '%s': tp_btf, raw_tp or tracepoint", optarg);
 			break;
 		default:
 			return bad("unknown or incomplete option '%s'", argv[optind - 1]);

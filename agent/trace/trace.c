@@ -31,6 +31,14 @@ const char *fl_trace_hook_name(enum fl_trace_hook h)
 	return h < FL_HOOK_MAX ? hook_name[h] : "?";
 }
 
+int fl_trace_hook_parse(const char *name)
+{
+	for (int h = 0; h < FL_HOOK_MAX; h++)
+		if (!strcmp(name, hook_name[h]))
+			return h;
+	return -EINVAL;
+}
+
 enum fl_trace_hook fl_trace_hook(const struct fl_trace *t)
 {
 	return t->hook;
@@ -146,14 +154,18 @@ int fl_trace_open(const struct fl_trace_opts *o, struct fl_trace **out, char *er
 		}
 	}
 	for (h = 0; h < FL_HOOK_MAX; h++) {
+		if (o->hook != FL_HOOK_AUTO && h != o->hook)
+			continue;
 		ret = try_hook(t, o, h);
 		if (!ret)
 			break;
 	}
 	if (ret) {
 		snprintf(err, len,
-			 "cannot load the trace programs on tp_btf, raw_tp or a tracepoint: %s "
-			 "(run as root; FL_TRACE_DEBUG=1 shows libbpf's log)",
+			 "cannot load the trace programs on %s: %s (run as root; "
+			 "FL_TRACE_DEBUG=1 shows libbpf's log)",
+			 o->hook == FL_HOOK_AUTO ? "tp_btf, raw_tp or a tracepoint"
+						 : fl_trace_hook_name(o->hook),
 			 strerror(-ret));
 		goto fail;
 	}

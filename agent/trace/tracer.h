@@ -21,11 +21,13 @@ struct fl_trace_opts {
 	const char *comm;   /* NULL: any */
 	const char *cgroup; /* a cgroup v2 directory; NULL: any */
 	uint16_t port;	    /* retransmits and drops on this port only; 0: all */
+	int hook;	    /* FL_HOOK_AUTO: the best that loads; else only that one */
 };
 
 struct fl_trace;
 
 enum fl_trace_hook { FL_HOOK_TP_BTF, FL_HOOK_RAW_TP, FL_HOOK_TRACEPOINT, FL_HOOK_MAX };
+#define FL_HOOK_AUTO (-1)
 
 /* Check *o (a comm of at most 15 bytes, a cgroup directory that exists, a
  * pid that is alive). 0 or -EINVAL/-ESRCH/-ENOENT with the reason in err. */
@@ -33,6 +35,8 @@ int fl_trace_check(const struct fl_trace_opts *o, char *err, size_t len);
 /* Load and attach. 0, or a negative errno with a one-line reason in err. */
 int fl_trace_open(const struct fl_trace_opts *o, struct fl_trace **out, char *err, size_t len);
 const char *fl_trace_hook_name(enum fl_trace_hook h); /* "tp_btf", ... */
+/* "tp_btf", "raw_tp", "tracepoint" -> the hook; -EINVAL for another name. */
+int fl_trace_hook_parse(const char *name);
 enum fl_trace_hook fl_trace_hook(const struct fl_trace *t);
 /* The interval since the last read (or the open) as one JSON document
  * (docs/tracing.md): {"time","interval_s","hook","filter","syscalls",

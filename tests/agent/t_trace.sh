@@ -117,33 +117,46 @@ bad_input extra_arg --pid 1 extra
 bad_input comm_long --comm a-name-too-long-for-comm
 bad_input no_cgroup --cgroup /nonexistent/cgroup
 bad_input twice --pid 1 --pid 1
+bad_input hook_unknown --hook kprobe
 check trace_bad_nothing_loaded test "$(loaded)" -eq 0
 
-# ---- --pid: exactly the calls of that process ----
-N=5000
-M=7000
-prog fltr_a $N getppid
-A=$PROG_PID
-prog fltr_b $M getppid
-B=$PROG_PID
-if trace_bg "$D/pid.json" --pid "$A" --interval 200ms --for 30s; then
-	pass trace_pid_attached
-	check trace_pid_loaded_while_tracing test "$(loaded)" -gt 0
-	go fltr_a
-	go fltr_b
+# ---- --pid: exactly the calls of that process, on each hook ----
+pid_test() { # HOOK (auto: the best this kernel has; here tp_btf)
+	local h=$1 N=5000 M=7000 A B got hooks args=()
+	[ "$h" != auto ] && args=(--hook "$h")
+	prog "fltr_a$h" $N getppid
+	A=$PROG_PID
+	prog "fltr_b$h" $M getppid
+	B=$PROG_PID
+	if ! trace_bg "$D/pid$h.json" --pid "$A" --interval 200ms --for 30s "${args[@]}"; then
+		fail "trace_pid_${h}_attached" "($(cat "$D/pid$h.json.err"))"
+		return
+	fi
+	check "trace_pid_${h}_loaded_while_tracing" test "$(loaded)" -gt 0
+	go "fltr_a$h"
+	go "fltr_b$h"
 	wait "$A" "$B"
 	wait "$TRACE_PID"
-	check trace_pid_ends_with_process test $? -eq 0
-	got=$(python3 "$D/sum.py" "$D/pid.json" syscall getppid)
-	check trace_pid_count_exact test "$got" -eq $N
-	hooks=$(python3 "$D/sum.py" "$D/pid.json" hooks)
-	echo "# hook $hooks, getppid $got of $N (other process made $M)"
-	check trace_pid_hook_tp_btf test "$hooks" = tp_btf
-	check trace_pid_ended_line grep -q "process $A ended" "$D/pid.json.err"
+	check "trace_pid_${h}_ends_with_process" test $? -eq 0
+	got=$(python3 "$D/sum.py" "$D/pid$h.json" syscall getppid)
+	hooks=$(python3 "$D/sum.py" "$D/pid$h.json" hooks)
+	echo "# hook $hooks: getppid $got of $N (another process made $M)"
+	check "trace_pid_${h}_count_exact" test "$got" -eq $N
+	check "trace_pid_${h}_ended_line" grep -q "process $A ended" "$D/pid$h.json.err"
+	if [ "$h" = auto ]; then
+		check trace_pid_auto_hook_tp_btf test "$hooks" = tp_btf
+	else
+		check "trace_pid_${h}_hook" test "$hooks" = "$h"
+	fi
+	check "trace_pid_${h}_nothing_left" test "$(loaded)" -eq 0
+}
+pid_test auto
+pid_test raw_tp
+if [ -d /sys/kernel/tracing/events ] || [ -d /sys/kernel/debug/tracing/events ]; then
+	pid_test tracepoint
 else
-	fail trace_pid_attached "($(cat "$D/pid.json.err"))"
+	skip trace_pid_tracepoint "(tracefs not mounted: mount -t tracefs tracefs /sys/kernel/tracing)"
 fi
-check trace_pid_nothing_left test "$(loaded)" -eq 0
 
 # ---- --comm ----
 prog fltr_c 3000 getppid

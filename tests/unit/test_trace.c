@@ -123,7 +123,7 @@ static void test_print(void **state)
 
 static void test_check(void **state)
 {
-	struct fl_trace_opts o = {0};
+	struct fl_trace_opts o = {.hook = FL_HOOK_AUTO};
 	char err[256];
 
 	assert_int_equal(fl_trace_check(&o, err, sizeof(err)), 0);
@@ -146,12 +146,20 @@ static void test_check(void **state)
 	assert_int_equal(fl_trace_check(&o, err, sizeof(err)), -ENOENT);
 }
 
+static void test_hook_names(void **state)
+{
+	for (int h = 0; h < FL_HOOK_MAX; h++)
+		assert_int_equal(fl_trace_hook_parse(fl_trace_hook_name(h)), h);
+	assert_int_equal(fl_trace_hook_parse("kprobe"), -EINVAL);
+	assert_int_equal(fl_trace_hook_parse(""), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_slot_range),	   cmocka_unit_test(test_hist_empty),
 	    cmocka_unit_test(test_hist_quantiles), cmocka_unit_test(test_print),
-	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_check),	   cmocka_unit_test(test_hook_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
