@@ -83,6 +83,9 @@ void fl_trace_print(json_t *doc, FILE *out)
 	fprintf(out, " tcp retransmits: %lld\n",
 		(long long)json_integer_value(json_object_get(doc, "retransmits")));
 	fprintf(out, " drops:%s\n", json_array_size(drops) ? "" : " none");
+	if (json_integer_value(json_object_get(doc, "purged")))
+		fprintf(out, "  (and %lld buffers purged at socket close)\n",
+			(long long)json_integer_value(json_object_get(doc, "purged")));
 	json_array_foreach(drops, i, d)
 	    fprintf(out, "  %-32s %lld\n", json_string_value(json_object_get(d, "reason")),
 		    (long long)json_integer_value(json_object_get(d, "count")));

@@ -14,6 +14,9 @@
 #include "tracer.h"
 
 #define REASON_PREFIX "SKB_DROP_REASON_"
+/* Buffers freed when a socket closes with data still queued (the kernel
+ * reports them through kfree_skb too): counted apart, not as drops. */
+#define PURGE_REASON "QUEUE_PURGE"
 
 void fl_trace_slot_range(unsigned i, uint64_t *lo, uint64_t *hi)
 {
@@ -177,7 +180,8 @@ static int read_net(struct fl_trace *t, json_t *doc)
 {
 	int fd = bpf_map__fd(t->skel->maps.net_counts);
 	struct fl_trace_net_key key, next, *prev = NULL;
-	uint64_t *v = calloc(t->ncpu, sizeof(*v)), retrans = 0, total, d;
+	uint64_t *v = calloc(t->ncpu, sizeof(*v)), retrans = 0, purged = 0, total, d;
+	const char *name;
 	json_t *drops = json_array();
 	char buf[32];
 
@@ -200,14 +204,19 @@ static int read_net(struct fl_trace *t, json_t *doc)
 			retrans += d;
 			continue;
 		}
-		json_array_append_new(
-		    drops, json_pack("{s:s,s:I,s:I}", "reason",
-				     trace_reason_name(t, key.reason, buf, sizeof(buf)), "code",
-				     (json_int_t)key.reason, "count", (json_int_t)d));
+		name = trace_reason_name(t, key.reason, buf, sizeof(buf));
+		if (!strcmp(name, PURGE_REASON)) {
+			purged += d;
+			continue;
+		}
+		json_array_append_new(drops,
+				      json_pack("{s:s,s:I,s:I}", "reason", name, "code",
+						(json_int_t)key.reason, "count", (json_int_t)d));
 	}
 	free(v);
 	json_object_set_new(doc, "retransmits", json_integer(retrans));
 	json_object_set_new(doc, "drops", drops);
+	json_object_set_new(doc, "purged", json_integer(purged));
 	return 0;
 }
 

@@ -53,14 +53,14 @@ elif what == 'net':
         for x in d['drops']:
             drops[x['reason']] = drops.get(x['reason'], 0) + x['count']
     print(sum(d['retransmits'] for d in docs), sum(drops.values()),
-          ','.join(sorted(drops)) or '-')
+          ','.join(sorted(drops)) or '-', sum(d['purged'] for d in docs))
 elif what == 'hooks':
     print(','.join(sorted({d['hook'] for d in docs})) or '-')
 PY
 # runqlat's text histogram ("  lo -> hi : count |**|") -> "count p50_lo".
 cat >"$D/runqlat.py" <<'PY'
 import re, sys
-rows = [(int(m[1]), int(m[3])) for m in re.findall(r'^\s*(\d+)\s*->\s*(\d+)\s*:\s*(\d+)', open(sys.argv[1]).read(), re.M)]
+rows = [(int(m[0]), int(m[2])) for m in re.findall(r'^\s*(\d+)\s*->\s*(\d+)\s*:\s*(\d+)', open(sys.argv[1]).read(), re.M)]
 n = sum(c for _, c in rows)
 seen = 0
 for lo, c in rows:
@@ -90,7 +90,7 @@ trace_bg() {
 	"$FL_BIN/agentctl" trace --json "$@" >"$out" 2>"$out.err" &
 	TRACE_PID=$!
 	at_exit "kill -KILL $TRACE_PID"
-	wait_until 15 grep -q "tracing on" "$out.err"
+	wait_until 15 grep -qs "tracing on" "$out.err"
 }
 loaded() { bpftool prog show 2>/dev/null | grep -c 'name fl_tr_'; }
 # The kernel frees a program shortly after its last reference goes (RCU).
@@ -202,16 +202,21 @@ else
 fi
 
 # ---- run queue: a CPU hog pinned beside the traced process ----
+# The traced process sleeps 1 ms SLEEPS times at nice 19, pinned to CPU 0;
+# then again with a nice-0 busy loop pinned there too. A woken nice-0
+# sleeper mostly preempts a nice-0 hog at once (the median does not move);
+# at nice 19 it waits for the hog's slice: measured 51-81 us mean alone,
+# 14,000 us beside the hog.
 SLEEPS=400
 runq() { # NAME: trace a pinned sleeper; "count mean_us p50_lo" in $D/NAME.res
-	prog "$1" $SLEEPS sleep taskset -c 0
+	prog "$1" $SLEEPS sleep nice -n 19 taskset -c 0
 	local p=$PROG_PID
 	trace_bg "$D/$1.json" --pid "$p" --interval 1s --for 60s || return 1
 	if [ -n "${RUNQLAT:-}" ]; then
 		stdbuf -oL "$RUNQLAT" -p "$p" 60 1 >"$D/$1.runqlat" 2>&1 &
 		RQL=$!
 		at_exit "kill -KILL $RQL"
-		wait_until 15 grep -q "Tracing" "$D/$1.runqlat"
+		wait_until 15 grep -qs "Tracing" "$D/$1.runqlat"
 	fi
 	go "$1"
 	wait "$p"
@@ -232,10 +237,11 @@ at_exit "kill -KILL $HOG"
 runq fltr_r1
 read -r hog_n hog_mean hog_p50 <"$D/fltr_r1.res"
 kill -KILL $HOG
-echo "# run queue: alone n=$base_n mean=${base_mean}us p50>=${base_p50}us; beside a hog n=$hog_n mean=${hog_mean}us p50>=${hog_p50}us"
+wait $HOG 2>/dev/null
+echo "# run queue: alone n=$base_n mean=${base_mean}us p50>=${base_p50}us; beside the hog n=$hog_n mean=${hog_mean}us p50>=${hog_p50}us"
 check trace_runq_counted test "${base_n:-0}" -ge $SLEEPS -a "${hog_n:-0}" -ge $SLEEPS
-# The bound could fail on a busy machine: the hog must at least double the mean wait.
-check trace_runq_rises test "${hog_mean:-0}" -ge $((2 * ${base_mean:-0})) -a "${hog_mean:-0}" -gt 0
+# A bound that could fail on a busy machine: five times the mean wait.
+check trace_runq_rises test "${hog_mean:-0}" -ge $((5 * ${base_mean:-0})) -a "${hog_mean:-0}" -gt 0
 if [ -z "$RUNQLAT" ]; then
 	skip trace_runq_runqlat "(runqlat not installed: apt-get install libbpf-tools)"
 else
@@ -254,37 +260,39 @@ fi
 NS=${FL_TEST_ID}t
 make_netns "$NS"
 veth_pair "" "${FL_TEST_ID}a" 10.248.7.1/24 "$NS" "${FL_TEST_ID}b" 10.248.7.2/24
-start_nginx "$NS" 8080
+start_nginx "$NS" 18248
 start_agentd
 requests() { # N: N requests at once; prints how many succeeded
 	local i ok=0
 	for ((i = 0; i < $1; i++)); do
-		curl -s -o /dev/null --max-time 8 http://10.248.7.2:8080/ &
+		curl -s -o /dev/null --max-time 8 http://10.248.7.2:18248/ &
 	done
 	for ((i = 0; i < $1; i++)); do wait -n && ok=$((ok + 1)); done
 	echo $ok
 }
-if trace_bg "$D/clean.json" --port 8080 --interval 500ms --for 30s; then
+if trace_bg "$D/clean.json" --port 18248 --interval 500ms --for 30s; then
 	ok=$(requests 5)
 	kill -INT "$TRACE_PID"
 	wait "$TRACE_PID"
-	read -r rt dr reasons < <(python3 "$D/sum.py" "$D/clean.json" net)
-	echo "# clean: $ok of 5 requests, retransmits $rt, drops $dr ($reasons)"
+	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/clean.json" net)
+	echo "# clean: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
 	check trace_net_clean_requests test "$ok" -eq 5
 	check trace_net_clean_none test "$rt" -eq 0 -a "$dr" -eq 0
 fi
-if trace_bg "$D/drop.json" --port 8080 --interval 500ms --for 30s; then
-	id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --ingress --proto tcp --dport 8080 --for 1500ms)
+if trace_bg "$D/drop.json" --port 18248 --interval 500ms --for 30s; then
+	id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --ingress --proto tcp --dport 18248 --for 1500ms)
 	check trace_net_fault_injected test -n "$id"
 	ok=$(requests 5)
 	kill -INT "$TRACE_PID"
 	wait "$TRACE_PID"
-	read -r rt dr reasons < <(python3 "$D/sum.py" "$D/drop.json" net)
-	echo "# 100% drop for 1.5 s: $ok of 5 requests, retransmits $rt, drops $dr ($reasons)"
+	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/drop.json" net)
+	echo "# 100% drop for 1.5 s: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
 	check trace_net_fault_retransmits test "$rt" -ge 5
 	check trace_net_fault_drops test "$dr" -ge 5
 	check trace_net_fault_reason_named python3 -c "
 import re, sys; sys.exit(0 if re.fullmatch(r'[A-Z_]+(,[A-Z_]+)*', sys.argv[1]) else 1)" "$reasons"
+	# Our drop program is a tcx program on the device's ingress.
+	check trace_net_fault_reason_tc_ingress grep -qw TC_INGRESS <<<"${reasons//,/ }"
 fi
 
 # ---- killed: the kernel frees everything with the process ----
