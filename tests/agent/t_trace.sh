@@ -11,12 +11,13 @@ need_root trace
 D=$(mktemp -d /tmp/fl-trace.XXXXXX)
 at_exit "rm -rf $D"
 cat >"$D/prog.py" <<'PY'
-# prog.py COMM FIFO N getppid|sleep: waits for a line on FIFO, then makes
-# exactly N getppid calls, or N sleeps of 1 ms.
+# prog.py COMM FIFO N getppid|sleep: makes FIFO.ready, waits for a line on
+# FIFO, then makes exactly N getppid calls, or N sleeps of 1 ms.
 import os, sys, time
 comm, fifo, n, what = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 with open('/proc/self/comm', 'w') as f:
     f.write(comm)
+open(fifo + '.ready', 'w').close()  # startup is over: the test may start tracing
 with open(fifo) as f:
     f.read()
 if what == 'getppid':
@@ -80,6 +81,8 @@ prog() {
 	"$@" python3 "$D/prog.py" "$name" "$D/$name.fifo" "$n" "$what" &
 	PROG_PID=$!
 	at_exit "kill -KILL $PROG_PID"
+	# Python's own start-up makes calls too: trace only what comes after it.
+	wait_until 10 test -e "$D/$name.fifo.ready"
 }
 go() { echo go >"$D/$1.fifo"; }
 # trace_bg OUT ARGS...: agentctl trace --json in the background, back once
