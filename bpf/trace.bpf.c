@@ -169,7 +169,7 @@ static __always_inline bool match_current(void)
 
 static __always_inline int on_sys_enter(long id)
 {
-	struct sys_start s = {.ts = bpf_ktime_get_ns(), .nr = (__u32)id};
+	struct sys_start s = {.ts = bpf_ktime_get_ns(), .nr = (__u32)id}, *p;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u8 one = 1;
 
@@ -177,7 +177,13 @@ static __always_inline int on_sys_enter(long id)
 		return 0;
 	if (filtering() && !bpf_map_lookup_elem(&traced, &tid))
 		bpf_map_update_elem(&traced, &tid, &one, BPF_ANY);
-	bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY);
+	/* The thread's entry is written in place once it has one: a lookup
+	 * costs much less than an update (or a delete) of an LRU hash. */
+	p = bpf_map_lookup_elem(&sys_start, &tid);
+	if (p)
+		*p = s;
+	else
+		bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY);
 	return 0;
 }
 
@@ -190,11 +196,11 @@ static __always_inline int on_sys_exit(void)
 	__u32 nr;
 
 	s = bpf_map_lookup_elem(&sys_start, &tid);
-	if (!s)
+	if (!s || !s->ts)
 		return 0;
 	delta = bpf_ktime_get_ns() - s->ts;
 	nr = s->nr;
-	bpf_map_delete_elem(&sys_start, &tid);
+	s->ts = 0; /* done: kept for the thread's next call */
 	h = bpf_map_lookup_elem(&sys_hist, &nr);
 	if (!h) {
 		bpf_map_update_elem(&sys_hist, &nr, &zero_hist, BPF_NOEXIST);
@@ -256,12 +262,16 @@ static __always_inline bool rq_match(__u32 tid, __u32 tgid, bool known_tgid)
 
 static __always_inline void enqueue(__u32 tid, __u32 tgid, bool known_tgid)
 {
-	__u64 ts;
+	__u64 ts, *p;
 
 	if (!tid || !rq_match(tid, tgid, known_tgid))
 		return;
 	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&rq_start, &tid, &ts, BPF_ANY);
+	p = bpf_map_lookup_elem(&rq_start, &tid);
+	if (p)
+		*p = ts;
+	else
+		bpf_map_update_elem(&rq_start, &tid, &ts, BPF_ANY);
 }
 
 static __always_inline void dequeue(__u32 tid)
@@ -272,10 +282,10 @@ static __always_inline void dequeue(__u32 tid)
 	__s64 delta;
 
 	tsp = bpf_map_lookup_elem(&rq_start, &tid);
-	if (!tsp)
+	if (!tsp || !*tsp)
 		return;
 	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&rq_start, &tid);
+	*tsp = 0;
 	h = bpf_map_lookup_elem(&rq_hist, &zero);
 	if (h && delta >= 0)
 		hist_add(h, delta);
