@@ -175,15 +175,17 @@ static __always_inline int on_sys_enter(long id)
 
 	if (id < 0 || id >= FL_TRACE_SYSCALLS || !match_current())
 		return 0;
-	if (filtering() && !bpf_map_lookup_elem(&traced, &tid))
-		bpf_map_update_elem(&traced, &tid, &one, BPF_ANY);
 	/* The thread's entry is written in place once it has one: a lookup
-	 * costs much less than an update (or a delete) of an LRU hash. */
+	 * costs much less than an update (or a delete) of an LRU hash. A
+	 * thread's first call also marks it traced for the scheduler hooks. */
 	p = bpf_map_lookup_elem(&sys_start, &tid);
-	if (p)
+	if (p) {
 		*p = s;
-	else
-		bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY);
+		return 0;
+	}
+	if (filtering())
+		bpf_map_update_elem(&traced, &tid, &one, BPF_ANY);
+	bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY);
 	return 0;
 }
 
