@@ -273,23 +273,30 @@ requests() { # N: N requests at once; prints how many succeeded
 	for ((i = 0; i < $1; i++)); do wait -n && ok=$((ok + 1)); done
 	echo $ok
 }
-if trace_bg "$D/clean.json" --port 18248 --interval 500ms --for 30s; then
+# net_run NAME [drop]: 5 requests under a trace of the port, with a 100%
+# drop of it for 1.5 s first when asked; sets ok rt dr reasons purged.
+net_run() {
+	ok=0 rt=x dr=x reasons=- purged=x
+	if ! trace_bg "$D/$1.json" --port 18248 --interval 500ms --for 30s; then
+		fail "trace_net_$1_attached" "($(cat "$D/$1.json.err"))"
+		return 1
+	fi
+	if [ "${2:-}" = drop ]; then
+		id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --ingress --proto tcp \
+			--dport 18248 --for 1500ms)
+		check trace_net_fault_injected test -n "$id"
+	fi
 	ok=$(requests 5)
 	kill -INT "$TRACE_PID"
 	wait "$TRACE_PID"
-	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/clean.json" net)
-	echo "# clean: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
+	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/$1.json" net)
+	echo "# $1${2:+ (100% drop for 1.5 s)}: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
+}
+if net_run clean; then
 	check trace_net_clean_requests test "$ok" -eq 5
 	check trace_net_clean_none test "$rt" -eq 0 -a "$dr" -eq 0
 fi
-if trace_bg "$D/drop.json" --port 18248 --interval 500ms --for 30s; then
-	id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --ingress --proto tcp --dport 18248 --for 1500ms)
-	check trace_net_fault_injected test -n "$id"
-	ok=$(requests 5)
-	kill -INT "$TRACE_PID"
-	wait "$TRACE_PID"
-	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/drop.json" net)
-	echo "# 100% drop for 1.5 s: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
+if net_run fault drop; then
 	check trace_net_fault_retransmits test "$rt" -ge 5
 	check trace_net_fault_drops test "$dr" -ge 5
 	check trace_net_fault_reason_named python3 -c "
