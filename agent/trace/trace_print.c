@@ -52,6 +52,8 @@ void fl_trace_print(json_t *doc, FILE *out)
 	json_t *sys = json_object_get(doc, "syscalls"), *rq = json_object_get(doc, "runq"), *s,
 	       *drops = json_object_get(doc, "drops"), *d;
 	const char *key;
+	json_int_t port;
+	char whose[32];
 	json_t *v;
 	size_t i;
 
@@ -80,9 +82,16 @@ void fl_trace_print(json_t *doc, FILE *out)
 	print_summary("(run queue)", rq, out);
 	fprintf(out, " run-queue latency:\n");
 	print_hist(rq, out);
-	fprintf(out, " tcp retransmits: %lld\n",
+	/* Retransmits and drops are not the traced processes': softirq and
+	 * timers make them. Say whose they are. */
+	port = json_integer_value(json_object_get(json_object_get(doc, "filter"), "port"));
+	if (port)
+		snprintf(whose, sizeof(whose), "port %lld", (long long)port);
+	else
+		snprintf(whose, sizeof(whose), "all ports");
+	fprintf(out, " tcp retransmits (%s): %lld\n", whose,
 		(long long)json_integer_value(json_object_get(doc, "retransmits")));
-	fprintf(out, " drops:%s\n", json_array_size(drops) ? "" : " none");
+	fprintf(out, " drops (%s):%s\n", whose, json_array_size(drops) ? "" : " none");
 	if (json_integer_value(json_object_get(doc, "purged")))
 		fprintf(out, "  (and %lld buffers purged at socket close)\n",
 			(long long)json_integer_value(json_object_get(doc, "purged")));
