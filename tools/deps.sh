@@ -7,7 +7,7 @@ PKGS=(
   libjansson-dev libcurl4-openssl-dev libcmocka-dev systemtap-sdt-dev
   libmnl-dev libnetfilter-queue-dev libseccomp-dev libmicrohttpd-dev
   iproute2 iptables iputils-ping nginx-light wrk procps python3 bpftrace strace
-  chromium libpq-dev postgresql
+  chromium libpq-dev postgresql libbpf-tools curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -14,6 +14,7 @@
 #include "reconcile.h"
 #include "run.h"
 #include "supervise.h"
+#include "trace_cli.h"
 
 /* Exit codes (agentctl(8)). */
 enum {
@@ -48,6 +49,10 @@ static const char usage[] =
     "  run SCENARIO.json [--out DIR]   load + faults on schedule + verdict and report\n"
     "  reconcile --ledger L --receipts R [--events E] [--objectives O] [--out DIR]\n"
     "                                  verdict from files (agentctl reconcile --help)\n"
+    "  trace [--pid P] [--comm NAME] [--cgroup PATH] [--port N] [--for D] [--interval D]\n"
+    "        [--json]                  live kernel latency histograms (root; agentctl loads\n"
+    "                                  them itself): syscalls, run queue, retransmits, drops;\n"
+    "                                  --hook tp_btf|raw_tp|tracepoint forces one (agentctl(8))\n"
     "\n"
     "inject drop options:\n"
     "  --dev IF                  device (required)\n"
@@ -661,7 +666,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
 	    {"list", cmd_list},	    {"clear", cmd_clear},   {"reconcile", cmd_reconcile},
-	    {"run", run_main},	    {"exec", exec_main},
+	    {"run", run_main},	    {"exec", exec_main},    {"trace", cmd_trace},
 	};
 	int i = 1;
 

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * agentctl trace: live kernel latency histograms, one report per interval
+ * (docs/tracing.md). agentctl loads the programs itself and holds them by
+ * their links: when it ends, or is killed, nothing stays loaded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include "log.h"
+#include "parse.h"
+#include "trace_cli.h"
+#include "tracer.h"
+
+#define DEFAULT_INTERVAL_NS 1000000000ULL
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "agentctl: trace: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see agentctl --help)\n");
+	return 2;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Wait until the monotonic time `until`, a signal, or the traced process's
+ * end (pidfd readable). Returns 1 when the process ended. */
+static int wait_until(uint64_t until, int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	uint64_t now;
+
+	while (!stop && (now = now_ns()) < until) {
+		int ms = (int)((until - now + 999999) / 1000000);
+
+		if (poll(&p, pidfd >= 0 ? 1 : 0, ms) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct trace_args {
+	struct fl_trace_opts o;
+	uint64_t for_ns, interval_ns;
+	int json;
+};
+
+static int parse_args(int argc, char **argv, struct trace_args *a)
+{
+	static const struct option longopts[] = {
+	    {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"port", required_argument, NULL, 'P'},
+	    {"for", required_argument, NULL, 'f'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"hook", required_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, li = -1, seen[128] = {0};
+	uint16_t lo, hi;
+	uint64_t v;
+
+	a->interval_ns = DEFAULT_INTERVAL_NS;
+	a->o.hook = FL_HOOK_AUTO;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+		if (c != '?' && c > 0 && c < 128 && seen[c]++)
+			return bad("--%s given twice", li >= 0 ? longopts[li].name : "?");
+		switch (c) {
+		case 'p':
+			if (parse_u64(optarg, &v, false) || !v || v > 0x7fffffff)
+				return bad("--pid '%s' is not a process id", optarg);
+			a->o.pid = (pid_t)v;
+			break;
+		case 'c':
+			a->o.comm = optarg;
+			break;
+		case 'g':
+			a->o.cgroup = optarg;
+			break;
+		case 'P':
+			if (parse_port_range(optarg, &lo, &hi) || lo != hi)
+				return bad("--port '%s' is not one port (1..65535)", optarg);
+			a->o.port = lo;
+			break;
+		case 'f':
+			if (parse_duration_ns(optarg, &a->for_ns) || !a->for_ns)
+				return bad("--for '%s': give a duration above 0, e.g. 10s", optarg);
+			break;
+		case 'i':
+			if (parse_duration_ns(optarg, &a->interval_ns) ||
+			    a->interval_ns < 1000000ULL)
+				return bad("--interval '%s': give a duration of at least 1ms, "
+					   "e.g. 1s",
+					   optarg);
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case 'h':
+			a->o.hook = fl_trace_hook_parse(optarg);
+			if (a->o.hook < 0)
+				return bad("--hook '%s': tp_btf, raw_tp or tracepoint", optarg);
+			break;
+		default:
+			return bad("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static int emit(struct fl_trace *t, uint64_t from, uint64_t to, int json)
+{
+	json_t *doc = fl_trace_read(t, (double)(to - from) / 1e9);
+
+	if (!doc) {
+		fl_err("trace: cannot read the trace maps: %s", strerror(errno));
+		return -EIO;
+	}
+	if (json) {
+		json_dumpf(doc, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else {
+		fl_trace_print(doc, stdout);
+	}
+	json_decref(doc);
+	return 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_args a = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct fl_trace *t = NULL;
+	uint64_t start, last, next, end;
+	int ret, pidfd = -1, gone = 0;
+	char err[256];
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	if (fl_trace_check(&a.o, err, sizeof(err)))
+		return bad("%s", err);
+	if (a.o.pid) {
+		pidfd = (int)syscall(SYS_pidfd_open, a.o.pid, 0);
+		if (pidfd < 0 && errno == ESRCH)
+			return bad("no process %d", (int)a.o.pid);
+	}
+	ret = fl_trace_open(&a.o, &t, err, sizeof(err));
+	if (ret) {
+		fl_err("trace: %s", err);
+		ret = 1;
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "agentctl: tracing on %s; Ctrl-C ends\n",
+		fl_trace_hook_name(fl_trace_hook(t)));
+	start = last = now_ns();
+	end = a.for_ns ? start + a.for_ns : UINT64_MAX;
+	for (next = start + a.interval_ns;; next += a.interval_ns) {
+		uint64_t until = next < end ? next : end, now;
+
+		gone = wait_until(until, pidfd);
+		now = now_ns();
+		ret = emit(t, last, now, a.json);
+		last = now;
+		if (ret || stop || gone || now >= end)
+			break;
+	}
+	if (gone)
+		fprintf(stderr, "agentctl: trace: process %d ended\n", (int)a.o.pid);
+	ret = ret ? 1 : 0;
+out:
+	fl_trace_close(t);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
+}

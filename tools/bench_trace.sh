@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmark of agentctl trace (`sudo FL_BIN=build/bin tools/bench_trace.sh`; results in
+# docs/benchmarks.md): wrk -t1 -c32 against nginx (1 worker, `return 200`,
+# access log off) on loopback, configurations interleaved round by round:
+#   none      no tracing
+#   trace     agentctl trace --comm nginx --json (syscalls, run queue,
+#             retransmits, drops; one NDJSON document per second)
+#   bpftrace  bpftrace with the same histograms from classic tracepoints
+#             (per-syscall latency of nginx, its run-queue latency,
+#             retransmits, drops by reason), printed at its end
+# Reports the median requests/s of each and its ratio to "none" (goal for
+# trace: >= 0.95, and above bpftrace), with the load average before the run.
+# Wall-clock rates need a quiet machine: run it when nothing else does.
+#   tools/bench_trace.sh [--rounds N] [--duration SEC]
+#   FL_BIN: folder of agentctl (make bench sets it)
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FL_BIN=${FL_BIN:-$ROOT/build/bin}
+ROUNDS=${FL_BENCH_ROUNDS:-3}
+DURATION=${FL_BENCH_DURATION:-5}
+PORT=${FL_BENCH_PORT:-18480}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--duration SEC]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench_trace: needs root" >&2; exit 2; }
+TMP=$(mktemp -d /tmp/fl-bench-trace.XXXXXX)
+TRACER=
+cleanup() {
+	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
+	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$TMP/nginx.conf" <<NGX
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log;
+daemon on;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP;
+	uwsgi_temp_path $TMP; scgi_temp_path $TMP;
+	server { listen 127.0.0.1:$PORT; location / { return 200 "ok\n"; } }
+}
+NGX
+nginx -c "$TMP/nginx.conf" -p "$TMP" || { echo "bench_trace: nginx did not start" >&2; exit 1; }
+
+cat >"$TMP/trace.bt" <<'BT'
+tracepoint:raw_syscalls:sys_enter /comm == "nginx"/ { @start[tid] = nsecs; }
+tracepoint:raw_syscalls:sys_exit /@start[tid]/ {
+	@sys_us[args->id] = hist((nsecs - @start[tid]) / 1000);
+	delete(@start[tid]);
+}
+tracepoint:sched:sched_wakeup,tracepoint:sched:sched_wakeup_new /args->comm == "nginx"/ { @qs[args->pid] = nsecs; }
+tracepoint:sched:sched_switch {
+	if (args->prev_state == 0 && args->prev_comm == "nginx") { @qs[args->prev_pid] = nsecs; }
+	$s = @qs[args->next_pid];
+	if ($s) { @runq_us = hist((nsecs - $s) / 1000); delete(@qs[args->next_pid]); }
+}
+tracepoint:tcp:tcp_retransmit_skb { @retransmits = count(); }
+tracepoint:skb:kfree_skb { @drops[args->reason] = count(); }
+BT
+
+start_tracer() { # CONFIG: the tracer in the background, back once attached
+	case $1 in
+	none) TRACER= ; return 0 ;;
+	trace) "$FL_BIN/agentctl" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
+		TRACER=$!; pat="tracing on" ;;
+	bpftrace) bpftrace "$TMP/trace.bt" >"$TMP/tracer.err" 2>&1 &
+		TRACER=$!; pat="Attaching" ;;
+	esac
+	for ((i = 0; i < 150; i++)); do
+		grep -q "$pat" "$TMP/tracer.err" && sleep 1 && return 0 # settle: bpftrace says it before it is done
+		kill -0 "$TRACER" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench_trace: $1 did not start: $(cat "$TMP/tracer.err")" >&2
+	exit 1
+}
+stop_tracer() {
+	[ -n "$TRACER" ] || return 0
+	kill -INT "$TRACER"
+	wait "$TRACER" 2>/dev/null
+	TRACER=
+}
+rate() { wrk -t1 -c32 -d"${DURATION}s" "http://127.0.0.1:$PORT/" | awk '/^Requests\/sec/ { print $2 }'; }
+
+echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kernel $(uname -r)"
+echo "# wrk -t1 -c32 -d${DURATION}s against nginx on 127.0.0.1, $ROUNDS rounds"
+CONFIGS="none trace bpftrace"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for c in $CONFIGS; do
+		start_tracer "$c"
+		v=$(rate)
+		stop_tracer
+		echo "$v" >>"$TMP/$c"
+		echo "round $r $c $v requests/s"
+	done
+done
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+base=$(median "$TMP/none")
+for c in $CONFIGS; do
+	m=$(median "$TMP/$c")
+	printf '%-9s median %10.0f requests/s  ratio %.3f\n' "$c" "$m" "$(echo "$m / $base" | bc -l)"
+done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
