@@ -76,8 +76,8 @@ test: deps
 	@FL_BIN=$(abspath build/test/bin) FL_FUZZ=$(abspath build/fuzz) bash tests/run.sh
 
 # Each benchmark runs side by side with its reference tool and prints what
-# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency runs one.
-BENCH ?= drop loadgen reconcile errno latency
+# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency|trace runs one.
+BENCH ?= drop loadgen reconcile errno latency trace
 bench: deps all
 	@for b in $(BENCH); do \
 		case $$b in \
@@ -86,7 +86,8 @@ bench: deps all
 		reconcile) FL_BIN=$(BIN) bash tools/bench_reconcile.sh ;; \
 		errno) FL_BIN=$(BIN) bash tools/bench_errno.sh ;; \
 		latency) FL_BIN=$(BIN) bash tools/bench_latency.sh ;; \
-		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno, latency)"; exit 2 ;; \
+		trace) FL_BIN=$(BIN) bash tools/bench_trace.sh ;; \
+		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno, latency, trace)"; exit 2 ;; \
 		esac || exit $$?; \
 	done
 
