@@ -242,7 +242,10 @@ read -r hog_n hog_mean hog_p50 <"$D/fltr_r1.res"
 kill -KILL $HOG
 wait $HOG 2>/dev/null
 echo "# run queue: alone n=$base_n mean=${base_mean}us p50>=${base_p50}us; beside the hog n=$hog_n mean=${hog_mean}us p50>=${hog_p50}us"
-check trace_runq_counted test "${base_n:-0}" -ge $SLEEPS -a "${hog_n:-0}" -ge $SLEEPS
+# Every sleep ends in a wake-up and a switch-in; the first and the last may
+# fall just outside the trace (it starts at the handshake and ends when the
+# process exits), so a few may be missing, never most.
+check trace_runq_counted test "${base_n:-0}" -ge $((SLEEPS - 4)) -a "${hog_n:-0}" -ge $((SLEEPS - 4))
 # A bound that could fail on a busy machine: five times the mean wait.
 check trace_runq_rises test "${hog_mean:-0}" -ge $((5 * ${base_mean:-0})) -a "${hog_mean:-0}" -gt 0
 if [ -z "$RUNQLAT" ]; then
