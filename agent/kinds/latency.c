@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include "attach.h"
 #include "events.h"
 #include "kind.h"
 #include "latency_kind.h"
@@ -147,21 +148,6 @@ static void rules_del(struct lat_fault *f)
 		}
 }
 
-/* Ethernet-like devices carry a 14-byte header in tc; raw IP ones none. */
-static int dev_l3_off(const char *dev)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = ARPHRD_ETHER;
-
-	if (fd < 0)
-		return 14;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
-		type = ifr.ifr_hwaddr.sa_family;
-	close(fd);
-	return type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK ? 14 : 0;
-}
-
 static int load(struct lat_fault *f, const struct fl_fault_spec *s, char *err, size_t errlen)
 {
 	const struct fl_latency_params *l = &s->latency;
@@ -178,7 +164,7 @@ static int load(struct lat_fault *f, const struct fl_fault_spec *s, char *err, s
 	for (int i = 0; i < nr_prot; i++)
 		f->skel->rodata->protected_ports[i] = cfg.protected_ports[i];
 	f->skel->rodata->nr_protected = nr_prot;
-	f->skel->rodata->l3_off = f->edt_backend ? dev_l3_off(f->dev) : 0;
+	f->skel->rodata->l3_off = f->edt_backend ? net_dev_l3_off(f->dev) : 0;
 	f->skel->rodata->direction = f->dir;
 	f->skel->rodata->ifindex = f->ifindex;
 	bpf_program__set_autoload(f->skel->progs.fl_latency, !f->edt_backend);
