@@ -122,6 +122,18 @@ static const char *pick_backend(const struct fl_fault_spec *s, const struct faul
 	return NULL;
 }
 
+/* How often it acts, for the log: a drop's loss model (whose prob field
+ * is 1 and means nothing), else p. */
+static void chance_text(const struct fl_fault_spec *s, char *buf, size_t len)
+{
+	if (s->kind == FL_KIND_DROP && s->loss.kind == FL_LOSS_GE)
+		snprintf(buf, len, "model %s", s->loss.model);
+	else if (s->kind == FL_KIND_DROP && s->loss.kind == FL_LOSS_CORRELATED)
+		snprintf(buf, len, "p=%g, correlation %g", s->prob, s->loss.correlation);
+	else
+		snprintf(buf, len, "p=%g", s->prob);
+}
+
 /* The target in words for the log: a device, or the processes. */
 static void target_text(const struct fl_target *t, char *buf, size_t len)
 {
@@ -145,7 +157,8 @@ static json_t *inject(const struct fl_request *req)
 {
 	const struct fl_fault_spec *s = &req->fault;
 	const struct fl_match *m = &s->target.match;
-	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32], where[400];
+	char why[256] = "", err[512] = "", plan[512] = "", dur[32], max[32], where[400],
+	     chance[FL_LOSS_MODEL_LEN + 16];
 	const char *backend = s->backend;
 	const struct fault_kind *ops = fault_kind_of(s->kind);
 	struct fault *f = NULL;
@@ -210,12 +223,13 @@ static json_t *inject(const struct fl_request *req)
 	events_fault_start(f->id, f->backend, &f->spec);
 	format_duration(ttl, dur, sizeof(dur));
 	target_text(&s->target, where, sizeof(where));
+	chance_text(s, chance, sizeof(chance));
 	if (*s->sys.syscall)
-		fl_log("fault %u: %s on %s of %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind),
-		       s->sys.syscall, where, backend, s->prob, dur);
+		fl_log("fault %u: %s on %s of %s (%s, %s, for %s)", f->id, fl_kind_name(s->kind),
+		       s->sys.syscall, where, backend, chance, dur);
 	else
-		fl_log("fault %u: %s on %s (%s, p=%g, for %s)", f->id, fl_kind_name(s->kind), where,
-		       backend, s->prob, dur);
+		fl_log("fault %u: %s on %s (%s, %s, for %s)", f->id, fl_kind_name(s->kind), where,
+		       backend, chance, dur);
 	return json_pack("{s:b,s:o}", "ok", 1, "fault", fault_json(f, now));
 }
 
