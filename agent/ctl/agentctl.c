@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* agentctl: drives agentd over its control socket. */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "client.h"
+#include "ctl.h"
+#include "inject_cli.h"
 #include "log.h"
 #include "parse.h"
 #include "probe.h"
@@ -15,14 +18,6 @@
 #include "run.h"
 #include "supervise.h"
 #include "trace_cli.h"
-
-/* Exit codes (agentctl(8)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1, /* the agent answered with an error */
-	EXIT_USAGE = 2,	  /* bad command line */
-	EXIT_NOAGENT = 3, /* no agent to talk to */
-};
 
 static const char usage[] =
     "Usage: agentctl [--socket PATH] COMMAND [OPTIONS]\n"
@@ -107,37 +102,6 @@ static const char usage[] =
 
 static const char *sock_path;
 static int json_out;
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "agentctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see agentctl --help)\n");
-	return EXIT_USAGE;
-}
-
-/* One request, one reply; the exit code that goes with the outcome. */
-static int call(json_t *req, json_t **reply)
-{
-	char err[512];
-	int ret = client_call(sock_path, req, reply, err, sizeof(err));
-
-	if (!ret)
-		return EXIT_OK;
-	fl_err("%s", err);
-	return ret == -EREMOTEIO ? EXIT_REFUSED : EXIT_NOAGENT;
-}
-
-static void print_json(json_t *j)
-{
-	json_dumpf(j, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-}
 
 static void describe_target(json_t *f, char *buf, size_t len)
 {
@@ -272,9 +236,9 @@ static int simple(int argc, char **argv, const char *cmd, json_t **reply)
 		if (!strcmp(argv[i], "--json"))
 			json_out = 1;
 		else
-			return usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+			return ctl_usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
 	}
-	return call(json_pack("{s:s}", "cmd", cmd), reply);
+	return ctl_call(sock_path, json_pack("{s:s}", "cmd", cmd), reply);
 }
 
 static int cmd_status(int argc, char **argv)
@@ -285,7 +249,7 @@ static int cmd_status(int argc, char **argv)
 	if (ret)
 		goto out;
 	if (json_out) {
-		print_json(r);
+		ctl_print_json(r);
 		goto out;
 	}
 	printf(
@@ -309,7 +273,7 @@ static int cmd_doctor(int argc, char **argv)
 	if (ret)
 		goto out;
 	if (json_out) {
-		print_json(json_object_get(r, "doctor"));
+		ctl_print_json(json_object_get(r, "doctor"));
 	} else if (probe_from_json(json_object_get(r, "doctor"), &f)) {
 		fl_err("the agent's fact table is not in a form this agentctl reads");
 		ret = EXIT_REFUSED;
@@ -328,7 +292,7 @@ static int cmd_list(int argc, char **argv)
 
 	if (!ret) {
 		if (json_out)
-			print_json(json_object_get(r, "faults"));
+			ctl_print_json(json_object_get(r, "faults"));
 		else
 			print_faults(json_object_get(r, "faults"));
 	}
@@ -343,14 +307,15 @@ static int cmd_clear(int argc, char **argv)
 	int ret;
 
 	if (argc != 2)
-		return usage_error("clear needs one fault id or --all");
+		return ctl_usage_error("clear needs one fault id or --all");
 	if (!strcmp(argv[1], "--all"))
 		req = json_pack("{s:s,s:b}", "cmd", "clear", "all", 1);
 	else if (!parse_u64(argv[1], &id, false) && id >= 1 && id <= UINT32_MAX)
 		req = json_pack("{s:s,s:I}", "cmd", "clear", "id", (json_int_t)id);
 	else
-		return usage_error("clear: '%s' is not a fault id (see agentctl list)", argv[1]);
-	ret = call(req, &r);
+		return ctl_usage_error("clear: '%s' is not a fault id (see agentctl list)",
+				       argv[1]);
+	ret = ctl_call(sock_path, req, &r);
 	if (!ret) {
 		size_t n = json_array_size(json_object_get(r, "cleared"));
 
@@ -360,292 +325,9 @@ static int cmd_clear(int argc, char **argv)
 	return ret;
 }
 
-/* Which kinds take which inject option: NULL when kind takes option c,
- * else what the option is for (strict: a kill refuses --dport). */
-static const char *opt_not_for(int c, const char *kind)
+static int inject_main(int argc, char **argv)
 {
-	bool proc = !strcmp(kind, "kill") || !strcmp(kind, "pause") || !strcmp(kind, "cpu");
-	bool err = !strcmp(kind, "errno"), lat = !strcmp(kind, "syscall-latency");
-	bool net_lat = !strcmp(kind, "latency");
-
-	if (c == 'M' && strcmp(kind, "drop"))
-		return "for drop only";
-	if (c == 'K' && !net_lat && strcmp(kind, "drop"))
-		return "for drop and latency only";
-	if (strchr("XRQ", c) && !net_lat)
-		return "for latency (packets) only";
-	if (net_lat) {
-		if (strchr("Cea", c))
-			return "for errno and syscall-latency only";
-		if (strchr("ioc", c))
-			return "for process faults (kill, pause, cpu, errno, syscall-latency)";
-		if (strchr("gq", c))
-			return "for kill or cpu only";
-		return NULL;
-	}
-	if (err || lat) {
-		if (strchr("dnIEsSF", c) || (lat && strchr("pDP", c)))
-			return "not for calls (a call has one address: --dst, --dport)";
-		if ((c == 'e' && !err) || (strchr("lJ", c) && !lat))
-			return c == 'e' ? "for errno only" : "for syscall-latency only";
-		if (strchr("gq", c))
-			return "for kill or cpu only";
-		return NULL;
-	}
-	if (strchr("CelJa", c))
-		return "for errno and syscall-latency only";
-	if (strchr("dnIEpsDSPrF", c) && proc)
-		return "for packet faults (drop), not processes";
-	if (strchr("ioc", c) && !proc)
-		return "for process faults (kill, pause, cpu, errno, syscall-latency)";
-	if (c == 'g' && strcmp(kind, "kill"))
-		return "for kill only";
-	if (c == 'q' && strcmp(kind, "cpu"))
-		return "for cpu only";
-	return NULL;
-}
-
-static int cmd_inject(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-	    {"dev", required_argument, NULL, 'd'},
-	    {"netns", required_argument, NULL, 'n'},
-	    {"ingress", no_argument, NULL, 'I'},
-	    {"egress", no_argument, NULL, 'E'},
-	    {"proto", required_argument, NULL, 'p'},
-	    {"src", required_argument, NULL, 's'},
-	    {"dst", required_argument, NULL, 'D'},
-	    {"sport", required_argument, NULL, 'S'},
-	    {"dport", required_argument, NULL, 'P'},
-	    {"prob", required_argument, NULL, 'r'},
-	    {"for", required_argument, NULL, 'f'},
-	    {"name", required_argument, NULL, 'N'},
-	    {"backend", required_argument, NULL, 'b'},
-	    {"force", no_argument, NULL, 'F'},
-	    {"dry-run", no_argument, NULL, 'y'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"pid", required_argument, NULL, 'i'},
-	    {"comm", required_argument, NULL, 'o'},
-	    {"cgroup", required_argument, NULL, 'c'},
-	    {"signal", required_argument, NULL, 'g'},
-	    {"quota", required_argument, NULL, 'q'},
-	    {"syscall", required_argument, NULL, 'C'},
-	    {"errno", required_argument, NULL, 'e'},
-	    {"delay", required_argument, NULL, 'l'},
-	    {"jitter", required_argument, NULL, 'J'},
-	    {"path", required_argument, NULL, 'a'},
-	    {"distribution", required_argument, NULL, 'X'},
-	    {"correlation", required_argument, NULL, 'K'},
-	    {"per", required_argument, NULL, 'R'},
-	    {"queue-len", required_argument, NULL, 'Q'},
-	    {"model", required_argument, NULL, 'M'},
-	    {},
-	};
-	json_t *fault, *target, *params, *req, *r = NULL;
-	const char *kind;
-	uint64_t pid, qlen;
-	int li = 0;
-	struct fl_fault_spec spec;
-	bool seen[256] = {};
-	char err[512];
-	int c, ret, dry_run = 0;
-
-	if (argc < 2 || argv[1][0] == '-')
-		return usage_error(
-		    "inject needs a fault kind: drop, latency, kill, pause, cpu, errno, "
-		    "syscall-latency");
-	kind = argv[1];
-	fault = json_pack("{s:s}", "kind", kind);
-	target = json_object();
-	params = json_object();
-	json_object_set_new(fault, "target", target);
-	optind = 2;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
-		const char *key = NULL, *not_for = opt_not_for(c, kind);
-		json_t *obj = target;
-
-		if (not_for) {
-			json_decref(fault);
-			json_decref(params);
-			return usage_error("inject %s: --%s is %s", kind, longopts[li].name,
-					   not_for);
-		}
-		/* "Last one wins" would hide a typo in a long command line. */
-		if (c > 0 && c < 256 && c != '?' && seen[c]) {
-			const struct option *o = longopts;
-
-			while (o->name && o->val != c)
-				o++;
-			json_decref(fault);
-			json_decref(params);
-			return usage_error("inject: --%s given twice", o->name ?: "?");
-		}
-		if (c > 0 && c < 256)
-			seen[c] = true;
-		switch (c) {
-		case 'd':
-			key = "dev";
-			break;
-		case 'n':
-			key = "netns";
-			break;
-		case 'I':
-		case 'E':
-			if (json_object_get(target, "direction")) {
-				json_decref(fault);
-				json_decref(params);
-				return usage_error("inject: give --ingress or --egress, once");
-			}
-			json_object_set_new(target, "direction",
-					    json_string(c == 'I' ? "ingress" : "egress"));
-			break;
-		case 'p':
-			key = "proto";
-			break;
-		case 's':
-			key = "src";
-			break;
-		case 'D':
-			key = "dst";
-			break;
-		case 'S':
-			key = "sport";
-			break;
-		case 'P':
-			key = "dport";
-			break;
-		case 'r':
-			key = "prob";
-			obj = params;
-			break;
-		case 'f':
-			key = "duration";
-			obj = fault;
-			break;
-		case 'N':
-			key = "name";
-			obj = fault;
-			break;
-		case 'b':
-			key = "backend";
-			obj = fault;
-			break;
-		case 'F':
-			json_object_set_new(fault, "force", json_true());
-			break;
-		case 'y':
-			dry_run = 1;
-			break;
-		case 'j':
-			json_out = 1;
-			break;
-		case 'i':
-			if (parse_u64(optarg, &pid, false) || !pid || pid > INT32_MAX) {
-				json_decref(fault);
-				json_decref(params);
-				return usage_error("inject: --pid '%s' is not a process id",
-						   optarg);
-			}
-			json_object_set_new(target, "pid", json_integer((json_int_t)pid));
-			break;
-		case 'o':
-			key = "comm";
-			break;
-		case 'c':
-			key = "cgroup";
-			break;
-		case 'g':
-			key = "signal";
-			obj = params;
-			break;
-		case 'q':
-			key = "quota";
-			obj = params;
-			break;
-		case 'C':
-			key = "syscall";
-			obj = params;
-			break;
-		case 'e':
-			key = "errno";
-			obj = params;
-			break;
-		case 'l':
-			key = "delay";
-			obj = params;
-			break;
-		case 'J':
-			key = "jitter";
-			obj = params;
-			break;
-		case 'a':
-			key = "path";
-			break;
-		case 'X':
-		case 'K':
-		case 'R':
-		case 'M':
-			key = c == 'X'	 ? "distribution"
-			      : c == 'K' ? "correlation"
-			      : c == 'M' ? "model"
-					 : "per";
-			obj = params;
-			break;
-		case 'Q':
-			if (parse_u64(optarg, &qlen, true) || qlen > INT32_MAX) {
-				json_decref(fault);
-				json_decref(params);
-				return usage_error("inject: --queue-len '%s' is not a number of "
-						   "packets",
-						   optarg);
-			}
-			json_object_set_new(params, "queue_len", json_integer((json_int_t)qlen));
-			break;
-		default:
-			json_decref(fault);
-			json_decref(params);
-			return usage_error("inject: unknown or incomplete option '%s'",
-					   argv[optind - 1]);
-		}
-		if (key)
-			json_object_set_new(obj, key, json_string(optarg));
-	}
-	if (optind < argc) {
-		json_decref(fault);
-		json_decref(params);
-		return usage_error("inject: unexpected argument '%s'", argv[optind]);
-	}
-	if (json_object_size(params))
-		json_object_set(fault, "params", params);
-	json_decref(params);
-	/* The agent checks again; checking here gives the same words sooner. */
-	if (fault_spec_from_json(fault, &spec, err, sizeof(err))) {
-		json_decref(fault);
-		fl_err("%s", err);
-		return EXIT_USAGE;
-	}
-	if (*spec.sys.warning)
-		fl_err("warning: %s", spec.sys.warning);
-	req = json_pack("{s:s,s:o}", "cmd", "inject", "fault", fault);
-	if (dry_run)
-		json_object_set_new(req, "dry_run", json_true());
-	ret = call(req, &r);
-	if (ret)
-		goto out;
-	if (json_out)
-		print_json(r);
-	else if (dry_run)
-		printf("dry run: would %s; via %s for %s\n",
-		       json_string_value(json_object_get(r, "plan")),
-		       json_string_value(json_object_get(r, "backend")),
-		       json_string_value(json_object_get(r, "duration")));
-	else
-		printf("%lld\n", (long long)json_integer_value(
-				     json_object_get(json_object_get(r, "fault"), "id")));
-out:
-	json_decref(r);
-	return ret;
+	return cmd_inject(sock_path, argc, argv);
 }
 
 static int exec_main(int argc, char **argv)
@@ -664,7 +346,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", cmd_inject},
+	    {"status", cmd_status}, {"doctor", cmd_doctor}, {"inject", inject_main},
 	    {"list", cmd_list},	    {"clear", cmd_clear},   {"reconcile", cmd_reconcile},
 	    {"run", run_main},	    {"exec", exec_main},    {"trace", cmd_trace},
 	};
@@ -684,13 +366,13 @@ int main(int argc, char **argv)
 			sock_path = argv[i] + 9;
 			i++;
 		} else {
-			return usage_error("unknown option '%s'", argv[i]);
+			return ctl_usage_error("unknown option '%s'", argv[i]);
 		}
 	}
 	if (i >= argc)
-		return usage_error("no command given");
+		return ctl_usage_error("no command given");
 	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
 		if (!strcmp(cmds[c].name, argv[i]))
 			return cmds[c].fn(argc - i, argv + i);
-	return usage_error("unknown command '%s'", argv[i]);
+	return ctl_usage_error("unknown command '%s'", argv[i]);
 }
