@@ -1,4 +1,4 @@
-// fuzz-srcs: agent/common/proto.c agent/common/loss.c agent/common/jsonfield.c agent/common/parse.c agent/kinds/registry.c agent/kinds/errno_names.c
+// fuzz-srcs: agent/common/proto.c agent/common/proto_params.c agent/common/loss.c agent/common/jsonfield.c agent/common/parse.c agent/kinds/registry.c agent/kinds/errno_names.c
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The control protocol parser on arbitrary bytes, as the agent gets them
