@@ -91,7 +91,10 @@ check outage_pop_summary_says_so grep -q 'p99 >=' "$LG_TMP/pop.out"
 # the 5-tuple of every timed-out request (a dropped SYN or a dropped request)
 check outage_pop_tuple [ "$(awk -F'\t' -v ca="$CA" -v sa="$SA" -v p="$port" '$8=="timeout" && ($11==0 || $18!=ca || $19!=sa || $20!=p || $17==0) {n++} END{print n+0}' "$LG_TMP/pop.tsv")" -eq 0 ]
 # a deadline from the scheduled time: no timeout ended much past it
-check outage_pop_deadline_from_sched [ "$(awk -F'\t' -v to=$((TO * 1000000000)) '$8=="timeout" && ($7 < to || $7 > to + 50000000) {n++} END{print n+0}' "$LG_TMP/pop.tsv")" -eq 0 ]
+# (none early; a busy machine may wake loadgen late for a few of them)
+read -r early late50 late500 < <(awk -F'\t' -v to=$((TO * 1000000000)) '$8=="timeout" {e += $7 < to; l += $7 > to + 50000000; L += $7 > to + 500000000} END{print e+0, l+0, L+0}' "$LG_TMP/pop.tsv")
+echo "# timeouts: $early early, $late50 ended over 50 ms past the deadline, $late500 over 500 ms"
+check outage_pop_deadline_from_sched [ "$early" -eq 0 -a "$late500" -eq 0 -a "$late50" -le $((total / 100)) ]
 
 # ---- a ceiling below what the outage needs: requests wait for one of the
 # two connections until their deadline (sent late, with what is left of
@@ -110,13 +113,21 @@ check outage_cap_never_sent_some [ "$never" -ge 1 ]
 check outage_cap_never_sent_counted [ "$(jget "$LG_TMP/cap.json" errors/timeout)" -eq "$capf" ]
 # in the ledger: timeout, never sent, no connection, no 5-tuple, latency = the timeout
 check outage_cap_never_sent_ledger [ "$(awk -F'\t' '$8=="timeout" && $5==0 && $12==4294967295 && $11==0 && $18=="-" && $7==1000000000' "$LG_TMP/cap.tsv" | wc -l)" -eq "$never" ]
+# After the window, the two connections first drain what queued in it (up
+# to a timeout's worth): a request that waited in that queue past its
+# deadline may fail, one sent on time after the window never does, and
+# once a second timeout has passed nothing fails.
 after=$((d + TO * 1000000000 + 100000000))
-if [ "$(failures cap "$after" 99999999999999999999)" -eq 0 ]; then
-	pass outage_cap_ok_after
-else
-	fail outage_cap_ok_after "($(failures cap "$after" 99999999999999999999) failed)"
-	awk -F'\t' -v a="$after" -v d="$d" '$8!="ok" && $3>=a {print "# failed " ($3 - d) / 1e6 " ms after the window: " $0}' "$LG_TMP/cap.tsv"
-fi
+late_fail() { # FROM ON_TIME_ONLY: failed requests scheduled from FROM
+	awk -F'\t' -v a="$1" -v o="$2" '$8!="ok" && $3>=a && (!o || ($5>0 && $5-$4<20000000)) {n++} END{print n+0}' "$LG_TMP/cap.tsv"
+}
+show_late() {
+	awk -F'\t' -v a="$after" -v d="$d" '$8!="ok" && $3>=a {print "# failed " ($3 - d) / 1e6 " ms after the window, sent " ($5 ? ($5 - $4) / 1e6 " ms late" : "never") ": " $0}' "$LG_TMP/cap.tsv" | head -20
+}
+n=$(late_fail "$after" 1)
+if [ "$n" -eq 0 ]; then pass outage_cap_ok_after; else fail outage_cap_ok_after "($n sent on time after the window failed)"; show_late; fi
+n=$(late_fail $((d + 2 * TO * 1000000000)) 0)
+if [ "$n" -eq 0 ]; then pass outage_cap_drained; else fail outage_cap_drained "($n failed a second timeout after the window)"; show_late; fi
 
 # ---- wrk2's model: 8 connections and a queue ----
 run wrk2 --model wrk2
