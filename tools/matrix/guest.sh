@@ -1,14 +1,15 @@
 #!/bin/bash
 # The matrix guest's PID 1, after tools/matrix/init.sh: mount what a Debian
 # system would, load the kernel package's modules on demand, run the suite
-# (smoke or full: tools/matrix/suite.sh) with the host's non-sanitized build
-# (build/bin), write each result to /fl-results (the host's
+# (smoke or full: tools/matrix/suite.sh) with the host's build (fl.bin on
+# the kernel command line), write each result to /fl-results (the host's
 # build/matrix/results/RUN), and power off. Nothing here survives the guest:
 # every write outside /fl-results lands in the tmpfs overlay.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 tree=$(sed -n 's/.*fl\.tree=\([^ ]*\).*/\1/p' /proc/cmdline)
 suite=$(sed -n 's/.*fl\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
+export FL_BIN=$(sed -n 's/.*fl\.bin=\([^ ]*\).*/\1/p' /proc/cmdline)
 R=/fl-results
 off() { sync; echo o >/proc/sysrq-trigger; sleep 30; }
 trap off EXIT

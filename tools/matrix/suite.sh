@@ -1,12 +1,13 @@
 #!/bin/bash
 # Inside the matrix guest, from the shared tree: the probe (doctor.json,
-# doctor.txt), then each test of the suite with the host's non-sanitized
-# build: one log per test and results.txt (PASS/FAIL/SKIP lines, then
+# doctor.txt), then each test of the suite with the host's build ($FL_BIN):
+# one log per test and results.txt (PASS/FAIL/SKIP lines, then
 # "TIME test seconds" lines).
 #   suite.sh smoke|full RESULTS_DIR
 suite=$1 R=$2
-export FL_BIN=$PWD/build/bin
-export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-600}
+: "${FL_BIN:?}"
+export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 smoke=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh)
 # The kernel tests: everything that loads a program or touches the network
 # or cgroups, and whose tools the host's / has (nginx, curl, ping).
