@@ -33,7 +33,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit fuzz bench demo clean format install
+.PHONY: all deps test unit fuzz bench demo clean format install matrix
 
 # Fragments add their binaries to ALL_BINS and their tests to TEST_BINS.
 ALL_BINS  :=
@@ -74,6 +74,13 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory BUILD=build/test SAN=1 all tests
 	@FL_BIN=$(abspath build/test/bin) FL_FUZZ=$(abspath build/fuzz) bash tests/run.sh
+
+# The kernel matrix (tools/matrix/, docs/kernel-matrix.md): Debian's 6.1
+# under qemu runs the kernel tests with this build (not sanitized).
+matrix: deps all $(TEST_HELPERS)
+	@bash tools/matrix/run.sh full
+	@python3 tools/matrix/report.py build/matrix/results/full >docs/kernel-matrix.md
+	@echo "wrote docs/kernel-matrix.md"
 
 # Each benchmark runs side by side with its reference tool and prints what
 # docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency|trace runs one.

@@ -40,6 +40,11 @@ const volatile __u32 l3_off = 0;
 const volatile __u8 direction = 0;
 const volatile __u32 ifindex = 0;
 __u64 events_lost = 0;
+/* Backend edt: bpf_ktime_get_ns() of the agent's last beat. On a kernel
+ * without tcx (before 6.6) the program sits in a classic tc filter, which
+ * outlives a killed agent: it stops delaying 2 s after the last beat, as a
+ * drop does (drop.bpf.c). */
+__u64 heartbeat_ns = 0;
 
 /* Written by the agent before the rule is inserted. */
 struct fl_lat_rule rule = {};
@@ -281,6 +286,9 @@ int fl_latency_edt(struct __sk_buff *skb)
 		return -1;
 	c->matched++;
 	now = bpf_ktime_get_ns();
+	/* Dead-man switch; signed: a beat after the clock read is later than now. */
+	if ((__s64)(now - *(volatile __u64 *)&heartbeat_ns) > (__s64)FL_HEARTBEAT_STALE_NS)
+		return -1;
 	base = skb->tstamp > now ? skb->tstamp : now; /* TCP may pace it already */
 	f = bpf_map_lookup_elem(&flows, &p.k);
 	if (is_start(&p, f) && (rule.prob == 0xffffffff || bpf_get_prandom_u32() < rule.prob)) {

@@ -8,6 +8,7 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libseccomp-dev libmicrohttpd-dev
   iproute2 iptables iputils-ping nginx-light wrk procps python3 bpftrace strace
   chromium libpq-dev postgresql libbpf-tools curl
+  qemu-system-x86 busybox-static
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,7 +7,8 @@
  * removed as soon as the rule holds the program. Rules carry the agent's
  * pid in their comment and are recorded in the state folder, so the next
  * agent removes them after a crash (--queue-bypass passes traffic until
- * then). EDT and netem are probed and listed, not written yet.
+ * then). Backend edt: latency_edt.c. netem is probed and listed, not
+ * written yet.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -208,8 +209,8 @@ static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err
 	if (ret)
 		return ret;
 	if (f->edt_backend)
-		return lat_edt_attach(f->skel, f->netns_id, f->dev, f->ifindex, &f->edt, err,
-				      errlen);
+		return lat_edt_attach(f->skel, f->netns_id, f->dev, f->ifindex,
+				      cfg.facts && cfg.facts->r[FACT_TCX].ok, &f->edt, err, errlen);
 	ret = lat_queue_open(&qc, &f->q, &f->qnum, err, errlen);
 	if (!ret)
 		ret = lat_queue_start(f->q, err, errlen);
@@ -271,11 +272,11 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 	if (!strcmp(backend, "edt"))
 		snprintf(plan, planlen,
 			 "delay matching packets on %s egress%s%s by %s%s%s per %s: the fq qdisc "
-			 "as root (handle fa18:, in place of the kernel's default) and a tcx "
+			 "as root (handle fa18:, in place of the kernel's default) and a %s "
 			 "egress program that sets each one's departure time",
 			 t->dev, *t->netns ? " in netns " : "", t->netns, d,
-			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "",
-			 fl_lat_per_name(l->per));
+			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "", fl_lat_per_name(l->per),
+			 cfg.facts && cfg.facts->r[FACT_TCX].ok ? "tcx" : "classic tc (heartbeat)");
 	else
 		snprintf(plan, planlen,
 			 "hold matching packets on %s %s%s%s for %s%s%s per %s: an xt_bpf "
@@ -422,10 +423,12 @@ static void lat_describe(const void *state, json_t *j)
 
 static void lat_heartbeat(uint64_t now)
 {
-	(void)now;
-	for (struct lat_fault *f = faults; f; f = f->next)
+	for (struct lat_fault *f = faults; f; f = f->next) {
 		if (f->q)
 			lat_queue_drain(f->q, events_write);
+		if (f->edt_backend) /* the dead-man switch of fl_latency_edt */
+			__atomic_store_n(&f->skel->bss->heartbeat_ns, now, __ATOMIC_RELAXED);
+	}
 }
 
 static uint64_t lat_events_lost(void)

@@ -2,14 +2,19 @@
 /*
  * Backend edt of latency faults: the fq qdisc as the device's root, which
  * sends each packet at its departure time, and the fl_latency_edt program
- * (latency.bpf.c) on a tcx egress link, which sets that time. fq replaces
- * only the kernel's own default root qdisc (noqueue, or one with handle
- * 0:), never one someone configured; it carries handle fa18: and is
+ * (latency.bpf.c) on the device's egress hook, which sets that time. fq
+ * replaces only the kernel's own default root qdisc (noqueue, or one with
+ * handle 0:), never one someone configured; it carries handle fa18: and is
  * deleted (the kernel's default comes back) when the last EDT fault on the
- * device ends. The link dies with the agent; an fq left by a crash only
- * queues fairly, and the next agent removes it.
+ * device ends. An fq left by a crash only queues fairly, and the next
+ * agent removes it.
  *
- * Not run on our build machines (no fq there): tested on the kernel matrix.
+ * The program's hook: a tcx link where the kernel has tcx (6.6+; it dies
+ * with the agent), else a classic cls_bpf filter on clsact egress (pref
+ * 64023, handle 0xfa18), which outlives a killed agent: the program then
+ * obeys the heartbeat (stops delaying 2 s after the agent's last beat),
+ * and the next agent removes the filter (lat_edt_cleanup). Debian's 6.1
+ * has fq but no tcx: there the filter is what runs (docs/kernel-matrix.md).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -19,19 +24,19 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 #include "latency_kind.h"
 #include "latency.skel.h"
 #include "latency_rules.h"
 #include "log.h"
 
-#define FQ_HANDLE	     "fa18:"
-#define FL_BPF_TCX_EGRESS_AT 47 /* libbpf 1.1's headers predate tcx */
+#define FQ_HANDLE "fa18:"
 
 struct lat_edt {
 	uint64_t netns_id;
 	int ifindex;
 	char dev[IF_NAMESIZE];
-	int link_fd;
+	struct net_attach at; /* tcx link or classic tc filter, egress */
 };
 
 /* Devices with our fq, and how many EDT faults use each. */
@@ -137,7 +142,7 @@ static void fq_put(uint64_t netns_id, int ifindex, const char *dev)
 }
 
 int lat_edt_attach(struct latency_bpf *skel, uint64_t netns_id, const char *dev, int ifindex,
-		   struct lat_edt **out, char *err, size_t errlen)
+		   bool tcx, struct lat_edt **out, char *err, size_t errlen)
 {
 	struct lat_edt *e = calloc(1, sizeof(*e));
 	int ret;
@@ -148,21 +153,33 @@ int lat_edt_attach(struct latency_bpf *skel, uint64_t netns_id, const char *dev,
 	e->netns_id = netns_id;
 	e->ifindex = ifindex;
 	snprintf(e->dev, sizeof(e->dev), "%s", dev);
+	e->at = (struct net_attach){
+	    .ifindex = ifindex,
+	    .dir = FL_DIR_EGRESS,
+	    .backend = tcx ? NET_TCX : NET_TC,
+	    .dev = e->dev,
+	    .tc_handle = FL_TC_HANDLE_LATENCY,
+	};
 	ret = fq_get(netns_id, dev, ifindex, err, errlen);
 	if (ret) {
 		free(e);
 		return ret;
 	}
-	e->link_fd = bpf_link_create(bpf_program__fd(skel->progs.fl_latency_edt), ifindex,
-				     FL_BPF_TCX_EGRESS_AT, NULL);
-	if (e->link_fd < 0) {
-		ret = e->link_fd;
-		snprintf(err, errlen, "cannot attach a tcx egress link to %s: %s", dev,
-			 strerror(-ret));
+	/* Beat before the program can see a packet: 0 is "stale" to it. */
+	skel->bss->heartbeat_ns = now_mono_ns();
+	ret = net_attach(&e->at, bpf_program__fd(skel->progs.fl_latency_edt), err, errlen);
+	if (ret) {
+		if (!tcx && ret == -EEXIST)
+			snprintf(err, errlen,
+				 "%s has an EDT fault of this agent already: without tcx (kernel "
+				 "6.6+) a device takes one; clear it or use --backend nfqueue",
+				 dev);
 		fq_put(netns_id, ifindex, dev);
 		free(e);
 		return ret;
 	}
+	fl_log("edt on %s: the program on %s", dev,
+	       tcx ? "a tcx egress link" : "a classic tc egress filter, with the heartbeat");
 	*out = e;
 	return 0;
 }
@@ -171,9 +188,35 @@ void lat_edt_detach(struct lat_edt *e)
 {
 	if (!e)
 		return;
-	close(e->link_fd);
+	/* true: a clsact qdisc the filter needed goes too, when unused. */
+	net_detach(&e->at, true);
 	fq_put(e->netns_id, e->ifindex, e->dev);
 	free(e);
+}
+
+/* The classic tc egress filter of an earlier agent's EDT fault on ifindex,
+ * and the clsact qdisc it stood on when nothing else stands there. */
+static void remove_tc_filter(int ifindex, const char *dev, const char *where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE_LATENCY,
+			    .priority = FL_TC_PRIO);
+	struct tc_filter_info f = {.handle = FL_TC_HANDLE_LATENCY, .prio = FL_TC_PRIO};
+
+	if (bpf_tc_query(&hook, &opts))
+		return;
+	f.bpf_id = opts.prog_id;
+	snprintf(f.kind, sizeof(f.kind), "bpf");
+	if (!net_tc_filter_ours(&f))
+		return;
+	opts.prog_id = 0;
+	opts.prog_fd = 0;
+	opts.flags = 0;
+	if (bpf_tc_detach(&hook, &opts))
+		return;
+	fl_log("removed the EDT tc filter left by an earlier agent on %s%s%s", dev,
+	       *where ? " in netns " : "", where);
+	net_clsact_remove_if_unused(ifindex, dev);
 }
 
 void lat_edt_cleanup(const char *where)
@@ -182,6 +225,8 @@ void lat_edt_cleanup(const char *where)
 
 	for (i = ifs; i && i->if_index; i++) {
 		char kind[32], handle[32];
+
+		remove_tc_filter(i->if_index, i->if_name, where);
 
 		if (!root_qdisc(i->if_name, kind, sizeof(kind), handle, sizeof(handle)) &&
 		    !strcmp(handle, FQ_HANDLE) && !strcmp(kind, "fq")) {

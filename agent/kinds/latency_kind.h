@@ -48,16 +48,18 @@ struct lat_hist {
 void lat_hist_add(struct lat_hist *h, uint64_t v);
 uint64_t lat_hist_quantile(const struct lat_hist *h, double q); /* 0 when empty */
 
-/* ---- latency_edt.c: backend edt (fq qdisc, tcx egress link) ---- */
+/* ---- latency_edt.c: backend edt (fq qdisc, tcx or classic tc egress) ---- */
 
 struct latency_bpf;
 struct lat_edt;
 /* In the device's namespace: fq as the device's root qdisc (shared by the
- * EDT faults on it), the program on a tcx egress link. */
+ * EDT faults on it), the program on a tcx egress link (tcx) or else a
+ * classic tc egress filter, which obeys skel's heartbeat_ns. */
 int lat_edt_attach(struct latency_bpf *skel, uint64_t netns_id, const char *dev, int ifindex,
-		   struct lat_edt **out, char *err, size_t errlen);
+		   bool tcx, struct lat_edt **out, char *err, size_t errlen);
 void lat_edt_detach(struct lat_edt *e); /* in the device's namespace */
-/* Removes fq qdiscs of ours on every device of this namespace. */
+/* Removes fq qdiscs and EDT tc filters of ours on every device of this
+ * namespace. */
 void lat_edt_cleanup(const char *where);
 
 /* ---- latency_hold.c: packets held, flows seen ---- */

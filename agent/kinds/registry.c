@@ -16,10 +16,11 @@ static const struct fl_backend_desc drop_backends[] = {
 
 static const struct fl_backend_desc latency_backends[] = {
     {"edt",
-     {FACT_QDISC_FQ, FACT_TCX, END},
-     {END},
-     NULL,
-     "a tcx egress program sets the departure time under an fq qdisc (egress only)"},
+     {FACT_QDISC_FQ, END},
+     {FACT_TCX, FACT_TC, END},
+     "tcx or tc",
+     "a tcx (else classic tc, with a heartbeat) egress program sets the departure time "
+     "under an fq qdisc (egress only)"},
     {"netem", {FACT_QDISC_NETEM, FACT_TC, END}, {END}, NULL, "netem under a BPF classifier"},
     {"nfqueue",
      {FACT_NFQUEUE, FACT_XT_BPF, END},

@@ -1,0 +1,43 @@
+#!/bin/bash
+# The matrix guest's PID 1, after tools/matrix/init.sh: mount what a Debian
+# system would, load the kernel package's modules on demand, run the suite
+# (smoke or full: tools/matrix/suite.sh) with the host's build (fl.bin on
+# the kernel command line), write each result to /fl-results (the host's
+# build/matrix/results/RUN), and power off. Nothing here survives the guest:
+# every write outside /fl-results lands in the tmpfs overlay.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+tree=$(sed -n 's/.*fl\.tree=\([^ ]*\).*/\1/p' /proc/cmdline)
+suite=$(sed -n 's/.*fl\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
+export FL_BIN=$(sed -n 's/.*fl\.bin=\([^ ]*\).*/\1/p' /proc/cmdline)
+R=/fl-results
+off() { sync; echo o >/proc/sysrq-trigger; sleep 30; }
+trap off EXIT
+exec >"$R/guest.log" 2>&1
+echo "guest: up at $(cut -d' ' -f1 /proc/uptime) s of uptime, kernel $(uname -r)"
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /run/netns
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t securityfs securityfs /sys/kernel/security
+rel=$(uname -r)
+mkdir -p "/lib/modules/$rel"
+mount --bind "$tree/build/matrix/cache/k/lib/modules/$rel" "/lib/modules/$rel"
+# The host has no kmod: busybox's modprobe loads what the kernel asks for
+# (sch_fq, cls_bpf, veth...) from the kernel package's own modules.
+ln -sf "$(command -v busybox)" /usr/sbin/modprobe
+echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe
+ip link set lo up
+hostname faultline-matrix
+echo "guest: mounted at $(cut -d' ' -f1 /proc/uptime) s"
+cd "$tree" || exit 1
+bash tools/matrix/suite.sh "$suite" "$R"
+echo "guest: done at $(cut -d' ' -f1 /proc/uptime) s"
