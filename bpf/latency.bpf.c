@@ -186,16 +186,26 @@ static __always_inline bool is_start(const struct pkt *p, const struct fl_lat_fl
 	return p->k.proto == IPPROTO_TCP && p->payload && (!f || f->last_ack != p->ack);
 }
 
-/* 1: the agent sees this packet. */
-static __always_inline int select(struct pkt *p, __u64 now)
+static __always_inline bool coin(void)
+{
+	return rule.prob == 0xffffffff || bpf_get_prandom_u32() < rule.prob;
+}
+
+/* 0: not selected; 1: it follows a selected packet of its flow; 2: it
+ * starts what the fault delays. draw: the program draws the probability
+ * and every selected packet extends the flow's window (netem, which
+ * delays each packet from its own arrival: the flow leaves netem only
+ * after a gap of follow_ns, so nothing behind overtakes it); else the
+ * agent draws (nfqueue). */
+static __always_inline int select(struct pkt *p, __u64 now, bool draw)
 {
 	struct fl_lat_flow *f, nf = {};
 	bool start;
 
 	if (rule.per == FL_LAT_PER_PACKET)
-		return 1;
+		return !draw || coin() ? 2 : 0;
 	f = bpf_map_lookup_elem(&flows, &p->k);
-	start = is_start(p, f);
+	start = is_start(p, f) && (!draw || coin());
 	if (!f) {
 		if (!start)
 			return 0;
@@ -203,16 +213,14 @@ static __always_inline int select(struct pkt *p, __u64 now)
 		nf.last_ack = p->ack;
 		nf.follow_until = now + rule.follow_ns;
 		bpf_map_update_elem(&flows, &p->k, &nf, BPF_ANY);
-		return 1;
-	}
-	if (start) {
-		f->follow_until = now + rule.follow_ns;
-		if (p->payload)
-			f->last_ack = p->ack;
-		return 1;
+		return 2;
 	}
 	if (p->payload)
 		f->last_ack = p->ack;
+	if (start || (draw && now < f->follow_until)) {
+		f->follow_until = now + rule.follow_ns;
+		return start ? 2 : 1;
+	}
 	return now < f->follow_until;
 }
 
@@ -230,10 +238,10 @@ int fl_latency(struct __sk_buff *skb)
 	if (!c)
 		return 0;
 	c->matched++;
-	ret = select(&p, bpf_ktime_get_ns());
+	ret = select(&p, bpf_ktime_get_ns(), false);
 	if (ret)
 		c->queued++;
-	return ret;
+	return !!ret;
 }
 
 static __always_inline void emit(const struct pkt *p, __u64 now, __u64 delay)
@@ -262,6 +270,28 @@ static __always_inline void emit(const struct pkt *p, __u64 now, __u64 delay)
 				  : BPF_RB_NO_WAKEUP);
 }
 
+/* The tc backends (edt, netem): the packet parsed into p and counted when
+ * the fault's target matches it and the agent is alive; the counters, or
+ * NULL to let the packet go on untouched. */
+static __always_inline struct fl_lat_counters *tc_match(struct __sk_buff *skb, struct pkt *p,
+							__u64 *now)
+{
+	struct fl_lat_counters *c;
+	__u32 key = 0;
+
+	if (parse(skb, p) < 0 || !target_match(p))
+		return NULL;
+	c = bpf_map_lookup_elem(&counters, &key);
+	if (!c)
+		return NULL;
+	c->matched++;
+	*now = bpf_ktime_get_ns();
+	/* Dead-man switch; signed: a beat after the clock read is later than now. */
+	if ((__s64)(*now - *(volatile __u64 *)&heartbeat_ns) > (__s64)FL_HEARTBEAT_STALE_NS)
+		return NULL;
+	return c;
+}
+
 /*
  * Backend edt: on egress under the fq qdisc the agent installs, a packet
  * leaves at its departure time (skb->tstamp, CLOCK_MONOTONIC). The program
@@ -277,17 +307,9 @@ int fl_latency_edt(struct __sk_buff *skb)
 	struct fl_lat_counters *c;
 	struct pkt p = {};
 	__u64 now, base, t = 0;
-	__u32 key = 0;
 
-	if (parse(skb, &p) < 0 || !target_match(&p))
-		return -1;
-	c = bpf_map_lookup_elem(&counters, &key);
+	c = tc_match(skb, &p, &now);
 	if (!c)
-		return -1;
-	c->matched++;
-	now = bpf_ktime_get_ns();
-	/* Dead-man switch; signed: a beat after the clock read is later than now. */
-	if ((__s64)(now - *(volatile __u64 *)&heartbeat_ns) > (__s64)FL_HEARTBEAT_STALE_NS)
 		return -1;
 	base = skb->tstamp > now ? skb->tstamp : now; /* TCP may pace it already */
 	f = bpf_map_lookup_elem(&flows, &p.k);
@@ -317,6 +339,35 @@ int fl_latency_edt(struct __sk_buff *skb)
 	}
 	if (t && t != skb->tstamp)
 		bpf_skb_set_tstamp(skb, t, BPF_SKB_CLOCK_MONOTONIC);
+	return -1; /* TCX_NEXT, TC_ACT_UNSPEC */
+}
+
+/*
+ * Backend netem: on egress, the packets to delay go to the fault's netem
+ * qdisc, a band of the prio qdisc the agent installs as the device's root
+ * (skb->priority = that band's class: prio takes a priority whose major
+ * is its own handle as the band). netem delays each one from its arrival
+ * and draws the jitter itself; events carry the nominal delay. (Its
+ * name is short: the kernel keeps 15 characters of a program's.)
+ */
+SEC("tc")
+int fl_lat_netem(struct __sk_buff *skb)
+{
+	struct fl_lat_counters *c;
+	struct pkt p = {};
+	__u64 now;
+	int sel;
+
+	c = tc_match(skb, &p, &now);
+	if (!c)
+		return -1;
+	sel = select(&p, now, true);
+	if (!sel)
+		return -1;
+	skb->priority = rule.classid;
+	c->queued++;
+	if (sel == 2)
+		emit(&p, now, rule.delay_ns);
 	return -1; /* TCX_NEXT, TC_ACT_UNSPEC */
 }
 

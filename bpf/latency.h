@@ -41,6 +41,9 @@ struct fl_lat_rule {
 	__u64 delay_ns;
 	__u64 jitter_ns;
 	__s32 dist[FL_LAT_DIST_N]; /* delay = delay_ns + jitter_ns * dist[rand] / ONE */
+	/* netem only: the prio band's class the program puts packets in. */
+	__u32 classid;
+	__u32 pad;
 };
 
 /* A flow in one direction, as the packet says (source first). */

@@ -86,7 +86,7 @@ static const char usage[] =
     "  --dst CIDR  --dport P[-P]  --proto tcp|udp  errno: the address a socket call names\n"
     "  --path PREFIX             calls on paths (or files) under PREFIX\n"
 
-    "inject latency: the options of drop (--backend nfqueue|edt), and\n"
+    "inject latency: the options of drop (--backend nfqueue|edt|netem), and\n"
     "  --delay D                 how long to hold, e.g. 50ms (required, 0..10s)\n"
     "  --jitter D                spread around the delay (at most the delay)\n"
     "  --distribution uniform|normal|pareto   of the spread (default uniform)\n"

@@ -7,8 +7,7 @@
  * removed as soon as the rule holds the program. Rules carry the agent's
  * pid in their comment and are recorded in the state folder, so the next
  * agent removes them after a crash (--queue-bypass passes traffic until
- * then). Backend edt: latency_edt.c. netem is probed and listed, not
- * written yet.
+ * then). Backend edt: latency_edt.c; backend netem: latency_netem.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,18 +47,26 @@ struct lat_fault {
 	int ifindex;
 	uint8_t family; /* of the match: 0 any */
 	bool edt_backend;
+	bool netem_backend;
 	bool ipv[2]; /* rules in iptables, ip6tables */
 	uint16_t qnum;
 	char comment[64];
 	struct latency_bpf *skel;
-	struct lat_queue *q; /* nfqueue */
-	struct lat_edt *edt; /* edt */
+	struct lat_queue *q;	 /* nfqueue */
+	struct lat_edt *edt;	 /* edt */
+	struct lat_netem *netem; /* netem */
 	int ncpus;
 };
 
 static struct kind_env cfg;
 static struct lat_fault *faults;
 static uint64_t lost_retired;
+
+/* edt and netem: a tc program decides and the kernel holds the packets. */
+static bool in_tc(const struct lat_fault *f)
+{
+	return f->edt_backend || f->netem_backend;
+}
 
 static const char *dir_name(uint8_t dir)
 {
@@ -80,9 +87,10 @@ static void save_state(void)
 	json_t *arr = json_array();
 
 	for (struct lat_fault *f = faults; f; f = f->next)
-		json_array_append_new(arr, json_pack("{s:s,s:I,s:s,s:b}", "netns", f->netns,
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:s,s:b,s:b}", "netns", f->netns,
 						     "netns_id", (json_int_t)f->netns_id, "comment",
-						     f->comment, "edt", f->edt_backend));
+						     f->comment, "edt", f->edt_backend, "netem",
+						     f->netem_backend));
 	snprintf(path, sizeof(path), "%s/latency-rules.json", cfg.state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_dump_file(arr, tmp, JSON_COMPACT) || rename(tmp, path))
@@ -105,16 +113,21 @@ static int lat_check(const struct fl_fault_spec *s, const char *backend, char *e
 			 key);
 		return -EINVAL;
 	}
+	if (!strcmp(backend, "netem") && s->target.dir != FL_DIR_EGRESS) {
+		snprintf(err, errlen,
+			 "the netem backend delays egress only (netem on ingress needs an ifb "
+			 "device, which the agent does not make); use --egress or --backend "
+			 "nfqueue");
+		return -ENOTSUP;
+	}
 	if (!strcmp(backend, "edt") && s->target.dir != FL_DIR_EGRESS) {
 		snprintf(err, errlen,
 			 "the edt backend delays egress only (fq is an egress qdisc); use --egress "
 			 "or --backend nfqueue");
 		return -ENOTSUP;
 	}
-	if (strcmp(backend, "nfqueue") && strcmp(backend, "edt")) {
-		snprintf(err, errlen,
-			 "the %s latency backend is not written yet (nfqueue and edt are); use "
-			 "--backend nfqueue",
+	if (strcmp(backend, "nfqueue") && strcmp(backend, "edt") && strcmp(backend, "netem")) {
+		snprintf(err, errlen, "'%s' is not a latency backend (nfqueue, edt, netem)",
 			 backend);
 		return -ENOTSUP;
 	}
@@ -129,6 +142,7 @@ static void fault_free(struct lat_fault *f)
 		return;
 	lat_queue_close(f->q);
 	lat_edt_detach(f->edt);
+	lat_netem_detach(f->netem);
 	latency_bpf__destroy(f->skel);
 	if (f->netns_fd >= 0)
 		close(f->netns_fd);
@@ -165,11 +179,12 @@ static int load(struct lat_fault *f, const struct fl_fault_spec *s, char *err, s
 	for (int i = 0; i < nr_prot; i++)
 		f->skel->rodata->protected_ports[i] = cfg.protected_ports[i];
 	f->skel->rodata->nr_protected = nr_prot;
-	f->skel->rodata->l3_off = f->edt_backend ? net_dev_l3_off(f->dev) : 0;
+	f->skel->rodata->l3_off = in_tc(f) ? net_dev_l3_off(f->dev) : 0;
 	f->skel->rodata->direction = f->dir;
 	f->skel->rodata->ifindex = f->ifindex;
-	bpf_program__set_autoload(f->skel->progs.fl_latency, !f->edt_backend);
+	bpf_program__set_autoload(f->skel->progs.fl_latency, !in_tc(f));
 	bpf_program__set_autoload(f->skel->progs.fl_latency_edt, f->edt_backend);
+	bpf_program__set_autoload(f->skel->progs.fl_lat_netem, f->netem_backend);
 	ret = bpf_map__reuse_fd(f->skel->maps.events, cfg.ringbuf_fd);
 	if (!ret)
 		ret = latency_bpf__load(f->skel);
@@ -182,7 +197,8 @@ static int load(struct lat_fault *f, const struct fl_fault_spec *s, char *err, s
 	r = &f->skel->bss->rule;
 	r->per = l->per;
 	r->force = s->force;
-	r->follow_ns = lat_max_delay_ns(l) + FL_LAT_FOLLOW_MARGIN_NS;
+	/* netem holds each follower for the delay itself: no reading lag */
+	r->follow_ns = lat_max_delay_ns(l) + (f->netem_backend ? 0 : FL_LAT_FOLLOW_MARGIN_NS);
 	r->match = s->target.match;
 	r->fault_id = f->id;
 	r->prob = s->prob >= 1.0 ? 0xffffffffu : (uint32_t)(s->prob * 4294967296.0);
@@ -211,6 +227,10 @@ static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err
 	if (f->edt_backend)
 		return lat_edt_attach(f->skel, f->netns_id, f->dev, f->ifindex,
 				      cfg.facts && cfg.facts->r[FACT_TCX].ok, &f->edt, err, errlen);
+	if (f->netem_backend)
+		return lat_netem_attach(f->skel, l, f->netns_id, f->dev, f->ifindex,
+					cfg.facts && cfg.facts->r[FACT_TCX].ok, &f->netem, err,
+					errlen);
 	ret = lat_queue_open(&qc, &f->q, &f->qnum, err, errlen);
 	if (!ret)
 		ret = lat_queue_start(f->q, err, errlen);
@@ -277,6 +297,15 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 			 t->dev, *t->netns ? " in netns " : "", t->netns, d,
 			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "", fl_lat_per_name(l->per),
 			 cfg.facts && cfg.facts->r[FACT_TCX].ok ? "tcx" : "classic tc (heartbeat)");
+	else if (!strcmp(backend, "netem"))
+		snprintf(plan, planlen,
+			 "delay matching packets on %s egress%s%s by %s%s%s per %s: the prio "
+			 "qdisc as root (handle fa19:, in place of the kernel's default), a netem "
+			 "qdisc in a band of its own, and a %s egress program that sends the "
+			 "packets to that band",
+			 t->dev, *t->netns ? " in netns " : "", t->netns, d,
+			 l->jitter_ns ? " +- " : "", l->jitter_ns ? j : "", fl_lat_per_name(l->per),
+			 cfg.facts && cfg.facts->r[FACT_TCX].ok ? "tcx" : "classic tc (heartbeat)");
 	else
 		snprintf(plan, planlen,
 			 "hold matching packets on %s %s%s%s for %s%s%s per %s: an xt_bpf "
@@ -301,6 +330,7 @@ static int lat_add(const struct fl_fault_spec *s, const char *backend, uint32_t 
 	f->dir = t->dir;
 	f->ifindex = (int)if_nametoindex(t->dev);
 	f->edt_backend = !strcmp(backend, "edt");
+	f->netem_backend = !strcmp(backend, "netem");
 	f->family = t->match.family;
 	f->ncpus = libbpf_num_possible_cpus();
 	ret = install(f, s, err, errlen);
@@ -333,6 +363,8 @@ static void lat_remove(void *state)
 		rules_del(f);
 		lat_edt_detach(f->edt);
 		f->edt = NULL;
+		lat_netem_detach(f->netem);
+		f->netem = NULL;
 		netns_leave(saved);
 	} else {
 		fl_log("latency fault %u: cannot enter its namespace to remove its rule", f->id);
@@ -382,7 +414,7 @@ static void lat_counters(const void *state, struct fl_counters *c)
 	bpf_counters(f, &b);
 	lat_queue_stats(f->q, &st);
 	c->matched = b.matched;
-	c->injected = f->edt_backend ? b.queued : st.delayed;
+	c->injected = in_tc(f) ? b.queued : st.delayed;
 }
 
 static json_t *ms(uint64_t ns)
@@ -400,8 +432,11 @@ static void lat_describe(const void *state, json_t *j)
 		return;
 	bpf_counters(f, &b);
 	lat_queue_stats(f->q, &st);
-	if (f->edt_backend) { /* the program decides: no queue, no histogram */
+	if (in_tc(f)) { /* the program decides: no queue, no histogram */
 		json_object_set_new(j, "delayed", json_integer((json_int_t)b.queued));
+		if (f->netem)
+			json_object_set_new(j, "netem_band",
+					    json_integer(lat_netem_band(f->netem)));
 		return;
 	}
 	json_object_set_new(j, "delayed", json_integer((json_int_t)st.delayed));
@@ -426,7 +461,7 @@ static void lat_heartbeat(uint64_t now)
 	for (struct lat_fault *f = faults; f; f = f->next) {
 		if (f->q)
 			lat_queue_drain(f->q, events_write);
-		if (f->edt_backend) /* the dead-man switch of fl_latency_edt */
+		if (in_tc(f)) /* the dead-man switch of fl_latency_edt and _netem */
 			__atomic_store_n(&f->skel->bss->heartbeat_ns, now, __ATOMIC_RELAXED);
 	}
 }
@@ -446,7 +481,7 @@ static int lat_hooks(void)
 	int n = 0;
 
 	for (struct lat_fault *f = faults; f; f = f->next)
-		n += f->ipv[0] + f->ipv[1] + !!f->edt;
+		n += f->ipv[0] + f->ipv[1] + !!f->edt + !!f->netem;
 	return n;
 }
 
@@ -492,6 +527,8 @@ static int lat_cleanup_leftovers(const struct kind_env *env)
 			lat_rules_cleanup(ns);
 			if (json_is_true(json_object_get(e, "edt")))
 				lat_edt_cleanup(ns);
+			if (json_is_true(json_object_get(e, "netem")))
+				lat_netem_cleanup(ns);
 			netns_leave(saved);
 		}
 		close(fd);
@@ -501,6 +538,8 @@ static int lat_cleanup_leftovers(const struct kind_env *env)
 	lat_rules_cleanup("");
 	if (env->facts && env->facts->r[FACT_QDISC_FQ].ok)
 		lat_edt_cleanup(""); /* a tc call per device: only where fq exists */
+	if (env->facts && env->facts->r[FACT_QDISC_NETEM].ok)
+		lat_netem_cleanup("");
 
 	dir = opendir(PIN_DIR);
 	for (struct dirent *d; dir && (d = readdir(dir));)

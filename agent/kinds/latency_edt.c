@@ -48,7 +48,7 @@ static struct fq_dev {
 } * fq_devs;
 
 /* The root qdisc of dev: its kind and handle ("noqueue", "0:"). */
-static int root_qdisc(const char *dev, char *kind, size_t klen, char *handle, size_t hlen)
+int lat_root_qdisc(const char *dev, char *kind, size_t klen, char *handle, size_t hlen)
 {
 	char out[1024];
 	char *argv[] = {"tc", "qdisc", "show", "dev", (char *)dev, "root", NULL};
@@ -75,7 +75,7 @@ static int fq_get(uint64_t netns_id, const char *dev, int ifindex, char *err, si
 			d->users++;
 			return 0;
 		}
-	ret = root_qdisc(dev, kind, sizeof(kind), handle, sizeof(handle));
+	ret = lat_root_qdisc(dev, kind, sizeof(kind), handle, sizeof(handle));
 	if (ret) {
 		snprintf(err, errlen, "cannot read the root qdisc of %s: %s", dev, strerror(-ret));
 		return ret;
@@ -116,7 +116,7 @@ static void fq_del(const char *dev)
 	char *argv[] = {"tc",	"qdisc",  "del",     "dev", (char *)dev,
 			"root", "handle", FQ_HANDLE, NULL};
 
-	if (root_qdisc(dev, kind, sizeof(kind), handle, sizeof(handle)) ||
+	if (lat_root_qdisc(dev, kind, sizeof(kind), handle, sizeof(handle)) ||
 	    strcmp(handle, FQ_HANDLE) || strcmp(kind, "fq"))
 		return; /* not ours (any more) */
 	if (lat_run_cmd(argv, out, sizeof(out)))
@@ -194,14 +194,15 @@ void lat_edt_detach(struct lat_edt *e)
 	free(e);
 }
 
-/* The classic tc egress filter of an earlier agent's EDT fault on ifindex,
- * and the clsact qdisc it stood on when nothing else stands there. */
-static void remove_tc_filter(int ifindex, const char *dev, const char *where)
+/* The classic tc egress filter (handle) of an earlier agent's fault on
+ * ifindex, and the clsact qdisc it stood on when nothing else stands
+ * there. what: the backend, for the log. */
+void lat_tc_filter_cleanup(int ifindex, const char *dev, const char *where, uint32_t handle,
+			   const char *what)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE_LATENCY,
-			    .priority = FL_TC_PRIO);
-	struct tc_filter_info f = {.handle = FL_TC_HANDLE_LATENCY, .prio = FL_TC_PRIO};
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = FL_TC_PRIO);
+	struct tc_filter_info f = {.handle = handle, .prio = FL_TC_PRIO};
 
 	if (bpf_tc_query(&hook, &opts))
 		return;
@@ -214,7 +215,7 @@ static void remove_tc_filter(int ifindex, const char *dev, const char *where)
 	opts.flags = 0;
 	if (bpf_tc_detach(&hook, &opts))
 		return;
-	fl_log("removed the EDT tc filter left by an earlier agent on %s%s%s", dev,
+	fl_log("removed the %s tc filter left by an earlier agent on %s%s%s", what, dev,
 	       *where ? " in netns " : "", where);
 	net_clsact_remove_if_unused(ifindex, dev);
 }
@@ -226,9 +227,10 @@ void lat_edt_cleanup(const char *where)
 	for (i = ifs; i && i->if_index; i++) {
 		char kind[32], handle[32];
 
-		remove_tc_filter(i->if_index, i->if_name, where);
+		lat_tc_filter_cleanup((int)i->if_index, i->if_name, where, FL_TC_HANDLE_LATENCY,
+				      "EDT");
 
-		if (!root_qdisc(i->if_name, kind, sizeof(kind), handle, sizeof(handle)) &&
+		if (!lat_root_qdisc(i->if_name, kind, sizeof(kind), handle, sizeof(handle)) &&
 		    !strcmp(handle, FQ_HANDLE) && !strcmp(kind, "fq")) {
 			fl_log("removing an fq qdisc left by an earlier agent on %s%s%s",
 			       i->if_name, *where ? " in netns " : "", where);

@@ -61,6 +61,25 @@ void lat_edt_detach(struct lat_edt *e); /* in the device's namespace */
 /* Removes fq qdiscs and EDT tc filters of ours on every device of this
  * namespace. */
 void lat_edt_cleanup(const char *where);
+/* The root qdisc of dev: its kind and handle ("noqueue", "0:"). */
+int lat_root_qdisc(const char *dev, char *kind, size_t klen, char *handle, size_t hlen);
+/* Removes a classic tc egress filter (handle) of a dead agent's on ifindex. */
+void lat_tc_filter_cleanup(int ifindex, const char *dev, const char *where, uint32_t handle,
+			   const char *what);
+
+/* ---- latency_netem.c: backend netem (prio root, a netem band per fault) ---- */
+
+struct lat_netem;
+/* In the device's namespace: the prio root (shared by the netem faults on
+ * it), a band with netem for l, the program (rule.classid set here) on a
+ * tcx egress link (tcx) or else a classic tc egress filter. */
+int lat_netem_attach(struct latency_bpf *skel, const struct fl_latency_params *l, uint64_t netns_id,
+		     const char *dev, int ifindex, bool tcx, struct lat_netem **out, char *err,
+		     size_t errlen);
+void lat_netem_detach(struct lat_netem *n); /* in the device's namespace */
+int lat_netem_band(const struct lat_netem *n);
+/* Removes prio roots and netem tc filters of ours on every device here. */
+void lat_netem_cleanup(const char *where);
 
 /* ---- latency_hold.c: packets held, flows seen ---- */
 

@@ -21,7 +21,12 @@ static const struct fl_backend_desc latency_backends[] = {
      "tcx or tc",
      "a tcx (else classic tc, with a heartbeat) egress program sets the departure time "
      "under an fq qdisc (egress only)"},
-    {"netem", {FACT_QDISC_NETEM, FACT_TC, END}, {END}, NULL, "netem under a BPF classifier"},
+    {"netem",
+     {FACT_QDISC_NETEM, END},
+     {FACT_TCX, FACT_TC, END},
+     "tcx or tc",
+     "a tcx (else classic tc, with a heartbeat) egress program sends the packets to a netem "
+     "band of a prio root qdisc (egress only)"},
     {"nfqueue",
      {FACT_NFQUEUE, FACT_XT_BPF, END},
      {END},

@@ -18,7 +18,8 @@
  * later one tell them from everyone else's. */
 #define FL_TC_PRIO	     0xfa17
 #define FL_TC_HANDLE_DROP    0xfa17
-#define FL_TC_HANDLE_LATENCY 0xfa18
+#define FL_TC_HANDLE_LATENCY 0xfa18 /* edt */
+#define FL_TC_HANDLE_NETEM   0xfa19
 #define FL_TC_HANDLE_MIN     0xfa17
 #define FL_TC_HANDLE_MAX     0xfa1f
 

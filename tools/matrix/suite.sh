@@ -3,7 +3,7 @@
 # doctor.txt), then each test of the suite with the host's build ($FL_BIN):
 # one log per test and results.txt (PASS/FAIL/SKIP lines, then
 # "TIME test seconds" lines).
-#   suite.sh smoke|full RESULTS_DIR
+#   suite.sh smoke|full|tests=t_a,t_b RESULTS_DIR
 suite=$1 R=$2
 : "${FL_BIN:?}"
 export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
@@ -20,7 +20,15 @@ full=(tests/agent/t_drop_*.sh tests/agent/t_latency*.sh tests/agent/t_errno_*.sh
 	ctl doctor --json >"$R/doctor.json"
 	ctl doctor >"$R/doctor.txt"
 )
-[ "$suite" = full ] && list=("${full[@]}") || list=("${smoke[@]}")
+case $suite in
+full) list=("${full[@]}") ;;
+tests=*) # tests=t_a,t_b: those of tests/agent, for one backend's work
+	IFS=, read -ra names <<<"${suite#tests=}"
+	list=()
+	for n in "${names[@]}"; do list+=("tests/agent/$n.sh"); done
+	;;
+*) list=("${smoke[@]}") ;;
+esac
 : >"$R/results.txt"
 for t in "${list[@]}"; do
 	name=$(basename "$t" .sh)
