@@ -430,13 +430,26 @@ static struct fl_event *pending;
 static json_t **pending_extra;
 static size_t npending, cap_pending;
 
+json_t *proc_listen_of(const struct proc_set *set, int i)
+{
+	json_t *j = proc_listen(set->pid[i]);
+
+	/* the same process all along (a pid is not reused while its process
+	 * lives), not one that took its pid since it was collected */
+	if (j && proc_start_time(set->pid[i]) != set->start[i]) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 void proc_event(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i, uint64_t value)
 {
 	/* a pause's or cap's start (value 0 is its end): the addresses it
 	 * serves on, while it still holds them */
 	bool start = kind != FL_KIND_KILL && value;
 
-	proc_event_with(kind, fault_id, set, i, value, start ? proc_listen(set->pid[i]) : NULL);
+	proc_event_with(kind, fault_id, set, i, value, start ? proc_listen_of(set, i) : NULL);
 }
 
 void proc_event_with(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i,

@@ -71,6 +71,8 @@ void proc_event_with(uint16_t kind, uint32_t fault_id, const struct proc_set *se
  * record: "netns", "listen", "netns_addrs", "listen_truncated"; NULL when
  * it has none (or is gone). Read a kill's before the signal. */
 json_t *proc_listen(pid_t pid);
+/* proc_listen of set entry i, NULL when its pid is another process's now. */
+json_t *proc_listen_of(const struct proc_set *set, int i);
 void proc_events_flush(void);
 void proc_shutdown(void); /* flush, free */
 

@@ -68,7 +68,7 @@ static int kill_add(const struct fl_fault_spec *s, const char *backend, uint32_t
 	ks->matched = set->n;
 	for (int i = 0; i < set->n; i++) {
 		/* what it listens on, before the signal closes it */
-		json_t *listen = proc_listen(set->pid[i]);
+		json_t *listen = proc_listen_of(set, i);
 
 		if (syscall(SYS_pidfd_send_signal, set->pidfd[i], s->proc.signal, NULL, 0)) {
 			if (errno != ESRCH)
