@@ -35,20 +35,9 @@ DBCG=$CGROUP_DIR
 
 # The database: nginx in its cgroup and namespace, listening on the
 # wildcard addresses (as a database does); db-start.sh (re)starts it there.
-mkdir -p "$T/db" "$T/api"
-cat >"$T/db/nginx.conf" <<NGX
-worker_processes 1;
-pid $T/db/nginx.pid;
-error_log $T/db/error.log;
-daemon on;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $T/db; proxy_temp_path $T/db; fastcgi_temp_path $T/db;
-	uwsgi_temp_path $T/db; scgi_temp_path $T/db;
-	server { listen 5432 reuseport; listen [::]:5432; location / { return 200 "row\n"; } }
-}
-NGX
+mkdir -p "$T/db"
+nginx_conf "$T/db" "access_log off;
+	server { listen 5432 reuseport; listen [::]:5432; location / { return 200 \"row\\n\"; } }"
 # agentctl runs it from inside "ip netns exec", whose fresh /sys has no
 # cgroup mount: there it mounts cgroup2 in that private mount namespace
 # (gone with its last process) to join the cgroup.
@@ -63,41 +52,15 @@ SH
 sh "$T/db-start.sh" || { fail proc_dep_db; exit 1; }
 at_exit "kill \$(cat $T/db/nginx.pid) 2>/dev/null"
 
-cat >"$T/api/nginx.conf" <<NGX
-worker_processes 1;
-pid $T/api/nginx.pid;
-error_log $T/api/error.log;
-daemon on;
-events { worker_connections 4096; }
-http {
-	log_format full '\$msec \$http_x_request_id \$status \$request_time \$upstream_addr \$upstream_status \$upstream_connect_time';
-	access_log $T/full.log full;
-	client_body_temp_path $T/api; proxy_temp_path $T/api; fastcgi_temp_path $T/api;
-	uwsgi_temp_path $T/api; scgi_temp_path $T/api;
-	server {
-		listen 8080 reuseport;
-		location / {
-			proxy_pass http://10.240.2.2:5432;
-			proxy_connect_timeout 1s;
-			proxy_read_timeout 1s;
-		}
-	}
-}
-NGX
-ip netns exec "$API" nginx -c "$T/api/nginx.conf" -p "$T/api" || { fail proc_dep_api; exit 1; }
-at_exit "kill \$(cat $T/api/nginx.pid)"
+NGINX_ACCESS_LOG=$T/full.log NGINX_READ_TIMEOUT=1s start_nginx_proxy "$API" 8080 10.240.2.2:5432 ||
+	{ fail proc_dep_api; exit 1; }
 start_agentd
 wait_until 5 ip netns exec "$CLI" curl -sf -o /dev/null http://10.240.1.2:8080/ ||
 	{ fail proc_dep_proxy_up; exit 1; }
 
 export SERVICE_URL=http://10.240.1.2:8080/ DB_CGROUP=$(basename "$DBCG") DB_START=$T/db-start.sh
 export RECEIPTS=nginx:$T/full.log
-field() { python3 -c "
-import json, sys
-r = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'):
-    r = r[int(k)] if isinstance(r, list) else r[k]
-print(r)" "$1" "$2"; }
+field() { json_field "$@"; }
 run_dep() { # NAME: the scenario from the client namespace into $T/NAME
 	: >"$T/full.log"
 	ip netns exec "$CLI" "$FL_BIN/agentctl" --socket "$FL_SOCK" run \
@@ -178,17 +141,5 @@ echo "# failed $(field "$R" counts.failed), explained_by $(field "$R" explained_
 check proc_dep_sneaky_fails test "$RC" -eq 1
 check proc_dep_sneaky_agent_part test "$(field "$R" explained_by.dependency)" -ge 100
 "$FL_BIN/loadgen" --dump-ledger "$T/b/ledger.bin.gz" >"$T/b.tsv"
-check proc_dep_sneaky_unexplained_are_iptables python3 - "$R" "$T/b.tsv" "$(cat "$T/ipt.start")" "$(cat "$T/ipt.end")" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if not l.startswith("#")]
-when = {x[0]: int(x[2]) for x in rows}
-lo, hi = int(sys.argv[3]), int(sys.argv[4])
-u = r["unexplained"]
-# scheduled inside the iptables window, give or take the API's 1 s timeouts
-out = [f["id"] for f in u if not (lo - 1.5e9 <= when[f["id"]] <= hi + 0.5e9)]
-noup = [f["id"] for f in u if "upstream 10.240.2.2:5432" not in f["service"]]
-print("unexplained", r["counts"]["unexplained"], "listed", len(u), "outside the iptables window",
-      len(out), "naming no upstream", len(noup))
-sys.exit(0 if len(u) >= 20 and len(u) == r["counts"]["unexplained"] and not out and not noup else 1)
-PY
+check proc_dep_sneaky_unexplained_are_iptables python3 "$(dirname "$0")/../helpers/unexplained_in_window.py" \
+	"$R" "$T/b.tsv" "$(cat "$T/ipt.start")" "$(cat "$T/ipt.end")" 10.240.2.2:5432
