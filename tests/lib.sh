@@ -101,23 +101,66 @@ start_nginx() {
 	[ -n "${NGINX_ACCESS_LOG:-}" ] && access="$NGINX_ACCESS_LOG faultline"
 	dir=$(mktemp -d /tmp/fl-nginx.XXXXXX)
 	at_exit "rm -rf $dir"
-	cat >"$dir/nginx.conf" <<NGX
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-daemon on;
-events { worker_connections 4096; }
-http {
-	log_format faultline '\$msec \$http_x_request_id \$status \$request_time';
+	nginx_conf "$dir" "log_format faultline '\$msec \$http_x_request_id \$status \$request_time';
 	access_log $access;
-	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
-	uwsgi_temp_path $dir; scgi_temp_path $dir;
-	server { listen $port reuseport; listen [::]:$port; location / { return 200 "ok\n"; } }
-}
-NGX
+	server { listen $port reuseport; listen [::]:$port; location / { return 200 \"ok\\n\"; } }"
 	if [ -n "$ns" ]; then ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir"; else nginx -c "$dir/nginx.conf" -p "$dir"; fi || return 1
 	at_exit "kill \$(cat $dir/nginx.pid)"
 	NGINX_DIR=$dir
+}
+
+# nginx_conf DIR HTTP: DIR/nginx.conf, a daemon with one worker whose pid,
+# error log and temporary files are in DIR, with HTTP inside its http block.
+nginx_conf() {
+	cat >"$1/nginx.conf" <<NGX
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log;
+daemon on;
+events { worker_connections 4096; }
+http {
+	client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
+	uwsgi_temp_path $1; scgi_temp_path $1;
+	$2
+}
+NGX
+}
+
+# start_nginx_proxy NETNS PORT UPSTREAM: an nginx API on PORT inside NETNS
+# in front of http://UPSTREAM (proxy_pass; connect timeout 1 s, read timeout
+# NGINX_READ_TIMEOUT, default 2s). NGINX_ACCESS_LOG=PATH: receipts with the
+# upstream it called (docs/reconcile.md, "Receipts"); NGINX_PLAIN_LOG=PATH:
+# also receipts without it. Stopped on exit; PROXY_DIR is its folder.
+start_nginx_proxy() {
+	local ns=$1 port=$2 up=$3 dir logs=""
+	[ -n "${NGINX_ACCESS_LOG:-}" ] && logs="access_log $NGINX_ACCESS_LOG full;"
+	[ -n "${NGINX_PLAIN_LOG:-}" ] && logs="$logs access_log $NGINX_PLAIN_LOG plain;"
+	dir=$(mktemp -d /tmp/fl-proxy.XXXXXX)
+	at_exit "rm -rf $dir"
+	nginx_conf "$dir" "log_format full '\$msec \$http_x_request_id \$status \$request_time \$upstream_addr \$upstream_status \$upstream_connect_time';
+	log_format plain '\$msec \$http_x_request_id \$status \$request_time';
+	${logs:-access_log off;}
+	server {
+		listen $port reuseport;
+		location / {
+			proxy_pass http://$up;
+			proxy_connect_timeout 1s;
+			proxy_read_timeout ${NGINX_READ_TIMEOUT:-2s};
+		}
+	}"
+	ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" || return 1
+	at_exit "kill \$(cat $dir/nginx.pid)"
+	PROXY_DIR=$dir
+}
+
+# json_field FILE A.B.0.C: that value of a JSON file (a number: a list's index)
+json_field() {
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'):
+    r = r[int(k)] if isinstance(r, list) else r[k]
+print(r)" "$1" "$2"
 }
 
 # kernel_has FACT: ask the running agent's fact table (agentctl doctor).

@@ -235,9 +235,20 @@ void events_fault_end(uint32_t id, const char *why)
 
 void events_emit(const struct fl_event *e)
 {
+	events_emit_with(e, NULL);
+}
+
+void events_emit_with(const struct fl_event *e, json_t *extra)
+{
+	json_t *j;
+
 	if (user_cb)
 		user_cb(e, user_arg);
-	write_record(event_to_json(e, now_wall_ns() - now_mono_ns() + e->ts_ns));
+	j = event_to_json(e, now_wall_ns() - now_mono_ns() + e->ts_ns);
+	if (j && extra)
+		json_object_update(j, extra);
+	json_decref(extra);
+	write_record(j);
 }
 
 void events_lost(uint64_t n)

@@ -36,6 +36,9 @@ void events_fault_end(uint32_t id, const char *why);
  * cpu, a seccomp supervisor's reports), written as if it had come from the
  * ring buffer. */
 void events_emit(const struct fl_event *e);
+/* The same with extra fields merged into the record (a reference it takes;
+ * NULL none): a process fault's listening addresses. */
+void events_emit_with(const struct fl_event *e, json_t *extra);
 /* Record that n events were lost in the kernel (ring buffer full). */
 void events_lost(uint64_t n);
 

@@ -427,24 +427,53 @@ void proc_plan_list(const struct proc_set *set, char *buf, size_t len)
 /* Events wait for the next tick (or the fault's end): the fault table
  * counts an event only once the fault is in it, which is after add. */
 static struct fl_event *pending;
+static json_t **pending_extra;
 static size_t npending, cap_pending;
 
+json_t *proc_listen_of(const struct proc_set *set, int i)
+{
+	json_t *j = proc_listen(set->pid[i]);
+
+	/* the same process all along (a pid is not reused while its process
+	 * lives), not one that took its pid since it was collected */
+	if (j && proc_start_time(set->pid[i]) != set->start[i]) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 void proc_event(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i, uint64_t value)
+{
+	/* a pause's or cap's start (value 0 is its end): the addresses it
+	 * serves on, while it still holds them */
+	bool start = kind != FL_KIND_KILL && value;
+
+	proc_event_with(kind, fault_id, set, i, value, start ? proc_listen_of(set, i) : NULL);
+}
+
+void proc_event_with(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i,
+		     uint64_t value, json_t *extra)
 {
 	struct fl_event *e;
 
 	if (npending == cap_pending) {
 		size_t cap = cap_pending ? 2 * cap_pending : 64;
 		struct fl_event *p = realloc(pending, cap * sizeof(*p));
+		json_t **x = p ? realloc(pending_extra, cap * sizeof(*x)) : NULL;
 
-		if (!p) {
+		if (p)
+			pending = p;
+		if (!x) {
 			fl_log("out of memory: a %s event of fault %u is lost", fl_kind_name(kind),
 			       fault_id);
+			json_decref(extra);
 			return;
 		}
-		pending = p;
+		pending_extra = x;
 		cap_pending = cap;
 	}
+	pending_extra[npending] = extra;
 	e = &pending[npending++];
 	*e = (struct fl_event){
 	    .ts_ns = now_mono_ns(),
@@ -459,7 +488,7 @@ void proc_event(uint16_t kind, uint32_t fault_id, const struct proc_set *set, in
 void proc_events_flush(void)
 {
 	for (size_t i = 0; i < npending; i++)
-		events_emit(&pending[i]);
+		events_emit_with(&pending[i], pending_extra[i]);
 	npending = 0;
 }
 
@@ -467,6 +496,8 @@ void proc_shutdown(void)
 {
 	proc_events_flush();
 	free(pending);
+	free(pending_extra);
 	pending = NULL;
+	pending_extra = NULL;
 	cap_pending = 0;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "event.h"
+#include <jansson.h>
 #include "kind.h"
 
 #define PROC_MAX_PIDS 1024 /* processes one fault acts on */
@@ -62,6 +63,16 @@ void proc_plan_list(const struct proc_set *set, char *buf, size_t len);
  * stamped now, written at the next proc_events_flush. */
 void proc_event(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i,
 		uint64_t value);
+/* The same with extra fields for the record (a reference it takes; NULL
+ * none). proc_event adds proc_listen's on a pause's or cap's start event. */
+void proc_event_with(uint16_t kind, uint32_t fault_id, const struct proc_set *set, int i,
+		     uint64_t value, json_t *extra);
+/* The addresses pid listens on (proc_listen.c) as fields of an event
+ * record: "netns", "listen", "netns_addrs", "listen_truncated"; NULL when
+ * it has none (or is gone). Read a kill's before the signal. */
+json_t *proc_listen(pid_t pid);
+/* proc_listen of set entry i, NULL when its pid is another process's now. */
+json_t *proc_listen_of(const struct proc_set *set, int i);
 void proc_events_flush(void);
 void proc_shutdown(void); /* flush, free */
 

@@ -67,14 +67,18 @@ static int kill_add(const struct fl_fault_spec *s, const char *backend, uint32_t
 	ks->signal = s->proc.signal;
 	ks->matched = set->n;
 	for (int i = 0; i < set->n; i++) {
+		/* what it listens on, before the signal closes it */
+		json_t *listen = proc_listen_of(set, i);
+
 		if (syscall(SYS_pidfd_send_signal, set->pidfd[i], s->proc.signal, NULL, 0)) {
 			if (errno != ESRCH)
 				fl_log("fault %u: cannot signal pid %d: %s", fault_id,
 				       (int)set->pid[i], strerror(errno));
+			json_decref(listen);
 			continue;
 		}
 		ks->signalled++;
-		proc_event(FL_KIND_KILL, fault_id, set, i, s->proc.signal);
+		proc_event_with(FL_KIND_KILL, fault_id, set, i, s->proc.signal, listen);
 	}
 	fl_log("fault %u: sent SIG%s to %llu of %llu processes: %s", fault_id,
 	       proto_signal_name(s->proc.signal), (unsigned long long)ks->signalled,

@@ -10,7 +10,8 @@
  *               this form of failure (the table below);
  *   dependency  the service's receipt names the upstream it called, and an
  *               inject event hit that upstream's address and port inside
- *               the request's window;
+ *               the request's window, or a process fault's target listened
+ *               on them during its window (listen.c);
  *   declared    the scenario declared this form of failure for a fault, and
  *               the request lies in that fault's window plus grace;
  *   unexplained everything else, listed with what the client and the
@@ -77,6 +78,11 @@ static const struct kind_rule *rule(unsigned kind)
 
 	pthread_once(&rules_once, rules_init);
 	return kind && kind < FL_KIND_MAX ? &rules[kind] : &none;
+}
+
+static bool upstream_kind(unsigned kind)
+{
+	return rule(kind)->upstream;
 }
 
 /* What a fault on an upstream can make the service do to the request. */
@@ -481,6 +487,9 @@ static int by_upstream(struct ctx *c, const struct frec *f, const void *evs, siz
 	     k < ne && ev[k].port == u->port && ev[k].wall <= f->hi && fi < 0; k++)
 		if (ev[k].addr == u->ev && ev[k].proto == IPPROTO_TCP && rule(ev[k].kind)->upstream)
 			fi = ev[k].fault;
+	/* a kill or pause of what listened there, for the fault's window */
+	if (fi < 0)
+		fi = rc_listen_fault(c, f, u->ev, u->port, upstream_kind);
 	if (fi < 0) {
 		last_resort(c, f);
 		return 0;

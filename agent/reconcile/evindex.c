@@ -384,6 +384,10 @@ static int event_line(struct ctx *c, const char *path, uint64_t line, const char
 		inj_from_json(j, wall, &x);
 		snprintf(x.host, sizeof(x.host), "%s", host);
 		ret = inject_line(c, &x, f);
+		/* a process fault's start: the addresses its target served on */
+		if (!ret)
+			ret = rc_listen_record(c, j, (uint32_t)(f - c->r->faults),
+					       rc_kind_of(x.kind));
 	}
 out:
 	json_decref(j);
@@ -441,5 +445,6 @@ int rc_read_events(struct ctx *c)
 		gzclose(gz);
 	}
 	free(buf);
+	rc_listen_sort(c);
 	return ret;
 }

@@ -147,6 +147,16 @@ struct addr_tab {
 };
 #define RC_UP_NONE 0xffff
 
+/* An address a process fault's target listened on (listen.c): the fault
+ * touched that upstream for its whole window. */
+#define MAX_LISTEN 4096
+struct rc_listen {
+	uint32_t fault; /* index into the faults */
+	uint16_t addr;	/* index in the events' addresses (c->addrs) */
+	uint16_t port;
+	uint8_t kind, proto;
+};
+
 /* Effects a scenario declared for a fault (rc_inputs.declared), resolved
  * to the fault's index. */
 struct decl {
@@ -215,7 +225,10 @@ struct ctx {
 	char ev_last[2][48];   /* the last source and destination seen, and their index */
 	uint16_t ev_last_idx[2];
 	bool ev_last_ok[2];
-	struct addr_tab ups; /* the upstreams the receipts name (join.c) */
+	struct addr_tab ups;	  /* the upstreams the receipts name (join.c) */
+	struct rc_listen *listen; /* sorted by port, address once read */
+	size_t n_listen;
+	bool listen_cut; /* more than MAX_LISTEN: the rest never match */
 	/* per load instance, from its ledger's URL: the service as text, and
 	 * its address and port for records without a 5-tuple (version 1) */
 	char (*url_svc)[64];
@@ -323,6 +336,15 @@ int rc_addr_intern(struct addr_tab *t, uint8_t family, const uint8_t *a, uint16_
 /* "10.0.0.1", "::1" -> family and 16 bytes; 0 or -EINVAL */
 int rc_addr_parse(const char *s, size_t n, uint8_t *family, uint8_t *a);
 void rc_addr_free(struct addr_tab *t);
+
+/* listen.c: the "listen" of an inject record of fault index fault; sorted
+ * once the logs are read; the fault (index) whose target listened on the
+ * address (index) and port during f's window, by a kind for which
+ * upstream_kind holds, or -1. */
+int rc_listen_record(struct ctx *c, json_t *j, uint32_t fault, unsigned kind);
+void rc_listen_sort(struct ctx *c);
+int64_t rc_listen_fault(const struct ctx *c, const struct frec *f, uint16_t addr, uint16_t port,
+			bool (*upstream_kind)(unsigned kind));
 
 /* ledger_read.c */
 int rc_read_headers(struct ctx *c);

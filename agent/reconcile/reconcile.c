@@ -426,6 +426,7 @@ out:
 	free(c.o.lat);
 	rc_addr_free(&c.addrs);
 	rc_addr_free(&c.ups);
+	free(c.listen);
 	free(c.url_svc);
 	free(c.url_addr);
 	free(c.url_port);

@@ -26,32 +26,8 @@ veth_pair "$API" "${FL_TEST_ID}e2" 10.252.9.1/24 "$DB" "$DBDEV" 10.252.9.2/24
 
 start_nginx "$DB" 5432 || { fail reconcile_dependency_db; exit 1; }
 # the API: full receipts (with the upstream) and plain ones (without)
-mkdir -p "$T/api"
-cat >"$T/api/nginx.conf" <<NGX
-worker_processes 1;
-pid $T/api/nginx.pid;
-error_log $T/api/error.log;
-daemon on;
-events { worker_connections 4096; }
-http {
-	log_format full '\$msec \$http_x_request_id \$status \$request_time \$upstream_addr \$upstream_status \$upstream_connect_time';
-	log_format plain '\$msec \$http_x_request_id \$status \$request_time';
-	access_log $T/full.log full;
-	access_log $T/plain.log plain;
-	client_body_temp_path $T/api; proxy_temp_path $T/api; fastcgi_temp_path $T/api;
-	uwsgi_temp_path $T/api; scgi_temp_path $T/api;
-	server {
-		listen 8080 reuseport;
-		location / {
-			proxy_pass http://10.252.9.2:5432;
-			proxy_connect_timeout 1s;
-			proxy_read_timeout 2s;
-		}
-	}
-}
-NGX
-ip netns exec "$API" nginx -c "$T/api/nginx.conf" -p "$T/api" || { fail reconcile_dependency_api; exit 1; }
-at_exit "kill \$(cat $T/api/nginx.pid)"
+NGINX_ACCESS_LOG=$T/full.log NGINX_PLAIN_LOG=$T/plain.log start_nginx_proxy "$API" 8080 10.252.9.2:5432 ||
+	{ fail reconcile_dependency_api; exit 1; }
 start_agentd
 wait_until 5 ip netns exec "$CLI" curl -sf -o /dev/null http://10.252.8.2:8080/ ||
 	{ fail reconcile_dependency_proxy_up; exit 1; }
@@ -71,12 +47,7 @@ cat >"$T/dep.json" <<JSON
   "receipts": "nginx:$T/full.log"
 }
 JSON
-field() { python3 -c "
-import json, sys
-r = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'):
-    r = r[int(k)] if isinstance(r, list) else r[k]
-print(r)" "$1" "$2"; }
+field() { json_field "$@"; }
 run_dep() { # NAME: agentctl run from the client namespace into $T/NAME
 	: >"$T/full.log"
 	: >"$T/plain.log"
@@ -140,16 +111,5 @@ R=$T/b/report.json
 check sneaky_dependency_fails test "$RC" -eq 1
 check sneaky_dependency_agent_part test "$(field "$R" explained_by.dependency)" -ge 20
 "$FL_BIN/loadgen" --dump-ledger "$T/b/ledger.bin.gz" >"$T/b.tsv"
-check sneaky_dependency_unexplained_are_iptables python3 - "$R" "$T/b.tsv" "$(cat "$T/ipt.start")" "$(cat "$T/ipt.end")" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if not l.startswith("#")]
-when = {x[0]: int(x[2]) for x in rows}
-lo, hi = int(sys.argv[3]), int(sys.argv[4])
-u = r["unexplained"]
-# scheduled inside the iptables window, give or take the API's 1 s connect timeout
-out = [f["id"] for f in u if not (lo - 1.5e9 <= when[f["id"]] <= hi + 0.5e9)]
-noup = [f["id"] for f in u if "upstream 10.252.9.2:5432" not in f["service"]]
-print("unexplained", len(u), "outside the iptables window", len(out), "naming no upstream", len(noup))
-sys.exit(0 if len(u) >= 20 and not out and not noup else 1)
-PY
+check sneaky_dependency_unexplained_are_iptables python3 "$(dirname "$0")/../helpers/unexplained_in_window.py" \
+	"$R" "$T/b.tsv" "$(cat "$T/ipt.start")" "$(cat "$T/ipt.end")" 10.252.9.2:5432
