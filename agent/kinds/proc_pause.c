@@ -28,15 +28,15 @@ static int pause_check(const struct fl_fault_spec *s, const char *backend, char 
 
 	if (ret)
 		return ret;
-	/* Asked for by name, freeze takes a whole cgroup; chosen by the probe,
-	 * it gives way to SIGSTOP for a pid or a command name. */
-	if (!strcmp(s->backend, "freeze") && (!*t->cgroup || t->pid || *t->comm)) {
+	/* freeze takes a whole cgroup. Chosen by the probe, it gives way to
+	 * sigstop (the next backend) for a pid or a command name, so that the
+	 * fault, its events and list name the mechanism used. */
+	if (!strcmp(backend, "freeze") && (!*t->cgroup || t->pid || *t->comm)) {
 		snprintf(err, errlen,
 			 "the freeze backend pauses a whole cgroup: give --cgroup alone, or "
 			 "--backend sigstop to stop only the matching processes");
-		return -EINVAL;
+		return !strcmp(s->backend, "freeze") ? -EINVAL : -ENOTSUP;
 	}
-	(void)backend;
 	return 0;
 }
 
