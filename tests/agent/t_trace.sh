@@ -265,14 +265,14 @@ fi
 # ---- retransmits and drops on a port ----
 NS=${FL_TEST_ID}t
 make_netns "$NS"
-veth_pair "" "${FL_TEST_ID}a" 10.248.7.1/24 "$NS" "${FL_TEST_ID}b" 10.248.7.2/24
+veth_pair "" "${FL_TEST_ID}a" 10.241.7.1/24 "$NS" "${FL_TEST_ID}b" 10.241.7.2/24
 start_nginx "$NS" 18248
 start_agentd
 requests() { # N: N requests at once; prints how many succeeded (curl's
 	# exit code of each that did not on stderr)
 	local i ok=0 pids=() rc
 	for ((i = 0; i < $1; i++)); do
-		curl -s -o /dev/null --max-time 8 http://10.248.7.2:18248/ &
+		curl -s -o /dev/null --max-time 8 http://10.241.7.2:18248/ &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
