@@ -191,16 +191,27 @@ static __always_inline bool cg_match_current(struct task_ctx *c, int kind)
 	return c->cg == 1;
 }
 
-/* The current task, when it is one we trace: its storage (created). */
-static __always_inline struct task_ctx *traced_current(int kind)
+/* The current task, or NULL when its tgid or comm is not the one asked
+ * for: the tests that need no map. */
+static __always_inline struct task_struct *current_if(int kind)
 {
 	struct task_struct *task;
-	struct task_ctx *c;
 
 	if (cfg.tgid && (bpf_get_current_pid_tgid() >> 32) != cfg.tgid)
 		return NULL;
 	task = bpf_get_current_task_btf();
 	if (cfg.has_comm && !comm_match(task, kind))
+		return NULL;
+	return task;
+}
+
+/* The current task, when it is one we trace: its storage (created). */
+static __always_inline struct task_ctx *traced_current(int kind)
+{
+	struct task_struct *task = current_if(kind);
+	struct task_ctx *c;
+
+	if (!task)
 		return NULL;
 	c = bpf_task_storage_get(&tasks, task, 0, F_CREATE);
 	if (!c || !cg_match_current(c, kind))
@@ -232,13 +243,18 @@ static __always_inline int on_sys_enter(long id, int kind)
 	return 0;
 }
 
-static __always_inline int on_sys_exit(void)
+static __always_inline int on_sys_exit(int kind)
 {
-	struct task_ctx *c = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	/* Most threads are not traced: they leave before any map. */
+	struct task_struct *task = current_if(kind);
 	struct fl_trace_hist *h;
+	struct task_ctx *c;
 	__u64 delta;
 	__u32 nr;
 
+	if (!task)
+		return 0;
+	c = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!c || !c->sys_ts)
 		return 0;
 	delta = bpf_ktime_get_ns() - c->sys_ts;
@@ -259,7 +275,7 @@ int BPF_PROG(fl_tr_sys_enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(fl_tr_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit();
+	return on_sys_exit(HK_BTF);
 }
 
 SEC("raw_tp/sys_enter")
@@ -271,7 +287,7 @@ int BPF_PROG(fl_tr_sys_enter_raw, struct pt_regs *regs, long id)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(fl_tr_sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit();
+	return on_sys_exit(HK_RAW);
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")
@@ -283,7 +299,7 @@ int fl_tr_sys_enter_tp(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/raw_syscalls/sys_exit")
 int fl_tr_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_sys_exit();
+	return on_sys_exit(HK_TP);
 }
 
 /* A task moved to another cgroup is asked again at its next syscall. */
@@ -356,10 +372,12 @@ int BPF_PROG(fl_tr_wakenew_btf, struct task_struct *p)
 	return 0;
 }
 
+/* prev_state is an argument since 5.18: no read of the task. */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(fl_tr_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(fl_tr_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
-	if (task_state(prev) == TASK_RUNNING)
+	if (prev_state == TASK_RUNNING)
 		enqueue_btf(prev);
 	dequeue_btf(next);
 	return 0;

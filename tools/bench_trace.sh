@@ -5,32 +5,43 @@
 #   none      no tracing
 #   trace     agentctl trace --comm nginx --json (syscalls, run queue,
 #             retransmits, drops; one NDJSON document per second)
+#   nosys     agentctl trace --comm nginx --no-syscalls --json (all but the
+#             syscall histograms: raw_syscalls left alone)
 #   bpftrace  bpftrace with the same histograms from classic tracepoints
 #             (per-syscall latency of nginx, its run-queue latency,
 #             retransmits, drops by reason), printed at its end
 # Reports the median requests/s of each and its ratio to "none" (goal for
 # trace: >= 0.95, and above bpftrace), with the load average before the run.
 # Wall-clock rates need a quiet machine: run it when nothing else does.
-#   tools/bench_trace.sh [--rounds N] [--duration SEC]
+#   tools/bench_trace.sh [--rounds N] [--duration SEC] [--progs]
 #   FL_BIN: folder of agentctl (make bench sets it)
+# --progs: a diagnostic run instead, never mixed with the rates: one wrk run
+# under agentctl trace with the kernel's BPF statistics on
+# (kernel.bpf_stats_enabled, put back as found), and each trace program's
+# runs and ns per run from bpftool prog show. FL_AGENTCTL_OLD=PATH measures
+# another agentctl the same way, after it, to compare.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FL_BIN=${FL_BIN:-$ROOT/build/bin}
 ROUNDS=${FL_BENCH_ROUNDS:-3}
 DURATION=${FL_BENCH_DURATION:-5}
 PORT=${FL_BENCH_PORT:-18480}
+PROGS=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--duration SEC]" >&2; exit 2 ;;
+	--progs) PROGS=1; shift ;;
+	*) echo "usage: $0 [--rounds N] [--duration SEC] [--progs]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench_trace: needs root" >&2; exit 2; }
 TMP=$(mktemp -d /tmp/fl-bench-trace.XXXXXX)
 TRACER=
+STATS_WAS=
 cleanup() {
 	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
+	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -71,7 +82,9 @@ BT
 start_tracer() { # CONFIG: the tracer in the background, back once attached
 	case $1 in
 	none) TRACER= ; return 0 ;;
-	trace) "$FL_BIN/agentctl" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
+	trace) "${AGENTCTL:-$FL_BIN/agentctl}" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
+		TRACER=$!; pat="tracing on" ;;
+	nosys) "$FL_BIN/agentctl" trace --comm nginx --no-syscalls --json >/dev/null 2>"$TMP/tracer.err" &
 		TRACER=$!; pat="tracing on" ;;
 	bpftrace) bpftrace "$TMP/trace.bt" >"$TMP/tracer.err" 2>&1 &
 		TRACER=$!; pat="Attaching" ;;
@@ -92,22 +105,73 @@ stop_tracer() {
 }
 rate() { wrk -t1 -c32 -d"${DURATION}s" "http://127.0.0.1:$PORT/" | awk '/^Requests\/sec/ { print $2 }'; }
 
+# progs_run LABEL: one wrk run under the trace; runs and ns per run of each
+# of its programs (the statistics count only while enabled: a difference).
+progs_stats() {
+	bpftool -j prog show | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith("fl_tr_"):
+        print(p["name"], p.get("run_cnt", 0), p.get("run_time_ns", 0))'
+}
+progs_run() {
+	start_tracer trace
+	progs_stats >"$TMP/before"
+	v=$(rate)
+	progs_stats >"$TMP/after"
+	stop_tracer
+	echo "# $1: $v requests/s (statistics on: not a rate to compare)"
+	python3 - "$TMP/before" "$TMP/after" <<'PY'
+import sys
+b = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1])}
+for l in open(sys.argv[2]):
+    n, c, t = l.split()
+    c0, t0 = map(int, b.get(n, ["0", "0"]))
+    runs, ns = int(c) - c0, int(t) - t0
+    if runs:
+        print(f"  {n:24} {runs:10} runs {ns / runs:8.0f} ns/run {ns / 1e6:8.1f} ms")
+PY
+}
+if [ "$PROGS" = 1 ]; then
+	echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c32 -d${DURATION}s"
+	STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	progs_run "agentctl trace --comm nginx ($FL_BIN/agentctl)"
+	if [ -n "${FL_AGENTCTL_OLD:-}" ]; then
+		AGENTCTL=$FL_AGENTCTL_OLD progs_run "agentctl trace --comm nginx ($FL_AGENTCTL_OLD)"
+	fi
+	exit 0
+fi
+
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kernel $(uname -r)"
 echo "# wrk -t1 -c32 -d${DURATION}s against nginx on 127.0.0.1, $ROUNDS rounds"
-CONFIGS="none trace bpftrace"
+CONFIGS="none trace nosys bpftrace"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in $CONFIGS; do
 		start_tracer "$c"
 		v=$(rate)
 		stop_tracer
 		echo "$v" >>"$TMP/$c"
+		eval "r_$c=$v"
 		echo "round $r $c $v requests/s"
 	done
+	# The ratio within the round: the rounds' neighbours share its load.
+	for c in $CONFIGS; do
+		[ "$c" = none ] && continue
+		eval "v=\$r_$c"
+		echo "$v / $r_none" | bc -l >>"$TMP/$c.ratio"
+	done
+	echo "round $r ratios: $(for c in $CONFIGS; do [ "$c" = none ] || printf '%s %.3f  ' "$c" "$(tail -1 "$TMP/$c.ratio")"; done)"
 done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "$TMP/none")
 for c in $CONFIGS; do
 	m=$(median "$TMP/$c")
-	printf '%-9s median %10.0f requests/s  ratio %.3f\n' "$c" "$m" "$(echo "$m / $base" | bc -l)"
+	if [ "$c" = none ]; then
+		printf '%-9s median %10.0f requests/s  ratio 1.000\n' "$c" "$m"
+	else
+		printf '%-9s median %10.0f requests/s  ratio of medians %.3f  median of round ratios %.3f\n' \
+			"$c" "$m" "$(echo "$m / $base" | bc -l)" "$(median "$TMP/$c.ratio")"
+	fi
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -83,6 +83,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"hook", required_argument, NULL, 'h'},
+	    {"no-syscalls", no_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, li = -1, seen[128] = {0};
@@ -126,6 +127,9 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			break;
 		case 'j':
 			a->json = 1;
+			break;
+		case 'S':
+			a->o.no_syscalls = 1;
 			break;
 		case 'h':
 			a->o.hook = fl_trace_hook_parse(optarg);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,7 +102,13 @@ static int try_hook(struct fl_trace *t, const struct fl_trace_opts *o, enum fl_t
 	{
 		const char *sec = bpf_program__section_name(p);
 
-		bpf_program__set_autoload(p, !strncmp(sec, hook_prefix[h], strlen(hook_prefix[h])));
+		bool on = !strncmp(sec, hook_prefix[h], strlen(hook_prefix[h]));
+
+		/* raw_syscalls puts every syscall of the machine on the
+		 * tracepoint's slow path, traced or not: only when asked. */
+		if (o->no_syscalls && (strstr(sec, "sys_enter") || strstr(sec, "sys_exit")))
+			on = false;
+		bpf_program__set_autoload(p, on);
 	}
 	err = trace_bpf__load(t->skel);
 	if (err)

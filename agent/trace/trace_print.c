@@ -89,7 +89,9 @@ void fl_trace_print(json_t *doc, FILE *out)
 		json_string_value(json_object_get(doc, "hook")));
 	json_object_foreach(json_object_get(doc, "filter"), key, v)
 	{
-		if (json_is_string(v))
+		if (json_is_true(v))
+			fprintf(out, "  %s", key);
+		else if (json_is_string(v))
 			fprintf(out, "  %s %s", key, json_string_value(v));
 		else
 			fprintf(out, "  %s %lld", key, (long long)json_integer_value(v));

@@ -231,6 +231,8 @@ static json_t *filter_json(const struct fl_trace_opts *o)
 		json_object_set_new(f, "cgroup", json_string(o->cgroup));
 	if (o->port)
 		json_object_set_new(f, "port", json_integer(o->port));
+	if (o->no_syscalls)
+		json_object_set_new(f, "no_syscalls", json_true());
 	return f;
 }
 

@@ -22,6 +22,7 @@ struct fl_trace_opts {
 	const char *cgroup; /* a cgroup v2 directory; NULL: any */
 	uint16_t port;	    /* retransmits and drops on this port only; 0: all */
 	int hook;	    /* FL_HOOK_AUTO: the best that loads; else only that one */
+	int no_syscalls;    /* leave raw_syscalls alone (its cost is every syscall's) */
 };
 
 struct fl_trace;
