@@ -54,4 +54,13 @@ json_t *fl_trace_hist_json(const struct fl_trace_hist *h);
 /* The text rendering of one interval document (agentctl trace without --json). */
 void fl_trace_print(json_t *doc, FILE *out);
 
+/* Prometheus metrics of a trace (trace_prom.c): the intervals added up. */
+struct fl_trace_prom;
+struct fl_trace_prom *fl_trace_prom_new(void);
+/* Add one interval document of fl_trace_read. 0 or -ENOMEM. */
+int fl_trace_prom_add(struct fl_trace_prom *p, json_t *doc);
+/* The text exposition (version 0.0.4) of the totals so far. */
+void fl_trace_prom_write(const struct fl_trace_prom *p, FILE *out);
+void fl_trace_prom_free(struct fl_trace_prom *p);
+
 #endif
