@@ -24,8 +24,8 @@ int trace_metrics_listen(const char *spec, char *err, size_t len)
 	uint16_t lo, hi;
 	int fd, one = 1, ret;
 
-	if (!colon || (size_t)(colon - spec) >= sizeof(host) || parse_port_range(colon + 1, &lo, &hi) ||
-	    lo != hi) {
+	if (!colon || (size_t)(colon - spec) >= sizeof(host) ||
+	    parse_port_range(colon + 1, &lo, &hi) || lo != hi) {
 		snprintf(err, len, "--metrics '%s': give ADDR:PORT, e.g. 127.0.0.1:9464", spec);
 		return -EINVAL;
 	}

@@ -30,7 +30,7 @@ static const struct {
 
 struct prom_series {
 	enum prom_family fam;
-	char *labels; /* 'k="v",k="v"' (escaped), "" for none */
+	char *labels;		/* 'k="v",k="v"' (escaped), "" for none */
 	struct fl_trace_hist h; /* a counter uses count only */
 };
 
@@ -118,7 +118,7 @@ static int add_hist(struct fl_trace_prom *p, enum prom_family f, const char *lab
 	s->h.sum_ns += json_integer_value(json_object_get(h, "sum_ns"));
 	json_array_foreach(json_object_get(h, "hist"), i, b)
 	    s->h.slots[slot_of(json_integer_value(json_object_get(b, "lo")))] +=
-		json_integer_value(json_object_get(b, "count"));
+	    json_integer_value(json_object_get(b, "count"));
 	return 0;
 }
 
@@ -166,9 +166,12 @@ int fl_trace_prom_add(struct fl_trace_prom *p, json_t *doc)
 	{
 		l[0] = '\0';
 		label(l, sizeof(l), "reason", json_string_value(json_object_get(r, "reason")));
-		ret = ret ?: add_count(p, PF_DROPS, l, json_integer_value(json_object_get(r, "count")));
+		ret = ret
+			  ?: add_count(p, PF_DROPS, l,
+				       json_integer_value(json_object_get(r, "count")));
 	}
-	ret = ret ?: add_count(p, PF_RETRANS, "",
+	ret = ret
+		  ?: add_count(p, PF_RETRANS, "",
 			       json_integer_value(json_object_get(doc, "retransmits")));
 	p->intervals++;
 	return ret;
@@ -184,7 +187,7 @@ static void write_hist(const char *name, const struct prom_series *s, FILE *out)
 	for (unsigned i = 0; i + 1 < FL_TRACE_SLOTS; i++) {
 		cum += s->h.slots[i];
 		fl_trace_slot_range(i, &lo, &hi);
-		fprintf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, s->labels, sep,
+		fprintf(out, "%s_bucket{%s%sle=\"%.6f\"} %llu\n", name, s->labels, sep,
 			(double)(hi + 1) / 1e6, (unsigned long long)cum);
 	}
 	fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, s->labels, sep,
