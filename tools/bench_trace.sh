@@ -11,7 +11,10 @@
 #             (per-syscall latency of nginx, its run-queue latency,
 #             retransmits, drops by reason), printed at its end
 # Reports the median requests/s of each and its ratio to "none" (goal for
-# trace: >= 0.95, and above bpftrace), with the load average before the run.
+# trace: >= 0.95, and above bpftrace), with the load average before the run;
+# and the CPU a request costs (nginx's worker, wrk and the tracer, user and
+# system), whose ratio to "none" is what the rate would be on a CPU-bound
+# machine nobody else loads.
 # Wall-clock rates need a quiet machine: run it when nothing else does.
 #   tools/bench_trace.sh [--rounds N] [--duration SEC] [--progs]
 #   FL_BIN: folder of agentctl (make bench sets it)
@@ -19,7 +22,8 @@
 # under agentctl trace with the kernel's BPF statistics on
 # (kernel.bpf_stats_enabled, put back as found), and each trace program's
 # runs and ns per run from bpftool prog show. FL_AGENTCTL_OLD=PATH measures
-# another agentctl the same way, after it, to compare.
+# another agentctl the same way, after it, to compare (and, for the rates,
+# adds the configuration "old": that agentctl's trace --comm nginx).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FL_BIN=${FL_BIN:-$ROOT/build/bin}
@@ -84,6 +88,8 @@ start_tracer() { # CONFIG: the tracer in the background, back once attached
 	none) TRACER= ; return 0 ;;
 	trace) "${AGENTCTL:-$FL_BIN/agentctl}" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
 		TRACER=$!; pat="tracing on" ;;
+	old) "$FL_AGENTCTL_OLD" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
+		TRACER=$!; pat="tracing on" ;;
 	nosys) "$FL_BIN/agentctl" trace --comm nginx --no-syscalls --json >/dev/null 2>"$TMP/tracer.err" &
 		TRACER=$!; pat="tracing on" ;;
 	bpftrace) bpftrace "$TMP/trace.bt" >"$TMP/tracer.err" 2>&1 &
@@ -104,6 +110,23 @@ stop_tracer() {
 	TRACER=
 }
 rate() { wrk -t1 -c32 -d"${DURATION}s" "http://127.0.0.1:$PORT/" | awk '/^Requests\/sec/ { print $2 }'; }
+# ticks PID...: user + system CPU ticks of those processes so far
+ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'; }
+# measure: "requests/s cpu_us_per_request": the CPU of nginx's worker, of wrk
+# and of the tracer itself, per request. On a machine others load, the rate
+# moves with their load; the CPU a request costs much less, and on a
+# CPU-bound machine the rate is its inverse.
+measure() {
+	local workers t0 t1 out reqs w
+	workers=$(pgrep -P "$(cat "$TMP/nginx.pid")")
+	t0=$(ticks $workers ${TRACER:-})
+	out=$(/usr/bin/time -f 'wrkticks %U %S' wrk -t1 -c32 -d"${DURATION}s" "http://127.0.0.1:$PORT/" 2>&1)
+	t1=$(ticks $workers ${TRACER:-})
+	reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+	w=$(awk '/^wrkticks/ { print ($2 + $3) * 100 }' <<<"$out")
+	awk -v r="$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")" -v n="$reqs" -v d=$((t1 - t0)) -v w="$w" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%s %.2f\n", r, (d + w) * 1e6 / hz / n }'
+}
 
 # progs_run LABEL: one wrk run under the trace; runs and ns per run of each
 # of its programs (the statistics count only while enabled: a difference).
@@ -154,23 +177,26 @@ if [ "$STATS_WAS" != 0 ]; then
 fi
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kernel $(uname -r)"
 echo "# wrk -t1 -c32 -d${DURATION}s against nginx on 127.0.0.1, $ROUNDS rounds"
-CONFIGS="none trace nosys bpftrace"
+CONFIGS="none trace nosys bpftrace${FL_AGENTCTL_OLD:+ old}"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in $CONFIGS; do
 		start_tracer "$c"
-		v=$(rate)
+		read -r v cpu < <(measure)
 		stop_tracer
 		echo "$v" >>"$TMP/$c"
-		eval "r_$c=$v"
-		echo "round $r $c $v requests/s"
+		echo "$cpu" >>"$TMP/$c.cpu"
+		eval "r_$c=$v; c_$c=$cpu"
+		echo "round $r $c $v requests/s, $cpu CPU us per request"
 	done
-	# The ratio within the round: the rounds' neighbours share its load.
+	# The ratios within the round: the rounds' neighbours share its load.
+	# cpu ratio: the untraced CPU per request over this one's.
 	for c in $CONFIGS; do
 		[ "$c" = none ] && continue
-		eval "v=\$r_$c"
+		eval "v=\$r_$c; cpu=\$c_$c"
 		echo "$v / $r_none" | bc -l >>"$TMP/$c.ratio"
+		echo "$c_none / $cpu" | bc -l >>"$TMP/$c.cpuratio"
 	done
-	echo "round $r ratios: $(for c in $CONFIGS; do [ "$c" = none ] || printf '%s %.3f  ' "$c" "$(tail -1 "$TMP/$c.ratio")"; done)"
+	echo "round $r ratios (rate, cpu): $(for c in $CONFIGS; do [ "$c" = none ] || printf '%s %.3f %.3f  ' "$c" "$(tail -1 "$TMP/$c.ratio")" "$(tail -1 "$TMP/$c.cpuratio")"; done)"
 done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "$TMP/none")
@@ -181,6 +207,12 @@ for c in $CONFIGS; do
 	else
 		printf '%-9s median %10.0f requests/s  ratio of medians %.3f  median of round ratios %.3f\n' \
 			"$c" "$m" "$(echo "$m / $base" | bc -l)" "$(median "$TMP/$c.ratio")"
+	fi
+	if [ "$c" = none ]; then
+		printf '%-9s median %8.2f CPU us per request\n' "$c" "$(median "$TMP/$c.cpu")"
+	else
+		printf '%-9s median %8.2f CPU us per request  cpu ratio (none/this): median of rounds %.3f\n' \
+			"$c" "$(median "$TMP/$c.cpu")" "$(median "$TMP/$c.cpuratio")"
 	fi
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
