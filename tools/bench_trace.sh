@@ -7,6 +7,8 @@
 #             retransmits, drops; one NDJSON document per second)
 #   nosys     agentctl trace --comm nginx --no-syscalls --json (all but the
 #             syscall histograms: raw_syscalls left alone)
+#   idle      agentctl trace --pid of an idle process: every hook attached,
+#             every program leaves at its first compare (the hooks' floor)
 #   bpftrace  bpftrace with the same histograms from classic tracepoints
 #             (per-syscall latency of nginx, its run-queue latency,
 #             retransmits, drops by reason), printed at its end
@@ -47,6 +49,7 @@ cleanup() {
 	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
 	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+	[ -n "${IDLE:-}" ] && kill "$IDLE" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -65,6 +68,8 @@ http {
 	server { listen 127.0.0.1:$PORT; location / { return 200 "ok\n"; } }
 }
 NGX
+sleep 100000 &
+IDLE=$!
 nginx -c "$TMP/nginx.conf" -p "$TMP" || { echo "bench_trace: nginx did not start" >&2; exit 1; }
 
 cat >"$TMP/trace.bt" <<'BT'
@@ -87,6 +92,8 @@ start_tracer() { # CONFIG: the tracer in the background, back once attached
 	case $1 in
 	none) TRACER= ; return 0 ;;
 	trace) "${AGENTCTL:-$FL_BIN/agentctl}" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
+		TRACER=$!; pat="tracing on" ;;
+	idle) "$FL_BIN/agentctl" trace --pid "$IDLE" --json >/dev/null 2>"$TMP/tracer.err" &
 		TRACER=$!; pat="tracing on" ;;
 	old) "$FL_AGENTCTL_OLD" trace --comm nginx --json >/dev/null 2>"$TMP/tracer.err" &
 		TRACER=$!; pat="tracing on" ;;
@@ -177,7 +184,7 @@ if [ "$STATS_WAS" != 0 ]; then
 fi
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kernel $(uname -r)"
 echo "# wrk -t1 -c32 -d${DURATION}s against nginx on 127.0.0.1, $ROUNDS rounds"
-CONFIGS="none trace nosys bpftrace${FL_AGENTCTL_OLD:+ old}"
+CONFIGS="none trace nosys idle bpftrace${FL_AGENTCTL_OLD:+ old}"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in $CONFIGS; do
 		start_tracer "$c"
