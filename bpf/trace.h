@@ -17,6 +17,8 @@
 #define FL_TRACE_TIDS	  16384 /* threads seen at once (LRU) */
 #define FL_TRACE_SYSCALLS 512	/* syscall numbers at most */
 #define FL_TRACE_REASONS  1024	/* (kind, reason, port) keys at most */
+#define FL_TRACE_SOCKS	  16384 /* TCP sockets followed at once (LRU) */
+#define FL_TRACE_TCPKEYS  1024	/* (port, process) keys of connect and RTT */
 
 /* One histogram (per CPU in the maps; user space sums the CPUs). */
 struct fl_trace_hist {
@@ -40,6 +42,16 @@ struct fl_trace_net_key {
 	__u32 pad2;
 };
 
+/* Key of the per-CPU hashes of TCP connect latency and RTT: the service's
+ * port (host order) and the process that opened the connection (tgid 0 and
+ * an empty comm when the trace did not see it connect). */
+struct fl_trace_tcp_key {
+	__u16 port;
+	__u16 pad;
+	__u32 tgid;
+	char comm[FL_TRACE_COMM];
+};
+
 /* Which hooks user space asked for (the rodata cfg; set before load). */
 struct fl_trace_cfg {
 	__u32 tgid;		  /* --pid: 0 = any */
@@ -47,6 +59,7 @@ struct fl_trace_cfg {
 	__u8 has_cgroup;	  /* --cgroup: cgroup_map[0] holds it */
 	__u16 port;		  /* --port (host order): 0 = any */
 	char comm[FL_TRACE_COMM]; /* --comm, NUL padded */
+	__u8 classic;		  /* the classic tracepoint set is loaded */
 };
 
 #endif

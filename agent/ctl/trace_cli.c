@@ -18,6 +18,7 @@
 #include "log.h"
 #include "parse.h"
 #include "trace_cli.h"
+#include "trace_metrics.h"
 #include "tracer.h"
 
 #define DEFAULT_INTERVAL_NS 1000000000ULL
@@ -51,17 +52,22 @@ static uint64_t now_ns(void)
 }
 
 /* Wait until the monotonic time `until`, a signal, or the traced process's
- * end (pidfd readable). Returns 1 when the process ended. */
-static int wait_until(uint64_t until, int pidfd)
+ * end (pidfd readable), answering scrapes on mfd meanwhile. Returns 1 when
+ * the process ended. */
+static int wait_until(uint64_t until, int pidfd, int mfd, const struct fl_trace_prom *prom)
 {
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = mfd, .events = POLLIN}};
 	uint64_t now;
 
 	while (!stop && (now = now_ns()) < until) {
 		int ms = (int)((until - now + 999999) / 1000000);
 
-		if (poll(&p, pidfd >= 0 ? 1 : 0, ms) > 0)
+		if (poll(p, 2, ms) <= 0)
+			continue;
+		if (p[0].revents)
 			return 1;
+		if (p[1].revents)
+			trace_metrics_serve(mfd, prom);
 	}
 	return 0;
 }
@@ -70,6 +76,7 @@ struct trace_args {
 	struct fl_trace_opts o;
 	uint64_t for_ns, interval_ns;
 	int json;
+	const char *metrics; /* --metrics ADDR:PORT */
 };
 
 static int parse_args(int argc, char **argv, struct trace_args *a)
@@ -83,6 +90,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"hook", required_argument, NULL, 'h'},
+	    {"no-syscalls", no_argument, NULL, 'S'},
+	    {"metrics", required_argument, NULL, 'm'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, li = -1, seen[128] = {0};
@@ -127,6 +136,12 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		case 'j':
 			a->json = 1;
 			break;
+		case 'S':
+			a->o.no_syscalls = 1;
+			break;
+		case 'm':
+			a->metrics = optarg;
+			break;
 		case 'h':
 			a->o.hook = fl_trace_hook_parse(optarg);
 			if (a->o.hook < 0)
@@ -141,13 +156,19 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	return 0;
 }
 
-static int emit(struct fl_trace *t, uint64_t from, uint64_t to, int json)
+static int emit(struct fl_trace *t, uint64_t from, uint64_t to, int json,
+		struct fl_trace_prom *prom)
 {
 	json_t *doc = fl_trace_read(t, (double)(to - from) / 1e9);
 
 	if (!doc) {
 		fl_err("trace: cannot read the trace maps: %s", strerror(errno));
 		return -EIO;
+	}
+	if (prom && fl_trace_prom_add(prom, doc)) {
+		fl_err("trace: out of memory for the metrics");
+		json_decref(doc);
+		return -ENOMEM;
 	}
 	if (json) {
 		json_dumpf(doc, stdout, JSON_COMPACT);
@@ -165,8 +186,9 @@ int cmd_trace(int argc, char **argv)
 	struct trace_args a = {0};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct fl_trace *t = NULL;
+	struct fl_trace_prom *prom = NULL;
 	uint64_t start, last, next, end;
-	int ret, pidfd = -1, gone = 0;
+	int ret, pidfd = -1, gone = 0, mfd = -1;
 	char err[256];
 
 	ret = parse_args(argc, argv, &a);
@@ -174,10 +196,27 @@ int cmd_trace(int argc, char **argv)
 		return ret;
 	if (fl_trace_check(&a.o, err, sizeof(err)))
 		return bad("%s", err);
+	if (a.metrics) {
+		mfd = trace_metrics_listen(a.metrics, err, sizeof(err));
+		if (mfd == -EINVAL)
+			return bad("%s", err);
+		if (mfd < 0) {
+			fl_err("trace: %s", err);
+			return 1;
+		}
+		prom = fl_trace_prom_new();
+		if (!prom) {
+			fl_err("trace: out of memory");
+			ret = 1;
+			goto out;
+		}
+	}
 	if (a.o.pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, a.o.pid, 0);
-		if (pidfd < 0 && errno == ESRCH)
-			return bad("no process %d", (int)a.o.pid);
+		if (pidfd < 0 && errno == ESRCH) {
+			ret = bad("no process %d", (int)a.o.pid);
+			goto out;
+		}
 	}
 	ret = fl_trace_open(&a.o, &t, err, sizeof(err));
 	if (ret) {
@@ -189,14 +228,16 @@ int cmd_trace(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "agentctl: tracing on %s; Ctrl-C ends\n",
 		fl_trace_hook_name(fl_trace_hook(t)));
+	if (a.metrics)
+		fprintf(stderr, "agentctl: trace metrics on http://%s/metrics\n", a.metrics);
 	start = last = now_ns();
 	end = a.for_ns ? start + a.for_ns : UINT64_MAX;
 	for (next = start + a.interval_ns;; next += a.interval_ns) {
 		uint64_t until = next < end ? next : end, now;
 
-		gone = wait_until(until, pidfd);
+		gone = wait_until(until, pidfd, mfd, prom);
 		now = now_ns();
-		ret = emit(t, last, now, a.json);
+		ret = emit(t, last, now, a.json, prom);
 		last = now;
 		if (ret || stop || gone || now >= end)
 			break;
@@ -206,6 +247,9 @@ int cmd_trace(int argc, char **argv)
 	ret = ret ? 1 : 0;
 out:
 	fl_trace_close(t);
+	fl_trace_prom_free(prom);
+	if (mfd >= 0)
+		close(mfd);
 	if (pidfd >= 0)
 		close(pidfd);
 	return ret;

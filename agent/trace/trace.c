@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,13 +73,14 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-static void set_cfg(struct trace_bpf *s, const struct fl_trace_opts *o)
+static void set_cfg(struct trace_bpf *s, const struct fl_trace_opts *o, enum fl_trace_hook h)
 {
 	struct fl_trace_cfg *c = (struct fl_trace_cfg *)&s->rodata->cfg;
 
 	c->tgid = o->pid;
 	c->port = o->port;
 	c->has_cgroup = o->cgroup != NULL;
+	c->classic = h == FL_HOOK_TRACEPOINT;
 	if (o->comm) {
 		c->has_comm = 1;
 		strncpy(c->comm, o->comm, sizeof(c->comm) - 1);
@@ -95,12 +97,18 @@ static int try_hook(struct fl_trace *t, const struct fl_trace_opts *o, enum fl_t
 	t->skel = trace_bpf__open();
 	if (!t->skel)
 		return -errno;
-	set_cfg(t->skel, o);
+	set_cfg(t->skel, o, h);
 	bpf_object__for_each_program(p, t->skel->obj)
 	{
 		const char *sec = bpf_program__section_name(p);
 
-		bpf_program__set_autoload(p, !strncmp(sec, hook_prefix[h], strlen(hook_prefix[h])));
+		bool on = !strncmp(sec, hook_prefix[h], strlen(hook_prefix[h]));
+
+		/* raw_syscalls puts every syscall of the machine on the
+		 * tracepoint's slow path, traced or not: only when asked. */
+		if (o->no_syscalls && (strstr(sec, "sys_enter") || strstr(sec, "sys_exit")))
+			on = false;
+		bpf_program__set_autoload(p, on);
 	}
 	err = trace_bpf__load(t->skel);
 	if (err)
@@ -189,6 +197,8 @@ void fl_trace_close(struct fl_trace *t)
 		close(t->cgfd);
 	free(t->prev_sys);
 	free(t->prev_net);
+	free(t->prev_conn.v);
+	free(t->prev_rtt.v);
 	trace_reasons_free(t);
 	free(t);
 }

@@ -47,6 +47,33 @@ static void print_summary(const char *what, json_t *h, FILE *out)
 		(long long)json_integer_value(json_object_get(h, "p99_us")));
 }
 
+/* Connect latency or RTT: one summary line per port and process. */
+static void print_tcp(const char *what, json_t *rows, FILE *out)
+{
+	json_t *r;
+	size_t i;
+
+	fprintf(out, " %s:%s\n", what, json_array_size(rows) ? "" : " none");
+	if (!json_array_size(rows))
+		return;
+	fprintf(out, "  %-6s %-8s %-16s %10s %10s %8s %8s\n", "port", "pid", "comm", "count",
+		"mean_us", "p50_us", "p99_us");
+	json_array_foreach(rows, i, r)
+	{
+		json_int_t pid = json_integer_value(json_object_get(r, "pid"));
+		char spid[24];
+
+		snprintf(spid, sizeof(spid), "%lld", (long long)pid);
+		fprintf(out, "  %-6lld %-8s %-16s %10lld %10.1f %8lld %8lld\n",
+			(long long)json_integer_value(json_object_get(r, "port")), pid ? spid : "-",
+			pid ? json_string_value(json_object_get(r, "comm")) : "-",
+			(long long)json_integer_value(json_object_get(r, "count")),
+			json_real_value(json_object_get(r, "mean_us")),
+			(long long)json_integer_value(json_object_get(r, "p50_us")),
+			(long long)json_integer_value(json_object_get(r, "p99_us")));
+	}
+}
+
 void fl_trace_print(json_t *doc, FILE *out)
 {
 	json_t *sys = json_object_get(doc, "syscalls"), *rq = json_object_get(doc, "runq"), *s,
@@ -62,7 +89,9 @@ void fl_trace_print(json_t *doc, FILE *out)
 		json_string_value(json_object_get(doc, "hook")));
 	json_object_foreach(json_object_get(doc, "filter"), key, v)
 	{
-		if (json_is_string(v))
+		if (json_is_true(v))
+			fprintf(out, "  %s", key);
+		else if (json_is_string(v))
 			fprintf(out, "  %s %s", key, json_string_value(v));
 		else
 			fprintf(out, "  %s %lld", key, (long long)json_integer_value(v));
@@ -82,6 +111,8 @@ void fl_trace_print(json_t *doc, FILE *out)
 	print_summary("(run queue)", rq, out);
 	fprintf(out, " run-queue latency:\n");
 	print_hist(rq, out);
+	print_tcp("tcp connect latency", json_object_get(doc, "connect"), out);
+	print_tcp("tcp rtt (srtt)", json_object_get(doc, "rtt"), out);
 	/* Retransmits and drops are not the traced processes': softirq and
 	 * timers make them. Say whose they are. */
 	port = json_integer_value(json_object_get(json_object_get(doc, "filter"), "port"));

@@ -51,14 +51,14 @@ json_t *fl_trace_hist_json(const struct fl_trace_hist *h)
 				      json_pack("{s:I,s:I,s:I}", "lo", (json_int_t)lo, "hi",
 						(json_int_t)hi, "count", (json_int_t)h->slots[i]));
 	}
-	return json_pack("{s:I,s:f,s:I,s:I,s:o}", "count", (json_int_t)h->count, "mean_us",
+	return json_pack("{s:I,s:I,s:f,s:I,s:I,s:o}", "count", (json_int_t)h->count, "sum_ns",
+			 (json_int_t)h->sum_ns, "mean_us",
 			 h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0, "p50_us",
 			 (json_int_t)quantile(h, 0.5), "p99_us", (json_int_t)quantile(h, 0.99),
 			 "hist", b);
 }
 
-/* Sum key's per-CPU histograms into *out. */
-static int sum_hist(struct fl_trace *t, int fd, const void *key, struct fl_trace_hist *out)
+int trace_sum_hist(struct fl_trace *t, int fd, const void *key, struct fl_trace_hist *out)
 {
 	struct fl_trace_hist *v = calloc(t->ncpu, sizeof(*v));
 	int ret = 0;
@@ -81,8 +81,7 @@ out:
 	return ret;
 }
 
-/* *cur becomes cur - *prev, and *prev the total it was. */
-static void hist_delta(struct fl_trace_hist *cur, struct fl_trace_hist *prev)
+void trace_hist_delta(struct fl_trace_hist *cur, struct fl_trace_hist *prev)
 {
 	struct fl_trace_hist total = *cur;
 
@@ -122,9 +121,9 @@ static json_t *read_syscalls(struct fl_trace *t)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (key >= FL_TRACE_SYSCALLS || sum_hist(t, fd, &key, &rows[n].h))
+		if (key >= FL_TRACE_SYSCALLS || trace_sum_hist(t, fd, &key, &rows[n].h))
 			continue;
-		hist_delta(&rows[n].h, &t->prev_sys[key]);
+		trace_hist_delta(&rows[n].h, &t->prev_sys[key]);
 		rows[n].nr = key;
 		if (rows[n].h.count)
 			n++;
@@ -148,9 +147,9 @@ static json_t *read_runq(struct fl_trace *t)
 	struct fl_trace_hist h;
 	__u32 zero = 0;
 
-	if (sum_hist(t, bpf_map__fd(t->skel->maps.rq_hist), &zero, &h))
+	if (trace_sum_hist(t, bpf_map__fd(t->skel->maps.rq_hist), &zero, &h))
 		return NULL;
-	hist_delta(&h, &t->prev_rq);
+	trace_hist_delta(&h, &t->prev_rq);
 	return fl_trace_hist_json(&h);
 }
 
@@ -232,12 +231,14 @@ static json_t *filter_json(const struct fl_trace_opts *o)
 		json_object_set_new(f, "cgroup", json_string(o->cgroup));
 	if (o->port)
 		json_object_set_new(f, "port", json_integer(o->port));
+	if (o->no_syscalls)
+		json_object_set_new(f, "no_syscalls", json_true());
 	return f;
 }
 
 json_t *fl_trace_read(struct fl_trace *t, double interval_s)
 {
-	json_t *doc, *sys, *rq;
+	json_t *doc, *sys, *rq, *conn, *rtt;
 	struct timespec now;
 	char when[40];
 	struct tm tm;
@@ -255,9 +256,19 @@ json_t *fl_trace_read(struct fl_trace *t, double interval_s)
 		errno = EIO;
 		return NULL;
 	}
-	doc = json_pack("{s:s,s:f,s:s,s:o,s:o,s:o}", "time", when, "interval_s", interval_s, "hook",
-			fl_trace_hook_name(t->hook), "filter", filter_json(&t->opts), "syscalls",
-			sys, "runq", rq);
+	conn = trace_read_tcp(t, bpf_map__fd(t->skel->maps.conn_hist), &t->prev_conn);
+	rtt = trace_read_tcp(t, bpf_map__fd(t->skel->maps.rtt_hist), &t->prev_rtt);
+	if (!conn || !rtt) {
+		json_decref(sys);
+		json_decref(rq);
+		json_decref(conn);
+		json_decref(rtt);
+		errno = EIO;
+		return NULL;
+	}
+	doc = json_pack("{s:s,s:f,s:s,s:o,s:o,s:o,s:o,s:o}", "time", when, "interval_s", interval_s,
+			"hook", fl_trace_hook_name(t->hook), "filter", filter_json(&t->opts),
+			"syscalls", sys, "runq", rq, "connect", conn, "rtt", rtt);
 	if (!doc || read_net(t, doc)) {
 		json_decref(doc);
 		errno = ENOMEM;

@@ -22,6 +22,7 @@ struct fl_trace_opts {
 	const char *cgroup; /* a cgroup v2 directory; NULL: any */
 	uint16_t port;	    /* retransmits and drops on this port only; 0: all */
 	int hook;	    /* FL_HOOK_AUTO: the best that loads; else only that one */
+	int no_syscalls;    /* leave raw_syscalls alone (its cost is every syscall's) */
 };
 
 struct fl_trace;
@@ -52,5 +53,14 @@ void fl_trace_slot_range(unsigned i, uint64_t *lo, uint64_t *hi);
 json_t *fl_trace_hist_json(const struct fl_trace_hist *h);
 /* The text rendering of one interval document (agentctl trace without --json). */
 void fl_trace_print(json_t *doc, FILE *out);
+
+/* Prometheus metrics of a trace (trace_prom.c): the intervals added up. */
+struct fl_trace_prom;
+struct fl_trace_prom *fl_trace_prom_new(void);
+/* Add one interval document of fl_trace_read. 0 or -ENOMEM. */
+int fl_trace_prom_add(struct fl_trace_prom *p, json_t *doc);
+/* The text exposition (version 0.0.4) of the totals so far. */
+void fl_trace_prom_write(const struct fl_trace_prom *p, FILE *out);
+void fl_trace_prom_free(struct fl_trace_prom *p);
 
 #endif

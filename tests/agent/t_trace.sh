@@ -3,8 +3,10 @@
 # program made, for its pid, comm or cgroup only; run-queue latency rises
 # beside a pinned CPU hog (and agrees with libbpf-tools' runqlat when it is
 # installed); a 100% drop shows retransmits and drops with their reason, a
-# clean run none; bad input is refused with one line; nothing stays loaded
-# after the trace ends or is killed.
+# clean run none; 20 ms of latency fault shows in the connect latency of
+# its port and not of another (and agrees with libbpf-tools' tcpstates);
+# the --metrics scrape agrees with the JSON; bad input is refused with one
+# line; nothing stays loaded after the trace ends or is killed.
 . "$(dirname "$0")/../lib.sh"
 need_root trace
 
@@ -245,7 +247,9 @@ echo "# run queue: alone n=$base_n mean=${base_mean}us p50>=${base_p50}us; besid
 # Every sleep ends in a wake-up and a switch-in; the first and the last may
 # fall just outside the trace (it starts at the handshake and ends when the
 # process exits), so a few may be missing, never most.
-check trace_runq_counted test "${base_n:-0}" -ge $((SLEEPS - 4)) -a "${hog_n:-0}" -ge $((SLEEPS - 4))
+# On a busy 2-core VM a wake-up may also find the sleeper not yet switched
+# out (no wake-up event then): nine in ten at least.
+check trace_runq_counted test "${base_n:-0}" -ge $((SLEEPS * 9 / 10)) -a "${hog_n:-0}" -ge $((SLEEPS * 9 / 10))
 # A bound that could fail on a busy machine: five times the mean wait.
 check trace_runq_rises test "${hog_mean:-0}" -ge $((5 * ${base_mean:-0})) -a "${hog_mean:-0}" -gt 0
 if [ -z "$RUNQLAT" ]; then
@@ -265,14 +269,14 @@ fi
 # ---- retransmits and drops on a port ----
 NS=${FL_TEST_ID}t
 make_netns "$NS"
-veth_pair "" "${FL_TEST_ID}a" 10.248.7.1/24 "$NS" "${FL_TEST_ID}b" 10.248.7.2/24
+veth_pair "" "${FL_TEST_ID}a" 10.241.7.1/24 "$NS" "${FL_TEST_ID}b" 10.241.7.2/24
 start_nginx "$NS" 18248
 start_agentd
 requests() { # N: N requests at once; prints how many succeeded (curl's
 	# exit code of each that did not on stderr)
 	local i ok=0 pids=() rc
 	for ((i = 0; i < $1; i++)); do
-		curl -s -o /dev/null --max-time 8 http://10.248.7.2:18248/ &
+		curl -s -o /dev/null --max-time 8 http://10.241.7.2:18248/ &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
@@ -310,6 +314,179 @@ if net_run fault drop; then
 import re, sys; sys.exit(0 if re.fullmatch(r'[A-Z_]+(,[A-Z_]+)*', sys.argv[1]) else 1)" "$reasons"
 	# Our drop program is a tcx program on the device's ingress.
 	check trace_net_fault_reason_tc_ingress grep -qw TC_INGRESS <<<"${reasons//,/ }"
+fi
+
+# ---- TCP connect latency: 20 ms on one port, none on another ----
+# The agent's latency fault (NFQUEUE, --per packet) holds every packet to
+# port 18248 20 ms on the server's ingress, the SYN among them: each connect
+# to it takes 20 ms or more; connects to 18249 (another nginx, no fault) do
+# not. libbpf-tools' tcpstates, on the same connections, must agree.
+start_nginx "$NS" 18249
+CONNS=10
+# Other tests on the machine may run curl to the same port numbers: ours
+# run in a cgroup of their own (when there is cgroup v2) and are traced by
+# it, and tcpstates' lines are taken for our server's address only.
+CONN_FILTER=(--comm curl)
+CONN_CG=
+if [ -n "$CG2" ]; then
+	make_cgroup "$CG2" trace_conn
+	CONN_CG=$CGROUP_DIR
+	CONN_FILTER=(--cgroup "$CONN_CG")
+fi
+connects() { # PORT: CONNS new connections, one after the other
+	local i
+	for ((i = 0; i < CONNS; i++)); do
+		if [ -n "$CONN_CG" ]; then
+			sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CONN_CG" \
+				curl -s -o /dev/null --max-time 8 "http://10.241.7.2:$1/"
+		else
+			curl -s -o /dev/null --max-time 8 "http://10.241.7.2:$1/"
+		fi
+	done
+}
+# PORT -> "count mean_us lowest_bucket_lo" of our connect histograms of curl
+ours() {
+	python3 - "$D/conn.json" "$1" <<'PY'
+import json, sys
+n = s = 0
+lo = None
+for l in open(sys.argv[1]):
+    for c in json.loads(l)['connect']:
+        if c['port'] == int(sys.argv[2]) and c['comm'] == 'curl':
+            n += c['count']; s += c['sum_ns']
+            m = min(b['lo'] for b in c['hist'])
+            lo = m if lo is None else min(lo, m)
+print(n, int(s / 1000 / n) if n else 0, lo if lo is not None else -1)
+PY
+}
+# tcpstates' SYN_SENT -> ESTABLISHED lines to our server's PORT (RADDR is
+# field 6, RPORT 7, MS 11)
+theirs() {
+	awk -v p="$1" '$6 == "10.241.7.2" && $7 == p && $8 == "SYN_SENT" && $10 == "ESTABLISHED" { n++; s += $11 }
+		END { printf "%d %d\n", n, n ? s * 1000 / n : 0 }' "$D/tcpstates"
+}
+# The same state changes timed by two programs: means within 10% and 1 ms.
+agree() { python3 -c "import sys; a, b = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if abs(a - b) <= 0.1 * b + 1000 else 1)" "$1" "$2"; }
+TCPSTATES=
+for r in /usr/sbin/tcpstates /usr/bin/tcpstates; do [ -x "$r" ] && TCPSTATES=$r && break; done
+lat_id=$(ctl inject latency --netns "$NS" --dev "${FL_TEST_ID}b" --proto tcp --dport 18248 \
+	--delay 20ms --per packet --for 120s)
+if [ -z "$lat_id" ]; then
+	fail trace_connect_fault_injected
+elif trace_bg "$D/conn.json" "${CONN_FILTER[@]}" --interval 500ms --for 60s; then
+	if [ -n "$TCPSTATES" ]; then
+		stdbuf -oL "$TCPSTATES" -D 18248,18249 >"$D/tcpstates" 2>&1 &
+		TSP=$!
+		at_exit "kill -KILL $TSP"
+		wait_until 15 grep -qs OLDSTATE "$D/tcpstates"
+	fi
+	connects 18248
+	connects 18249
+	kill -INT "$TRACE_PID"
+	wait "$TRACE_PID"
+	if [ -n "$TCPSTATES" ]; then
+		kill -INT "$TSP"
+		wait "$TSP"
+	fi
+	ctl clear "$lat_id" >/dev/null
+	read -r d_n d_mean d_lo < <(ours 18248)
+	read -r f_n f_mean f_lo < <(ours 18249)
+	echo "# connect latency, ours: port 18248 (20 ms fault) n=$d_n mean=${d_mean}us lowest bucket ${d_lo}us; port 18249 n=$f_n mean=${f_mean}us"
+	check trace_connect_counted test "$d_n" -eq $CONNS -a "$f_n" -eq $CONNS
+	# Every delayed connect is in the 16-32 ms bucket or above; the
+	# undelayed port's, side by side, at least 15 ms less on average.
+	check trace_connect_delay_shows test "$d_lo" -ge 16384 -a "$d_mean" -ge 20000
+	check trace_connect_other_port_not test "$f_mean" -lt $((d_mean - 15000))
+	if [ -z "$TCPSTATES" ]; then
+		skip trace_connect_tcpstates "(tcpstates not installed: apt-get install libbpf-tools)"
+	else
+		read -r td_n td_mean < <(theirs 18248)
+		read -r tf_n tf_mean < <(theirs 18249)
+		echo "# tcpstates: port 18248 n=$td_n mean=${td_mean}us; port 18249 n=$tf_n mean=${tf_mean}us"
+		check trace_connect_tcpstates_counts test "$td_n" -eq "$d_n" -a "$tf_n" -eq "$f_n"
+		check trace_connect_tcpstates_delayed agree "$d_mean" "$td_mean"
+		check trace_connect_tcpstates_free agree "$f_mean" "$tf_mean"
+	fi
+else
+	fail trace_connect_attached "($(cat "$D/conn.json.err"))"
+fi
+
+# ---- Prometheus metrics: a scrape agrees with the JSON printed before it ----
+cat >"$D/prom.py" <<'PY'
+# prom.py JSON SCRAPE: the scrape's intervals_total K; the sum of the first K
+# documents; compared series by series (getppid, run queue, counts, sums and
+# every cumulative bucket); prints "ok getppid_count" or what differs.
+import json, re, sys
+docs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+text = open(sys.argv[2]).read()
+m = {}
+for line in text.splitlines():
+    if line.startswith('#') or not line.strip():
+        continue
+    name, val = line.rsplit(' ', 1)
+    m[name] = float(val)
+k = int(m['faultline_trace_intervals_total'])
+docs = docs[:k]
+bad = []
+def want(h_list):
+    n = sum(h['count'] for h in h_list)
+    s = sum(h['sum_ns'] for h in h_list)
+    slots = {}
+    for h in h_list:
+        for b in h['hist']:
+            slots[b['hi']] = slots.get(b['hi'], 0) + b['count']
+    return n, s, slots
+def compare(name, labels, h_list):
+    n, s, slots = want(h_list)
+    sep = ',' if labels else ''
+    lb = '{%s}' % labels if labels else ''
+    if m.get(name + '_count' + lb) != n:
+        bad.append('%s%s count %s != %d' % (name, lb, m.get(name + '_count' + lb), n))
+    if abs(m.get(name + '_sum' + lb, -1) - s / 1e9) > 1e-6:
+        bad.append('%s%s sum %s != %g' % (name, lb, m.get(name + '_sum' + lb), s / 1e9))
+    if m.get('%s_bucket{%s%sle="+Inf"}' % (name, labels, sep)) != n:
+        bad.append('%s +Inf' % name)
+    cum = 0
+    for hi in sorted(slots):
+        cum += slots[hi]
+        key = '%s_bucket{%s%sle="%.6f"}' % (name, labels, sep, (hi + 1) / 1e6)
+        if m.get(key) != cum:
+            bad.append('%s = %s, want %d' % (key, m.get(key), cum))
+sys_hists = [s for d in docs for s in d['syscalls'] if s['syscall'] == 'getppid']
+compare('faultline_trace_syscall_latency_seconds', 'syscall="getppid"', sys_hists)
+compare('faultline_trace_runqueue_latency_seconds', '', [d['runq'] for d in docs])
+rt = sum(d['retransmits'] for d in docs)
+if m.get('faultline_trace_tcp_retransmits_total') != rt:
+    bad.append('retransmits')
+print('ok %d' % sum(h['count'] for h in sys_hists) if not bad else '; '.join(bad[:5]))
+PY
+bad_input metrics_garbage --metrics nonsense
+bad_input metrics_addr --metrics 1.2.3:80
+MPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+prog fltr_m 3000 getppid
+Mp=$PROG_PID
+prog fltr_n 4000 getppid
+Np=$PROG_PID
+getppids() { [ "$(python3 "$D/sum.py" "$D/prom.json" syscall getppid)" -ge 3000 ]; }
+if trace_bg "$D/prom.json" --comm fltr_m --interval 300ms --for 60s --metrics "127.0.0.1:$MPORT"; then
+	go fltr_m
+	go fltr_n
+	wait "$Mp" "$Np"
+	wait_until 20 getppids
+	curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$D/scrape"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$MPORT/other")
+	res=$(python3 "$D/prom.py" "$D/prom.json" "$D/scrape")
+	echo "# scrape against the JSON: $res"
+	check trace_metrics_agree_json test "$res" = "ok 3000"
+	check trace_metrics_type_histogram grep -qx '# TYPE faultline_trace_syscall_latency_seconds histogram' "$D/scrape"
+	check trace_metrics_other_path_404 test "$code" = 404
+	kill -INT "$TRACE_PID"
+	wait "$TRACE_PID"
+	check trace_metrics_exit_0 test $? -eq 0
+	check trace_metrics_port_closed python3 -c "
+import socket, sys; s = socket.socket(); sys.exit(0 if s.connect_ex(('127.0.0.1', $MPORT)) else 1)"
+else
+	fail trace_metrics_attached "($(cat "$D/prom.json.err"))"
 fi
 
 # ---- killed: the kernel frees everything with the process ----

@@ -92,7 +92,7 @@ static void test_hist_quantiles(void **state)
 static void test_print(void **state)
 {
 	struct fl_trace_hist h = {0};
-	json_t *sys, *doc;
+	json_t *sys, *doc, *conn;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -107,6 +107,13 @@ static void test_print(void **state)
 			"pid", 42, "syscalls", sys, "runq", fl_trace_hist_json(&h), "retransmits",
 			3, "drops", "reason", "TC_INGRESS", "code", 77, "count", 5);
 	assert_non_null(doc);
+	json_object_set_new(doc, "connect", json_array());
+	json_object_set_new(doc, "rtt", json_array());
+	conn = fl_trace_hist_json(&h);
+	json_object_set_new(conn, "port", json_integer(8080));
+	json_object_set_new(conn, "pid", json_integer(77));
+	json_object_set_new(conn, "comm", json_string("curl"));
+	json_array_append_new(json_object_get(doc, "connect"), conn);
 	f = open_memstream(&buf, &len);
 	fl_trace_print(doc, f);
 	fclose(f);
@@ -116,9 +123,61 @@ static void test_print(void **state)
 	assert_non_null(strstr(buf, "1000"));
 	assert_non_null(strstr(buf, "tcp retransmits (all ports): 3"));
 	assert_non_null(strstr(buf, "TC_INGRESS"));
-	assert_null(strstr(buf, "none"));
+	assert_null(strstr(buf, "drops (all ports): none"));
+	/* A connect row with its port and process; no RTT seen. */
+	assert_non_null(strstr(buf, "8080   77       curl"));
+	assert_non_null(strstr(buf, "tcp rtt (srtt): none"));
 	free(buf);
 	json_decref(doc);
+}
+
+/* Two intervals add up; the exposition is cumulative bucket by bucket,
+ * +Inf equals _count, _sum is in seconds, labels are escaped. */
+static void test_prom(void **state)
+{
+	struct fl_trace_prom *p = fl_trace_prom_new();
+	struct fl_trace_hist h = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	json_t *doc, *sys;
+	FILE *f;
+
+	assert_non_null(p);
+	h.slots[0] = 3; /* 0-1 us */
+	h.slots[4] = 2; /* 16-31 us */
+	h.count = 5;
+	h.sum_ns = 50000;
+	for (int i = 0; i < 2; i++) {
+		sys = fl_trace_hist_json(&h);
+		json_object_set_new(sys, "syscall", json_string("re\"ad"));
+		doc = json_pack("{s:[o],s:o,s:[],s:[],s:I,s:[{s:s,s:i}]}", "syscalls", sys, "runq",
+				fl_trace_hist_json(&h), "connect", "rtt", "retransmits",
+				(json_int_t)2, "drops", "reason", "TC_INGRESS", "count", 4);
+		assert_non_null(doc);
+		assert_int_equal(fl_trace_prom_add(p, doc), 0);
+		json_decref(doc);
+	}
+	f = open_memstream(&buf, &len);
+	fl_trace_prom_write(p, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "# TYPE faultline_trace_syscall_latency_seconds histogram\n"));
+	assert_non_null(strstr(buf, "faultline_trace_syscall_latency_seconds_bucket{syscall="
+				    "\"re\\\"ad\",le=\"0.000002\"} 6\n"));
+	assert_non_null(strstr(buf, "faultline_trace_syscall_latency_seconds_bucket{syscall="
+				    "\"re\\\"ad\",le=\"0.000016\"} 6\n"));
+	assert_non_null(strstr(buf, "faultline_trace_syscall_latency_seconds_bucket{syscall="
+				    "\"re\\\"ad\",le=\"0.000032\"} 10\n"));
+	assert_non_null(strstr(buf, "faultline_trace_syscall_latency_seconds_bucket{syscall="
+				    "\"re\\\"ad\",le=\"+Inf\"} 10\n"));
+	assert_non_null(strstr(
+	    buf,
+	    "faultline_trace_syscall_latency_seconds_sum{syscall=\"re\\\"ad\"} 0.000100000\n"));
+	assert_non_null(strstr(buf, "faultline_trace_runqueue_latency_seconds_count 10\n"));
+	assert_non_null(strstr(buf, "faultline_trace_drops_total{reason=\"TC_INGRESS\"} 8\n"));
+	assert_non_null(strstr(buf, "faultline_trace_tcp_retransmits_total 4\n"));
+	assert_non_null(strstr(buf, "faultline_trace_intervals_total 2\n"));
+	free(buf);
+	fl_trace_prom_free(p);
 }
 
 static void test_check(void **state)
@@ -159,7 +218,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_slot_range),	   cmocka_unit_test(test_hist_empty),
 	    cmocka_unit_test(test_hist_quantiles), cmocka_unit_test(test_print),
-	    cmocka_unit_test(test_check),	   cmocka_unit_test(test_hook_names),
+	    cmocka_unit_test(test_prom),	   cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_hook_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
