@@ -53,6 +53,8 @@ static const char usage[] =
     "        [--json]                  live kernel latency histograms (root; agentctl loads\n"
     "                                  them itself): syscalls, run queue, retransmits, drops;\n"
     "                                  --hook tp_btf|raw_tp|tracepoint forces one (agentctl(8))\n"
+    "  trace requests --pid P|--comm NAME --out FILE [--port N] [--for D] [--hook H]\n"
+    "                                  per-request kernel stages for reconcile --traces\n"
     "\n"
     "inject drop options:\n"
     "  --dev IF                  device (required)\n"
