@@ -42,6 +42,7 @@ const volatile struct fl_rq_cfg cfg = {};
 /* The socket's current exchange (the record being filled) and its state. */
 struct sock_state {
 	struct fl_rq_rec r;
+	__u64 early_rx_ns; /* data after the last read, before the next send was seen */
 	__u8 has_tuple, runq_taken;
 };
 
@@ -240,7 +241,7 @@ static __always_inline void emit(struct sock_state *s, __u32 flags)
 reset:
 	s->r.syn_ns = s->r.est_ns = 0;
 	s->r.send_start_ns = s->r.send_end_ns = s->r.rx_first_ns = s->r.recv_end_ns = 0;
-	s->r.runq_ns = s->r.close_ns = 0;
+	s->r.runq_ns = s->r.close_ns = s->r.retrans_ns = s->r.drop_ns = 0;
 	s->r.bytes_out = s->r.bytes_in = 0;
 	s->r.retrans = s->r.drops = s->r.drop_reason = 0;
 	s->r.flags = 0;
@@ -300,11 +301,16 @@ static __always_inline void send_start(const struct sock *sk, __u64 ts)
 	}
 	take_cookie(s, sk);
 	take_tuple(s, sk);
-	if (s->r.rx_first_ns) /* a response came: this send is the next request */
+	if (s->r.recv_end_ns) /* a response was read: this send is the next request */
 		emit(s, 0);
 	if (!s->r.send_start_ns) {
 		__u64 pt = bpf_get_current_pid_tgid();
 
+		/* The tracepoint set sees a send only when it returns: its
+		 * response may have come already (veth answers fast). */
+		if (s->early_rx_ns >= ts)
+			s->r.rx_first_ns = s->early_rx_ns;
+		s->early_rx_ns = 0;
 		s->r.send_start_ns = ts;
 		s->r.tgid = pt >> 32;
 		s->r.tid = (__u32)pt;
@@ -327,7 +333,11 @@ static __always_inline int on_data_ready(const struct sock *sk)
 {
 	struct sock_state *s = state_of(sk);
 
-	if (s && s->r.send_start_ns && !s->r.rx_first_ns)
+	if (!s)
+		return 0;
+	if (s->r.recv_end_ns)
+		s->early_rx_ns = bpf_ktime_get_ns();
+	else if (s->r.send_start_ns && !s->r.rx_first_ns)
 		s->r.rx_first_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -365,8 +375,11 @@ static __always_inline int on_retransmit(const struct sock *sk)
 {
 	struct sock_state *s = state_of(sk);
 
-	if (s)
-		s->r.retrans++;
+	if (!s)
+		return 0;
+	if (!s->r.retrans)
+		s->r.retrans_ns = bpf_ktime_get_ns();
+	s->r.retrans++;
 	return 0;
 }
 
@@ -442,8 +455,10 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason)
 	s = drop_state(skb);
 	if (!s)
 		return 0;
-	if (!s->r.drops)
+	if (!s->r.drops) {
 		s->r.drop_reason = reason;
+		s->r.drop_ns = bpf_ktime_get_ns();
+	}
 	s->r.drops++;
 	return 0;
 }

@@ -40,7 +40,9 @@ struct fl_rq_rec {
 	__u64 recv_end_ns;   /* the last read of the response returned (sock_recv_length) */
 	__u64 runq_ns;	     /* of rx_first..recv_end: the reader waited in the run queue */
 	__u64 close_ns;	     /* state CLOSE, when the record was emitted for it */
-	__u32 tgid, tid;     /* the process and thread that sent */
+	__u64 retrans_ns, drop_ns; /* the first retransmit, the first drop: the join
+				    * leaves out those after the request ended */
+	__u32 tgid, tid;	   /* the process and thread that sent */
 	__u32 bytes_out, bytes_in;
 	__u32 retrans;	    /* tcp:tcp_retransmit_skb on this socket */
 	__u32 drops;	    /* skb:kfree_skb of its packets (either direction) */

@@ -128,6 +128,8 @@ static int load_line(struct rc_traces *t, json_t *o, bool *ended)
 	r.runq_ns = u64_of(o, "runq_ns");
 	r.close_ns = u64_of(o, "close_ns");
 	r.retrans = (uint32_t)u64_of(o, "retrans");
+	r.retrans_ns = u64_of(o, "retrans_ns");
+	r.drop_ns = u64_of(o, "drop_ns");
 	r.drops = (uint32_t)u64_of(o, "drops");
 	r.drop_code = (uint32_t)u64_of(o, "drop_code");
 	r.flags = (uint32_t)u64_of(o, "flags");
@@ -236,6 +238,10 @@ void rc_trace_stages(const struct rc_trace_rec *x, const struct fl_ledger_rec *l
 	if (x->flags & FL_RQ_CONNECT_FLAG)
 		st[RC_ST_CONNECT] = span(x->syn_ns, x->est_ns ? x->est_ns : x->close_ns);
 	st[RC_ST_SEND] = span(x->send_start_ns, x->send_end_ns);
+	/* The response may come before the last send returns (a fast service
+	 * behind veth): then from the send's start. */
+	if (x->rx_first_ns && x->rx_first_ns <= sent)
+		sent = x->send_start_ns;
 	st[RC_ST_WIRE] = span(sent, x->rx_first_ns);
 	recv = span(x->rx_first_ns, x->recv_end_ns);
 	st[RC_ST_RUNQ] = x->runq_ns < recv ? x->runq_ns : recv;
@@ -335,23 +341,31 @@ int rc_traces_request(struct rc_traces *t, const struct fl_ledger_rec *l, bool i
 	q.sent_ns = l->sent_ns;
 	q.done_ns = l->done_ns;
 	q.cookie = l->sock_cookie;
-	q.retrans = x->retrans;
-	q.drops = x->drops;
-	q.reason = x->reason;
+	q.sent_wall_ns = l->sched_wall_ns + (l->sent_ns - l->sched_ns);
+	/* A connection's teardown after the response (a FIN retransmitted, a
+	 * segment for a closed socket) is not the request's. */
+	if (x->retrans && (!l->done_ns || x->retrans_ns <= l->done_ns))
+		q.retrans = x->retrans;
+	if (x->drops && (!l->done_ns || x->drop_ns <= l->done_ns)) {
+		q.drops = x->drops;
+		q.reason = x->reason;
+	} else {
+		q.reason = -1;
+	}
 	q.in_fault = in_fault;
 	rc_trace_stages(x, l, q.stage_ns);
 	for (int i = 0; i < RC_ST_MAX; i++)
 		if (i != RC_ST_CONNECT || (x->flags & FL_RQ_CONNECT_FLAG))
 			hist_add(&t->h[i], q.stage_ns[i]);
-	t->with_retrans += x->retrans > 0;
-	t->with_drops += x->drops > 0;
-	if (x->drops && x->reason >= 0)
-		t->reason_reqs[x->reason]++;
+	t->with_retrans += q.retrans > 0;
+	t->with_drops += q.drops > 0;
+	if (q.drops && q.reason >= 0)
+		t->reason_reqs[q.reason]++;
 	keep_slow(t, &q);
 	failed = l->outcome != FL_OUT_OK && l->outcome != FL_OUT_INFLIGHT;
 	if (failed && t->total_failed++ < t->cap)
 		t->failed[t->n_failed++] = q;
-	if ((in_fault || x->retrans || x->drops) && t->total_faulted++ < t->cap)
+	if ((in_fault || q.retrans || q.drops) && t->total_faulted++ < t->cap)
 		t->faulted[t->n_faulted++] = q;
 	if (out)
 		*out = q;

@@ -44,10 +44,10 @@ extern const char *const rc_stage_names[RC_ST_MAX];
 struct rc_trace_rec {
 	uint64_t cookie;
 	uint64_t syn_ns, est_ns, send_start_ns, send_end_ns, rx_first_ns, recv_end_ns;
-	uint64_t runq_ns, close_ns;
-	uint32_t retrans, drops, drop_code, flags; /* flags: enum fl_rq_flags */
-	int16_t reason;				   /* index in the reason names, -1 none */
-	bool used;				   /* joined to a request already */
+	uint64_t runq_ns, close_ns, retrans_ns, drop_ns; /* the first retransmit, drop */
+	uint32_t retrans, drops, drop_code, flags;	 /* flags: enum fl_rq_flags */
+	int16_t reason;					 /* index in the reason names, -1 none */
+	bool used;					 /* joined to a request already */
 };
 
 /* A request with its breakdown. */
@@ -55,6 +55,7 @@ struct rc_traced_req {
 	char id[64];
 	uint8_t outcome; /* enum fl_outcome */
 	uint64_t latency_ns, sent_ns, done_ns, cookie;
+	uint64_t sent_wall_ns; /* sent_ns on the wall clock (the fault windows' clock) */
 	uint64_t stage_ns[RC_ST_MAX];
 	uint32_t retrans, drops;
 	int16_t reason;

@@ -53,6 +53,7 @@ static json_t *req_json(const struct rc_traces *t, const struct rc_traced_req *q
 	json_object_set_new(o, "latency_ms", json_real((double)q->latency_ns / 1e6));
 	json_object_set_new(o, "sent_ns", json_integer((json_int_t)q->sent_ns));
 	json_object_set_new(o, "done_ns", json_integer((json_int_t)q->done_ns));
+	json_object_set_new(o, "sent_wall_ns", json_integer((json_int_t)q->sent_wall_ns));
 	json_object_set_new(o, "cookie", json_integer((json_int_t)q->cookie));
 	for (int i = 0; i < RC_ST_MAX; i++)
 		json_object_set_new(st, rc_stage_names[i], json_real((double)q->stage_ns[i] / 1e3));

@@ -144,14 +144,16 @@ static void write_rec(struct fl_rq *t, const struct fl_rq_rec *r, uint32_t extra
 	    "{\"cookie\":%llu,\"tgid\":%u,\"tid\":%u,\"sport\":%u,\"dport\":%u,"
 	    "\"syn_ns\":%llu,\"est_ns\":%llu,\"send_start_ns\":%llu,\"send_end_ns\":%llu,"
 	    "\"rx_first_ns\":%llu,\"recv_end_ns\":%llu,\"runq_ns\":%llu,\"close_ns\":%llu,"
-	    "\"bytes_out\":%u,\"bytes_in\":%u,\"retrans\":%u,\"drops\":%u,\"drop_code\":%u%s,"
+	    "\"bytes_out\":%u,\"bytes_in\":%u,\"retrans\":%u,\"retrans_ns\":%llu,\"drops\":%u,"
+	    "\"drop_ns\":%llu,\"drop_code\":%u%s,"
 	    "\"flags\":%u}\n",
 	    (unsigned long long)r->cookie, r->tgid, r->tid, r->sport, r->dport,
 	    (unsigned long long)r->syn_ns, (unsigned long long)r->est_ns,
 	    (unsigned long long)r->send_start_ns, (unsigned long long)r->send_end_ns,
 	    (unsigned long long)r->rx_first_ns, (unsigned long long)r->recv_end_ns,
 	    (unsigned long long)r->runq_ns, (unsigned long long)r->close_ns, r->bytes_out,
-	    r->bytes_in, r->retrans, r->drops, r->drops ? r->drop_reason : 0, reason,
+	    r->bytes_in, r->retrans, (unsigned long long)r->retrans_ns, r->drops,
+	    (unsigned long long)r->drop_ns, r->drops ? r->drop_reason : 0, reason,
 	    r->flags | extra_flags);
 	out_line(t, line, n);
 	t->sum.records++;
