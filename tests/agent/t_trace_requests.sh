@@ -13,6 +13,9 @@
 #    the window shows retransmits and drops with reason TC_INGRESS; none sent
 #    well before or after it shows such a drop, and at most 4 a retransmit
 #    (a tail-loss probe on a busy machine is a real one).
+#  - agentctl run with "trace": true: every request joined, the drop fault's
+#    requests with TC_INGRESS drops (the agent's window may be short on a
+#    loaded machine: at least one), the HTML section; "trace": "yes" refused.
 #  - bad input: one line, exit 2; nothing stays loaded after kill -9.
 . "$(dirname "$0")/../lib.sh"
 need_root trace_requests
@@ -185,6 +188,38 @@ print(len(ins), len(out), len(inb), len(outb), spur, ','.join(rs) or '-')" "$T/d
 	check trace_requests_drop_html grep -q 'Where the time went' "$T/drop.d/report.html"
 else
 	fail trace_requests_drop_attached "($(cat "$T/drop.tr.err"))"
+fi
+
+# ---- agentctl run with "trace": true ----
+veth_pair "" "${FL_TEST_ID}x" 10.242.8.1/24 "$NS" "${FL_TEST_ID}y" 10.242.8.2/24
+cat >"$T/sc.json" <<SC
+{"name": "traced", "target": {"url": "http://10.242.8.2:8080/", "netns": "$NS"},
+ "load": {"duration": "3s", "rate": 100, "connections": 8, "timeout": "3s"},
+ "faults": [{"at": "1s", "until": "2s",
+             "fault": {"kind": "drop", "target": {"dev": "${FL_TEST_ID}y", "direction": "ingress",
+                                                   "proto": "tcp", "dport": 8080}}}],
+ "receipts": "nginx:$T/access.log", "trace": true}
+SC
+ctl run "$T/sc.json" --out "$T/run" >"$T/run.out" 2>&1
+rc=$?
+echo "# run: exit $rc; $(grep traces: "$T/run.out")"
+if [ $rc -le 1 ] && [ -s "$T/run/report.json" ]; then
+	check trace_requests_run_joined python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['traces']
+sys.exit(0 if t['requests'] >= 250 and t['matched'] == t['requests'] and t['with_drops'] >= 1 and set(t['drop_reasons']) == {'TC_INGRESS'} else 1)" "$T/run/report.json"
+	check trace_requests_run_html grep -q 'Where the time went' "$T/run/report.html"
+	check trace_requests_run_file test -s "$T/run/traces.ndjson.gz"
+else
+	fail trace_requests_run "(exit $rc: $(tail -3 "$T/run.out" | tr '\n' ' '))"
+fi
+sed 's/"trace": true/"trace": "yes"/' "$T/sc.json" >"$T/sc_bad.json"
+out=$(ctl run "$T/sc_bad.json" --out "$T/run_bad" 2>&1)
+rc=$?
+if [ $rc -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -q 'trace: true or false' <<<"$out"; then
+	pass trace_requests_run_bad_trace
+else
+	fail trace_requests_run_bad_trace "(exit $rc: $out)"
 fi
 
 # ---- bad input ----
