@@ -7,7 +7,10 @@
 #       requests  agentctl trace requests --comm wrk (a record per request,
 #                 zlib NDJSON on disk)
 #     the median requests/s of each and the ratio (goal >= 0.9), with the
-#     records written and lost per round.
+#     records written and lost per round, and what tracing costs in CPU per
+#     request, which a loaded machine does not blur: the fl_rq_* programs'
+#     run time (kernel.bpf_stats_enabled, set for the run and restored) and
+#     the tracer's own CPU (reading the ring buffer, writing zlib NDJSON).
 #  2. the join: loadgen at a fixed rate against the same nginx, traced, then
 #     agentctl reconcile with and without --traces: the time the join adds
 #     per request, and how many requests it joined.
@@ -30,7 +33,10 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "bench_trace_requests: needs root" >&2; exit 2; }
 TMP=$(mktemp -d /tmp/fl-bench-treq.XXXXXX)
 TRACER=
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+sysctl -qw kernel.bpf_stats_enabled=1
 cleanup() {
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
 	rm -rf "$TMP"
@@ -64,6 +70,10 @@ start_tracer() { # COMM OUT: the trace in the background, back once attached
 	echo "bench_trace_requests: the trace did not start: $(cat "$TMP/tracer.err")" >&2
 	exit 1
 }
+bpf_ns() { # the run time of the fl_rq_* programs so far, ns
+	bpftool prog show 2>/dev/null | awk '/ name fl_rq_/ { for (i = 1; i <= NF; i++) if ($i == "run_time_ns") t += $(i + 1) } END { print t + 0 }'
+}
+tracer_ticks() { awk '{ print $14 + $15 }' "/proc/$TRACER/stat"; }
 stop_tracer() { # prints "RECORDS LOST"
 	kill -INT "$TRACER"
 	wait "$TRACER" 2>/dev/null
@@ -78,11 +88,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	v=$(rate)
 	echo "$v" >>"$TMP/none"
 	start_tracer wrk "$TMP/wrk.gz"
+	b0=$(bpf_ns) c0=$(tracer_ticks)
 	w=$(rate)
+	b1=$(bpf_ns) c1=$(tracer_ticks)
 	stop_tracer >"$TMP/stop"
 	read -r recs lost <"$TMP/stop"
 	echo "$w" >>"$TMP/requests"
-	echo "round $r none $v requests/s; requests $w requests/s (ratio $(echo "$w / $v" | bc -l | cut -c1-5)), $recs records, $lost lost, $(stat -c %s "$TMP/wrk.gz") bytes"
+	bus=$(echo "($b1 - $b0) / 1000 / $recs" | bc -l)
+	cus=$(echo "($c1 - $c0) * 1000000 / $(getconf CLK_TCK) / $recs" | bc -l)
+	printf '%s\n' "$bus" >>"$TMP/bpf_us"
+	printf '%s\n' "$cus" >>"$TMP/cpu_us"
+	printf 'round %d none %s requests/s; requests %s requests/s (ratio %.3f), %s records, %s lost, %s bytes; per request: %.2f us in BPF, %.2f us in the tracer\n' \
+		"$r" "$v" "$w" "$(echo "$w / $v" | bc -l)" "$recs" "$lost" "$(stat -c %s "$TMP/wrk.gz")" "$bus" "$cus"
 done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "$TMP/none")
@@ -90,6 +107,7 @@ for c in none requests; do
 	m=$(median "$TMP/$c")
 	printf '%-9s median %10.0f requests/s  ratio %.3f\n' "$c" "$m" "$(echo "$m / $base" | bc -l)"
 done
+printf 'tracing CPU per request, median: %.2f us in BPF + %.2f us in the tracer\n' "$(median "$TMP/bpf_us")" "$(median "$TMP/cpu_us")"
 
 # ---- the join ----
 start_tracer loadgen "$TMP/lg.gz"
@@ -99,18 +117,15 @@ stop_tracer >"$TMP/stop"
 read -r recs lost <"$TMP/stop"
 cpu_ms() { # ARGS: the CPU time (user + system, ms) agentctl reconcile takes: wall time
 	# on a loaded machine says more about the others
-	local a b
-	a=$(awk '{print $14 + $15 + $16 + $17}' /proc/$BASHPID/stat)
-	"$FL_BIN/agentctl" reconcile --ledger "$TMP/lg.fll" --receipts ndjson:/dev/null \
-		--out "$TMP/rc" "$@" >"$TMP/rc.out" 2>&1
-	b=$(awk '{print $14 + $15 + $16 + $17}' /proc/$BASHPID/stat)
-	echo $(((b - a) * 1000 / $(getconf CLK_TCK)))
+	/usr/bin/time -f '%U %S' -o "$TMP/time" "$FL_BIN/agentctl" reconcile --ledger "$TMP/lg.fll" \
+		--receipts ndjson:/dev/null --out "$TMP/rc" "$@" >"$TMP/rc.out" 2>&1
+	tail -1 "$TMP/time" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
 }
 best() { # the least of 5 runs
 	local i v m=
 	for i in 1 2 3 4 5; do
 		v=$(cpu_ms "$@")
-		[ -z "$m" ] || [ "$v" -lt "$m" ] && m=$v
+		if [ -z "$m" ] || [ "$v" -lt "$m" ]; then m=$v; fi
 	done
 	echo "$m"
 }
