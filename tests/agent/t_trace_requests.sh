@@ -10,7 +10,8 @@
 #    gains 45..70 ms over the control's; send and receive+run queue gain
 #    under 5 ms.
 #  - a 100% drop for 1 s during the requests: every request sent well inside
-#    the window shows retransmits and drops with reason TC_INGRESS; none sent
+#    the window shows drops with reason TC_INGRESS, and all but 5% of them
+#    retransmits (a request whose ACK alone was dropped has none); none sent
 #    well before or after it shows such a drop, and at most 4 a retransmit
 #    (a tail-loss probe on a busy machine is a real one).
 #  - agentctl run with "trace": true: every request joined, the drop fault's
@@ -164,24 +165,29 @@ if traced drop 8080 auto --rate 200 --duration 4s -c 8 --timeout 3s; then
 	t3=$(date +%s%N)
 	finish drop "$T/access.log" --events "$EV"
 	echo "# drop: $(grep traces: "$T/drop.verdict")"
-	read -r inside outside in_bad out_bad out_rt reasons < <(python3 -c "
+	read -r inside outside in_bad in_nort out_bad out_rt reasons < <(python3 -c "
 import json, sys
 j = json.load(open(sys.argv[1]))
 t0, t1, t2, t3 = (int(x) for x in sys.argv[2:6])
 m = 20 * 10**6
 ins = [q for q in j['traces']['slowest'] if t1 + m <= q['sent_wall_ns'] <= t2 - m]
 out = [q for q in j['traces']['slowest'] if q['sent_wall_ns'] < t0 - 2 * m or q['sent_wall_ns'] > t3 + 2 * m]
-inb = [q['id'] for q in ins if not (q['retransmits'] > 0 and q['drops'] > 0)]
+# Each was touched by the drop; nearly all lost their request and sent it
+# again. A few at the window's start can have only their ACK of a response
+# dropped (a drop, nothing to retransmit), seen once in CI.
+inb = [q['id'] for q in ins if not (q['drops'] > 0 and q.get('drop_reason') == 'TC_INGRESS')]
+nort = len([q for q in ins if not q['retransmits']])
 for q in [q for q in ins if not (q['retransmits'] > 0 and q['drops'] > 0)][:4]:
     print('# not hit:', q, file=sys.stderr)
 outb = [q['id'] for q in out if q.get('drop_reason') == 'TC_INGRESS']
 spur = len([q for q in out if q['retransmits']])
 rs = sorted({q.get('drop_reason', '-') for q in ins})
-print(len(ins), len(out), len(inb), len(outb), spur, ','.join(rs) or '-')" "$T/drop.d/report.json" "$t0" "$t1" "$t2" "$t3")
+print(len(ins), len(out), len(inb), nort, len(outb), spur, ','.join(rs) or '-')" "$T/drop.d/report.json" "$t0" "$t1" "$t2" "$t3")
 	echo "# drop: inject took $(((t1 - t0) / 1000000)) ms, clear $(((t3 - t2) / 1000000)) ms"
-	echo "# drop: $inside requests sent inside the window ($in_bad without retransmits and drops; reasons $reasons), $outside outside ($out_bad with a TC_INGRESS drop, $out_rt with a retransmit)"
+	echo "# drop: $inside requests sent inside the window ($in_bad without a TC_INGRESS drop, $in_nort without a retransmit; reasons $reasons), $outside outside ($out_bad with a TC_INGRESS drop, $out_rt with a retransmit)"
 	check trace_requests_drop_inside_some test "${inside:-0}" -ge 100
-	check trace_requests_drop_inside_all_hit test "${in_bad:-1}" -eq 0
+	check trace_requests_drop_inside_all_dropped test "${in_bad:-1}" -eq 0
+	check trace_requests_drop_inside_retransmitted test "${in_nort:-99}" -le $((${inside:-0} / 20))
 	check trace_requests_drop_reason test "${reasons:-}" = TC_INGRESS
 	check trace_requests_drop_outside_some test "${outside:-0}" -ge 200
 	check trace_requests_drop_outside_clean test "${out_bad:-1}" -eq 0 -a "${out_rt:-99}" -le 4
