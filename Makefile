@@ -83,8 +83,8 @@ matrix: deps all $(TEST_HELPERS)
 	@echo "wrote docs/kernel-matrix.md"
 
 # Each benchmark runs side by side with its reference tool and prints what
-# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency|trace runs one.
-BENCH ?= drop loadgen reconcile errno latency trace
+# docs/benchmarks.md records. BENCH=drop|loadgen|reconcile|errno|latency|trace|trace_requests runs one.
+BENCH ?= drop loadgen reconcile errno latency trace trace_requests
 bench: deps all
 	@for b in $(BENCH); do \
 		case $$b in \
@@ -94,7 +94,8 @@ bench: deps all
 		errno) FL_BIN=$(BIN) bash tools/bench_errno.sh ;; \
 		latency) FL_BIN=$(BIN) bash tools/bench_latency.sh ;; \
 		trace) FL_BIN=$(BIN) bash tools/bench_trace.sh ;; \
-		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno, latency, trace)"; exit 2 ;; \
+		trace_requests) FL_BIN=$(BIN) bash tools/bench_trace_requests.sh ;; \
+		*) echo "make bench: unknown BENCH '$$b' (drop, loadgen, reconcile, errno, latency, trace, trace_requests)"; exit 2 ;; \
 		esac || exit $$?; \
 	done
 

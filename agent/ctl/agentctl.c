@@ -50,6 +50,8 @@ static const char usage[] =
     "                                  them itself): syscalls, run queue, TCP connect and\n"
     "                                  RTT, retransmits, drops; --metrics serves them to\n"
     "                                  Prometheus; --hook tp_btf|raw_tp|tracepoint forces one\n"
+    "  trace requests --pid P|--comm NAME --out FILE [--port N] [--for D] [--hook H]\n"
+    "                                  per-request kernel stages for reconcile --traces\n"
     "\n"
     "inject drop options:\n"
     "  --dev IF                  device (required)\n"

@@ -18,7 +18,7 @@ static const char usage[] =
     "                          [--events FILE...] [--objectives FILE] [--phases A,B,...]\n"
     "                          [--effects FILE] [--mix FILE] [--out DIR] [--slack DURATION] "
     "[--max-ids N]\n"
-    "                          [--title T] [--json]\n"
+    "                          [--title T] [--json] [--traces FILE...] [--trace-top N]\n"
     "Join loadgen ledgers, the service's receipts and agentd event logs; give a verdict.\n"
     "  SPEC: nginx:PATH (log_format faultline '$msec $http_x_request_id $status "
     "$request_time'),\n"
@@ -35,6 +35,8 @@ static const char usage[] =
     "  --mix FILE         loadgen's mix file: entries' \"value\" sums to the value at risk\n"
     "  --out DIR          writes report.json, report.md, report.html and the id lists\n"
     "  --slack DURATION   time around a request within which a fault event explains it (200ms)\n"
+    "  --traces FILE      records of agentctl trace requests: each request's kernel stages\n"
+    "  --trace-top N      the slowest N requests in full in the traces section (20)\n"
     "Exit status: 0 pass, 1 fail, 2 error.\n";
 
 static int rc_usage(const char *fmt, const char *arg)
@@ -64,11 +66,16 @@ int cmd_reconcile(int argc, char **argv)
 	    {"slack", required_argument, NULL, 's'},   {"max-ids", required_argument, NULL, 'm'},
 	    {"title", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
 	    {"effects", required_argument, NULL, 'E'}, {"mix", required_argument, NULL, 'x'},
+	    {"traces", required_argument, NULL, 'T'},  {"trace-top", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	const char *ledgers[MAX_FILES], *receipts[MAX_FILES], *events[MAX_FILES], *phases[256];
-	struct rc_inputs in = {
-	    .ledgers = ledgers, .receipts = receipts, .events = events, .phases = phases};
+	const char *traces[MAX_FILES];
+	struct rc_inputs in = {.ledgers = ledgers,
+			       .receipts = receipts,
+			       .events = events,
+			       .phases = phases,
+			       .traces = traces};
 	struct rc_result res;
 	char err[512], *phase_buf = NULL;
 	json_t *obj = NULL;
@@ -127,6 +134,22 @@ int cmd_reconcile(int argc, char **argv)
 		case 'O':
 			in.out_dir = optarg;
 			break;
+		case 'T':
+			if (add(traces, &in.n_traces, optarg, "trace files"))
+				goto out;
+			break;
+		case 'N': {
+			uint64_t v;
+
+			if (parse_u64(optarg, &v, false) || v > 100000) {
+				ret =
+				    rc_usage("--trace-top: bad number '%s' (0 .. 100000)", optarg);
+				goto out;
+			}
+			in.trace_top = (unsigned)v;
+			in.trace_top_set = true;
+			break;
+		}
 		case 'x':
 			in.mix = optarg;
 			break;

@@ -25,6 +25,7 @@
 #include "reconcile.h"
 #include "registry.h"
 #include "run.h"
+#include "run_trace.h"
 #include "scenario.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -309,7 +310,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 	    {},
 	};
 	char out_dir[PATH_MAX] = "", loadgen[PATH_MAX] = "", events[PATH_MAX], err[512];
-	char run_events[PATH_MAX + 32];
+	char run_events[PATH_MAX + 32], traces[PATH_MAX + 32] = "";
+	pid_t tracer = -1;
 	uint32_t ids[SC_MAX_FAULTS] = {};
 	bool restarted[SC_MAX_FAULTS] = {};
 	char what[320];
@@ -367,6 +369,16 @@ int cmd_run(const char *sock, int argc, char **argv)
 	printf("scenario %s: %d faults over %.1f s; output in %s\n", sc.name, sc.nfaults,
 	       sc.load.duration_ns / 1e9, out_dir);
 	fflush(stdout);
+	if (sc.trace) {
+		/* Before loadgen, to see its first connects; a minute beyond
+		 * the load at most. */
+		tracer = run_trace_start(out_dir, loadgen, sc.load.duration_ns + 60000000000ULL,
+					 traces, sizeof(traces), err, sizeof(err));
+		if (tracer < 0) {
+			run_error(&rerr, "trace: %s", err);
+			traces[0] = '\0';
+		}
+	}
 	t0 = now_mono_ns();
 	start_wall = now_wall_ns();
 	pid = start_loadgen(&sc, loadgen, out_dir, run_id);
@@ -422,6 +434,11 @@ int cmd_run(const char *sock, int argc, char **argv)
 			decl[n_decl++].fault_id = ids[i];
 		}
 	}
+	if (tracer > 0 && run_trace_stop(tracer, out_dir, err, sizeof(err))) {
+		run_error(&rerr, "trace: %s", err);
+		traces[0] = '\0';
+	}
+	tracer = -1;
 	/* loadgen exits 0 or 1 (its own SLO) with a full ledger; 2 is an error. */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 		fl_err("loadgen failed (%s %d); see %s/loadgen.log",
@@ -439,7 +456,7 @@ int cmd_run(const char *sock, int argc, char **argv)
 	{
 		char ledger[PATH_MAX + 32];
 		const char *ledgers[] = {ledger}, *receipts[] = {sc.receipts},
-			   *evs[] = {run_events};
+			   *evs[] = {run_events}, *trs[] = {traces};
 		const char *phases[SC_MAX_PHASES];
 		struct rc_inputs in = {
 		    .ledgers = ledgers,
@@ -458,6 +475,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 		    .run_errors = rerr.p,
 		    .mix = sc.load.mix[0] ? sc.load.mix : NULL,
 		    .n_run_errors = rerr.n,
+		    .traces = trs,
+		    .n_traces = traces[0] ? 1 : 0,
 		};
 
 		snprintf(ledger, sizeof(ledger), "%s/ledger.bin.gz", out_dir);
@@ -474,6 +493,8 @@ int cmd_run(const char *sock, int argc, char **argv)
 			ret = 2; /* the run was not the scenario: no verdict stands */
 	}
 out:
+	if (tracer > 0)
+		run_trace_stop(tracer, out_dir, err, sizeof(err));
 	rc_result_free(&res);
 	scenario_free(&sc);
 	return ret;

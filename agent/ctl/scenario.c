@@ -267,8 +267,8 @@ static int objectives_part(json_t *o, struct scenario *sc, char *err, size_t err
 
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name",   "description", "target",	  "load", "phases",
-					   "faults", "receipts",    "objectives", NULL};
+	static const char *const keys[] = {"name",   "description", "target",	  "load",  "phases",
+					   "faults", "receipts",    "objectives", "trace", NULL};
 	static const char *const tkeys[] = {"url", "netns", NULL};
 	char dirbuf[PATH_MAX], receipts[PATH_MAX] = "", *dir;
 	json_error_t jerr;
@@ -311,6 +311,13 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 		snprintf(err, errlen, "target.url: '%s' is not an http:// or https:// URL",
 			 sc->url);
 		goto out;
+	}
+	if (json_object_get(j, "trace")) {
+		if (!json_is_boolean(json_object_get(j, "trace"))) {
+			snprintf(err, errlen, "trace: true or false");
+			goto out;
+		}
+		sc->trace = json_is_true(json_object_get(j, "trace"));
 	}
 	if (!json_object_get(j, "load")) {
 		snprintf(err, errlen, "load: missing");

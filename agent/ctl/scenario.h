@@ -58,6 +58,7 @@ struct scenario {
 	int nfaults;
 	char receipts[PATH_MAX + 16];
 	json_t *objectives; /* owned */
+	bool trace;	    /* "trace": per-request kernel stages joined to the ledger */
 };
 
 /* Strings may name environment variables as ${NAME}; paths are relative to

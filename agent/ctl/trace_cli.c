@@ -19,6 +19,7 @@
 #include "parse.h"
 #include "trace_cli.h"
 #include "trace_metrics.h"
+#include "trace_requests_cli.h"
 #include "tracer.h"
 
 #define DEFAULT_INTERVAL_NS 1000000000ULL
@@ -191,6 +192,8 @@ int cmd_trace(int argc, char **argv)
 	int ret, pidfd = -1, gone = 0, mfd = -1;
 	char err[256];
 
+	if (argc > 1 && !strcmp(argv[1], "requests")) /* per-request records */
+		return cmd_trace_requests(argc - 1, argv + 1);
 	ret = parse_args(argc, argv, &a);
 	if (ret)
 		return ret;

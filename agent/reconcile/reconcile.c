@@ -15,6 +15,7 @@
 #include "hist.h"
 #include "ledger.h"
 #include "rc_int.h"
+#include "traces.h"
 
 static int mkdir_p(const char *dir)
 {
@@ -396,6 +397,14 @@ int reconcile(const struct rc_inputs *in0, struct rc_result *r, char *err, size_
 	}
 	if (ret)
 		goto out;
+	if (in.n_traces) {
+		ret = rc_traces_run(in.traces, in.n_traces, in.ledgers, in.n_ledgers, r->faults,
+				    r->n_faults, in.trace_top_set ? in.trace_top : 20, cap,
+				    &r->traces, err, errlen);
+		rc_timing("traces");
+		if (ret)
+			goto out;
+	}
 	if (in.out_dir) {
 		rc_timing("statistics");
 		ret = rc_write_reports(r, in.out_dir, err, errlen);
@@ -457,5 +466,6 @@ void rc_result_free(struct rc_result *r)
 	free(r->unexplained);
 	free(r->chains);
 	free(r->run_errors);
+	rc_traces_free(r->traces);
 	memset(r, 0, sizeof(*r));
 }

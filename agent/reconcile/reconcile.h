@@ -91,6 +91,11 @@ struct rc_inputs {
 	const char *const *run_errors;
 	size_t n_run_errors;
 	const char *mix; /* loadgen's mix file: entries may carry a "value"; may be NULL */
+	/* agentctl trace requests files: joined to the ledgers (traces.h) */
+	const char *const *traces;
+	size_t n_traces;
+	unsigned trace_top; /* the slowest N in full; with trace_top_set, else 20 */
+	bool trace_top_set;
 };
 
 /* What the client saw, and how many times the service received it. */
@@ -148,6 +153,7 @@ struct rc_latency {
 
 struct hist;
 struct rc_recov;
+struct rc_traces;
 
 /* Recovery is measured from each request's scheduled time, in slots of
  * RECOV_SLOT_NS over RECOV_SPAN_NS after a fault's end: the first moment
@@ -259,6 +265,7 @@ struct rc_result {
 	double baseline_error_rate;	      /* outside every fault window */
 	double recovery_threshold;	      /* error rate that counts as recovered */
 	char title[128];
+	struct rc_traces *traces; /* the kernel traces joined, or NULL (traces.h) */
 };
 
 /* Returns 0 (pass), 1 (fail) or negative errno with a one-line reason in

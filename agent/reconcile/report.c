@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "hist.h"
 #include "report_int.h"
+#include "traces.h"
 
 const char *const client_names[RC_C_MAX] = {"ok", "failed", "timed_out", "unsent"};
 const char *const client_titles[RC_C_MAX] = {"ok", "failed", "timed out (fate unknown)", "unsent"};
@@ -305,6 +306,8 @@ void rc_print_summary(const struct rc_result *r, const char *out_dir, FILE *fp)
 			"  note: the agent lost %llu events; failures may be unexplained for that "
 			"reason\n",
 			(unsigned long long)c->events_lost);
+	if (r->traces)
+		rc_traces_summary(fp, r->traces);
 	fprintf(fp, "verdict: %s", r->pass ? "PASS" : "FAIL");
 	if (out_dir)
 		fprintf(fp, " (report: %s/report.html)", out_dir);

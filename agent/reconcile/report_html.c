@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "report_int.h"
+#include "traces.h"
 
 /* ---- HTML + SVG ---- */
 
@@ -396,7 +397,10 @@ int rc_write_html(FILE *fp, const struct rc_result *r)
 			(unsigned long long)p->requests, (unsigned long long)p->failed, v[0], v[1],
 			v[2], v[3], a);
 	}
-	fprintf(fp, "</table>\n<h2>Request ids</h2>\n");
+	fprintf(fp, "</table>\n");
+	if (r->traces)
+		rc_traces_html(fp, r->traces);
+	fprintf(fp, "<h2>Request ids</h2>\n");
 	html_list(fp, "Missing", &r->missing_ids, "missing_ids.txt");
 	html_list(fp, "Ghosts", &r->ghost_ids, "ghost_ids.txt");
 	html_list(fp, "Duplicates", &r->duplicate_ids, "duplicate_ids.txt");

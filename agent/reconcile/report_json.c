@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "report_int.h"
+#include "traces.h"
 
 /* ---- JSON ---- */
 
@@ -245,5 +246,7 @@ json_t *rc_report_json(const struct rc_result *r)
 		json_object_set_new(s, "p99_ms", p99);
 		json_object_set_new(j, "series", s);
 	}
+	if (r->traces)
+		json_object_set_new(j, "traces", rc_traces_json(r->traces));
 	return j;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "report_int.h"
+#include "traces.h"
 
 /* ---- Markdown ---- */
 
@@ -143,4 +144,6 @@ void rc_write_md(FILE *fp, const struct rc_result *r)
 				(unsigned long long)(c->unexplained - show));
 	}
 	md_list(fp, "Idempotency keys with more than one effect", &r->duplicate_keys, NULL);
+	if (r->traces)
+		rc_traces_md(fp, r->traces);
 }
