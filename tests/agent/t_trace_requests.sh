@@ -9,6 +9,8 @@
 #    on an undelayed port at the same time: the median wire+service stage
 #    gains 45..70 ms over the control's; send and receive+run queue gain
 #    under 5 ms.
+#  - a CPU hog pinned beside loadgen: the mean run-queue stage of its
+#    requests is at least twice what it is alone, and 50 us or more.
 #  - a 100% drop for 1 s during the requests: every request sent well inside
 #    the window shows drops with reason TC_INGRESS, and all but 5% of them
 #    retransmits (a request whose ACK alone was dropped has none); none sent
@@ -41,11 +43,12 @@ seen() { [ "$(wc -l <"$T/access.log")" -ge "$1" ]; } # the service saw N request
 
 # traced NAME PORT HOOK LOADGEN-ARGS...: loadgen against PORT, held at a
 # fifo until its trace (by its pid) is attached; sets LG_PID and TR_PID.
+# PIN=CPU runs loadgen on that CPU only.
 traced() {
 	local name=$1 port=$2 hook=$3
 	shift 3
 	mkfifo "$T/$name.go"
-	ip netns exec "$CLI" sh -c 'read x <"$0"; exec "$@"' "$T/$name.go" "$FL_BIN/loadgen" \
+	ip netns exec "$CLI" ${PIN:+taskset -c "$PIN"} sh -c 'read x <"$0"; exec "$@"' "$T/$name.go" "$FL_BIN/loadgen" \
 		"http://10.242.7.2:$port/" --ledger "$T/$name.fll" -q "$@" >"$T/$name.lg" 2>&1 &
 	LG_PID=$!
 	at_exit "kill -KILL $LG_PID"
@@ -142,6 +145,36 @@ if [ -s "$T/lat.d/report.json" ] && [ -s "$T/ctl.d/report.json" ]; then
 	check trace_requests_latency_control_wire_small python3 -c "import sys; sys.exit(0 if $wc < 20 else 1)"
 else
 	fail trace_requests_latency_runs "($(cat "$T/lat.tr.err" "$T/ctl.tr.err" 2>/dev/null | tr '\n' ' '))"
+fi
+
+# ---- a CPU hog on loadgen's CPU: the run-queue stage rises ----
+# loadgen (one thread) pinned to CPU 0, first alone, then with a busy loop
+# pinned there too: woken by its responses, it waits for the CPU.
+mean_runq() {
+	python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['traces']
+v = [q['stages_us']['runq'] for q in t['slowest'] if q['outcome'] == 'ok']
+print(round(sum(v) / len(v), 1) if v else -1)" "$T/$1.d/report.json"
+}
+runq_run() { # NAME: 150 requests from loadgen on CPU 0
+	PIN=0 traced "$1" 8081 auto --rate 50 --duration 3s -c 2 -t 1 --timeout 2s &&
+		finish "$1" "$ACCESS2"
+}
+if runq_run rq_alone; then
+	taskset -c 0 bash -c 'while :; do :; done' &
+	HOG=$!
+	at_exit "kill -KILL $HOG"
+	runq_run rq_hog
+	kill -KILL "$HOG"
+	wait "$HOG" 2>/dev/null
+fi
+if [ -s "$T/rq_alone.d/report.json" ] && [ -s "$T/rq_hog.d/report.json" ]; then
+	ra=$(mean_runq rq_alone) rh=$(mean_runq rq_hog)
+	echo "# run-queue stage, mean us: alone $ra, beside a hog $rh"
+	check trace_requests_runq_rises python3 -c "import sys; sys.exit(0 if $rh >= 50 and $rh >= 2 * $ra else 1)"
+else
+	fail trace_requests_runq_runs "($(cat "$T/rq_alone.tr.err" "$T/rq_hog.tr.err" 2>/dev/null | tr '\n' ' '))"
 fi
 
 # ---- a 100% drop for 1 s in the middle of the requests ----
