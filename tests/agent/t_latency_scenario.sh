@@ -47,7 +47,7 @@ scenario() {
                "params": {"delay": "${3:-50ms}"}}}
   ],
   "receipts": "\${RECEIPTS}",
-  "objectives": {"ghosts_max": 0, "duplicates_max": 0, "unexplained_max": 0$lat}
+  "objectives": {"ghosts_max": 0, "duplicates_max": 0, "unexplained_max": ${UNEXPL_MAX:-0}$lat}
 }
 JSON
 	: >"$RLOG"
@@ -84,14 +84,27 @@ read -r verdict _ _ _ _ < <(report fail10)
 if [ "$RC" -ne 0 ] && [ "$verdict" = fail ]; then pass latency_scenario_objective_fails; else fail latency_scenario_objective_fails "(exit $RC, verdict $verdict)"; fi
 # ---- timeouts: explained by a delay that caused them, not by one that did not ----
 # 1.5 s on each request with a 1 s timeout: every request of the window
-# times out, and each is explained (direct) by its own delay.
-scenario late1500 - 1500ms 1s
+# times out, and each is explained (direct) by its own delay. The clear at
+# 6 s lets the held packets go: a request sent one timeout before it was
+# held just under its deadline and may time out by the machine's own few
+# milliseconds, a cause the delay alone does not reach. Those (seq 500 at
+# 100/s, give or take) may stay unexplained, at most 3, and no other.
+UNEXPL_MAX=3 scenario late1500 - 1500ms 1s
 read -r verdict _ _ _ failed direct unexpl < <(report late1500)
 echo "# 1.5 s delay, 1 s timeout: $failed failed, $direct explained directly, $unexpl unexplained"
-if [ "$RC" -eq 0 ] && [ "$verdict" = pass ] && [ "$failed" -ge 300 ] && [ "$direct" -eq "$failed" ]; then
+edge=$(python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(sum(1 for u in r['unexplained'] if 485 <= int(u['id'].rsplit('-', 1)[1]) <= 515))" "$OUT/late1500/report.json")
+if [ "$RC" -eq 0 ] && [ "$verdict" = pass ] && [ "$failed" -ge 300 ] && [ "$direct" -eq $((failed - unexpl)) ] && [ "$edge" -eq "$unexpl" ]; then
 	pass latency_scenario_timeouts_explained
 else
-	fail latency_scenario_timeouts_explained "(exit $RC, verdict $verdict, $failed failed, $direct direct, $unexpl unexplained)"
+	fail latency_scenario_timeouts_explained "(exit $RC, verdict $verdict, $failed failed, $direct direct, $unexpl unexplained, $edge of them at the clear)"
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+for u in r['unexplained'][:5]:
+    print('# unexplained:', json.dumps(u))" "$OUT/late1500/report.json"
 fi
 # 10 ms on each request, and the service's worker stopped for 1.5 s inside
 # the window behind the agent's back: the timeouts are the stop's, which
