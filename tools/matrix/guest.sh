@@ -17,6 +17,11 @@ exec >"$R/guest.log" 2>&1
 echo "guest: up at $(cut -d' ' -f1 /proc/uptime) s of uptime, kernel $(uname -r)"
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# What udev makes on a Debian system: bash's <(...) needs /dev/fd.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
