@@ -97,9 +97,13 @@ bool net_tc_filter_ours(const struct tc_filter_info *f)
 	return ours;
 }
 
-static void count_foreign(const struct tc_filter_info *f, void *arg)
+/* Every filter still on the qdisc counts, ours too: the caller has removed
+ * its own, and a filter of another kind of ours (a drop beside an EDT
+ * latency on clsact egress) must not go with the qdisc. A handle of 0 is
+ * the chain's header, not a filter. */
+static void count_left(const struct tc_filter_info *f, void *arg)
 {
-	if (!net_tc_filter_ours(f))
+	if (f->handle)
 		(*(int *)arg)++;
 }
 
@@ -107,13 +111,13 @@ void net_clsact_remove_if_unused(int ifindex, const char *dev)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int foreign = 0, n1, n2;
+	int left = 0, n1, n2;
 
-	n1 = tc_filters(ifindex, clsact_parent(FL_DIR_INGRESS), count_foreign, &foreign);
-	n2 = tc_filters(ifindex, clsact_parent(FL_DIR_EGRESS), count_foreign, &foreign);
-	if (n1 < 0 || n2 < 0 || foreign) {
+	n1 = tc_filters(ifindex, clsact_parent(FL_DIR_INGRESS), count_left, &left);
+	n2 = tc_filters(ifindex, clsact_parent(FL_DIR_EGRESS), count_left, &left);
+	if (n1 < 0 || n2 < 0 || left) {
 		fl_log("leaving the clsact qdisc on %s: %s", dev,
-		       foreign ? "it now holds filters of others" : "cannot list its filters");
+		       left ? "other filters are on it" : "cannot list its filters");
 		return;
 	}
 	if (!bpf_tc_hook_destroy(&hook))

@@ -65,8 +65,9 @@ void net_chain_describe(const struct net_chain *c, char *buf, size_t len);
 
 /* A classic tc filter of this agent's (any kind's). */
 bool net_tc_filter_ours(const struct tc_filter_info *f);
-/* Remove the clsact qdisc on ifindex, which we made, unless others' filters
- * are on it now: we never delete what we did not create. */
+/* Remove the clsact qdisc on ifindex, which we made, unless filters are on
+ * it now (others', or ours of another kind): we never delete what we did
+ * not create. */
 void net_clsact_remove_if_unused(int ifindex, const char *dev);
 /* 14 on Ethernet-like devices and loopback, 0 on raw-IP devices. */
 int net_dev_l3_off(const char *dev);

@@ -25,6 +25,7 @@ pings() { ping -c 1 -W 0.3 10.251.5.2 >/dev/null 2>&1; }
 
 for backend in tc tcx; do
 	start_agentd
+	have_backend drop_foreign "$backend" || { stop_agentd; continue; }
 	id=$(ctl inject drop --dev "$DEV" --netns "$NS" --proto icmp --backend "$backend")
 	if pings; then fail "drop_foreign_${backend}_drops"; else pass "drop_foreign_${backend}_drops"; fi
 	check "drop_foreign_${backend}_kept_on_inject" test "$(snapshot)" = "$before"

@@ -10,6 +10,8 @@
 #    control's (median, 90 to 140 ms); a fault on TCP leaves ping alone.
 #  - clear: the old root qdisc is back, no filter of ours, RTT as the
 #    control's.
+#  - without tcx, a tc drop of ours on the same hook: clearing either keeps
+#    the other's filter (and the clsact qdisc they share).
 #  - a device whose root qdisc someone configured is refused, and kept.
 #  - kill -9 of the agent during the fault: pings are undelayed within 3 s
 #    (a tcx link dies with the agent; a tc filter sees the heartbeat go
@@ -87,6 +89,21 @@ id=$(ctl inject latency --netns "$NS" --dev "$DEV" --egress --proto tcp --delay 
 a=$(added 10)
 if [ -n "$id" ] && within "$a" -20 20; then pass latency_edt_other_proto_free; else fail latency_edt_other_proto_free "(id '$id', added $a ms)"; fi
 [ -n "$id" ] && ctl clear "$id" >/dev/null
+
+# ---- a tc drop of ours beside the EDT filter (no tcx): clearing one keeps the other ----
+if [ $tcx = no ]; then
+	filter_has() { tc -n "$NS" filter show dev "$DEV" egress | grep -q "handle $1"; }
+	id=$(ctl inject latency --netns "$NS" --dev "$DEV" --egress --proto icmp --delay 100ms \
+		--backend edt --for 5m)
+	did=$(ctl inject drop --netns "$NS" --dev "$DEV" --egress --proto udp --dport 9 --backend tc --for 5m)
+	ctl clear "$did" >/dev/null
+	check latency_edt_drop_cleared_edt_kept filter_has 0xfa18
+	did=$(ctl inject drop --netns "$NS" --dev "$DEV" --egress --proto udp --dport 9 --backend tc --for 5m)
+	ctl clear "$id" >/dev/null
+	check latency_edt_edt_cleared_drop_kept filter_has 0xfa17
+	ctl clear "$did" >/dev/null
+	check latency_edt_both_cleared_nothing_left bash -c "[ -z \"\$(tc -n $NS filter show dev $DEV egress)\" ] && ! tc -n $NS qdisc show dev $DEV | grep -q clsact"
+fi
 
 # ---- someone's root qdisc: refused, kept ----
 tc -n "$NS" qdisc add dev "$CDEV" root handle 1: pfifo limit 100

@@ -197,6 +197,29 @@ static void test_backends(void **state)
 	assert_true(why[0]);
 }
 
+/* Debian's 6.1 as the kernel matrix found it: fq and classic tc, no tcx.
+ * edt takes tcx or tc; with neither it is not chosen and says so. */
+static void test_edt_without_tcx(void **state)
+{
+	struct fl_facts f = {0};
+	char why[512];
+
+	(void)state;
+	for (int i = 0; i < FACT_MAX; i++)
+		snprintf(f.r[i].detail, sizeof(f.r[i].detail), "absent");
+	f.r[FACT_QDISC_FQ].ok = f.r[FACT_TC].ok = true;
+	f.r[FACT_NFQUEUE].ok = f.r[FACT_XT_BPF].ok = true;
+	assert_string_equal(probe_backend_for(&f, "latency", why, sizeof(why)), "edt");
+	assert_string_equal(probe_backend_for(&f, "drop", why, sizeof(why)), "tc");
+	f.r[FACT_TC].ok = false;
+	assert_string_equal(probe_backend_for(&f, "latency", why, sizeof(why)), "nfqueue");
+	assert_non_null(strstr(why, "edt needs tcx or tc"));
+	f.r[FACT_TCX].ok = true;
+	assert_string_equal(probe_backend_for(&f, "latency", why, sizeof(why)), "edt");
+	f.r[FACT_QDISC_FQ].ok = false;
+	assert_string_not_equal(probe_backend_for(&f, "latency", why, sizeof(why)), "edt");
+}
+
 static void test_print(void **state)
 {
 	char *buf = NULL;
@@ -382,17 +405,12 @@ static void test_second_run_same(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_runs_fast),
-	    cmocka_unit_test(test_every_no_has_reason),
-	    cmocka_unit_test(test_json_round_trip),
-	    cmocka_unit_test(test_backends),
-	    cmocka_unit_test(test_print),
-	    cmocka_unit_test(test_cgroup2_cross_check),
-	    cmocka_unit_test(test_simple_cross_checks),
-	    cmocka_unit_test(test_tcx_cross_check),
-	    cmocka_unit_test(test_qdisc_cross_check),
-	    cmocka_unit_test(test_refuses_non_root),
-	    cmocka_unit_test(test_nothing_left_behind),
+	    cmocka_unit_test(test_runs_fast),		cmocka_unit_test(test_every_no_has_reason),
+	    cmocka_unit_test(test_json_round_trip),	cmocka_unit_test(test_backends),
+	    cmocka_unit_test(test_edt_without_tcx),	cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_cgroup2_cross_check), cmocka_unit_test(test_simple_cross_checks),
+	    cmocka_unit_test(test_tcx_cross_check),	cmocka_unit_test(test_qdisc_cross_check),
+	    cmocka_unit_test(test_refuses_non_root),	cmocka_unit_test(test_nothing_left_behind),
 	    cmocka_unit_test(test_second_run_same),
 	};
 

@@ -17,6 +17,11 @@ exec >"$R/guest.log" 2>&1
 echo "guest: up at $(cut -d' ' -f1 /proc/uptime) s of uptime, kernel $(uname -r)"
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# What udev makes on a Debian system: bash's <(...) needs /dev/fd.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -35,6 +40,17 @@ mount --bind "$tree/build/matrix/cache/k/lib/modules/$rel" "/lib/modules/$rel"
 # (sch_fq, cls_bpf, veth...) from the kernel package's own modules.
 ln -sf "$(command -v busybox)" /usr/sbin/modprobe
 echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe
+# Load up front what the probe and the tests ask for. Loading on demand
+# works too, but each load reads the module over 9p under emulation, and
+# the probe's network child, which asks for most of them, has 10 s in all:
+# the first probe of the first full run read "no answer" for every network
+# fact that way.
+for m in veth ifb bridge sch_ingress cls_bpf act_bpf sch_fq sch_netem sch_htb sch_prio \
+	sch_fq_codel nf_tables nft_compat nfnetlink_queue xt_NFQUEUE xt_bpf xt_comment \
+	xt_mark xt_multiport iptable_mangle ip6table_mangle iptable_filter ip6table_filter; do
+	modprobe "$m" 2>/dev/null || echo "guest: no module $m"
+done
+echo "guest: modules loaded at $(cut -d' ' -f1 /proc/uptime) s"
 ip link set lo up
 hostname faultline-matrix
 echo "guest: mounted at $(cut -d' ' -f1 /proc/uptime) s"
