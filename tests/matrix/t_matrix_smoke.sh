@@ -4,8 +4,8 @@
 # emulation), the agent's probe runs inside and must find what that kernel
 # has and ours lacks (fq, kprobes, BPF LSM; no tcx), and doctor must choose
 # tc for drops and edt for latency; then t_drop_crash (tc with the heartbeat:
-# traffic within 3 s of kill -9) and t_latency_edt (EDT under fq) run in the
-# guest with this build ($FL_BIN), and every check of theirs is reported
+# traffic within 3 s of kill -9), t_latency_edt (EDT under fq) and
+# t_latency_netem (netem in a band of our prio root) run in the guest with this build ($FL_BIN), and every check of theirs is reported
 # here as matrix_CHECK. Skips only where qemu or the kernel package cannot
 # be had. The guest leaves nothing: no disk image, no network, killed on
 # timeout or interrupt.
@@ -19,7 +19,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 t0=$(date +%s)
-MATRIX_BIN=$FL_BIN MATRIX_TIMEOUT=${MATRIX_SMOKE_TIMEOUT:-480} bash "$TREE/tools/matrix/run.sh" smoke
+MATRIX_BIN=$FL_BIN MATRIX_TIMEOUT=${MATRIX_SMOKE_TIMEOUT:-600} bash "$TREE/tools/matrix/run.sh" smoke
 rc=$?
 echo "# matrix smoke: $(($(date +%s) - t0)) s"
 case $rc in
@@ -44,8 +44,8 @@ check matrix_probe_no_tcx test "$(fact tcx)" = False
 check matrix_doctor_drop_tc test "$(backend drop)" = tc
 check matrix_doctor_latency_edt test "$(backend latency)" = edt
 
-# The guest's checks, each as one of ours; both tests must have run.
-for t in t_drop_crash t_latency_edt; do
+# The guest's checks, each as one of ours; every test must have run.
+for t in t_drop_crash t_latency_edt t_latency_netem; do
 	check "matrix_ran_$t" grep -q "^TIME $t " "$OUT/results.txt"
 done
 while read -r status name detail; do

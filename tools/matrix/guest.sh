@@ -25,7 +25,22 @@ ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# The tree and the build may be under /tmp (a CI clone): keep them in
+# view across the guest's own /tmp.
+keep=()
+for d in "$tree" "$FL_BIN"; do
+	case $d in /tmp/*)
+		mkdir -p "/fl-keep${#keep[@]}"
+		mount --bind "$d" "/fl-keep${#keep[@]}"
+		keep+=("$d")
+		;;
+	esac
+done
 mount -t tmpfs tmpfs /tmp
+for i in "${!keep[@]}"; do
+	mkdir -p "${keep[$i]}"
+	mount --bind "/fl-keep$i" "${keep[$i]}"
+done
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
 mount -t cgroup2 cgroup2 /sys/fs/cgroup

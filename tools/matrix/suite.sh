@@ -8,13 +8,14 @@ suite=$1 R=$2
 : "${FL_BIN:?}"
 export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-smoke=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh)
+smoke=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_latency_netem.sh)
 # The kernel tests, the backends this kernel has and ours lacks first: what
 # loads a program or touches the network or cgroups. The suite stops
 # starting tests once MATRIX_BUDGET seconds (default 1260) have gone, so
 # that boot and suite stay within 25 minutes here; what it did not start
 # is reported as skipped, with that reason.
-full=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_errno_lsm.sh
+full=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_latency_netem.sh
+	tests/agent/t_errno_lsm.sh
 	tests/agent/t_drop_chain.sh tests/agent/t_drop_foreign.sh tests/agent/t_drop_crash_netns.sh
 	tests/agent/t_drop_loss.sh tests/agent/t_errno_cgroup.sh tests/agent/t_errno_seccomp.sh
 	tests/agent/t_latency.sh tests/agent/t_latency_safety.sh tests/agent/t_proc_pause.sh
