@@ -3,7 +3,7 @@
 # doctor.txt), then each test of the suite with the host's build ($FL_BIN):
 # one log per test and results.txt (PASS/FAIL/SKIP lines, then
 # "TIME test seconds" lines).
-#   suite.sh smoke|full RESULTS_DIR
+full RESULTS_DIR|full RESULTS_DIR
 suite=$1 R=$2
 : "${FL_BIN:?}"
 export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
@@ -29,7 +29,11 @@ budget=${MATRIX_BUDGET:-1260}
 	ctl doctor --json >"$R/doctor.json"
 	ctl doctor >"$R/doctor.txt"
 )
-[ "$suite" = full ] && list=("${full[@]}") || list=("${smoke[@]}")
+case $suite in
+full) list=("${full[@]}") ;;
+t_*) list=(tests/agent/"$suite".sh) ;; # one test: tools/matrix/run.sh t_proc_cpu
+*) list=("${smoke[@]}") ;;
+esac
 : >"$R/results.txt"
 began=$(date +%s)
 for t in "${list[@]}"; do
