@@ -3,7 +3,7 @@
 # doctor.txt), then each test of the suite with the host's build ($FL_BIN):
 # one log per test and results.txt (PASS/FAIL/SKIP lines, then
 # "TIME test seconds" lines).
-full RESULTS_DIR|full RESULTS_DIR
+#   suite.sh smoke|full|t_NAME RESULTS_DIR
 suite=$1 R=$2
 : "${FL_BIN:?}"
 export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
