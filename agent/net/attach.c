@@ -5,7 +5,9 @@
 #include <linux/pkt_sched.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -97,6 +99,57 @@ bool net_tc_filter_ours(const struct tc_filter_info *f)
 	return ours;
 }
 
+/* The clsact qdiscs this agent made, by namespace and device, whichever
+ * kind's hook made one: the last of our filters to leave it removes it,
+ * though another kind made it (an EDT latency filter, then a drop on the
+ * same device). */
+static struct clsact_made {
+	struct clsact_made *next;
+	uint64_t netns_ino;
+	int ifindex;
+} * clsact_made;
+
+static uint64_t cur_netns_ino(void)
+{
+	struct stat st;
+
+	/* thread-self: the agent enters namespaces per thread */
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+static struct clsact_made **made_find(int ifindex)
+{
+	uint64_t ino = cur_netns_ino();
+	struct clsact_made **p;
+
+	for (p = &clsact_made; *p; p = &(*p)->next)
+		if ((*p)->netns_ino == ino && (*p)->ifindex == ifindex)
+			break;
+	return p;
+}
+
+static void made_add(int ifindex)
+{
+	struct clsact_made *m;
+
+	if (*made_find(ifindex) || !(m = calloc(1, sizeof(*m))))
+		return;
+	m->netns_ino = cur_netns_ino();
+	m->ifindex = ifindex;
+	m->next = clsact_made;
+	clsact_made = m;
+}
+
+static void made_del(int ifindex)
+{
+	struct clsact_made **p = made_find(ifindex), *m = *p;
+
+	if (m) {
+		*p = m->next;
+		free(m);
+	}
+}
+
 /* Every filter still on the qdisc counts, ours too: the caller has removed
  * its own, and a filter of another kind of ours (a drop beside an EDT
  * latency on clsact egress) must not go with the qdisc. A handle of 0 is
@@ -122,6 +175,7 @@ void net_clsact_remove_if_unused(int ifindex, const char *dev)
 	}
 	if (!bpf_tc_hook_destroy(&hook))
 		fl_log("removed the clsact qdisc it had added on %s", dev);
+	made_del(ifindex);
 }
 
 static int attach_tc(struct net_attach *a, int prog_fd, char *err, size_t errlen)
@@ -139,6 +193,8 @@ static int attach_tc(struct net_attach *a, int prog_fd, char *err, size_t errlen
 		return ret;
 	}
 	if (!ret)
+		made_add(a->ifindex);
+	if (!ret || *made_find(a->ifindex))
 		a->clsact_ours = true;
 	ret = bpf_tc_attach(&hook, &opts);
 	if (ret) {

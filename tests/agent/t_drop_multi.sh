@@ -44,7 +44,11 @@ a=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --proto tcp --dport 808
 b=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --proto tcp --dport 8081 --name b)
 c=$(ctl inject drop --dev "${FL_TEST_ID}d" --netns "$NS" --proto tcp --dport 8082 --name c)
 check drop_multi_three_listed test "$(ctl list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3
-check drop_multi_one_program_per_device test "$(progs "${FL_TEST_ID}b")" = 1 -a "$(progs "${FL_TEST_ID}d")" = 1
+# The count is of tcx programs: where the kernel has no tcx (6.1), drops go
+# on classic tc and there is nothing to count.
+tcx=no
+kernel_has tcx && tcx=yes
+[ $tcx = yes ] && check drop_multi_one_program_per_device test "$(progs "${FL_TEST_ID}b")" = 1 -a "$(progs "${FL_TEST_ID}d")" = 1
 check drop_multi_a_blocks blocked 10.251.11.2 8080
 check drop_multi_b_blocks blocked 10.251.11.2 8081
 check drop_multi_c_blocks blocked 10.251.12.2 8082
@@ -60,7 +64,7 @@ check drop_multi_a_cleared connects 10.251.11.2 8080
 check drop_multi_b_still_blocks blocked 10.251.11.2 8081
 check drop_multi_b_counter_kept test "$(counter "$b" dropped)" -ge "$db"
 ctl clear "$b" >/dev/null
-check drop_multi_program_left_with_last test "$(progs "${FL_TEST_ID}b")" = 0 -a "$(progs "${FL_TEST_ID}d")" = 1
+[ $tcx = yes ] && check drop_multi_program_left_with_last test "$(progs "${FL_TEST_ID}b")" = 0 -a "$(progs "${FL_TEST_ID}d")" = 1
 check drop_multi_c_still_blocks blocked 10.251.12.2 8082
 ctl clear --all >/dev/null
 check drop_multi_all_cleared connects 10.251.12.2 8082

@@ -5,8 +5,9 @@
 # has and ours lacks (fq, kprobes, BPF LSM; no tcx), and doctor must choose
 # tc for drops and edt for latency; then t_drop_crash (tc with the heartbeat:
 # traffic within 3 s of kill -9), t_latency_edt (EDT under fq) and
-# t_latency_netem (netem in a band of our prio root) run in the guest with this build ($FL_BIN), and every check of theirs is reported
-# here as matrix_CHECK. Skips only where qemu or the kernel package cannot
+# t_latency_netem (netem in a band of our prio root) run in the guest with
+# this build ($FL_BIN), and every check of theirs is reported here as
+# matrix_CHECK. Skips only where qemu or the kernel package cannot
 # be had. The guest leaves nothing: no disk image, no network, killed on
 # timeout or interrupt.
 . "$(dirname "$0")/../lib.sh"

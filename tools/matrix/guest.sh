@@ -44,6 +44,9 @@ done
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# As systemd does on Debian: the controllers enabled for child cgroups (the
+# cpu faults write cpu.max in a child; without this it has none).
+echo "+cpu +memory +pids +io" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug

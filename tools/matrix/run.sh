@@ -3,7 +3,7 @@
 # shared read-only, run a suite of the agent's tests inside, and leave the
 # results in build/matrix/results/SUITE (doctor.json, doctor.txt, one
 # .log per test, results.txt with one PASS/FAIL/SKIP line per check).
-#   tools/matrix/run.sh [smoke|full|tests=t_a,t_b]
+#   tools/matrix/run.sh [smoke|full|t_NAME|tests=t_a,t_b]   (t_NAME: tests/agent/t_NAME.sh alone)
 #   MATRIX_TIMEOUT: seconds before the guest is killed (default 1500)
 #   MATRIX_BIN: the build the guest runs (default build/bin, not sanitized:
 #   ASan under software emulation is slow)

@@ -3,7 +3,7 @@
 # doctor.txt), then each test of the suite with the host's build ($FL_BIN):
 # one log per test and results.txt (PASS/FAIL/SKIP lines, then
 # "TIME test seconds" lines).
-#   suite.sh smoke|full|tests=t_a,t_b RESULTS_DIR
+#   suite.sh smoke|full|t_NAME|tests=t_a,t_b RESULTS_DIR
 suite=$1 R=$2
 : "${FL_BIN:?}"
 export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
@@ -37,6 +37,7 @@ tests=*) # tests=t_a,t_b: those of tests/agent, for one backend's work
 	list=()
 	for n in "${names[@]}"; do list+=("tests/agent/$n.sh"); done
 	;;
+t_*) list=(tests/agent/"$suite".sh) ;; # one test: tools/matrix/run.sh t_proc_cpu
 *) list=("${smoke[@]}") ;;
 esac
 : >"$R/results.txt"
