@@ -250,8 +250,8 @@ static int install(struct lat_fault *f, const struct fl_fault_spec *s, char *err
 	for (int i = 0; i < 2 && !ret; i++) {
 		if (fam && fam != (i ? AF_INET6 : AF_INET))
 			continue;
-		ret =
-		    lat_rule_add(i ? 6 : 4, f->dir, f->dev, pin, f->qnum, f->comment, err, errlen);
+		ret = lat_rule_add(i ? 6 : 4, f->dir, f->dev, &s->target.match, pin, f->qnum,
+				   f->comment, err, errlen);
 		if (!ret)
 			f->ipv[i] = true;
 		else if (!fam && i) {

@@ -13,6 +13,7 @@
  * iptables compares the fd it opened).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "latency_kind.h"
+#include "drop.h"
 #include "latency_rules.h"
 #include "log.h"
 
@@ -84,34 +86,58 @@ void lat_rule_comment(char *buf, size_t len, uint32_t fault_id)
 	snprintf(buf, len, "%s:pid=%d:fault=%u", FL_LAT_COMMENT, (int)getpid(), fault_id);
 }
 
-int lat_rule_add(int ipv, uint8_t dir, const char *dev, const char *pin, uint16_t qnum,
-		 const char *comment, char *err, size_t errlen)
+/* "80" or "80:90", for iptables' --dport and --sport. */
+static void port_arg(char *buf, size_t len, uint16_t lo, uint16_t hi)
 {
-	char q[8], out[512];
-	char *argv[] = {(char *)ipt_bin(ipv),
-			"-w",
-			"5",
-			"-t",
-			"mangle",
-			"-A",
-			(char *)chain_of(dir),
-			dir == FL_DIR_EGRESS ? "-o" : "-i",
-			(char *)dev,
-			"-m",
-			"bpf",
-			"--object-pinned",
-			(char *)pin,
-			"-m",
-			"comment",
-			"--comment",
-			(char *)comment,
-			"-j",
-			"NFQUEUE",
-			"--queue-num",
-			q,
-			"--queue-bypass",
-			NULL};
-	int rc;
+	if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u:%u", lo, hi);
+}
+
+int lat_rule_add(int ipv, uint8_t dir, const char *dev, const struct fl_match *m, const char *pin,
+		 uint16_t qnum, const char *comment, char *err, size_t errlen)
+{
+	char q[8], out[512], sp[16], dp[16];
+	char *argv[32] = {(char *)ipt_bin(ipv),
+			  "-w",
+			  "5",
+			  "-t",
+			  "mangle",
+			  "-A",
+			  (char *)chain_of(dir),
+			  dir == FL_DIR_EGRESS ? "-o" : "-i",
+			  (char *)dev};
+	int n = 9, rc;
+
+	/* The protocol and ports in iptables' own match too: a packet of
+	 * another port leaves the rule there, before the BPF selector runs
+	 * (a fault that matches nothing then costs the host next to nothing).
+	 * The selector still decides for the rest (addresses, --per, the
+	 * protected ports). */
+	if (m && (m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP)) {
+		argv[n++] = "-p";
+		argv[n++] = m->proto == IPPROTO_TCP ? "tcp" : "udp";
+		if (m->dport_lo || m->dport_hi) {
+			port_arg(dp, sizeof(dp), m->dport_lo, m->dport_hi);
+			argv[n++] = "--dport";
+			argv[n++] = dp;
+		}
+		if (m->sport_lo || m->sport_hi) {
+			port_arg(sp, sizeof(sp), m->sport_lo, m->sport_hi);
+			argv[n++] = "--sport";
+			argv[n++] = sp;
+		}
+	}
+	{
+		char *rest[] = {
+		    "-m",	   "bpf",	"--object-pinned", (char *)pin, "-m",
+		    "comment",	   "--comment", (char *)comment,   "-j",	"NFQUEUE",
+		    "--queue-num", q,		"--queue-bypass",  NULL};
+
+		for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+			argv[n++] = rest[i];
+	}
 
 	snprintf(q, sizeof(q), "%u", qnum);
 	rc = lat_run_cmd(argv, out, sizeof(out));

@@ -11,8 +11,11 @@
  * status, or -errno when it could not run. */
 int lat_run_cmd(char *const argv[], char *out, size_t outlen);
 void lat_rule_comment(char *buf, size_t len, uint32_t fault_id);
-int lat_rule_add(int ipv, uint8_t dir, const char *dev, const char *pin, uint16_t qnum,
-		 const char *comment, char *err, size_t errlen);
+struct fl_match;
+/* The NFQUEUE rule: dev, the protocol and ports of m (NULL: none) in
+ * iptables' own match, then the selector pinned at pin. */
+int lat_rule_add(int ipv, uint8_t dir, const char *dev, const struct fl_match *m, const char *pin,
+		 uint16_t qnum, const char *comment, char *err, size_t errlen);
 int lat_rule_del(int ipv, uint8_t dir, const char *comment);
 /* Removes every rule of ours whose agent is gone; returns how many. */
 int lat_rules_cleanup(const char *where);
