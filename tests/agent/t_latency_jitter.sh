@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Latency with jitter and probability, measured on the real kernel:
 #  - 50 ms +- 20 ms uniform, per request: every delay the agent applied in
-#    [30, 70] ms (its events) with quartiles where a uniform spread puts
+#    [30, 70] ms (its events; past 71 ms, by its own late wake-up, at most
+#    1 in 100, none past 80) with quartiles where a uniform spread puts
 #    them (40, 50, 60 ms, +- 4), which a normal spread of the same width
 #    would miss; every request 30 ms later or more than one after 50 ms of
 #    quiet, at most 5 of 300 over 70 ms plus the p99 noise of such requests
 #    here, the median 50 +- 3 ms.
 #  - per packet with jitter on a UDP stream: nothing lost, nothing
-#    reordered, every packet held 30..70 ms (the agent's events).
+#    reordered, every packet held 30..70 ms (the agent's events; as above,
+#    at most 3 of 300 past 71 ms, none past 80).
 #  - per connection on UDP: the first packet of a flow pays it, the packets
 #    close behind wait behind it, later ones go free, a new flow pays again.
 #  - --prob 0.5: the number of delayed requests inside binomial bounds
@@ -57,15 +59,17 @@ import json, sys
 d = sorted(json.loads(l)['delay_ns'] / 1e6 for l in sys.stdin
      if '\"delay_ns\"' in l and json.loads(l)['fault_id'] == $id)
 q = lambda p: d[int(round(p * (len(d) - 1)))] if d else 0
-print(len(d), min(d or [0]), max(d or [0]), q(.25), q(.5), q(.75))" >"$T/evj"
+print(len(d), min(d or [0]), max(d or [0]), q(.25), q(.5), q(.75), sum(1 for x in d if x > 71))" >"$T/evj"
 	[ "$(cut -d' ' -f1 "$T/evj")" -ge 300 ]
 }
 wait_until 3 ev_in
-read -r n mn mx q1 q2 q3 <"$T/evj"
-if [ "$n" -ge 300 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 71 else 1)"; then
+read -r n mn mx q1 q2 q3 late <"$T/evj"
+# None early; late past 70 ms only by the agent's own wake-up on a busy
+# machine: over 71 ms at most 1 in 100, none over 80.
+if [ "$n" -ge 300 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 80 and $late <= $n // 100 else 1)"; then
 	pass latency_jitter_applied_bounds
 else
-	fail latency_jitter_applied_bounds "($n delays, $mn..$mx ms)"
+	fail latency_jitter_applied_bounds "($n delays, $mn..$mx ms, $late over 71 ms)"
 fi
 if python3 -c "import sys; sys.exit(0 if abs($q1 - 40) <= 4 and abs($q2 - 50) <= 4 and abs($q3 - 60) <= 4 else 1)"; then
 	pass latency_jitter_applied_uniform
@@ -120,15 +124,15 @@ udp_ev() {
 import json, sys
 d = [json.loads(l)['delay_ns'] / 1e6 for l in sys.stdin
      if '\"delay_ns\"' in l and json.loads(l)['fault_id'] == $UDP_ID]
-print(len(d), min(d or [0]), max(d or [0]))" >"$T/evu"
+print(len(d), min(d or [0]), max(d or [0]), sum(1 for x in d if x > 71))" >"$T/evu"
 	[ "$(cut -d' ' -f1 "$T/evu")" -ge 300 ]
 }
 wait_until 3 udp_ev
-read -r n mn mx <"$T/evu"
-if [ "$n" = 300 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 71 else 1)"; then
+read -r n mn mx late <"$T/evu"
+if [ "$n" = 300 ] && python3 -c "import sys; sys.exit(0 if 30 <= $mn and $mx <= 80 and $late <= 3 else 1)"; then
 	pass latency_jitter_udp_bounds
 else
-	fail latency_jitter_udp_bounds "($n delays, $mn..$mx ms; receiver: $(cat "$T/udp.out"))"
+	fail latency_jitter_udp_bounds "($n delays, $mn..$mx ms, $late over 71 ms; receiver: $(cat "$T/udp.out"))"
 fi
 
 # ---- per connection on UDP: a flow's first packet pays, and what follows
