@@ -10,7 +10,10 @@
 #    gains 45..70 ms over the control's; send and receive+run queue gain
 #    under 5 ms.
 #  - a CPU hog pinned beside loadgen: the mean run-queue stage of its
-#    requests is at least twice what it is alone, and 50 us or more.
+#    requests is at least 1.5 times what it is alone (the lesser of a run
+#    before and one after), and 10 us more (the
+#    scheduler's wake-up preemption keeps it small: 6 us alone, 33 with the
+#    hog, on a quiet machine).
 #  - a 100% drop for 1 s during the requests: every request sent well inside
 #    the window shows drops with reason TC_INGRESS, and all but 5% of them
 #    retransmits (a request whose ACK alone was dropped has none); none sent
@@ -168,13 +171,17 @@ if runq_run rq_alone; then
 	runq_run rq_hog
 	kill -KILL "$HOG"
 	wait "$HOG" 2>/dev/null
+	# alone again: the lesser of the two is the control (something else on
+	# the machine can only add to a run's wait)
+	runq_run rq_alone2
 fi
-if [ -s "$T/rq_alone.d/report.json" ] && [ -s "$T/rq_hog.d/report.json" ]; then
-	ra=$(mean_runq rq_alone) rh=$(mean_runq rq_hog)
-	echo "# run-queue stage, mean us: alone $ra, beside a hog $rh"
-	check trace_requests_runq_rises python3 -c "import sys; sys.exit(0 if $rh >= 50 and $rh >= 2 * $ra else 1)"
+if [ -s "$T/rq_alone.d/report.json" ] && [ -s "$T/rq_hog.d/report.json" ] && [ -s "$T/rq_alone2.d/report.json" ]; then
+	ra1=$(mean_runq rq_alone) ra2=$(mean_runq rq_alone2) rh=$(mean_runq rq_hog)
+	ra=$(python3 -c "print(min($ra1, $ra2))")
+	echo "# run-queue stage, mean us: alone $ra1 and $ra2, beside a hog $rh"
+	check trace_requests_runq_rises python3 -c "import sys; sys.exit(0 if $rh >= 1.5 * $ra and $rh >= $ra + 10 else 1)"
 else
-	fail trace_requests_runq_runs "($(cat "$T/rq_alone.tr.err" "$T/rq_hog.tr.err" 2>/dev/null | tr '\n' ' '))"
+	fail trace_requests_runq_runs "($(cat "$T/rq_alone.tr.err" "$T/rq_hog.tr.err" "$T/rq_alone2.tr.err" 2>/dev/null | tr '\n' ' '))"
 fi
 
 # ---- a 100% drop for 1 s in the middle of the requests ----
