@@ -44,14 +44,6 @@ static int bad(const char *fmt, ...)
 	return 2;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Wait until the monotonic time `until`, a signal, or the traced process's
  * end (pidfd readable), answering scrapes on mfd meanwhile. Returns 1 when
  * the process ended. */
@@ -60,7 +52,7 @@ static int wait_until(uint64_t until, int pidfd, int mfd, const struct fl_trace_
 	struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = mfd, .events = POLLIN}};
 	uint64_t now;
 
-	while (!stop && (now = now_ns()) < until) {
+	while (!stop && (now = now_mono_ns()) < until) {
 		int ms = (int)((until - now + 999999) / 1000000);
 
 		if (poll(p, 2, ms) <= 0)
@@ -233,13 +225,13 @@ int cmd_trace(int argc, char **argv)
 		fl_trace_hook_name(fl_trace_hook(t)));
 	if (a.metrics)
 		fprintf(stderr, "agentctl: trace metrics on http://%s/metrics\n", a.metrics);
-	start = last = now_ns();
+	start = last = now_mono_ns();
 	end = a.for_ns ? start + a.for_ns : UINT64_MAX;
 	for (next = start + a.interval_ns;; next += a.interval_ns) {
 		uint64_t until = next < end ? next : end, now;
 
 		gone = wait_until(until, pidfd, mfd, prom);
-		now = now_ns();
+		now = now_mono_ns();
 		ret = emit(t, last, now, a.json, prom);
 		last = now;
 		if (ret || stop || gone || now >= end)

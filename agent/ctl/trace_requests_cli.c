@@ -41,14 +41,6 @@ static int bad(const char *fmt, ...)
 	return 2;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct rq_args {
 	struct fl_rq_opts o;
 	uint64_t for_ns;
@@ -144,8 +136,8 @@ int cmd_trace_requests(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "agentctl: tracing requests on %s into %s; Ctrl-C ends\n",
 		fl_rq_hook_name(fl_rq_hook(t)), a.o.out);
-	end = a.for_ns ? mono_ns() + a.for_ns : UINT64_MAX;
-	while (!stop && mono_ns() < end) {
+	end = a.for_ns ? now_mono_ns() + a.for_ns : UINT64_MAX;
+	while (!stop && now_mono_ns() < end) {
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
 		ret = fl_rq_poll(t, 100);
