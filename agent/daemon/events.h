@@ -2,7 +2,7 @@
 /*
  * The event log: every fault event from the ring buffer, and each fault's
  * start and end, as zlib-compressed NDJSON (docs/events.md). The record
- * layout is struct fl_event (bpf/event.h); event_to_json is its one JSON
+ * layout is struct fl_event (bpf/event.h); event_json.h is its one JSON
  * form.
  */
 #ifndef FL_EVENTS_H
@@ -41,7 +41,5 @@ void events_emit(const struct fl_event *e);
 void events_emit_with(const struct fl_event *e, json_t *extra);
 /* Record that n events were lost in the kernel (ring buffer full). */
 void events_lost(uint64_t n);
-
-json_t *event_to_json(const struct fl_event *e, uint64_t wall_ns);
 
 #endif
