@@ -375,6 +375,13 @@ static void *run(void *arg)
 	    {.fd = q->stopfd, .events = POLLIN},
 	};
 
+	/* A name for top -H and perf: which fault's queue this thread is. */
+	{
+		char name[16];
+
+		snprintf(name, sizeof(name), "fl-latq-%u", q->c.fault_id);
+		pthread_setname_np(pthread_self(), name);
+	}
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	sched_watch(q, mono_ns());
 	for (;;) {
