@@ -16,20 +16,25 @@
  * last selected packet, so that the agent can keep the flow's order
  * behind the one it holds. The agent decides (probability, delay).
  *
- * The parser is local: bpf/pkt_parse.h (shared with drop, on its way)
- * reads the packet directly, which a socket filter may not (no skb->data
- * access): it needs a bpf_skb_load_bytes cursor to serve here. IPv6
- * extension headers are not walked.
+ * The parser is local: bpf/pkt_parse.h reads the packet directly, which a
+ * socket filter may not (no skb->data access), so this one reads with
+ * bpf_skb_load_bytes. It reads what that one reads past the link layer, by
+ * its rules and constants: IPv4 (IHL below 5 refused, a later fragment has
+ * no ports), IPv6 with up to FL_IPV6_EXT_MAX extension headers (a later
+ * fragment, a longer chain or one cut short: no ports, and for the last
+ * two no protocol a rule names), TCP and UDP ports. The agent's side of
+ * the queue (lat_parse_pkt) reads the same.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "event.h"
 #include "latency.h"
+#include "pkt_parse.h"
 
-#define AF_INET	  2
-#define AF_INET6  10
-#define IP_OFFSET 0x1fff
+#define AF_INET	  FL_AF_INET
+#define AF_INET6  FL_AF_INET6
+#define IP_OFFSET FL_IP_OFFSET
 #define TCP_SYN	  0x02
 
 const volatile __u16 protected_ports[FL_MAX_PROTECTED] = {};
@@ -79,6 +84,38 @@ struct pkt {
 	__u32 payload; /* TCP payload bytes */
 };
 
+/* IPv6 extension headers from next header nh at *off, as fl_skip_ip6ext
+ * walks them. Sets *proto to the upper-layer protocol and *off to its
+ * header; returns -1 when there are no ports to read (*proto then as
+ * fl_skip_ip6ext leaves it). */
+static __always_inline int skip_ip6ext(struct __sk_buff *skb, __u32 *off, __u8 *proto, __u8 nh)
+{
+#pragma unroll
+	for (int i = 0; i < FL_IPV6_EXT_MAX; i++) {
+		struct fl_ip6_ext h;
+
+		if (!fl_is_ip6ext(nh))
+			break;
+		if (bpf_skb_load_bytes(skb, *off, &h, sizeof(h))) {
+			*proto = nh;
+			return -1;
+		}
+		if (nh == FL_NEXTHDR_FRAG && (h.frag_off & bpf_htons(FL_IP6_OFFSET))) {
+			*proto = h.nexthdr;
+			return -1; /* a later fragment carries no ports */
+		}
+		if (nh == FL_NEXTHDR_FRAG)
+			*off += sizeof(h);
+		else if (nh == FL_NEXTHDR_AH)
+			*off += (h.hdrlen + 2) * 4;
+		else
+			*off += (h.hdrlen + 1) * 8;
+		nh = h.nexthdr;
+	}
+	*proto = nh;
+	return fl_is_ip6ext(nh) ? -1 : 0;
+}
+
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
 	__u8 first;
@@ -104,10 +141,11 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		if (bpf_skb_load_bytes(skb, l3_off, &ip6, sizeof(ip6)))
 			return -1;
 		p->family = AF_INET6;
-		p->k.proto = ip6.nexthdr;
 		__builtin_memcpy(p->k.saddr, &ip6.saddr, 16);
 		__builtin_memcpy(p->k.daddr, &ip6.daddr, 16);
 		l4 = l3_off + sizeof(ip6);
+		if (skip_ip6ext(skb, &l4, &p->k.proto, ip6.nexthdr))
+			return 0; /* no ports */
 	} else {
 		return -1;
 	}

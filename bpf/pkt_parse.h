@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Packet parsing for every packet fault kind (drop.bpf.c today, the latency
- * program next), BPF side only. A cursor walks the packet; there is one small
+ * Packet parsing for the packet fault kinds that read the packet directly
+ * (drop.bpf.c), BPF side only; latency.bpf.c, a socket filter that must use
+ * bpf_skb_load_bytes, and the agent's queue read by the same rules and
+ * limits (pkt_limits.h). A cursor walks the packet; there is one small
  * function per header, which checks the bounds, records what the match needs
  * in struct fl_pkt, moves the cursor past the header and returns the type of
  * the header that follows, or -1 when it cannot go further. The shape is that
@@ -31,21 +33,7 @@
 #ifndef FL_PKT_PARSE_H
 #define FL_PKT_PARSE_H
 
-#define FL_ETH_P_IP	  0x0800
-#define FL_ETH_P_IPV6	  0x86DD
-#define FL_ETH_P_8021Q	  0x8100
-#define FL_ETH_P_8021AD	  0x88A8
-#define FL_AF_INET	  2
-#define FL_AF_INET6	  10
-#define FL_IP_OFFSET	  0x1fff /* IPv4 fragment offset, in 8-byte units */
-#define FL_IP6_OFFSET	  0xfff8 /* IPv6 fragment offset, in the fragment header */
-#define FL_NEXTHDR_HOP	  0
-#define FL_NEXTHDR_ROUT	  43
-#define FL_NEXTHDR_FRAG	  44
-#define FL_NEXTHDR_AH	  51
-#define FL_NEXTHDR_DEST	  60
-#define FL_VLAN_MAX_DEPTH 2
-#define FL_IPV6_EXT_MAX	  8
+#include "pkt_limits.h"
 
 struct fl_cursor {
 	void *pos;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "latency_kind.h"
+#include "pkt_limits.h"
 
 #define FLOW_PROBE   8
 #define FLOW_IDLE_NS (120 * 1000000000ULL)
@@ -114,6 +115,37 @@ struct held lat_heap_pop(struct held *heap, uint32_t *n)
 
 /* ---- packets ---- */
 
+static bool is_ip6ext(uint8_t nh)
+{
+	return nh == FL_NEXTHDR_HOP || nh == FL_NEXTHDR_ROUT || nh == FL_NEXTHDR_FRAG ||
+	       nh == FL_NEXTHDR_AH || nh == FL_NEXTHDR_DEST;
+}
+
+/* IPv6 extension headers, as the selector walks them (bpf/latency.bpf.c,
+ * by bpf/pkt_parse.h's rules), at most FL_IPV6_EXT_MAX. Sets *proto and *off to
+ * the upper-layer header; -1 when it has no ports to read. */
+static int skip_ip6ext(const uint8_t *d, size_t len, size_t *off, uint8_t *proto, uint8_t nh)
+{
+	for (int i = 0; i < FL_IPV6_EXT_MAX && is_ip6ext(nh); i++) {
+		const uint8_t *h = d + *off;
+
+		if (*off + 8 > len) {
+			*proto = nh;
+			return -1;
+		}
+		if (nh == FL_NEXTHDR_FRAG && (((uint16_t)h[2] << 8 | h[3]) & FL_IP6_OFFSET)) {
+			*proto = h[0];
+			return -1; /* a later fragment carries no ports */
+		}
+		*off += nh == FL_NEXTHDR_FRAG ? 8
+			: nh == FL_NEXTHDR_AH ? ((size_t)h[1] + 2) * 4
+					      : ((size_t)h[1] + 1) * 8;
+		nh = h[0];
+	}
+	*proto = nh;
+	return is_ip6ext(nh) ? -1 : 0;
+}
+
 int lat_parse_pkt(const uint8_t *d, size_t len, struct lat_parsed *p)
 {
 	size_t l4;
@@ -137,11 +169,12 @@ int lat_parse_pkt(const uint8_t *d, size_t len, struct lat_parsed *p)
 		if (len < 40)
 			return -1;
 		p->family = AF_INET6;
-		p->k.proto = d[6];
 		memcpy(p->k.saddr, d + 8, 16);
 		memcpy(p->k.daddr, d + 24, 16);
 		l4 = 40;
 		total = ((uint32_t)d[4] << 8 | d[5]) + 40;
+		if (skip_ip6ext(d, len, &l4, &p->k.proto, d[6]))
+			return 0; /* no ports */
 	} else {
 		return -1;
 	}

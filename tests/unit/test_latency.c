@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <jansson.h>
 #include "latency_kind.h"
+#include "pkt_limits.h"
 #include "proto.h"
 
 #define MS 1000000ULL
@@ -324,6 +325,84 @@ static void test_hold(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* IPv6 with extension headers, read by the selector's rules (pkt_parse.h):
+ * the upper-layer protocol and its ports past a chain; no ports past a
+ * later fragment, a chain over FL_IPV6_EXT_MAX or one cut short. */
+static size_t ip6_pkt(uint8_t *b, const uint8_t *exts, int n, uint16_t frag_off)
+{
+	size_t off = 40;
+	uint8_t first = n ? exts[0] : IPPROTO_UDP;
+
+	memset(b, 0, 256);
+	b[0] = 0x60;
+	b[6] = first;
+	b[23] = 1; /* ::1 */
+	b[39] = 2; /* ::2 */
+	for (int i = 0; i < n; i++) {
+		uint8_t next = i + 1 < n ? exts[i + 1] : IPPROTO_UDP;
+
+		b[off] = next;
+		if (exts[i] == 44) { /* fragment: 8 bytes */
+			b[off + 2] = frag_off >> 8;
+			b[off + 3] = frag_off & 0xff;
+			off += 8;
+		} else if (exts[i] == 51) { /* AH, hdrlen 4: (4 + 2) * 4 = 24 bytes */
+			b[off + 1] = 4;
+			off += 24;
+		} else { /* hop-by-hop, routing, destination options: hdrlen 1, 16 bytes */
+			b[off + 1] = 1;
+			off += 16;
+		}
+	}
+	b[off] = 0x9c, b[off + 1] = 0x40;     /* 40000 */
+	b[off + 2] = 0x1f, b[off + 3] = 0x90; /* 8080 */
+	off += 8;
+	b[4] = (off - 40) >> 8;
+	b[5] = (off - 40) & 0xff;
+	return off;
+}
+
+static void test_ip6_ext(void **state)
+{
+	static const uint8_t chain[] = {0, 60, 43, 44, 51, 60};
+	static const uint8_t long_chain[9] = {60, 60, 60, 60, 60, 60, 60, 60, 60};
+	uint8_t b[256];
+	struct lat_parsed p;
+	size_t len;
+
+	(void)state;
+	/* No extension header, then a chain of each kind. */
+	len = ip6_pkt(b, chain, 0, 0);
+	assert_int_equal(lat_parse_pkt(b, len, &p), 0);
+	assert_int_equal(p.family, AF_INET6);
+	assert_int_equal(p.k.proto, IPPROTO_UDP);
+	assert_int_equal(p.k.dport, 8080);
+	len = ip6_pkt(b, chain, sizeof(chain), 0x0001); /* a first fragment (M set) */
+	assert_int_equal(lat_parse_pkt(b, len, &p), 0);
+	assert_int_equal(p.k.proto, IPPROTO_UDP);
+	assert_int_equal(p.k.sport, 40000);
+	assert_int_equal(p.k.dport, 8080);
+	/* A later fragment: its protocol, no ports. */
+	len = ip6_pkt(b, chain, sizeof(chain), 8 << 3);
+	assert_int_equal(lat_parse_pkt(b, len, &p), 0);
+	assert_int_equal(p.k.proto, 51); /* the header after the fragment's */
+	assert_int_equal(p.k.dport, 0);
+	/* FL_IPV6_EXT_MAX headers are walked; one more is not. */
+	len = ip6_pkt(b, long_chain, FL_IPV6_EXT_MAX, 0);
+	assert_int_equal(lat_parse_pkt(b, len, &p), 0);
+	assert_int_equal(p.k.proto, IPPROTO_UDP);
+	assert_int_equal(p.k.dport, 8080);
+	len = ip6_pkt(b, long_chain, FL_IPV6_EXT_MAX + 1, 0);
+	assert_int_equal(lat_parse_pkt(b, len, &p), 0);
+	assert_int_equal(p.k.proto, 60);
+	assert_int_equal(p.k.dport, 0);
+	/* Cut short inside the chain: no protocol a rule names, no ports. */
+	len = ip6_pkt(b, chain, sizeof(chain), 0);
+	assert_int_equal(lat_parse_pkt(b, 40 + 16 + 4, &p), 0);
+	assert_int_equal(p.k.proto, 60);
+	assert_int_equal(p.k.dport, 0);
+}
+
 static void test_hist(void **state)
 {
 	static struct lat_hist h;
@@ -352,6 +431,7 @@ int main(void)
 	    cmocka_unit_test(test_correlation),
 	    cmocka_unit_test(test_dist_table),
 	    cmocka_unit_test(test_hold),
+	    cmocka_unit_test(test_ip6_ext),
 	    cmocka_unit_test(test_hist),
 	};
 
