@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include "ctl.h"
 #include "log.h"
 #include "parse.h"
 #include "trace_cli.h"
@@ -31,18 +32,8 @@ static void on_signal(int sig)
 	stop = sig;
 }
 
-static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "agentctl: trace: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see agentctl --help)\n");
-	return 2;
-}
+/* A usage error: one line on stderr, exit status EXIT_USAGE. */
+#define bad(fmt, ...) ctl_usage_error("trace: " fmt, ##__VA_ARGS__)
 
 /* Wait until the monotonic time `until`, a signal, or the traced process's
  * end (pidfd readable), answering scrapes on mfd meanwhile. Returns 1 when

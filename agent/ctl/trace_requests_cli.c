@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include "ctl.h"
 #include "log.h"
 #include "parse.h"
 #include "requests.h"
@@ -28,18 +29,8 @@ static void on_signal(int sig)
 	stop = sig;
 }
 
-static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "agentctl: trace requests: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see agentctl --help)\n");
-	return 2;
-}
+/* A usage error: one line on stderr, exit status EXIT_USAGE. */
+#define bad(fmt, ...) ctl_usage_error("trace requests: " fmt, ##__VA_ARGS__)
 
 struct rq_args {
 	struct fl_rq_opts o;
