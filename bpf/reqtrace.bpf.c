@@ -27,6 +27,7 @@
 #include <bpf/bpf_endian.h>
 #include "reqtrace.h"
 #include "reqtrace_core.bpf.h"
+#include "tp_ctx.bpf.h"
 
 /* ---- tp_btf ---- */
 
@@ -221,7 +222,7 @@ int fl_rq_recvlen_tp(struct trace_event_raw_sock_msg_length *ctx)
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int fl_rq_retrans_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int fl_rq_retrans_tp(struct fl_tp_tcp_retransmit_skb *ctx)
 {
 	return on_retransmit(ctx->skaddr);
 }

@@ -30,6 +30,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "trace.h"
+#include "tp_ctx.bpf.h"
 
 #define TASK_RUNNING	0
 #define TASK_REPORT_MAX 0x100 /* sched_switch's prev_state for a preempted task */
@@ -140,10 +141,17 @@ static __always_inline __u32 log2_u64(__u64 v)
 
 static __always_inline void hist_add(struct fl_trace_hist *h, __u64 delta_ns)
 {
-	__u32 slot = log2_u64(delta_ns / 1000);
+	/* 64 bits, clamped and then tested where it indexes: with a 32-bit
+	 * slot the compiler tests one copy and indexes with another, zero-
+	 * extended, and 6.1's verifier loses the bound between them
+	 * ("unbounded memory access"; newer ones keep it). */
+	__u64 slot = log2_u64(delta_ns / 1000);
 
 	if (slot >= FL_TRACE_SLOTS)
 		slot = FL_TRACE_SLOTS - 1;
+	barrier_var(slot);
+	if (slot >= FL_TRACE_SLOTS)
+		return;
 	h->slots[slot]++; /* per CPU: no other writer */
 	h->count++;
 	h->sum_ns += delta_ns;

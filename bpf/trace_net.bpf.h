@@ -174,7 +174,7 @@ int BPF_PROG(fl_tr_drop_raw, struct sk_buff *skb, void *location, enum skb_drop_
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int fl_tr_retrans_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int fl_tr_retrans_tp(struct fl_tp_tcp_retransmit_skb *ctx)
 {
 	int port = port_of(ctx->sport, ctx->dport);
 
@@ -307,7 +307,11 @@ int BPF_PROG(fl_tr_probe_raw, struct sock *sk, struct sk_buff *skb)
 SEC("tracepoint/tcp/tcp_probe")
 int fl_tr_probe_tp(struct trace_event_raw_tcp_probe *ctx)
 {
-	on_probe(ctx->skaddr, ctx->sport, ctx->dport, ctx->srtt);
+	/* skaddr came after 6.1 (Debian's has none): without it a sample goes
+	 * by its ports, as one of a socket not seen connecting does. */
+	const void *sk = bpf_core_field_exists(ctx->skaddr) ? BPF_CORE_READ(ctx, skaddr) : NULL;
+
+	on_probe(sk, ctx->sport, ctx->dport, ctx->srtt);
 	return 0;
 }
 
