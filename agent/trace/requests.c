@@ -252,6 +252,31 @@ static void set_cfg(struct reqtrace_bpf *s, const struct fl_rq_opts *o, struct f
 	memcpy((void *)&s->rodata->cfg, c, sizeof(*c));
 }
 
+/* The tracepoints every hook set needs that the kernel lacks (none of them
+ * on Debian's 6.1), as "a, b", in buf; 0 when none is missing or the
+ * kernel's BTF cannot say. */
+static size_t missing_tracepoints(char *buf, size_t len)
+{
+	static const char *const need[] = {"tcp:tcp_sendmsg_locked", "sock:sock_send_length",
+					   "sock:sock_recv_length", "sock:sk_data_ready"};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!vmlinux)
+		return 0;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		char type[64];
+
+		snprintf(type, sizeof(type), "btf_trace_%s", strchr(need[i], ':') + 1);
+		if (btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0)
+			continue;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", need[i]);
+	}
+	btf__free(vmlinux);
+	return n;
+}
+
 static int try_hook(struct fl_rq *t, const struct fl_rq_opts *o, struct fl_rq_cfg *c, int h)
 {
 	struct bpf_program *p;
@@ -321,12 +346,20 @@ int fl_rq_open(const struct fl_rq_opts *o, struct fl_rq **out, char *err, size_t
 			break;
 	}
 	if (ret) {
-		snprintf(err, len,
-			 "cannot load the request trace programs on %s: %s (run as root; "
-			 "FL_TRACE_DEBUG=1 shows libbpf's log)",
-			 o->hook == FL_RQ_HOOK_AUTO ? "tp_btf, raw_tp or a tracepoint"
-						    : fl_rq_hook_name(o->hook),
-			 strerror(-ret));
+		char missing[160];
+
+		if (missing_tracepoints(missing, sizeof(missing)))
+			snprintf(err, len,
+				 "this kernel has no %s tracepoint%s, which request tracing "
+				 "needs (agentctl trace works without them)",
+				 missing, strchr(missing, ',') ? "s" : "");
+		else
+			snprintf(err, len,
+				 "cannot load the request trace programs on %s: %s (run as root; "
+				 "FL_TRACE_DEBUG=1 shows libbpf's log)",
+				 o->hook == FL_RQ_HOOK_AUTO ? "tp_btf, raw_tp or a tracepoint"
+							    : fl_rq_hook_name(o->hook),
+				 strerror(-ret));
 		goto fail;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.records), on_record, t, NULL);

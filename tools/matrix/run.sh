@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot Debian's 6.1 kernel under qemu (software emulation) with the host's /
 # shared read-only, run a suite of the agent's tests inside, and leave the
-# results in build/matrix/results/SUITE (doctor.json, doctor.txt, one
+# results in build/matrix/results/SUITE (commas as +; doctor.json, doctor.txt, one
 # .log per test, results.txt with one PASS/FAIL/SKIP line per check).
 #   tools/matrix/run.sh [smoke|full|t_NAME|tests=t_a,t_b]   (t_NAME: tests/agent/t_NAME.sh alone)
 #   MATRIX_TIMEOUT: seconds before the guest is killed (default 1500)
@@ -16,7 +16,9 @@ set -uo pipefail
 suite=${1:-full}
 tree=$(cd "$(dirname "$0")/../.." && pwd)
 cache=$tree/build/matrix/cache
-out=$tree/build/matrix/results/$suite
+# qemu's options take a comma as their separator: tests=t_a,t_b's results
+# go in tests=t_a+t_b.
+out=$tree/build/matrix/results/${suite//,/+}
 timeout=${MATRIX_TIMEOUT:-1500}
 bin=$(cd "${MATRIX_BIN:-$tree/build/bin}" 2>/dev/null && pwd)
 command -v qemu-system-x86_64 >/dev/null || { echo "matrix: no qemu-system-x86_64 (make deps)"; exit 2; }
