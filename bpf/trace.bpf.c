@@ -350,8 +350,14 @@ static __always_inline void enqueue_btf(struct task_struct *p)
 		return;
 	if (cfg.has_comm && !comm_match(p, HK_BTF))
 		return;
-	/* A cgroup is known only for a task seen in a syscall. */
-	c = bpf_task_storage_get(&tasks, p, 0, cfg.has_cgroup ? 0 : F_CREATE);
+	/* Look up, never create: this runs with the scheduler's run-queue
+	 * lock held, and an allocation there (memory accounting, a worker to
+	 * wake) is what not to do under it; with --port alone it would make
+	 * storage for every task that wakes. A task gets its storage at its
+	 * first syscall (process context), which is also where its cgroup is
+	 * known: a thread that makes none after the trace starts is not
+	 * measured. */
+	c = bpf_task_storage_get(&tasks, p, 0, 0);
 	if (!c || (cfg.has_cgroup && c->cg != 1) || !p->pid)
 		return;
 	c->rq_ts = bpf_ktime_get_ns();
