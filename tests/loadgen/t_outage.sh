@@ -120,11 +120,13 @@ check outage_cap_never_sent_ledger [ "$(awk -F'\t' '$8=="timeout" && $5==0 && $1
 # once a second timeout has passed nothing fails.
 after=$((d + TO * 1000000000 + 100000000))
 late_fail() { # FROM ON_TIME_ONLY: failed requests scheduled from FROM
-	# (the run's end may leave its last request unsent: not a failure)
-	awk -F'\t' -v a="$1" -v o="$2" '$8!="ok" && $8!="unsent" && $3>=a && (!o || ($5>0 && $5-$4<20000000)) {n++} END{print n+0}' "$LG_TMP/cap.tsv"
+	# (the run's end may leave its last request unsent or still in flight,
+	# its outcome cut by the end, not a failure: seen in CI, "inflight" 0.2 ms
+	# after it was sent)
+	awk -F'\t' -v a="$1" -v o="$2" '$8!="ok" && $8!="unsent" && $8!="inflight" && $3>=a && (!o || ($5>0 && $5-$4<20000000)) {n++} END{print n+0}' "$LG_TMP/cap.tsv"
 }
 show_late() {
-	awk -F'\t' -v a="$after" -v d="$d" '$8!="ok" && $3>=a {print "# failed " ($3 - d) / 1e6 " ms after the window, sent " ($5 ? ($5 - $4) / 1e6 " ms late" : "never") ": " $0}' "$LG_TMP/cap.tsv" | head -20
+	awk -F'\t' -v a="$after" -v d="$d" '$8!="ok" && $8!="unsent" && $8!="inflight" && $3>=a {print "# failed " ($3 - d) / 1e6 " ms after the window, sent " ($5 ? ($5 - $4) / 1e6 " ms late" : "never") ": " $0}' "$LG_TMP/cap.tsv" | head -20
 }
 n=$(late_fail "$after" 1)
 if [ "$n" -eq 0 ]; then pass outage_cap_ok_after; else fail outage_cap_ok_after "($n sent on time after the window failed)"; show_late; fi
