@@ -109,7 +109,7 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-	ip netns exec "$NS" python3 "$T/slow.py" "$1" "$2" "$T/slow.ready" &
+	ip netns exec "$NS" python3 "$T/slow.py" "$1" "$2" "$T/slow.$1.ready" &
 	at_exit "kill $!"
-	wait_until 5 test -s "$T/slow.ready"
+	wait_until 5 test -s "$T/slow.$1.ready"
 }

