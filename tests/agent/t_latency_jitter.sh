@@ -168,7 +168,7 @@ if sys.argv[1] == "recv":
     # The burst's arrivals against the first's: >= 0 (it waited behind it).
     gaps = [(at[i] - at[0]) * 1000 if i in at and 0 in at else -99 for i in range(1, 10)]
     later = [got.get(i, -1) for i in range(10, 20)]
-    print("%d %.2f %.2f %.2f %.2f %.2f" % (len(got), first, min(gaps), max(gaps), max(later), got.get(20, -1)))
+    print("%d %.2f %.2f %.2f %.2f %.2f %.2f" % (len(got), first, min(gaps), max(gaps), sorted(later)[len(later) // 2], got.get(20, -1), max(later)))
 else:
     a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -191,17 +191,22 @@ wait_until 5 test -s "$T/uready"
 ip netns exec "$NC" python3 "$T/uconn.py" send
 wait "$RPID"
 ctl clear "$id" >/dev/null
-read -r n first gmin gmax later newflow <"$T/uconn.out"
+read -r n first gmin gmax later newflow latemax <"$T/uconn.out"
 check latency_udp_connection_all_arrived test "$n" = 21
 # The burst (sent 1..12 ms after the first) came right behind the first,
-# in order: it waited for it instead of passing it.
-if within "$first" 49 58 && within "$gmin" 0 3 && within "$gmax" 0 3; then
+# in order: it waited for it instead of passing it. The times are the
+# receiver's (Python, one way): a stall of the machine adds to any one of
+# them (seen in CI: the first at 58.2 ms and a later packet at 7.7 ms in
+# the same run), so the first may be up to 15 ms late, and the later ones
+# go by their median (under 5 ms) and their latest (under 40: one delayed
+# would be 49 or more).
+if within "$first" 49 65 && within "$gmin" 0 3 && within "$gmax" 0 3; then
 	pass latency_udp_connection_first_pays
 else
 	fail latency_udp_connection_first_pays "(first $first ms, the burst $gmin..$gmax ms after it)"
 fi
-if within "$later" 0 5; then pass latency_udp_connection_later_free; else fail latency_udp_connection_later_free "(later packets up to $later ms)"; fi
-if within "$newflow" 49 58; then pass latency_udp_connection_new_flow_pays; else fail latency_udp_connection_new_flow_pays "($newflow ms)"; fi
+if within "$later" 0 5 && within "$latemax" 0 40; then pass latency_udp_connection_later_free; else fail latency_udp_connection_later_free "(later packets: median $later ms, latest $latemax ms)"; fi
+if within "$newflow" 49 65; then pass latency_udp_connection_new_flow_pays; else fail latency_udp_connection_new_flow_pays "($newflow ms)"; fi
 
 # ---- probability 0.5 ----
 id=$(ctl inject latency --netns "$NS" --dev "$DEV" --proto tcp --dport 8080 \
