@@ -104,12 +104,7 @@ static __always_inline int skip_ip6ext(struct __sk_buff *skb, __u32 *off, __u8 *
 			*proto = h.nexthdr;
 			return -1; /* a later fragment carries no ports */
 		}
-		if (nh == FL_NEXTHDR_FRAG)
-			*off += sizeof(h);
-		else if (nh == FL_NEXTHDR_AH)
-			*off += (h.hdrlen + 2) * 4;
-		else
-			*off += (h.hdrlen + 1) * 8;
+		*off += fl_ip6ext_len(nh, h.hdrlen);
 		nh = h.nexthdr;
 	}
 	*proto = nh;

@@ -139,12 +139,6 @@ static __always_inline int fl_parse_iphdr(struct fl_cursor *c, struct fl_pkt *p)
 	return ip->protocol;
 }
 
-static __always_inline bool fl_is_ip6ext(__u8 nh)
-{
-	return nh == FL_NEXTHDR_HOP || nh == FL_NEXTHDR_ROUT || nh == FL_NEXTHDR_FRAG ||
-	       nh == FL_NEXTHDR_AH || nh == FL_NEXTHDR_DEST;
-}
-
 /* IPv6 extension headers, from next header nh. Returns the upper-layer
  * protocol (also in p->proto), with the cursor on its header; -1 for a
  * fragment after the first (p->proto is the fragment's next header), a chain
@@ -166,12 +160,7 @@ static __always_inline int fl_skip_ip6ext(struct fl_cursor *c, struct fl_pkt *p,
 			p->proto = h->nexthdr;
 			return -1; /* a later fragment carries no ports */
 		}
-		if (nh == FL_NEXTHDR_FRAG)
-			c->pos += sizeof(*h);
-		else if (nh == FL_NEXTHDR_AH)
-			c->pos += (h->hdrlen + 2) * 4;
-		else
-			c->pos += (h->hdrlen + 1) * 8;
+		c->pos += fl_ip6ext_len(nh, h->hdrlen);
 		nh = h->nexthdr;
 	}
 	p->proto = nh;

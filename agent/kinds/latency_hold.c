@@ -115,18 +115,12 @@ struct held lat_heap_pop(struct held *heap, uint32_t *n)
 
 /* ---- packets ---- */
 
-static bool is_ip6ext(uint8_t nh)
-{
-	return nh == FL_NEXTHDR_HOP || nh == FL_NEXTHDR_ROUT || nh == FL_NEXTHDR_FRAG ||
-	       nh == FL_NEXTHDR_AH || nh == FL_NEXTHDR_DEST;
-}
-
 /* IPv6 extension headers, as the selector walks them (bpf/latency.bpf.c,
  * by bpf/pkt_parse.h's rules), at most FL_IPV6_EXT_MAX. Sets *proto and *off to
  * the upper-layer header; -1 when it has no ports to read. */
 static int skip_ip6ext(const uint8_t *d, size_t len, size_t *off, uint8_t *proto, uint8_t nh)
 {
-	for (int i = 0; i < FL_IPV6_EXT_MAX && is_ip6ext(nh); i++) {
+	for (int i = 0; i < FL_IPV6_EXT_MAX && fl_is_ip6ext(nh); i++) {
 		const uint8_t *h = d + *off;
 
 		if (*off + 8 > len) {
@@ -137,13 +131,11 @@ static int skip_ip6ext(const uint8_t *d, size_t len, size_t *off, uint8_t *proto
 			*proto = h[0];
 			return -1; /* a later fragment carries no ports */
 		}
-		*off += nh == FL_NEXTHDR_FRAG ? 8
-			: nh == FL_NEXTHDR_AH ? ((size_t)h[1] + 2) * 4
-					      : ((size_t)h[1] + 1) * 8;
+		*off += fl_ip6ext_len(nh, h[1]);
 		nh = h[0];
 	}
 	*proto = nh;
-	return is_ip6ext(nh) ? -1 : 0;
+	return fl_is_ip6ext(nh) ? -1 : 0;
 }
 
 int lat_parse_pkt(const uint8_t *d, size_t len, struct lat_parsed *p)
