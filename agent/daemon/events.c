@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +11,6 @@
 #include "events.h"
 #include "log.h"
 #include "proto.h"
-#include "registry.h"
 
 static struct ring_buffer *rb;
 static int rb_fd = -1;
@@ -182,15 +179,16 @@ void events_emit(const struct fl_event *e)
 
 void events_emit_with(const struct fl_event *e, json_t *extra)
 {
+	uint64_t wall_ns = now_wall_ns() - now_mono_ns() + e->ts_ns;
 	json_t *j;
 
 	if (user_cb)
 		user_cb(e, user_arg);
 	if (!extra) {
-		write_event(e, now_wall_ns() - now_mono_ns() + e->ts_ns);
+		write_event(e, wall_ns);
 		return;
 	}
-	j = event_to_json(e, now_wall_ns() - now_mono_ns() + e->ts_ns, host);
+	j = event_to_json(e, wall_ns, host);
 	if (j)
 		json_object_update(j, extra);
 	json_decref(extra);
