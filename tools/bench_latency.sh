@@ -122,8 +122,7 @@ start() {
 
 # Rounds: the three side by side, the order rotating from round to round.
 CFGS=(none nomatch zero)
-declare -A RPS
-RATIOS_nomatch= RATIOS_zero=
+declare -A RPS RATIOS
 for ((r = 0; r < ROUNDS; r++)); do
 	declare -A THIS=()
 	for ((k = 0; k < 3; k++)); do
@@ -142,8 +141,9 @@ for ((r = 0; r < ROUNDS; r++)); do
 		[ -n "$id" ] && ctl clear "$id" >/dev/null
 		echo "# round $r $cfg: $rps requests/s"
 	done
-	RATIOS_nomatch+="$(python3 -c "print('%.3f' % (${THIS[nomatch]} / max(1, ${THIS[none]})))") "
-	RATIOS_zero+="$(python3 -c "print('%.3f' % (${THIS[zero]} / max(1, ${THIS[none]})))") "
+	for cfg in nomatch zero; do
+		RATIOS[$cfg]+="$(python3 -c "print('%.3f' % (${THIS[$cfg]} / max(1, ${THIS[none]})))") "
+	done
 done
 med() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 none=$(echo "${RPS[none]}" | med)
@@ -153,9 +153,8 @@ echo "|---|---|---|---|---|"
 echo "| none (no agentd) | $none | 1.000 | | |"
 for cfg in nomatch zero; do
 	m=$(echo "${RPS[$cfg]}" | med)
-	v=RATIOS_$cfg
 	goal=$([ $cfg = nomatch ] && echo ">= 0.99" || echo ">= 0.6")
-	echo "| $cfg | $m | $(python3 -c "print('%.3f' % ($m / $none))") | ${!v}($(echo "${!v}" | med)) | $goal |"
+	echo "| $cfg | $m | $(python3 -c "print('%.3f' % ($m / $none))") | ${RATIOS[$cfg]}($(echo "${RATIOS[$cfg]}" | med)) | $goal |"
 done
 echo
 echo "agent CPU per packet through the queue (zero): $(python3 -c "print('%.2f us' % (${ZC:-0} / $HZ * 1e6 / max(1, ${ZQ:-0})))") (${ZQ:-0} packets)"
