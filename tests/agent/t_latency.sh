@@ -178,8 +178,8 @@ id=$(ctl inject latency --netns "$NS" --dev "$DEV" --egress --proto tcp --sport 
 times 8080 21 | tail -n +2 >"$T/egr"
 med=$(python3 -c "print($(qstat "$T/egr" 1 0.5) - $BASE - $W)")
 echo "# egress: client median $(qstat "$T/egr" 1 0.5) ms, base $BASE, agent applied p50 $(field "$id" delay_applied_ms.p50) ms over $(field "$id" delayed) packets"
-# The agent's own p50 of the delay is 30.08 ms here; the client sees 0.6 to
-# 1.1 ms more beyond the idle's own cost (the reply's way from nginx into the
+# The agent's own p50 of the delay is 30.08 ms here; the client sees 0.2 to
+# 1.0 ms more beyond the idle's own cost (the reply's way from nginx into the
 # queue and from its release on to curl, all on the client's clock): half a
 # millisecond more room above than below.
 if within "$med" 29 31.5; then pass latency_egress_reply_pays; else fail latency_egress_reply_pays "(added $med ms beyond the idle's own $W, want 29 to 31.5)"; fi
