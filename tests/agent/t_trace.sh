@@ -56,7 +56,8 @@ elif what == 'net':
         for x in d['drops']:
             drops[x['reason']] = drops.get(x['reason'], 0) + x['count']
     print(sum(d['retransmits'] for d in docs), sum(drops.values()),
-          ','.join(sorted(drops)) or '-', sum(d['purged'] for d in docs))
+          ','.join(sorted(drops)) or '-', sum(d['purged'] for d in docs),
+          drops.get('NOT_SPECIFIED', 0), drops.get('TC_INGRESS', 0))
 elif what == 'hooks':
     print(','.join(sorted({d['hook'] for d in docs})) or '-')
 PY
@@ -284,36 +285,52 @@ requests() { # N: N requests at once; prints how many succeeded (curl's
 	done
 	echo $ok
 }
-# net_run NAME [drop]: 5 requests under a trace of the port, with a 100%
-# drop of it for 1.5 s first when asked; sets ok rt dr reasons purged.
+syn_sent() { # N: N client sockets to the port wait in SYN-SENT
+	[ "$(ss -Htn state syn-sent dst 10.241.7.2:18248 | wc -l)" -ge "$1" ]
+}
+# net_run NAME [drop]: 5 requests under a trace of the port; when asked, a
+# 100% drop of the port first, cleared once all 5 connections wait in
+# SYN-SENT (each SYN dropped; no fixed window: under emulation 5 curls take
+# longer to start than a short fault lasts), so that each connection's SYN
+# is sent again; sets ok rt dr reasons purged.
 net_run() {
-	ok=0 rt=x dr=x reasons=- purged=x
-	if ! trace_bg "$D/$1.json" --port 18248 --interval 500ms --for 30s; then
+	local rp
+	ok=0 rt=x dr=x reasons=- purged=x unspec=x tcin=x
+	if ! trace_bg "$D/$1.json" --port 18248 --interval 500ms --for 60s; then
 		fail "trace_net_$1_attached" "($(cat "$D/$1.json.err"))"
 		return 1
 	fi
 	if [ "${2:-}" = drop ]; then
 		id=$(ctl inject drop --dev "${FL_TEST_ID}b" --netns "$NS" --ingress --proto tcp \
-			--dport 18248 --for 1500ms)
+			--dport 18248 --for 30s)
 		check trace_net_fault_injected test -n "$id"
+		requests 5 >"$D/$1.ok" &
+		rp=$!
+		check trace_net_fault_syns_held wait_until 20 syn_sent 5
+		ctl clear "$id" >/dev/null
+		wait "$rp"
+		ok=$(cat "$D/$1.ok")
+	else
+		ok=$(requests 5)
 	fi
-	ok=$(requests 5)
 	kill -INT "$TRACE_PID"
 	wait "$TRACE_PID"
-	read -r rt dr reasons purged < <(python3 "$D/sum.py" "$D/$1.json" net)
-	echo "# $1${2:+ (100% drop for 1.5 s)}: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
+	read -r rt dr reasons purged unspec tcin < <(python3 "$D/sum.py" "$D/$1.json" net)
+	echo "# $1${2:+ (100% drop until 5 SYNs wait)}: $ok of 5 requests, retransmits $rt, drops $dr ($reasons), purged at close $purged"
 }
 if net_run clean; then
 	check trace_net_clean_requests test "$ok" -eq 5
-	check trace_net_clean_none test "$rt" -eq 0 -a "$dr" -eq 0
+	# No retransmit and no drop with a reason. Debian's 6.1 also frees one
+	# packet of every connection through kfree_skb with no reason (5 for
+	# 5 connections there, 1 for 5 requests on one connection; the
+	# kernel here, none): at most one per connection is let pass.
+	check trace_net_clean_none test "$rt" -eq 0 -a "$((dr - unspec))" -eq 0 -a "$unspec" -le 5
 fi
 if net_run fault drop; then
 	check trace_net_fault_retransmits test "$rt" -ge 5
-	check trace_net_fault_drops test "$dr" -ge 5
+	check trace_net_fault_drops test "$tcin" -ge 5
 	check trace_net_fault_reason_named python3 -c "
 import re, sys; sys.exit(0 if re.fullmatch(r'[A-Z_]+(,[A-Z_]+)*', sys.argv[1]) else 1)" "$reasons"
-	# Our drop program is a tcx program on the device's ingress.
-	check trace_net_fault_reason_tc_ingress grep -qw TC_INGRESS <<<"${reasons//,/ }"
 fi
 
 # ---- TCP connect latency: 20 ms on one port, none on another ----

@@ -5,6 +5,8 @@
 # .log per test, results.txt with one PASS/FAIL/SKIP line per check).
 #   tools/matrix/run.sh [smoke|full|t_NAME|tests=t_a,t_b]   (t_NAME: tests/agent/t_NAME.sh alone)
 #   MATRIX_TIMEOUT: seconds before the guest is killed (default 1500)
+#   MATRIX_LOGLEVEL: the guest console's log level (default 4; 7 shows the
+#   kernel's stacks of a lockup or oops)
 #   MATRIX_BIN: the build the guest runs (default build/bin, not sanitized:
 #   ASan under software emulation is slow)
 # Exit 0 when the guest ran the suite to its end (the results say what
@@ -48,7 +50,7 @@ t0=$(date +%s)
 qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m 3072 \
 	-nographic -no-reboot -nic none -monitor none -serial "file:$out/console.log" \
 	-kernel "$cache/k/boot/vmlinuz-$rel" -initrd "$cache/initramfs-$rel.cpio.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=4 fl.tree=$tree fl.bin=$bin fl.suite=$suite" \
+	-append "console=ttyS0 panic=-1 loglevel=${MATRIX_LOGLEVEL:-4} fl.tree=$tree fl.bin=$bin fl.suite=$suite" \
 	-fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=host,mount_tag=host \
 	-fsdev local,id=results,path="$out",security_model=none \
