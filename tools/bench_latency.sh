@@ -12,9 +12,14 @@
 #            request (TCP to port 9): its xt_bpf selector looks at every packet
 #   zero     a 0 ms --per packet fault on TCP to the service port: every
 #            packet wrk sends goes through the agent's queue
+#   floor    no agentd; the same packets through an NFQUEUE rule (no BPF
+#            match) to tools/nfq_accept.c, which accepts each one at once
+#            from a blocking recv: the kernel's queue round trip alone, the
+#            floor under "zero"
 # The order rotates from round to round. Reports the median requests/s of
 # each, its ratio to "none" and the per-round ratios (goals: nomatch >= 0.99,
-# zero >= 0.6), and the agent's CPU per packet in "zero". The kernel's BPF
+# zero >= 0.6; zero / floor per round), and the agent's CPU per packet in
+# "zero". The kernel's BPF
 # statistics are off for those rounds; the selector's run time per packet
 # is measured after them, in short runs with the statistics on.
 # Then "req50": a 50 ms --per request fault with wrk -c N (--held-conns,
@@ -51,7 +56,7 @@ done
 
 . "$ROOT/tests/lib.sh"
 [ "$(id -u)" -eq 0 ] || die "run as root: sudo make bench BENCH=latency"
-for b in agentd agentctl; do [ -x "$FL_BIN/$b" ] || die "$FL_BIN/$b is missing (run: make)"; done
+for b in agentd agentctl nfq_accept; do [ -x "$FL_BIN/$b" ] || die "$FL_BIN/$b is missing (run: make)"; done
 for c in wrk nginx python3; do command -v "$c" >/dev/null || die "$c is missing (run: make deps)"; done
 
 CLI=fl-blat-cli-$$
@@ -112,21 +117,45 @@ d = [p for p in json.load(sys.stdin) if p.get("name") == "fl_latency"]
 print(sum(p.get("run_cnt", 0) for p in d), sum(p.get("run_time_ns", 0) for p in d))'
 }
 # start CFG: what the configuration needs before wrk; sets id (the fault).
+# The floor's queue: a number the agent's faults (from 0 up) do not reach.
+FLOOR_Q=65000
+FLOOR_RULE=(PREROUTING -i "$IF_SRV" -p tcp --dport 8080 -j NFQUEUE --queue-num $FLOOR_Q --queue-bypass)
+floor_pid=
+floor_stop() {
+	ip netns exec "$SRV" iptables -w 5 -t mangle -D "${FLOOR_RULE[@]}" 2>/dev/null
+	[ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null && wait "$floor_pid" 2>/dev/null
+	floor_pid=
+}
+at_exit floor_stop
+floor_start() {
+	rm -f "$TMP/floor.ready"
+	ip netns exec "$SRV" "$FL_BIN/nfq_accept" $FLOOR_Q "$TMP/floor.ready" &
+	floor_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$TMP/floor.ready" ] && break
+		kill -0 "$floor_pid" 2>/dev/null || die "nfq_accept did not start"
+		sleep 0.05
+	done
+	[ -e "$TMP/floor.ready" ] || die "nfq_accept did not bind its queue in 5 s"
+	ip netns exec "$SRV" iptables -w 5 -t mangle -A "${FLOOR_RULE[@]}" || die "cannot add the floor's NFQUEUE rule"
+}
 start() {
+	floor_stop
 	case $1 in
 	none) stop_agentd; id= ;;
+	floor) stop_agentd; id=; floor_start ;;
 	nomatch) agent_up; id=$(inject --proto tcp --dport 9 --delay 10ms) ;;
 	zero) agent_up; id=$(inject --proto tcp --dport 8080 --delay 0ms --per packet) ;;
 	esac
 }
 
-# Rounds: the three side by side, the order rotating from round to round.
-CFGS=(none nomatch zero)
+# Rounds: the four side by side, the order rotating from round to round.
+CFGS=(none nomatch zero floor)
 declare -A RPS RATIOS
 for ((r = 0; r < ROUNDS; r++)); do
 	declare -A THIS=()
-	for ((k = 0; k < 3; k++)); do
-		cfg=${CFGS[$(((r + k) % 3))]}
+	for ((k = 0; k < ${#CFGS[@]}; k++)); do
+		cfg=${CFGS[$(((r + k) % ${#CFGS[@]}))]}
 		start "$cfg"
 		[ "$cfg" = zero ] && c0=$(cpu_ticks)
 		read -r rps _ _ < <(wrk_run 32 "$DURATION")
@@ -141,21 +170,25 @@ for ((r = 0; r < ROUNDS; r++)); do
 		[ -n "$id" ] && ctl clear "$id" >/dev/null
 		echo "# round $r $cfg: $rps requests/s"
 	done
-	for cfg in nomatch zero; do
+	for cfg in nomatch zero floor; do
 		RATIOS[$cfg]+="$(python3 -c "print('%.3f' % (${THIS[$cfg]} / max(1, ${THIS[none]})))") "
 	done
+	RATIOS[zero/floor]+="$(python3 -c "print('%.3f' % (${THIS[zero]} / max(1, ${THIS[floor]})))") "
 done
+floor_stop
 med() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 none=$(echo "${RPS[none]}" | med)
 echo
 echo "| configuration | median requests/s | ratio of medians | per-round ratios (median) | goal |"
 echo "|---|---|---|---|---|"
 echo "| none (no agentd) | $none | 1.000 | | |"
-for cfg in nomatch zero; do
+for cfg in nomatch zero floor; do
 	m=$(echo "${RPS[$cfg]}" | med)
-	goal=$([ $cfg = nomatch ] && echo ">= 0.99" || echo ">= 0.6")
+	case $cfg in nomatch) goal=">= 0.99" ;; zero) goal=">= 0.6" ;; *) goal= ;; esac
 	echo "| $cfg | $m | $(python3 -c "print('%.3f' % ($m / $none))") | ${RATIOS[$cfg]}($(echo "${RATIOS[$cfg]}" | med)) | $goal |"
 done
+echo
+echo "zero / floor per round: ${RATIOS[zero/floor]}(median $(echo "${RATIOS[zero/floor]}" | med))"
 echo
 echo "agent CPU per packet through the queue (zero): $(python3 -c "print('%.2f us' % (${ZC:-0} / $HZ * 1e6 / max(1, ${ZQ:-0})))") (${ZQ:-0} packets)"
 
