@@ -60,33 +60,61 @@ import json, sys
 for f in json.load(sys.stdin):
     print(f["id"], f.get("matched", 0), f.get("delayed", 0))'; }
 
-# rules_at BACKEND NETNS DEV DIRECTION
-rules_at() {
-	local backend=$1 ns=$2 dev=$3 dir=$4 r name want args id f ids=() all
-	for r in "${rules[@]}"; do
-		read -r name want args <<<"$r"
-		# shellcheck disable=SC2086
-		id=$(ctl inject latency --dev "$dev" --netns "$ns" "--$dir" --backend "$backend" \
-			--delay 5ms --per packet --for 2m --name "$name" $args) ||
-			{ fail "latency_parse_${backend}_inject_$name"; return; }
-		ids+=("$id")
-	done
+send_frames() {
+	local f
 	for f in "${frames[@]}"; do
 		# shellcheck disable=SC2086
 		ip netns exec "$CNS" python3 "$RAW" --dev "$A" --dst-mac "$MAC_B" --count $N ${f#* } ||
 			fail "latency_parse_${backend}_send_${f%% *}"
 	done
-	# The last rule that must match has seen them all (and held them 5 ms):
-	# then every counter is final.
-	all_seen() { counters | awk -v id="${ids[-1]}" -v n=$N '$1 == id && $3 == n { ok = 1 } END { exit !ok }'; }
-	wait_until 5 all_seen
-	all=$(counters)
-	for i in "${!rules[@]}"; do
-		read -r name want args <<<"${rules[$i]}"
-		[ "$want" = AH ] && want=$([ "$backend" = nfqueue ] && echo 0 || echo $N)
-		read -r m d < <(awk -v id="${ids[$i]}" '$1 == id { print $2, $3 }' <<<"$all")
-		check "latency_parse_${backend}_$name" test "${m:-x}" = "$want" -a "${d:-x}" = "$want"
-	done
+}
+# want NAME WANT: the packets a rule must select on this backend
+want_of() { [ "$2" = AH ] && { [ "$backend" = nfqueue ] && echo 0 || echo $N; } || echo "$2"; }
+# check_rule I ID COUNTERS: the rule's matched and delayed are what it wants
+check_rule() {
+	local name want args m d
+	read -r name want args <<<"${rules[$1]}"
+	want=$(want_of "$name" "$want")
+	read -r m d < <(awk -v id="$2" '$1 == id { print $2, $3 }' <<<"$3")
+	check "latency_parse_${backend}_$name" test "${m:-x}" = "$want" -a "${d:-x}" = "$want"
+}
+inject_rule() { # I DEV NETNS DIRECTION: the fault's id
+	local name want args
+	read -r name want args <<<"${rules[$1]}"
+	# shellcheck disable=SC2086
+	ctl inject latency --dev "$2" --netns "$3" "--$4" --backend "$backend" \
+		--delay 5ms --per packet --for 2m --name "$name" $args
+}
+inject_failed() { fail "latency_parse_${backend}_inject_${rules[$1]%% *}"; }
+
+# rules_at BACKEND NETNS DEV DIRECTION together|alone
+# together: every rule on the device at once, then the frames (nfqueue: on
+# ingress the packets reach the queue after the sender returns, so the last
+# rule that must match is waited for, and then every counter is final).
+# alone: one rule at a time, the frames sent to each (edt and netem: on a
+# kernel without tcx a device takes one such fault; on egress tc has run
+# when the sender returns).
+rules_at() {
+	local id ids=() all i
+	backend=$1
+	if [ "$5" = together ]; then
+		for i in "${!rules[@]}"; do
+			id=$(inject_rule "$i" "$3" "$2" "$4") || { inject_failed "$i"; ctl clear --all >/dev/null; return; }
+			ids+=("$id")
+		done
+		send_frames
+		all_seen() { counters | awk -v id="${ids[-1]}" -v n=$N '$1 == id && $3 == n { ok = 1 } END { exit !ok }'; }
+		wait_until 5 all_seen
+		all=$(counters)
+		for i in "${!rules[@]}"; do check_rule "$i" "${ids[$i]}" "$all"; done
+	else
+		for i in "${!rules[@]}"; do
+			id=$(inject_rule "$i" "$3" "$2" "$4") || { inject_failed "$i"; continue; }
+			send_frames
+			check_rule "$i" "$id" "$(counters)"
+			ctl clear "$id" >/dev/null
+		done
+	fi
 	ctl clear --all >/dev/null
 }
 
@@ -95,8 +123,8 @@ wait_until 5 ip netns exec "$CNS" ping -6 -c 1 -W 0.5 $D6 >/dev/null 2>&1
 for b in nfqueue:nfqueue edt:qdisc_fq netem:qdisc_netem; do
 	have_backend "latency_parse_${b%%:*}" "${b#*:}" || continue
 	if [ "${b%%:*}" = nfqueue ]; then
-		rules_at nfqueue "$SNS" "$B" ingress
+		rules_at nfqueue "$SNS" "$B" ingress together
 	else
-		rules_at "${b%%:*}" "$CNS" "$A" egress
+		rules_at "${b%%:*}" "$CNS" "$A" egress alone
 	fi
 done
