@@ -10,8 +10,10 @@ program under test has seen them by then).
   rawframe.py ... --ip6 S D [--ext hop,dst,rt,ah,frag0,frag8,...]
   rawframe.py --tun D ...    the IP packet alone, written into tun device D
                              (received on D: a raw-IP device, no link header)
+  rawframe.py --batch FILE   one run per line of FILE (its arguments)
 """
 import argparse
+import shlex
 import errno
 import fcntl
 import ipaddress
@@ -69,7 +71,7 @@ def send_tun(dev, packet, count, pps):
     return 0
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev")
     ap.add_argument("--dst-mac")
@@ -84,7 +86,7 @@ def main():
     ap.add_argument("--dport", type=int, required=True)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--pps", type=int, default=0, help="frames per second, 0: as fast as it can")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if bool(a.ip4) == bool(a.ip6):
         raise SystemExit("rawframe: give one of --ip4 and --ip6")
 
@@ -139,5 +141,18 @@ def main():
     return 0
 
 
+def batch(path):
+    """--batch FILE: each line of FILE is one run's arguments, in order (one
+    interpreter start for many frames: it costs seconds under emulation)."""
+    for line in open(path):
+        if line.strip():
+            rc = main(shlex.split(line))
+            if rc:
+                return rc
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--batch":
+        sys.exit(batch(sys.argv[2]))
     sys.exit(main())

@@ -60,13 +60,12 @@ import json, sys
 for f in json.load(sys.stdin):
     print(f["id"], f.get("matched", 0), f.get("delayed", 0))'; }
 
+# Every frame, N times each, from one python (rawframe.py --batch).
+BATCH=$(mktemp /tmp/fl-latparse.XXXXXX)
+at_exit "rm -f $BATCH"
+for f in "${frames[@]}"; do echo "--dev $A --dst-mac $MAC_B --count $N ${f#* }"; done >"$BATCH"
 send_frames() {
-	local f
-	for f in "${frames[@]}"; do
-		# shellcheck disable=SC2086
-		ip netns exec "$CNS" python3 "$RAW" --dev "$A" --dst-mac "$MAC_B" --count $N ${f#* } ||
-			fail "latency_parse_${backend}_send_${f%% *}"
-	done
+	ip netns exec "$CNS" python3 "$RAW" --batch "$BATCH" || fail "latency_parse_${backend}_send"
 }
 # want NAME WANT: the packets a rule must select on this backend
 want_of() { [ "$2" = AH ] && { [ "$backend" = nfqueue ] && echo 0 || echo $N; } || echo "$2"; }

@@ -62,6 +62,13 @@ def main():
             "Time: boot to the first test %s s, suite %s s, all told %s s (qemu started to stopped)."
             % (timing.get("boot", "?"), timing.get("suite", "?"), timing.get("total", "?"))
         )
+        if "cpu" in timing:
+            w("")
+            w(
+                "Guest CPU model: `-cpu %s` (`MATRIX_CPU`; with `max` the guest hung in 2 of 3 full"
+                " runs, both vCPUs spinning in the kernel as agentd started, though it runs about"
+                " 1.6 times faster)." % timing["cpu"]
+            )
     w("")
     w("How to read the failures: the guest runs under software emulation (TCG),")
     w("some 5 to 20 times slower than the host and with millisecond stalls.")

@@ -10,9 +10,8 @@ export FL_TEST_TIMEOUT=${FL_TEST_TIMEOUT:-300}
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 smoke=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_latency_netem.sh)
 # The kernel tests, the backends this kernel has and ours lacks first: what
-# loads a program or touches the network or cgroups; then tracing (once,
-# 6.1 soft-locked during t_trace's port section: what follows it is lost
-# when that happens); last the long ones whose timing bounds TCG's slowness
+# loads a program or touches the network or cgroups, with tracing after
+# the backends; last the long ones whose timing bounds TCG's slowness
 # breaks (the NFQUEUE backend's delays, which 6.1 does not choose) and the
 # slot-refill flood (four minutes here). The suite stops
 # starting tests once MATRIX_BUDGET seconds (default 1260) have gone, so
@@ -21,12 +20,12 @@ smoke=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_la
 full=(tests/agent/t_drop_crash.sh tests/agent/t_latency_edt.sh tests/agent/t_latency_netem.sh
 	tests/agent/t_latency_parse.sh tests/agent/t_errno_lsm.sh
 	tests/agent/t_drop_chain.sh tests/agent/t_drop_foreign.sh tests/agent/t_drop_crash_netns.sh
+	tests/agent/t_trace_requests.sh tests/agent/t_trace.sh tests/agent/t_metrics.sh
 	tests/agent/t_errno_cgroup.sh tests/agent/t_errno_seccomp.sh
 	tests/agent/t_proc_pause.sh tests/agent/t_proc_cpu.sh tests/agent/t_proc_kill.sh
 	tests/agent/t_latency_safety.sh tests/agent/t_drop_ipv6.sh tests/agent/t_drop_tcp.sh
 	tests/agent/t_drop_multi.sh tests/agent/t_drop_prob.sh tests/agent/t_drop_loss.sh
-	tests/agent/t_drop_ttl.sh tests/agent/t_agentd_mounts.sh tests/agent/t_trace_requests.sh
-	tests/agent/t_trace.sh tests/agent/t_metrics.sh
+	tests/agent/t_drop_ttl.sh tests/agent/t_agentd_mounts.sh
 	tests/agent/t_latency.sh tests/agent/t_latency_jitter.sh tests/agent/t_drop_refill.sh)
 budget=${MATRIX_BUDGET:-1260}
 (
