@@ -7,10 +7,13 @@
 #       requests  agentctl trace requests --comm wrk (a record per request,
 #                 zlib NDJSON on disk)
 #     the median requests/s of each and the ratio (goal >= 0.9), with the
-#     records written and lost per round, and what tracing costs in CPU per
-#     request, which a loaded machine does not blur: the fl_rq_* programs'
-#     run time (kernel.bpf_stats_enabled, set for the run and restored) and
-#     the tracer's own CPU (reading the ring buffer, writing zlib NDJSON).
+#     records written and lost per round, the per-round ratios, and what
+#     tracing costs in CPU per request, which a loaded machine does not
+#     blur: the tracer's own CPU (reading the ring buffer, writing zlib
+#     NDJSON) in those rounds, and the fl_rq_* programs' run time, each
+#     program's and all, from a run after them with the kernel's BPF
+#     statistics on (kernel.bpf_stats_enabled: two clock reads a program
+#     run, so off for the rates, and restored at the end).
 #  2. the join: loadgen at a fixed rate against the same nginx, traced, then
 #     agentctl reconcile with and without --traces: the time the join adds
 #     per request, and how many requests it joined.
@@ -34,7 +37,7 @@ done
 TMP=$(mktemp -d /tmp/fl-bench-treq.XXXXXX)
 TRACER=
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled=0
 cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
@@ -70,8 +73,10 @@ start_tracer() { # COMM OUT: the trace in the background, back once attached
 	echo "bench_trace_requests: the trace did not start: $(cat "$TMP/tracer.err")" >&2
 	exit 1
 }
-bpf_ns() { # the run time of the fl_rq_* programs so far, ns
-	bpftool prog show 2>/dev/null | awk '/ name fl_rq_/ { for (i = 1; i <= NF; i++) if ($i == "run_time_ns") t += $(i + 1) } END { print t + 0 }'
+bpf_progs() { # "NAME RUN_TIME_NS RUN_CNT" of each fl_rq_* program loaded now
+	bpftool prog show 2>/dev/null | awk '/ name fl_rq_/ {
+		for (i = 1; i <= NF; i++) { if ($i == "name") n = $(i + 1); if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) }
+		print n, t + 0, c + 0; n = ""; t = 0; c = 0 }'
 }
 tracer_ticks() { awk '{ print $14 + $15 }' "/proc/$TRACER/stat"; }
 stop_tracer() { # prints "RECORDS LOST"
@@ -88,18 +93,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	v=$(rate)
 	echo "$v" >>"$TMP/none"
 	start_tracer wrk "$TMP/wrk.gz"
-	b0=$(bpf_ns) c0=$(tracer_ticks)
+	c0=$(tracer_ticks)
 	w=$(rate)
-	b1=$(bpf_ns) c1=$(tracer_ticks)
+	c1=$(tracer_ticks)
 	stop_tracer >"$TMP/stop"
 	read -r recs lost <"$TMP/stop"
 	echo "$w" >>"$TMP/requests"
-	bus=$(echo "($b1 - $b0) / 1000 / $recs" | bc -l)
+	echo "$w / $v" | bc -l >>"$TMP/ratios"
 	cus=$(echo "($c1 - $c0) * 1000000 / $(getconf CLK_TCK) / $recs" | bc -l)
-	printf '%s\n' "$bus" >>"$TMP/bpf_us"
 	printf '%s\n' "$cus" >>"$TMP/cpu_us"
-	printf 'round %d none %s requests/s; requests %s requests/s (ratio %.3f), %s records, %s lost, %s bytes; per request: %.2f us in BPF, %.2f us in the tracer\n' \
-		"$r" "$v" "$w" "$(echo "$w / $v" | bc -l)" "$recs" "$lost" "$(stat -c %s "$TMP/wrk.gz")" "$bus" "$cus"
+	printf 'round %d none %s requests/s; requests %s requests/s (ratio %.3f), %s records, %s lost, %s bytes; per request: %.2f us in the tracer\n' \
+		"$r" "$v" "$w" "$(echo "$w / $v" | bc -l)" "$recs" "$lost" "$(stat -c %s "$TMP/wrk.gz")" "$cus"
 done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "$TMP/none")
@@ -107,7 +111,22 @@ for c in none requests; do
 	m=$(median "$TMP/$c")
 	printf '%-9s median %10.0f requests/s  ratio %.3f\n' "$c" "$m" "$(echo "$m / $base" | bc -l)"
 done
-printf 'tracing CPU per request, median: %.2f us in BPF + %.2f us in the tracer\n' "$(median "$TMP/bpf_us")" "$(median "$TMP/cpu_us")"
+printf 'per-round ratios: %s(median %.3f)\n' "$(xargs printf '%.3f ' <"$TMP/ratios")" "$(median "$TMP/ratios")"
+printf 'tracer CPU per request, median: %.2f us\n' "$(median "$TMP/cpu_us")"
+
+# ---- the programs' own run time: one more traced run, statistics on ----
+sysctl -qw kernel.bpf_stats_enabled=1
+start_tracer wrk "$TMP/wrk.gz"
+bpf_progs >"$TMP/p0"
+rate >/dev/null
+bpf_progs >"$TMP/p1"
+stop_tracer >"$TMP/stop"
+sysctl -qw kernel.bpf_stats_enabled=0
+read -r recs lost <"$TMP/stop"
+awk -v recs="$recs" 'NR == FNR { t0[$1] = $2; c0[$1] = $3; next }
+	{ dt = $2 - t0[$1]; dc = $3 - c0[$1]; all += dt
+	  if (dc) printf "  %-22s %6.2f runs, %5.0f ns a run, %.3f us per request\n", $1, dc / recs, dt / dc, dt / 1000 / recs }
+	END { printf "BPF per request (statistics on, %d records): %.2f us\n", recs, all / 1000 / recs }' "$TMP/p0" "$TMP/p1"
 
 # ---- the join ----
 start_tracer loadgen "$TMP/lg.gz"
