@@ -66,8 +66,8 @@ def main():
             w("")
             w(
                 "Guest CPU model: `-cpu %s` (`MATRIX_CPU`; with `max` the guest hung in 2 of 3 full"
-                " runs, both vCPUs spinning in the kernel as agentd started, though it runs about"
-                " 1.6 times faster)." % timing["cpu"]
+                " runs on 2026-12-02, both vCPUs spinning in the kernel as agentd started; the cause"
+                " is not known)." % timing["cpu"]
             )
     w("")
     w("How to read the failures: the guest runs under software emulation (TCG),")

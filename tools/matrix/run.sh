@@ -9,7 +9,7 @@
 #   kernel's stacks of a lockup or oops)
 #   MATRIX_CPU: the guest's CPU model (default Haswell-noTSX; with "max",
 #   the guest hung in 2 of 3 full runs on 2026-12-02, both vCPUs spinning
-#   in the kernel as agentd started, and ran about 1.6 times faster)
+#   in the kernel as agentd started; tests took 0-40% less time there)
 #   MATRIX_BIN: the build the guest runs (default build/bin, not sanitized:
 #   ASan under software emulation is slow)
 # Exit 0 when the guest ran the suite to its end (the results say what
