@@ -145,11 +145,12 @@ void rc_traces_summary(FILE *fp, const struct rc_traces *t)
 {
 	fprintf(fp,
 		"traces: %llu of %llu requests joined to kernel records (%llu without, %llu "
-		"without a cookie); %llu with retransmits, %llu with drops; %llu records lost\n",
+		"without a cookie, %llu never sent); %llu with retransmits, %llu with drops; %llu "
+		"records lost\n",
 		(unsigned long long)t->matched, (unsigned long long)t->requests,
 		(unsigned long long)t->unmatched, (unsigned long long)t->no_cookie,
-		(unsigned long long)t->with_retrans, (unsigned long long)t->with_drops,
-		(unsigned long long)t->lost);
+		(unsigned long long)t->unsent, (unsigned long long)t->with_retrans,
+		(unsigned long long)t->with_drops, (unsigned long long)t->lost);
 }
 
 void rc_traces_md(FILE *fp, const struct rc_traces *t)

@@ -104,7 +104,10 @@ for hook in tp_btf raw_tp tracepoint; do
 	req=$(trf "h_$hook" requests)
 	echo "# $hook: $(grep traces: "$T/h_$hook.verdict"); drop reasons $(trf "h_$hook" drop_reasons)"
 	check "trace_requests_${hook}_hook" test "$(trf "h_$hook" hook)" = "$hook"
-	check "trace_requests_${hook}_all_joined" test "$req" -ge 150 -a "$(trf "h_$hook" matched)" -eq "$req"
+	# Every request sent is joined; one the run ended before sending has
+	# nothing to join (loadgen's ledger says unsent; CI saw 1 of 200).
+	sent=$((req - $(trf "h_$hook" unsent)))
+	check "trace_requests_${hook}_all_joined" test "$sent" -ge 150 -a "$(trf "h_$hook" matched)" -eq "$sent" -a $((req - sent)) -le 2
 	check "trace_requests_${hook}_none_lost" test "$(trf "h_$hook" lost)" -eq 0
 	# No drop by a filter (nothing injected); a busy machine may delay an
 	# ACK past the tail-loss probe's 10 ms, and TCP then retransmits for
@@ -151,7 +154,8 @@ if [ -s "$T/lat.d/report.json" ] && [ -s "$T/ctl.d/report.json" ]; then
 	sl=$(med lat send) sc=$(med ctl send)
 	rl=$(med lat receive runq) rc=$(med ctl receive runq)
 	echo "# medians, ms (delayed / control): wire+service $wl / $wc, send $sl / $sc, receive+runq $rl / $rc; joined $(trf lat matched) of $(trf lat requests), $(trf ctl matched) of $(trf ctl requests)"
-	check trace_requests_latency_all_joined test "$(trf lat matched)" -eq "$(trf lat requests)" -a "$(trf lat requests)" -ge 100
+	lsent=$(($(trf lat requests) - $(trf lat unsent)))
+	check trace_requests_latency_all_joined test "$(trf lat matched)" -eq "$lsent" -a "$lsent" -ge 100 -a $(($(trf lat requests) - lsent)) -le 2
 	check trace_requests_latency_in_wire python3 -c "import sys; d = $wl - $wc; sys.exit(0 if 45 <= d <= 70 else 1)"
 	check trace_requests_latency_not_in_send python3 -c "import sys; sys.exit(0 if $sl - $sc < 5 else 1)"
 	check trace_requests_latency_not_in_receive python3 -c "import sys; sys.exit(0 if $rl - $rc < 5 else 1)"
@@ -282,7 +286,8 @@ t = j['traces']
 # The fault dropped something (its own count): then so did the trace.
 hit = sum(f.get('injections', 0) for f in j['faults'])
 print('# run: the fault dropped %d packets; %d requests with drops' % (hit, t['with_drops']))
-sys.exit(0 if t['requests'] >= 250 and t['matched'] == t['requests'] and
+sent = t['requests'] - t['unsent']  # one the run ended before sending has nothing to join
+sys.exit(0 if sent >= 250 and t['matched'] == sent and t['unsent'] <= 2 and
          (not hit or 'TC_INGRESS' in t['drop_reasons']) else 1)" "$T/run/report.json"
 	check trace_requests_run_html grep -q 'Where the time went' "$T/run/report.html"
 	check trace_requests_run_file test -s "$T/run/traces.ndjson.gz"
