@@ -116,7 +116,6 @@ import json, sys
 d = [p for p in json.load(sys.stdin) if p.get("name") == "fl_latency"]
 print(sum(p.get("run_cnt", 0) for p in d), sum(p.get("run_time_ns", 0) for p in d))'
 }
-# start CFG: what the configuration needs before wrk; sets id (the fault).
 # The floor's queue: a number the agent's faults (from 0 up) do not reach.
 FLOOR_Q=65000
 FLOOR_RULE=(PREROUTING -i "$IF_SRV" -p tcp --dport 8080 -j NFQUEUE --queue-num $FLOOR_Q --queue-bypass)
@@ -131,14 +130,10 @@ floor_start() {
 	rm -f "$TMP/floor.ready"
 	ip netns exec "$SRV" "$FL_BIN/nfq_accept" $FLOOR_Q "$TMP/floor.ready" &
 	floor_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$TMP/floor.ready" ] && break
-		kill -0 "$floor_pid" 2>/dev/null || die "nfq_accept did not start"
-		sleep 0.05
-	done
-	[ -e "$TMP/floor.ready" ] || die "nfq_accept did not bind its queue in 5 s"
+	wait_until 5 test -e "$TMP/floor.ready" || die "nfq_accept did not bind its queue in 5 s"
 	ip netns exec "$SRV" iptables -w 5 -t mangle -A "${FLOOR_RULE[@]}" || die "cannot add the floor's NFQUEUE rule"
 }
+# start CFG: what the configuration needs before wrk; sets id (the fault).
 start() {
 	floor_stop
 	case $1 in

@@ -33,10 +33,10 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int send_cfg(struct mnl_socket *nl, uint16_t qnum, int what)
+static int send_cfg(struct mnl_socket *nl, int what)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, qnum);
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue_num);
 
 	if (what < 0) {
 		nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 128);
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	queue_num = (uint16_t)qnum;
-	if (send_cfg(nl, (uint16_t)qnum, NFQNL_CFG_CMD_BIND) || send_cfg(nl, (uint16_t)qnum, -1)) {
+	if (send_cfg(nl, NFQNL_CFG_CMD_BIND) || send_cfg(nl, -1)) {
 		perror("nfq_accept: bind the queue");
 		goto out;
 	}

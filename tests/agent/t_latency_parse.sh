@@ -67,13 +67,13 @@ for f in "${frames[@]}"; do echo "--dev $A --dst-mac $MAC_B --count $N ${f#* }";
 send_frames() {
 	ip netns exec "$CNS" python3 "$RAW" --batch "$BATCH" || fail "latency_parse_${backend}_send"
 }
-# want NAME WANT: the packets a rule must select on this backend
-want_of() { [ "$2" = AH ] && { [ "$backend" = nfqueue ] && echo 0 || echo $N; } || echo "$2"; }
+# want_of WANT: the packets a rule must select on this backend
+want_of() { [ "$1" = AH ] && { [ "$backend" = nfqueue ] && echo 0 || echo $N; } || echo "$1"; }
 # check_rule I ID COUNTERS: the rule's matched and delayed are what it wants
 check_rule() {
 	local name want args m d
 	read -r name want args <<<"${rules[$1]}"
-	want=$(want_of "$name" "$want")
+	want=$(want_of "$want")
 	read -r m d < <(awk -v id="$2" '$1 == id { print $2, $3 }' <<<"$3")
 	check "latency_parse_${backend}_$name" test "${m:-x}" = "$want" -a "${d:-x}" = "$want"
 }

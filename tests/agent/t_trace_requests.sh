@@ -90,6 +90,9 @@ finish() {
 	test -s "$T/$name.d/report.json"
 }
 trf() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["traces"][sys.argv[2]])' "$T/$1.d/report.json" "$2"; }
+# The requests of NAME that were sent: one the run ended before sending has
+# nothing to join (loadgen's ledger says unsent; CI saw 1 of 200).
+trf_sent() { echo $(($(trf "$1" requests) - $(trf "$1" unsent))); }
 
 # ---- every hook: every request joined, once, clean ----
 for hook in tp_btf raw_tp tracepoint; do
@@ -104,9 +107,7 @@ for hook in tp_btf raw_tp tracepoint; do
 	req=$(trf "h_$hook" requests)
 	echo "# $hook: $(grep traces: "$T/h_$hook.verdict"); drop reasons $(trf "h_$hook" drop_reasons)"
 	check "trace_requests_${hook}_hook" test "$(trf "h_$hook" hook)" = "$hook"
-	# Every request sent is joined; one the run ended before sending has
-	# nothing to join (loadgen's ledger says unsent; CI saw 1 of 200).
-	sent=$((req - $(trf "h_$hook" unsent)))
+	sent=$(trf_sent "h_$hook")
 	check "trace_requests_${hook}_all_joined" test "$sent" -ge 150 -a "$(trf "h_$hook" matched)" -eq "$sent" -a $((req - sent)) -le 2
 	check "trace_requests_${hook}_none_lost" test "$(trf "h_$hook" lost)" -eq 0
 	# No drop by a filter (nothing injected); a busy machine may delay an
@@ -154,7 +155,7 @@ if [ -s "$T/lat.d/report.json" ] && [ -s "$T/ctl.d/report.json" ]; then
 	sl=$(med lat send) sc=$(med ctl send)
 	rl=$(med lat receive runq) rc=$(med ctl receive runq)
 	echo "# medians, ms (delayed / control): wire+service $wl / $wc, send $sl / $sc, receive+runq $rl / $rc; joined $(trf lat matched) of $(trf lat requests), $(trf ctl matched) of $(trf ctl requests)"
-	lsent=$(($(trf lat requests) - $(trf lat unsent)))
+	lsent=$(trf_sent lat)
 	check trace_requests_latency_all_joined test "$(trf lat matched)" -eq "$lsent" -a "$lsent" -ge 100 -a $(($(trf lat requests) - lsent)) -le 2
 	check trace_requests_latency_in_wire python3 -c "import sys; d = $wl - $wc; sys.exit(0 if 45 <= d <= 70 else 1)"
 	check trace_requests_latency_not_in_send python3 -c "import sys; sys.exit(0 if $sl - $sc < 5 else 1)"

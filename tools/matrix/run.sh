@@ -26,6 +26,7 @@ cache=$tree/build/matrix/cache
 out=$tree/build/matrix/results/${suite//,/+}
 timeout=${MATRIX_TIMEOUT:-1500}
 bin=$(cd "${MATRIX_BIN:-$tree/build/bin}" 2>/dev/null && pwd)
+cpu=${MATRIX_CPU:-Haswell-noTSX}
 command -v qemu-system-x86_64 >/dev/null || { echo "matrix: no qemu-system-x86_64 (make deps)"; exit 2; }
 [ -x "$bin/agentd" ] || { echo "matrix: no agentd in ${MATRIX_BIN:-build/bin} (make -j2 first)"; exit 1; }
 rel=$("$tree/tools/matrix/kernel.sh" "$cache") || { echo "matrix: cannot have the 6.1 kernel"; exit 2; }
@@ -50,7 +51,7 @@ trap 'exit 130' INT TERM
 t0=$(date +%s)
 # No -nic: the guest has no network; its console is a file, its control
 # the kernel command line, its results the "results" 9p share.
-qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "${MATRIX_CPU:-Haswell-noTSX}" -smp 2 -m 3072 \
+qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 3072 \
 	-nographic -no-reboot -nic none -monitor none -serial "file:$out/console.log" \
 	-kernel "$cache/k/boot/vmlinuz-$rel" -initrd "$cache/initramfs-$rel.cpio.gz" \
 	-append "console=ttyS0 panic=-1 loglevel=${MATRIX_LOGLEVEL:-4} fl.tree=$tree fl.bin=$bin fl.suite=$suite" \
@@ -79,4 +80,4 @@ grep -q '^guest: done' "$out/guest.log" 2>/dev/null || { echo "matrix: the guest
 awk -v total="$total" '
 	/^guest: mounted at/ { m = $4 } /^guest: done at/ { d = $4 }
 	END { printf "boot %d\nsuite %d\ntotal %d\n", m, d - m, total }' "$out/guest.log" >"$out/timing.txt"
-echo "cpu ${MATRIX_CPU:-Haswell-noTSX}" >>"$out/timing.txt"
+echo "cpu $cpu" >>"$out/timing.txt"
