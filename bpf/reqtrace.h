@@ -54,6 +54,25 @@ struct fl_rq_rec {
 	__u32 pad2;
 };
 
+/* The socket's current exchange (the record being filled) and its state:
+ * the value of the socks hash and of the sk_socks storage, which user space
+ * reads at the end. */
+struct fl_rq_sock {
+	struct fl_rq_rec r;
+	__u64 early_rx_ns; /* data after the last read, before the next send was seen */
+	__u64 addr;	   /* tp_btf: the socket's address (parked drops, at the end) */
+	__u64 drop_gen;	   /* tp_btf: drop_gen when it last took its parked drops */
+	__u8 has_tuple, runq_taken;
+	__u8 ignored; /* tp_btf: a socket of no traced process, kept so as to ask once */
+};
+
+/* A drop parked for a socket (reqtrace_core.bpf.h, parked). */
+struct fl_rq_drop_box {
+	__u64 drop_ns;
+	__u64 drops; /* 64 bits: taken with an atomic exchange */
+	__u32 reason, pad;
+};
+
 /* A connection's addresses in the client's direction, for drops seen
  * before any socket (a packet dropped at ingress has no skb->sk). */
 struct fl_rq_tuple {

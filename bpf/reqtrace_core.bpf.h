@@ -20,18 +20,48 @@
 
 const volatile struct fl_rq_cfg cfg = {};
 
-/* The socket's current exchange (the record being filled) and its state. */
-struct sock_state {
-	struct fl_rq_rec r;
-	__u64 early_rx_ns; /* data after the last read, before the next send was seen */
-	__u8 has_tuple, runq_taken;
-};
+/* tp_btf: each socket's state in its own local storage, found from the
+ * socket in a few loads where the hash costs a hash and a bucket walk in
+ * every program (0.3-0.4 us a request in the benchmark). A socket first
+ * sent on by a process not traced keeps an entry marked ignored, so that
+ * the process is tested once (a socket handed to a traced process later
+ * stays unfollowed). The raw_tp and tracepoint sets, whose socket is a bare
+ * address, keep the hash. User space reads the entries at the end through
+ * duplicates of the traced processes' descriptors (requests_open.c): the
+ * storage's iterator is refused on some kernels. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fl_rq_sock);
+} sk_socks SEC(".maps");
+
+/* tp_btf: the processes that own followed sockets, for that walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_RQ_TIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} procs SEC(".maps");
+
+/* tp_btf: drops of packets with no socket (at ingress), found by their
+ * 4-tuple, parked by socket address until the socket's next record takes
+ * them, since an address does not lead to a socket's storage. drop_gen
+ * counts the parkings, so that a record looks here only after one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_RQ_SOCKS);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct fl_rq_drop_box);
+} parked SEC(".maps");
+
+__u64 drop_gen;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FL_RQ_SOCKS);
 	__type(key, __u64); /* struct sock * */
-	__type(value, struct sock_state);
+	__type(value, struct fl_rq_sock);
 } socks SEC(".maps");
 
 struct {
@@ -69,7 +99,8 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-static struct sock_state zero_state;
+static struct fl_rq_sock zero_state;
+static struct fl_rq_sock ignored_state = {.ignored = 1};
 static struct tid_state zero_tid;
 
 struct task_struct___o {
@@ -115,11 +146,17 @@ static __always_inline bool match_current(void)
 	return true;
 }
 
-static __always_inline struct sock_state *state_of(const void *sk)
+/* The followed socket's state, or NULL. local: the tp_btf set (sk_socks),
+ * a constant at every call, so that each set keeps one of the two paths. */
+static __always_inline struct fl_rq_sock *state_of(const struct sock *sk, bool local)
 {
+	struct fl_rq_sock *s;
 	__u64 k = (__u64)sk;
 
-	return bpf_map_lookup_elem(&socks, &k);
+	if (!local)
+		return bpf_map_lookup_elem(&socks, &k);
+	s = bpf_sk_storage_get(&sk_socks, (struct sock *)sk, 0, 0);
+	return s && !s->ignored ? s : NULL;
 }
 
 static __always_inline void tid_mark(__u32 tid)
@@ -130,30 +167,57 @@ static __always_inline void tid_mark(__u32 tid)
 
 /* The socket's cookie: SO_COOKIE makes it on first use, and loadgen asks
  * for it right after connect(), so it may be 0 at SYN_SENT and known later. */
-static __always_inline void take_cookie(struct sock_state *s, const struct sock *sk)
+static __always_inline void take_cookie(struct fl_rq_sock *s, const struct sock *sk)
 {
 	if (!s->r.cookie)
 		s->r.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
-/* A new entry for a socket of a traced process (process context). */
-static __always_inline struct sock_state *state_new(const struct sock *sk)
+/* Whether sk is a TCP socket a traced process sends on (process context). */
+static __always_inline bool wanted(const struct sock *sk)
 {
-	__u64 pt = bpf_get_current_pid_tgid(), k = (__u64)sk;
-	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	struct sock_state *s;
+	__u16 dport;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !match_current())
-		return NULL;
-	if (cfg.port && dport && dport != cfg.port)
-		return NULL;
-	if (bpf_map_update_elem(&socks, &k, &zero_state, BPF_NOEXIST)) {
-		stat_inc(FL_RQ_ST_NOSLOT);
-		return NULL;
+		return false;
+	dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return !cfg.port || !dport || dport == cfg.port;
+}
+
+/* The state of a socket the caller found none for: a new one when a traced
+ * process sends on it (process context). */
+static __always_inline struct fl_rq_sock *state_new(const struct sock *sk, bool local)
+{
+	__u64 pt = bpf_get_current_pid_tgid(), k = (__u64)sk;
+	struct fl_rq_sock *s;
+	bool want;
+
+	if (local) {
+		if (bpf_sk_storage_get(&sk_socks, (struct sock *)sk, 0, 0))
+			return NULL;
+		want = wanted(sk);
+		s = bpf_sk_storage_get(&sk_socks, (struct sock *)sk,
+				       want ? &zero_state : &ignored_state,
+				       BPF_SK_STORAGE_GET_F_CREATE);
+		if (!s && want)
+			stat_inc(FL_RQ_ST_NOSLOT);
+		if (!s || !want)
+			return NULL;
+		s->addr = k;
+		s->drop_gen = drop_gen;
+		if (!bpf_map_lookup_elem(&procs, &(__u32){pt >> 32}))
+			bpf_map_update_elem(&procs, &(__u32){pt >> 32}, &(__u8){1}, BPF_ANY);
+	} else {
+		if (!wanted(sk))
+			return NULL;
+		if (bpf_map_update_elem(&socks, &k, &zero_state, BPF_NOEXIST)) {
+			stat_inc(FL_RQ_ST_NOSLOT);
+			return NULL;
+		}
+		s = bpf_map_lookup_elem(&socks, &k);
+		if (!s)
+			return NULL;
 	}
-	s = bpf_map_lookup_elem(&socks, &k);
-	if (!s)
-		return NULL;
 	s->r.tgid = pt >> 32;
 	s->r.tid = (__u32)pt;
 	tid_mark((__u32)pt);
@@ -186,7 +250,7 @@ static __always_inline int sk_tuple(const struct sock *sk, struct fl_rq_tuple *t
 }
 
 /* Remember the 4-tuple once the local port is known (after connect()). */
-static __always_inline void take_tuple(struct sock_state *s, const struct sock *sk)
+static __always_inline void take_tuple(struct fl_rq_sock *s, const struct sock *sk)
 {
 	struct fl_rq_tuple t = {};
 	__u64 k = (__u64)sk;
@@ -201,11 +265,42 @@ static __always_inline void take_tuple(struct sock_state *s, const struct sock *
 		s->has_tuple = 1;
 }
 
+/* Count drops into the socket's exchange; the first one's reason and time. */
+static __always_inline void note_drops(struct fl_rq_sock *s, __u32 n, __u32 reason, __u64 ns)
+{
+	if (!s->r.drops) {
+		s->r.drop_reason = reason;
+		s->r.drop_ns = ns;
+	}
+	s->r.drops += n;
+}
+
+/* tp_btf: take the drops parked for the socket, looking only after a
+ * parking anywhere. drop_gen is read before the box: a drop parked
+ * meanwhile moves it again, and the next record looks again. */
+static __always_inline void take_parked(struct fl_rq_sock *s)
+{
+	__u64 g = *(volatile __u64 *)&drop_gen, n;
+	struct fl_rq_drop_box *b;
+
+	if (s->drop_gen == g)
+		return;
+	s->drop_gen = g;
+	b = bpf_map_lookup_elem(&parked, &s->addr);
+	if (!b)
+		return;
+	n = __sync_lock_test_and_set(&b->drops, 0);
+	if (n)
+		note_drops(s, (__u32)n, b->reason, b->drop_ns);
+}
+
 /* Write the socket's exchange to the ring buffer and start a new one. */
-static __always_inline void emit(struct sock_state *s, __u32 flags)
+static __always_inline void emit(struct fl_rq_sock *s, __u32 flags, bool local)
 {
 	struct fl_rq_rec *r;
 
+	if (local)
+		take_parked(s);
 	if (!s->r.send_start_ns && !s->r.syn_ns && !s->r.retrans && !s->r.drops)
 		goto reset; /* nothing happened on it */
 	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
@@ -236,22 +331,22 @@ reset:
 
 /* ---- connect and close: sock:inet_sock_set_state ---- */
 
-static __always_inline int on_state(const struct sock *sk, int newstate, __u16 proto)
+static __always_inline int on_state(const struct sock *sk, int newstate, __u16 proto, bool local)
 {
-	struct sock_state *s;
+	struct fl_rq_sock *s;
 	__u64 k = (__u64)sk;
 
 	if (proto != IPPROTO_TCP)
 		return 0;
 	if (newstate == FL_TCP_SYN_SENT) {
-		s = state_of(sk);
+		s = state_of(sk, local);
 		if (!s)
-			s = state_new(sk);
+			s = state_new(sk, local);
 		if (s)
 			s->r.syn_ns = bpf_ktime_get_ns();
 		return 0;
 	}
-	s = state_of(sk);
+	s = state_of(sk, local);
 	if (!s)
 		return 0;
 	if (newstate == FL_TCP_ESTABLISHED) {
@@ -268,27 +363,32 @@ static __always_inline int on_state(const struct sock *sk, int newstate, __u16 p
 			if (!sk_tuple(sk, &t, &fam))
 				bpf_map_delete_elem(&tuples, &t);
 		}
-		emit(s, FL_RQ_CLOSED);
-		bpf_map_delete_elem(&socks, &k);
+		emit(s, FL_RQ_CLOSED, local);
+		if (local) {
+			bpf_map_delete_elem(&parked, &k);
+			bpf_sk_storage_delete(&sk_socks, (struct sock *)sk);
+		} else {
+			bpf_map_delete_elem(&socks, &k);
+		}
 	}
 	return 0;
 }
 
 /* ---- send: tcp:tcp_sendmsg_locked (start), sock:sock_send_length (end) ---- */
 
-static __always_inline void send_start(const struct sock *sk, __u64 ts)
+static __always_inline void send_start(const struct sock *sk, __u64 ts, bool local)
 {
-	struct sock_state *s = state_of(sk);
+	struct fl_rq_sock *s = state_of(sk, local);
 
 	if (!s) {
-		s = state_new(sk);
+		s = state_new(sk, local);
 		if (!s)
 			return;
 	}
 	take_cookie(s, sk);
 	take_tuple(s, sk);
 	if (s->r.recv_end_ns) /* a response was read: this send is the next request */
-		emit(s, 0);
+		emit(s, 0, local);
 	if (!s->r.send_start_ns) {
 		__u64 pt = bpf_get_current_pid_tgid();
 
@@ -303,9 +403,9 @@ static __always_inline void send_start(const struct sock *sk, __u64 ts)
 	}
 }
 
-static __always_inline void send_end(const struct sock *sk, int ret)
+static __always_inline void send_end(const struct sock *sk, int ret, bool local)
 {
-	struct sock_state *s = state_of(sk);
+	struct fl_rq_sock *s = state_of(sk, local);
 
 	if (!s || ret <= 0)
 		return;
@@ -315,9 +415,9 @@ static __always_inline void send_end(const struct sock *sk, int ret)
 
 /* ---- receive: sock:sk_data_ready (softirq), sock:sock_recv_length ---- */
 
-static __always_inline int on_data_ready(const struct sock *sk)
+static __always_inline int on_data_ready(const struct sock *sk, bool local)
 {
-	struct sock_state *s = state_of(sk);
+	struct fl_rq_sock *s = state_of(sk, local);
 
 	if (!s)
 		return 0;
@@ -328,9 +428,9 @@ static __always_inline int on_data_ready(const struct sock *sk)
 	return 0;
 }
 
-static __always_inline int on_recv(const struct sock *sk, int ret)
+static __always_inline int on_recv(const struct sock *sk, int ret, bool local)
 {
-	struct sock_state *s = state_of(sk);
+	struct fl_rq_sock *s = state_of(sk, local);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tid_state *t;
 	__u64 now;
@@ -357,95 +457,15 @@ static __always_inline int on_recv(const struct sock *sk, int ret)
 
 /* ---- retransmits and drops ---- */
 
-static __always_inline int on_retransmit(const struct sock *sk)
+static __always_inline int on_retransmit(const struct sock *sk, bool local)
 {
-	struct sock_state *s = state_of(sk);
+	struct fl_rq_sock *s = state_of(sk, local);
 
 	if (!s)
 		return 0;
 	if (!s->r.retrans)
 		s->r.retrans_ns = bpf_ktime_get_ns();
 	s->r.retrans++;
-	return 0;
-}
-
-/* A packet's TCP 4-tuple from its headers; 0 or -1. */
-static __always_inline int skb_tuple(struct sk_buff *skb, struct fl_rq_tuple *t)
-{
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	__u16 ports[2];
-	__u32 off;
-
-	if (nh == (__u16)~0U)
-		return -1;
-	if (proto == ETH_P_IP) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.ihl < 5 ||
-		    ip.protocol != IPPROTO_TCP)
-			return -1;
-		__builtin_memcpy(t->local, &ip.saddr, 4);
-		__builtin_memcpy(t->remote, &ip.daddr, 4);
-		off = nh + ip.ihl * 4;
-	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) ||
-		    ip6.nexthdr != IPPROTO_TCP)
-			return -1;
-		__builtin_memcpy(t->local, &ip6.saddr, 16);
-		__builtin_memcpy(t->remote, &ip6.daddr, 16);
-		off = nh + sizeof(ip6);
-	} else {
-		return -1;
-	}
-	if (bpf_probe_read_kernel(ports, sizeof(ports), head + off))
-		return -1;
-	t->lport = bpf_ntohs(ports[0]);
-	t->rport = bpf_ntohs(ports[1]);
-	return 0;
-}
-
-/* The followed socket a dropped packet belongs to: its own socket, or the
- * client socket of its 4-tuple in either direction. */
-static __always_inline struct sock_state *drop_state(struct sk_buff *skb)
-{
-	struct sock *sk = BPF_CORE_READ(skb, sk);
-	struct sock_state *s = sk ? state_of(sk) : NULL;
-	struct fl_rq_tuple t = {}, r = {};
-	__u64 *k;
-
-	if (s)
-		return s;
-	if (skb_tuple(skb, &t))
-		return NULL;
-	k = bpf_map_lookup_elem(&tuples, &t);
-	if (!k) {
-		__builtin_memcpy(r.local, t.remote, 16);
-		__builtin_memcpy(r.remote, t.local, 16);
-		r.lport = t.rport;
-		r.rport = t.lport;
-		k = bpf_map_lookup_elem(&tuples, &r);
-	}
-	return k ? bpf_map_lookup_elem(&socks, k) : NULL;
-}
-
-static __always_inline int on_drop(struct sk_buff *skb, __u32 reason)
-{
-	struct sock_state *s;
-
-	if (reason == cfg.purge_reason || reason == cfg.consumed_reason)
-		return 0; /* freed with the socket, or consumed: no packet lost */
-	s = drop_state(skb);
-	if (!s)
-		return 0;
-	if (!s->r.drops) {
-		s->r.drop_reason = reason;
-		s->r.drop_ns = bpf_ktime_get_ns();
-	}
-	s->r.drops++;
 	return 0;
 }
 

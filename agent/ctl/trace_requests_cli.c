@@ -148,6 +148,12 @@ int cmd_trace_requests(int argc, char **argv)
 		"%llu sockets not followed\n",
 		(unsigned long long)s.records, (unsigned long long)s.open,
 		(unsigned long long)s.lost, (unsigned long long)s.noslot);
+	if (s.unread)
+		fprintf(
+		    stderr,
+		    "agentctl: trace requests: %llu sockets of the traced processes could not be "
+		    "read at the end (pidfd_getfd refused): their open exchanges are missing\n",
+		    (unsigned long long)s.unread);
 	if (ret)
 		fl_err("trace requests: cannot write %s", a.o.out);
 out:

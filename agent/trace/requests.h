@@ -37,6 +37,7 @@ struct fl_rq_summary {
 	uint64_t open;	  /* of which exchanges still open at the end */
 	uint64_t lost;	  /* records the ring buffer had no room for */
 	uint64_t noslot;  /* sockets not followed: the socket table was full */
+	uint64_t unread;  /* tp_btf: descriptors whose open exchange could not be read */
 };
 
 struct fl_rq;

@@ -23,6 +23,9 @@
 #    requests with TC_INGRESS drops when the fault dropped anything (the
 #    agent's window may be short on a loaded machine), the HTML section;
 #    "trace": "yes" refused.
+#  - exchanges still open when the trace ends (tp_btf, raw_tp): each
+#    connection's last one written once, flagged open, with its response;
+#    none open when the client closed first.
 #  - bad input: one line, exit 2; nothing stays loaded after kill -9.
 . "$(dirname "$0")/../lib.sh"
 need_root trace_requests
@@ -303,6 +306,71 @@ if [ $rc -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -q 'trac
 else
 	fail trace_requests_run_bad_trace "(exit $rc: $out)"
 fi
+
+# ---- exchanges still open when the trace ends ----
+# A client holding 3 keep-alive connections, 2 requests each, when the
+# trace ends (SIGINT): each connection's first exchange was written when
+# its second began, the second is written at the end, flagged open (2),
+# with its response; nothing twice, nothing of nginx's sockets. The same
+# client closing first: the second exchanges go out at the close, none
+# open. tp_btf reads its sockets' storage through the client's
+# descriptors; raw_tp walks its hash.
+cat >"$T/hold.py" <<'PY'
+import socket, sys, time
+ss = []
+for i in range(3):
+    s = socket.create_connection(("10.242.7.2", 8080))
+    ss.append(s)
+    for j in range(2):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while b"ok" not in got:
+            got += s.recv(4096)
+if sys.argv[2] == "close":
+    for s in ss:
+        s.close()
+open(sys.argv[1], "w").write("done\n")
+time.sleep(30)
+PY
+open_ends() { # NAME HOOK hold|close: the trace of hold.py ended by SIGINT
+	local name=$1 hook=$2 mode=$3
+	mkfifo "$T/$name.go"
+	ip netns exec "$CLI" sh -c 'read x <"$0"; exec python3 "$@"' "$T/$name.go" "$T/hold.py" "$T/$name.done" "$mode" &
+	local py=$!
+	at_exit "kill -KILL $py"
+	"$FL_BIN/agentctl" trace requests --pid "$py" --hook "$hook" --out "$T/$name.tr.gz" 2>"$T/$name.tr.err" &
+	local tr=$!
+	at_exit "kill -KILL $tr"
+	wait_until 20 grep -q 'tracing requests on' "$T/$name.tr.err"
+	echo go >"$T/$name.go"
+	wait_until 20 test -s "$T/$name.done"
+	kill -INT "$tr"
+	wait "$tr"
+	kill -KILL "$py"
+}
+open_count() { # NAME: records, open ones, open ones with a response, distinct (port, send) pairs, not to 8080, end line's open and unread
+	python3 - "$T/$1.tr.gz" <<'PY'
+import gzip, json, sys
+recs, end = [], {}
+for l in gzip.open(sys.argv[1], "rt"):
+    j = json.loads(l)
+    if j.get("type") == "end": end = j
+    elif "type" not in j: recs.append(j)
+op = [r for r in recs if r.get("flags", 0) & 2]
+print(len(recs), len(op), sum(1 for r in op if r.get("recv_end_ns") and r.get("bytes_in")),
+      len({(r.get("sport"), r.get("send_start_ns")) for r in recs}),
+      sum(1 for r in recs if r.get("dport") != 8080), end.get("open", -1), end.get("unread", -1))
+PY
+}
+for hook in tp_btf raw_tp; do
+	open_ends "open_$hook" "$hook" hold
+	read -r n op resp uniq foreign eopen unread < <(open_count "open_$hook")
+	check "trace_requests_${hook}_open_at_end" test "$op" = 3 -a "$resp" = 3 -a "$eopen" = 3 -a "${unread:-0}" = 0
+	check "trace_requests_${hook}_open_once" test "$n" = 6 -a "$uniq" = 6 -a "$foreign" = 0
+	open_ends "closed_$hook" "$hook" close
+	read -r n op resp uniq foreign eopen unread < <(open_count "closed_$hook")
+	check "trace_requests_${hook}_closed_none_open" test "$n" = 6 -a "$op" = 0 -a "$uniq" = 6 -a "$foreign" = 0
+done
 
 # ---- bad input ----
 bad() { # NAME ARGS...: exit 2, one line on stderr
