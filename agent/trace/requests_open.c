@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/pidfd.h>
-#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "requests_open.h"
 
@@ -84,13 +83,12 @@ static void walk_proc(const struct fl_rq_open_maps *m, __u32 tgid, struct ino_se
 	d = opendir(path);
 	if (!d)
 		goto out;
-	st->procs++;
 	while ((e = readdir(d))) {
 		char link[64];
 		unsigned long ino;
 		struct fl_rq_rec r;
 		ssize_t n;
-		int fd;
+		int fd, added;
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
@@ -98,17 +96,20 @@ static void walk_proc(const struct fl_rq_open_maps *m, __u32 tgid, struct ino_se
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (sscanf(link, "socket:[%lu]", &ino) != 1 || ino_add(seen, ino) != 1)
+		if (sscanf(link, "socket:[%lu]", &ino) != 1)
+			continue;
+		added = ino_add(seen, ino);
+		if (added < 0)
+			st->denied++; /* out of memory: counted as not read */
+		if (added != 1)
 			continue;
 		fd = pidfd_getfd(pidfd, atoi(e->d_name), 0);
 		if (fd < 0) {
 			st->denied++;
 			continue;
 		}
-		if (!read_sock(m, fd, &r)) {
-			st->sockets++;
+		if (!read_sock(m, fd, &r))
 			fn(ctx, &r);
-		}
 		close(fd);
 	}
 	closedir(d);
@@ -116,8 +117,8 @@ out:
 	close(pidfd);
 }
 
-int fl_rq_open_walk(const struct fl_rq_open_maps *m, void (*fn)(void *ctx, struct fl_rq_rec *r),
-		    void *ctx, struct fl_rq_open_stats *st)
+void fl_rq_open_walk(const struct fl_rq_open_maps *m, void (*fn)(void *ctx, struct fl_rq_rec *r),
+		     void *ctx, struct fl_rq_open_stats *st)
 {
 	struct ino_set seen = {0};
 	__u32 key, next, *prev = NULL;
@@ -130,5 +131,4 @@ int fl_rq_open_walk(const struct fl_rq_open_maps *m, void (*fn)(void *ctx, struc
 		walk_proc(m, key, &seen, fn, ctx, st);
 	}
 	free(seen.v);
-	return 0;
 }

@@ -14,14 +14,13 @@ struct fl_rq_open_maps {
 };
 
 struct fl_rq_open_stats {
-	unsigned long procs, sockets; /* walked */
-	unsigned long denied;	      /* descriptors that could not be duplicated */
+	unsigned long denied; /* sockets that could not be read */
 };
 
 /* fn gets each followed socket's record with its parked drops added (at
  * most once a socket: a socket in several descriptors or processes is read
- * once). 0, or a negative errno when the walk could not start. */
-int fl_rq_open_walk(const struct fl_rq_open_maps *m, void (*fn)(void *ctx, struct fl_rq_rec *r),
-		    void *ctx, struct fl_rq_open_stats *st);
+ * once). */
+void fl_rq_open_walk(const struct fl_rq_open_maps *m, void (*fn)(void *ctx, struct fl_rq_rec *r),
+		     void *ctx, struct fl_rq_open_stats *st);
 
 #endif
